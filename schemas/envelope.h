@@ -1,0 +1,43 @@
+// Framing: how a protocol message sits in ZeroMQ frames.
+//
+//   [routing id]   only on the broker's ROUTER side
+//   "SLUICE1"      protocol frame (proto::kProtocol)
+//   <1 byte>       command code (proto::Command)
+//   [body]         msgpack map; may be omitted when empty
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+#include <zmq.hpp>
+
+#include "schemas/protocol.h"
+
+namespace sluice::proto {
+
+struct Incoming {
+  std::string routing_id;     // empty on DEALER side
+  std::uint8_t command = 0;
+  std::string_view body;      // points into frames[]
+  std::vector<zmq::message_t> frames;
+};
+
+enum class FrameError {
+  kNone,
+  kGarbage,         // not our framing at all: drop, log
+  kVersion,         // our framing, another protocol version: answer ERROR version
+  kUnknownCommand,  // our framing and version, unknown command byte: answer ERROR
+};
+
+// Receives one whole message without blocking. Returns false when none is
+// waiting. `has_routing_id` is true on a ROUTER socket.
+bool ReceiveMessage(zmq::socket_t& socket, bool has_routing_id, Incoming* out,
+                    FrameError* error);
+
+// Sends one message without blocking. Returns false (and sends nothing) when
+// the peer is gone (ROUTER_MANDATORY: EHOSTUNREACH) or its queue is full.
+bool SendMessage(zmq::socket_t& socket, std::string_view routing_id, Command command,
+                 std::string_view body);
+
+}  // namespace sluice::proto

@@ -1,0 +1,61 @@
+#include "schemas/job_state.h"
+
+#include <array>
+
+namespace sluice {
+namespace {
+
+constexpr std::array<std::string_view, 7> kStateNames = {
+    "scheduled", "queued", "running", "succeeded", "dead", "cancelled", "upstream_failed"};
+constexpr std::array<std::string_view, 6> kOutcomeNames = {
+    "succeeded", "failed", "timed_out", "lost", "cancelled", "returned"};
+
+}  // namespace
+
+std::string_view JobStateName(JobState s) { return kStateNames[static_cast<int>(s)]; }
+
+std::optional<JobState> ParseJobState(std::string_view name) {
+  for (std::size_t i = 0; i < kStateNames.size(); ++i)
+    if (kStateNames[i] == name) return static_cast<JobState>(i);
+  return std::nullopt;
+}
+
+std::string_view OutcomeName(Outcome o) { return kOutcomeNames[static_cast<int>(o)]; }
+
+std::optional<Outcome> ParseOutcome(std::string_view name) {
+  for (std::size_t i = 0; i < kOutcomeNames.size(); ++i)
+    if (kOutcomeNames[i] == name) return static_cast<Outcome>(i);
+  return std::nullopt;
+}
+
+bool IsTerminal(JobState s) {
+  return s == JobState::kSucceeded || s == JobState::kDead || s == JobState::kCancelled ||
+         s == JobState::kUpstreamFailed;
+}
+
+bool CanTransition(JobState from, JobState to) {
+  using S = JobState;
+  switch (from) {
+    case S::kScheduled:
+      return to == S::kQueued || to == S::kCancelled || to == S::kUpstreamFailed;
+    case S::kQueued:
+      return to == S::kRunning || to == S::kCancelled || to == S::kUpstreamFailed ||
+             to == S::kScheduled;
+    case S::kRunning:
+      return to == S::kSucceeded || to == S::kScheduled || to == S::kQueued || to == S::kDead ||
+             to == S::kCancelled;
+    case S::kDead:
+    case S::kCancelled:
+    case S::kUpstreamFailed:
+      return to == S::kQueued;
+    case S::kSucceeded:
+      return false;
+  }
+  return false;
+}
+
+bool CountsAsFailure(Outcome o) {
+  return o == Outcome::kFailed || o == Outcome::kTimedOut || o == Outcome::kLost;
+}
+
+}  // namespace sluice

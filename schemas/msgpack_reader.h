@@ -1,0 +1,64 @@
+// MapReader: typed, bounded access to a decoded msgpack map. Every getter
+// checks presence, type and limits and records the first problem as a
+// Status naming the field, so decoders read fields in a row and check once.
+// Unknown keys are ignored (forward compatibility).
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schemas/status.h"
+
+namespace sluice::proto {
+
+// Unpacks `body` into `handle`; any msgpack exception becomes a Status.
+Status UnpackBody(std::string_view body, msgpack::object_handle* handle);
+
+class MapReader {
+ public:
+  // `what` names the message in error texts ("SUBMIT jobs[3]").
+  MapReader(const msgpack::object& obj, std::string what);
+
+  const Status& status() const { return status_; }
+  bool ok() const { return status_.ok(); }
+
+  // nullptr when absent (or the reader already failed).
+  const msgpack::object* Find(std::string_view key) const;
+
+  // A string of at most `max` bytes. Absent: error if required, else untouched.
+  void Str(std::string_view key, std::string* out, std::size_t max, bool required);
+  // A string clamped to `max` bytes: longer text keeps its head (keep_tail =
+  // false) or its tail (keep_tail = true). Never an error for length.
+  void ClampedStr(std::string_view key, std::string* out, std::size_t max, bool keep_tail);
+  // A name: 1..kMaxNameBytes of [A-Za-z0-9._-].
+  void Name(std::string_view key, std::string* out, bool required);
+  void Uint(std::string_view key, std::uint64_t* out, bool required,
+            std::uint64_t max = UINT64_MAX);
+  void Int(std::string_view key, std::int64_t* out, bool required, std::int64_t min,
+           std::int64_t max);
+  void Bool(std::string_view key, bool* out, bool required);
+  // A list of names, at most `max_items`.
+  void NameList(std::string_view key, std::vector<std::string>* out, std::size_t max_items,
+                bool required);
+  // A map, re-encoded to msgpack bytes (at most `max_bytes`). Absent and not
+  // required: `out` becomes an empty map (0x80).
+  void RawMap(std::string_view key, std::string* out, std::size_t max_bytes, bool required);
+
+  void Fail(std::string message);
+
+ private:
+  const msgpack::object& obj_;
+  std::string what_;
+  Status status_;
+};
+
+// True if `s` is 1..kMaxNameBytes of [A-Za-z0-9._-].
+bool IsValidName(std::string_view s);
+// True if `s` is 1..max bytes with no control characters.
+bool IsPrintable(std::string_view s, std::size_t max);
+
+}  // namespace sluice::proto

@@ -1,0 +1,79 @@
+// The sluice wire protocol's constants: the version frame, the one-byte
+// command codes, limits and error codes. Every wire string is defined here
+// once. schemas/PROTOCOL.md is the normative spec; this header mirrors it.
+//
+// Every message, after the ROUTER's routing-id frame on the broker side, is:
+//
+//   frame 0: "SLUICE1"            protocol name + major version (7 bytes)
+//   frame 1: one byte              the command code below
+//   frame 2: msgpack map           the body (keys are strings); may be absent
+//                                  for commands whose body is empty
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::proto {
+
+inline constexpr std::string_view kProtocol = "SLUICE1";
+
+enum class Command : std::uint8_t {
+  // worker -> broker
+  kReady = 0x01,
+  kHeartbeat = 0x02,  // both directions
+  kResult = 0x03,
+  kBye = 0x04,  // both directions
+  // broker -> worker
+  kJob = 0x05,
+  kCancel = 0x06,
+  kAck = 0x07,
+  // client -> broker (requests; each carries `req`, echoed in the reply)
+  kSubmit = 0x10,
+  kRun = 0x11,
+  kStatus = 0x12,
+  kList = 0x13,
+  kRetry = 0x14,
+  kCancelJob = 0x15,
+  kWorkers = 0x16,
+  kStats = 0x17,
+  // broker -> client / any peer
+  kReply = 0x20,
+  kError = 0x21,
+};
+
+// "READY", "JOB", ... or nullptr for a byte that is no command.
+const char* CommandName(std::uint8_t code);
+
+// Limits. A message over kMaxMessageBytes is dropped by ZeroMQ itself
+// (ZMQ_MAXMSGSIZE) and the connection closed; the others are checked by the
+// decoders, which answer bad_request.
+inline constexpr std::int64_t kMaxMessageBytes = 64 << 20;
+inline constexpr std::size_t kMaxJobsPerSubmit = 10000;
+inline constexpr std::size_t kMaxIdBytes = 64;       // job ids, worker ids
+inline constexpr std::size_t kMaxNameBytes = 64;     // kinds, queues, hosts
+inline constexpr std::size_t kMaxKeyBytes = 256;     // idempotency keys
+inline constexpr std::size_t kMaxParamsBytes = 1 << 20;   // encoded params map
+inline constexpr std::size_t kMaxOutputsBytes = 1 << 20;  // encoded outputs map
+inline constexpr std::size_t kMaxErrorBytes = 2000;  // longer error text is clamped
+inline constexpr std::size_t kMaxTailBytes = 4096;   // stdout/stderr tails, clamped (keeps the end)
+inline constexpr std::size_t kMaxListItems = 256;    // queues or kinds in READY
+inline constexpr std::size_t kMaxRunning = 4096;     // (job, attempt) pairs in READY
+inline constexpr std::uint32_t kMaxSlots = 4096;
+inline constexpr std::int64_t kMinPriority = -1000;
+inline constexpr std::int64_t kMaxPriority = 1000;
+inline constexpr std::uint32_t kMaxAttempts = 1000;
+
+// Error codes carried by ERROR (`code` field).
+namespace err {
+inline constexpr std::string_view kBadRequest = "bad_request";
+inline constexpr std::string_view kVersion = "version";
+inline constexpr std::string_view kUnknownCommand = "unknown_command";
+inline constexpr std::string_view kNotFound = "not_found";
+inline constexpr std::string_view kInvalidState = "invalid_state";
+inline constexpr std::string_view kUnknownWorker = "unknown_worker";
+inline constexpr std::string_view kShuttingDown = "shutting_down";
+inline constexpr std::string_view kInternal = "internal";
+}  // namespace err
+
+}  // namespace sluice::proto
