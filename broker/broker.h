@@ -1,0 +1,181 @@
+// Broker: the single-threaded event loop at the heart of sluice-broker.
+//
+// One turn of the loop:
+//   1. poll the ROUTER socket until the next deadline (timers, heartbeats,
+//      periodic tasks) or 0 when work is pending;
+//   2. handle every waiting message (up to max_messages_per_turn): state
+//      changes go into the store's open transaction; replies and ACKs are
+//      deferred; JOBs may be sent at once (dispatch needs no commit: a
+//      restarted broker re-adopts or re-runs, never loses);
+//   3. tick(now): due timers, silent workers, heartbeats, periodic tasks;
+//   4. dispatch queued jobs to workers with free slots;
+//   5. commit; then send the deferred replies (so nothing is acknowledged
+//      before it is durable) and make the jobs created or re-queued in this
+//      turn dispatchable (only committed jobs are dispatched).
+//
+// The files: broker.cc (loop, sockets), commands.cc (the dispatch table of
+// thin handlers), lifecycle.cc (the rules: submit, dispatch, results,
+// retries, cancel, loss), queries.cc (read-only answers), periodic_tasks.cc.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/checkpointer.h"
+#include "broker/clock.h"
+#include "broker/deadline_heap.h"
+#include "broker/job.h"
+#include "broker/job_store.h"
+#include "broker/ready_queue.h"
+#include "broker/worker_registry.h"
+#include "pipeline/retry_policy.h"
+#include "schemas/envelope.h"
+#include "schemas/messages.h"
+#include "schemas/status.h"
+
+namespace sluice::broker {
+
+struct BrokerConfig {
+  std::string endpoint = "tcp://127.0.0.1:5555";
+  std::string endpoint_file;              // written once listening; empty: none
+  std::string state_path = "data/state.sqlite";
+  std::uint32_t heartbeat_ms = 1000;      // used for workers that do not say
+  std::uint32_t liveness = 3;             // intervals of silence before a peer is gone
+  RetryPolicy retry;                      // defaults for jobs that do not say
+  std::uint64_t default_timeout_ms = 30 * 60 * 1000;
+  std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+  SyncMode sync = SyncMode::kNormal;
+  int max_messages_per_turn = 4096;
+  bool verbose = false;
+};
+
+// Monotonic counters reported by STATS.
+struct BrokerCounters {
+  std::int64_t submitted = 0, dispatched = 0, succeeded = 0, failed = 0, timed_out = 0, lost = 0,
+               dead = 0, cancelled = 0, retried = 0, returned = 0, duplicate_results = 0,
+               bad_messages = 0, commits = 0, pruned = 0;
+};
+
+struct TaskStats {
+  std::int64_t runs = 0;
+  std::int64_t last_ms = 0;
+  std::int64_t next_ms = 0;
+};
+
+class Broker {
+ public:
+  Broker(BrokerConfig config, const Clock* clock);
+  ~Broker();
+
+  // Opens the state, loads live jobs, binds the socket, writes the endpoint file.
+  Status Start();
+  // Runs turns until `stop` is set or a fatal error (a failed write) occurs.
+  // On stop: commits, says BYE to workers, closes the database.
+  Status Run(const std::atomic<bool>& stop);
+  const std::string& bound_endpoint() const { return bound_endpoint_; }
+
+ private:
+  // --- loop (broker.cc)
+  Status Turn(bool* stop_requested);
+  int PollTimeoutMs(std::int64_t now);
+  void Handle(proto::Incoming& in);
+  bool SendNow(Worker& w, proto::Command cmd, std::string_view body);
+  bool SendTo(const std::string& rid, proto::Command cmd, std::string_view body);
+  void Defer(const std::string& rid, proto::Command cmd, std::string body);
+  void FlushDeferred();
+  Status WriteEndpointFile();
+  // Records a failed store write; the loop stops at the end of the message.
+  bool Db(const Status& s);
+
+  // --- commands (commands.cc): decode, call the lifecycle, answer.
+  void OnReady(const std::string& rid, std::string_view body);
+  void OnHeartbeat(const std::string& rid, std::string_view body);
+  void OnResult(const std::string& rid, std::string_view body);
+  void OnBye(const std::string& rid, std::string_view body);
+  void OnSubmit(const std::string& rid, std::string_view body);
+  void OnStatus(const std::string& rid, std::string_view body);
+  void OnList(const std::string& rid, std::string_view body);
+  void OnRetry(const std::string& rid, std::string_view body);
+  void OnCancelJob(const std::string& rid, std::string_view body);
+  void OnWorkers(const std::string& rid, std::string_view body);
+  void OnStats(const std::string& rid, std::string_view body);
+  void ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
+                  const std::string& message);
+  void ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body);
+
+  // --- lifecycle (lifecycle.cc): the rules.
+  struct AttemptEnd {
+    Outcome outcome = Outcome::kSucceeded;
+    std::string error;
+    bool retryable = true;
+    std::uint64_t retry_after_ms = 0;
+    std::optional<std::int64_t> exit_code;
+    std::string stdout_tail, stderr_tail, outputs;
+  };
+  proto::SubmittedJob SubmitOne(const proto::JobSpec& spec, std::int64_t now);
+  void Dispatch(std::int64_t now);
+  void RecordResult(Worker* from, const proto::JobResult& r, std::int64_t now);
+  // Ends the running attempt of `job` and moves the job on (done, retry,
+  // dead). Invalidates `job` when it leaves memory.
+  void EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now);
+  void AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& running, std::int64_t now);
+  void Orphan(Job& job, std::int64_t now);
+  void RemoveWorker(const std::string& rid, const std::string& why, std::int64_t now);
+  void MakeQueued(Job& job, std::int64_t now, std::string_view last_error = {});  // dispatchable after commit
+  void MakeScheduled(Job& job, std::int64_t run_at_ms);
+  void Forget(std::int64_t seq);                 // a job that became terminal
+  Status RetryJob(std::int64_t seq, std::int64_t now);
+  Status CancelJob(std::int64_t seq, std::int64_t now);
+  void OnTimer(const Deadline& d, std::int64_t now);
+  std::int64_t LeaseGraceMs() const { return 2LL * config_.heartbeat_ms; }
+  std::int64_t OrphanGraceMs() const { return (config_.liveness + 2LL) * config_.heartbeat_ms; }
+
+  // --- queries (queries.cc)
+  nlohmann::json JobJson(const JobRecord& r, bool detail) const;
+  std::string WaitingReason(const Job& job) const;
+
+  // --- periodic tasks (periodic_tasks.cc)
+  void Tick(std::int64_t now);
+  void RunPeriodicTasks(std::int64_t now);
+  std::int64_t NextTaskDueMs() const;
+
+  BrokerConfig config_;
+  const Clock* clock_;
+  zmq::context_t ctx_;
+  zmq::socket_t socket_;
+  std::string bound_endpoint_;
+  JobStore store_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+
+  std::unordered_map<std::int64_t, Job> live_;  // scheduled, queued, running
+  ReadyQueues ready_;
+  DeadlineHeap timers_;
+  WorkerRegistry workers_;
+  std::vector<std::int64_t> enqueue_after_commit_;
+
+  struct Outgoing {
+    std::string rid;
+    proto::Command cmd;
+    std::string body;
+  };
+  std::vector<Outgoing> deferred_;
+  std::string scratch_;  // reused encode buffer for immediate sends
+
+  Status fatal_;
+  bool dispatch_more_ = false;   // a worker may have credit and the queue jobs
+  std::int64_t started_ms_ = 0;
+  std::mt19937_64 rng_;
+  BrokerCounters counters_;
+  TaskStats retention_task_, checkpoint_task_;
+  std::int64_t prune_cursor_ = 0;
+};
+
+}  // namespace sluice::broker

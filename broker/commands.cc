@@ -1,0 +1,289 @@
+// The command handlers: decode the body, call the lifecycle, answer. The
+// rules themselves live in lifecycle.cc.
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "broker/log.h"
+#include "schemas/job_id.h"
+#include "schemas/msgpack_reader.h"
+#include "schemas/protocol.h"
+
+namespace sluice::broker {
+namespace {
+
+// Decodes a client request with an `id` field naming a job.
+Status ReadJobIdRequest(std::string_view body, const char* what, std::uint64_t* req,
+                        std::int64_t* seq) {
+  msgpack::object_handle h;
+  Status s = proto::UnpackBody(body, &h);
+  if (!s.ok()) return Status::InvalidArgument(std::string(what) + ": " + s.message());
+  proto::MapReader r(h.get(), what);
+  std::string id;
+  r.Uint("req", req, true);
+  r.Str("id", &id, proto::kMaxIdBytes, true);
+  if (!r.ok()) return r.status();
+  auto parsed = ParseJobId(id);
+  if (!parsed) return Status::NotFound("no job '" + id + "' (job ids look like j123)");
+  *seq = *parsed;
+  return Status::Ok();
+}
+
+std::string_view ErrCode(const Status& s) {
+  switch (s.code()) {
+    case Code::kInvalidArgument: return proto::err::kBadRequest;
+    case Code::kNotFound: return proto::err::kNotFound;
+    case Code::kConflict: return proto::err::kInvalidState;
+    default: return proto::err::kInternal;
+  }
+}
+
+}  // namespace
+
+void Broker::ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
+                        const std::string& message) {
+  proto::ErrorMsg e{req, std::string(code), message.substr(0, proto::kMaxErrorBytes)};
+  std::string body;
+  proto::Encode(e, &body);
+  Defer(rid, proto::Command::kError, std::move(body));
+}
+
+void Broker::ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body) {
+  body["req"] = req;
+  body["ok"] = true;
+  std::vector<std::uint8_t> bytes = nlohmann::json::to_msgpack(body);
+  Defer(rid, proto::Command::kReply, std::string(bytes.begin(), bytes.end()));
+}
+
+void Broker::OnReady(const std::string& rid, std::string_view body) {
+  proto::Ready m;
+  Status s = proto::Decode(body, &m);
+  if (!s.ok()) {
+    counters_.bad_messages++;
+    return ReplyError(rid, 0, proto::err::kBadRequest, s.message());
+  }
+  const std::int64_t now = clock_->NowMs();
+  auto w = std::make_unique<Worker>();
+  w->routing_id = rid;
+  w->id = m.worker;
+  w->host = m.host;
+  w->pid = m.pid;
+  w->version = m.version;
+  w->queues = m.queues;
+  w->kinds_list = m.kinds;
+  w->kinds.insert(m.kinds.begin(), m.kinds.end());
+  w->slots = m.slots;
+  w->heartbeat_ms = m.heartbeat_ms;
+  w->connected_ms = now;
+  w->last_seen_ms = now;
+  w->last_sent_ms = now;
+  std::unique_ptr<Worker> replaced;
+  Worker* added = workers_.Add(std::move(w), &replaced);
+  if (replaced) {
+    // An old connection of the same worker: its leases that the worker does
+    // not list as running either have a result on its way or are gone.
+    for (const auto& [seq, attempt] : replaced->leases) {
+      auto it = live_.find(seq);
+      if (it == live_.end() || it->second.state != JobState::kRunning ||
+          it->second.attempt != attempt)
+        continue;
+      bool listed = false;
+      for (const auto& p : m.running)
+        if (ParseJobId(p.job) == seq && p.attempt == attempt) listed = true;
+      if (!listed) Orphan(it->second, now);
+    }
+  }
+  AdoptRunning(*added, m.running, now);
+  Logf("worker %s (host %s, pid %lld) ready: %u slots, queues %zu, kinds %zu, %zu running",
+       added->id.c_str(), added->host.c_str(), static_cast<long long>(added->pid), added->slots,
+       added->queues.size(), added->kinds.size(), m.running.size());
+  dispatch_more_ = true;
+}
+
+void Broker::OnHeartbeat(const std::string& rid, std::string_view body) {
+  proto::Heartbeat m;
+  Status s = proto::Decode(body, &m);
+  Worker* w = workers_.ByRoutingId(rid);
+  if (w == nullptr) return ReplyError(rid, 0, proto::err::kUnknownWorker, "send READY first");
+  if (!s.ok()) {
+    counters_.bad_messages++;
+    return ReplyError(rid, 0, proto::err::kBadRequest, s.message());
+  }
+  if (m.slots && *m.slots != w->slots) {
+    Logf("worker %s: slots %u -> %u%s", w->id.c_str(), w->slots, *m.slots,
+         *m.slots == 0 ? " (draining)" : "");
+    w->slots = *m.slots;
+    dispatch_more_ = true;
+  }
+}
+
+void Broker::OnResult(const std::string& rid, std::string_view body) {
+  proto::JobResult m;
+  Status s = proto::Decode(body, &m);
+  if (!s.ok()) {
+    counters_.bad_messages++;
+    return ReplyError(rid, 0, proto::err::kBadRequest, s.message());
+  }
+  Worker* w = workers_.ByRoutingId(rid);
+  RecordResult(w, m, clock_->NowMs());
+  if (w != nullptr) {
+    w->pending_acks.push_back({m.job, m.attempt});
+  } else {
+    // Recorded all the same; the worker must introduce itself again.
+    proto::Ack ack;
+    ack.acks.push_back({m.job, m.attempt});
+    std::string ab;
+    proto::Encode(ack, &ab);
+    Defer(rid, proto::Command::kAck, std::move(ab));
+    ReplyError(rid, 0, proto::err::kUnknownWorker, "send READY first");
+  }
+  dispatch_more_ = true;
+}
+
+void Broker::OnBye(const std::string& rid, std::string_view body) {
+  proto::Bye m;
+  (void)proto::Decode(body, &m);
+  if (workers_.ByRoutingId(rid) == nullptr) return;
+  RemoveWorker(rid, "worker left" + (m.reason.empty() ? std::string() : ": " + m.reason),
+               clock_->NowMs());
+}
+
+void Broker::OnSubmit(const std::string& rid, std::string_view body) {
+  proto::Submit m;
+  Status s = proto::Decode(body, &m);
+  if (!s.ok()) {
+    counters_.bad_messages++;
+    return ReplyError(rid, proto::PeekReq(body), proto::err::kBadRequest, s.message());
+  }
+  if (!Db(store_.Begin())) return;
+  const std::int64_t now = clock_->NowMs();
+  proto::SubmitReply reply;
+  reply.req = m.req;
+  reply.jobs.reserve(m.jobs.size());
+  for (const auto& spec : m.jobs) {
+    reply.jobs.push_back(SubmitOne(spec, now));
+    if (!fatal_.ok()) return;
+  }
+  std::string out;
+  proto::Encode(reply, &out);
+  Defer(rid, proto::Command::kReply, std::move(out));
+}
+
+void Broker::OnStatus(const std::string& rid, std::string_view body) {
+  std::uint64_t req = 0;
+  std::int64_t seq = 0;
+  Status s = ReadJobIdRequest(body, "STATUS", &req, &seq);
+  if (!s.ok()) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
+  auto r = store_.Load(seq, true);
+  if (!r.ok()) return ReplyError(rid, req, proto::err::kInternal, r.status().message());
+  if (!r->has_value()) return ReplyError(rid, req, proto::err::kNotFound, "no job " + FormatJobId(seq));
+  ReplyJson(rid, req, {{"job", JobJson(**r, true)}});
+}
+
+void Broker::OnList(const std::string& rid, std::string_view body) {
+  msgpack::object_handle h;
+  std::uint64_t req = proto::PeekReq(body);
+  Status s = proto::UnpackBody(body, &h);
+  if (!s.ok()) return ReplyError(rid, req, proto::err::kBadRequest, "LIST: " + s.message());
+  proto::MapReader r(h.get(), "LIST");
+  ListFilter f;
+  std::string state;
+  std::uint64_t limit = 100;
+  r.Uint("req", &req, true);
+  r.Str("state", &state, 32, false);
+  r.Name("queue", &f.queue, false);
+  r.Name("kind", &f.kind, false);
+  r.Uint("limit", &limit, false, 10000);
+  if (r.ok() && !state.empty()) {
+    f.state = ParseJobState(state);
+    if (!f.state) r.Fail("field 'state' is not a job state: '" + state + "'");
+  }
+  if (!r.ok()) return ReplyError(rid, req, proto::err::kBadRequest, r.status().message());
+  f.limit = static_cast<std::int64_t>(limit == 0 ? 100 : limit);
+  auto rows = store_.List(f);
+  if (!rows.ok()) return ReplyError(rid, req, proto::err::kInternal, rows.status().message());
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const auto& rec : *rows) jobs.push_back(JobJson(rec, false));
+  ReplyJson(rid, req, {{"jobs", std::move(jobs)}});
+}
+
+void Broker::OnRetry(const std::string& rid, std::string_view body) {
+  std::uint64_t req = 0;
+  std::int64_t seq = 0;
+  Status s = ReadJobIdRequest(body, "RETRY", &req, &seq);
+  if (s.ok()) s = RetryJob(seq, clock_->NowMs());
+  if (!s.ok()) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
+  auto r = store_.Load(seq, false);
+  if (!r.ok() || !r->has_value()) return ReplyError(rid, req, proto::err::kInternal, "job vanished");
+  ReplyJson(rid, req, {{"job", JobJson(**r, false)}});
+}
+
+void Broker::OnCancelJob(const std::string& rid, std::string_view body) {
+  std::uint64_t req = 0;
+  std::int64_t seq = 0;
+  Status s = ReadJobIdRequest(body, "CANCEL_JOB", &req, &seq);
+  if (s.ok()) s = CancelJob(seq, clock_->NowMs());
+  if (!s.ok()) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
+  auto r = store_.Load(seq, false);
+  if (!r.ok() || !r->has_value()) return ReplyError(rid, req, proto::err::kInternal, "job vanished");
+  ReplyJson(rid, req, {{"job", JobJson(**r, false)}});
+}
+
+void Broker::OnWorkers(const std::string& rid, std::string_view body) {
+  std::uint64_t req = proto::PeekReq(body);
+  nlohmann::json list = nlohmann::json::array();
+  workers_.ForEach([&](Worker& w) {
+    nlohmann::json running = nlohmann::json::array();
+    for (const auto& [seq, attempt] : w.leases) running.push_back({FormatJobId(seq), attempt});
+    list.push_back({{"worker", w.id},
+                    {"host", w.host},
+                    {"pid", w.pid},
+                    {"queues", w.queues},
+                    {"kinds", w.kinds_list},
+                    {"slots", w.slots},
+                    {"busy", w.leases.size()},
+                    {"version", w.version},
+                    {"connected_ms", w.connected_ms},
+                    {"last_seen_ms", w.last_seen_ms},
+                    {"running", std::move(running)}});
+  });
+  ReplyJson(rid, req, {{"workers", std::move(list)}});
+}
+
+void Broker::OnStats(const std::string& rid, std::string_view body) {
+  std::uint64_t req = proto::PeekReq(body);
+  auto by_state = store_.CountByState();
+  auto by_queue = store_.CountLiveByQueue();
+  if (!by_state.ok() || !by_queue.ok())
+    return ReplyError(rid, req, proto::err::kInternal, "cannot count jobs");
+  const auto& c = counters_;
+  nlohmann::json queues = nlohmann::json::object();
+  for (const auto& [q, states] : *by_queue) {
+    queues[q] = {{"queued", 0}, {"running", 0}, {"scheduled", 0}};
+    for (const auto& [st, n] : states) queues[q][st] = n;
+  }
+  const std::int64_t now = clock_->NowMs();
+  nlohmann::json stats = {
+      {"jobs", *by_state},
+      {"queues", std::move(queues)},
+      {"workers", workers_.size()},
+      {"live_jobs", live_.size()},
+      {"counters",
+       {{"submitted", c.submitted}, {"dispatched", c.dispatched}, {"succeeded", c.succeeded},
+        {"failed", c.failed}, {"timed_out", c.timed_out}, {"lost", c.lost}, {"dead", c.dead},
+        {"cancelled", c.cancelled}, {"retried", c.retried}, {"returned", c.returned},
+        {"duplicate_results", c.duplicate_results}, {"bad_messages", c.bad_messages},
+        {"commits", c.commits}, {"pruned", c.pruned}}},
+      {"tasks",
+       {{"retention", {{"runs", retention_task_.runs}, {"last_ms", retention_task_.last_ms}}},
+        {"wal_checkpoint",
+         {{"runs", checkpointer_ ? checkpointer_->runs() : 0},
+          {"failures", checkpointer_ ? checkpointer_->failures() : 0}}}}},
+      {"uptime_ms", now - started_ms_},
+      {"next_job_id", FormatJobId(store_.next_job_seq())},
+      {"version", SLUICE_VERSION},
+      {"pid", static_cast<std::int64_t>(getpid())},
+  };
+  ReplyJson(rid, req, {{"stats", std::move(stats)}});
+}
+
+}  // namespace sluice::broker

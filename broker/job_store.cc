@@ -1,0 +1,371 @@
+#include "broker/job_store.h"
+
+#include <filesystem>
+
+#include "schemas/state_schema.h"
+
+namespace sluice::broker {
+namespace {
+
+constexpr const char* kJobColumns =
+    "seq, kind, queue, priority, params, state, attempt, failures, max_attempts, backoff_ms, "
+    "timeout_ms, run_at_ms, created_ms, updated_ms, idem_key, finished_ms, last_error, outputs";
+
+// Reads the columns of kJobColumns (in that order, starting at column 0).
+JobRecord ReadJob(const Statement& st, bool with_params) {
+  JobRecord r;
+  Job& j = r.job;
+  j.seq = st.Int(0);
+  j.kind = st.Text(1);
+  j.queue = st.Text(2);
+  j.priority = st.Int(3);
+  if (with_params) j.params = st.Blob(4);
+  j.state = ParseJobState(st.Text(5)).value_or(JobState::kQueued);
+  j.attempt = static_cast<std::uint32_t>(st.Int(6));
+  j.failures = static_cast<std::uint32_t>(st.Int(7));
+  j.max_attempts = static_cast<std::uint32_t>(st.Int(8));
+  j.backoff_ms = static_cast<std::uint64_t>(st.Int(9));
+  j.timeout_ms = static_cast<std::uint64_t>(st.Int(10));
+  j.run_at_ms = st.Int(11);
+  j.created_ms = st.Int(12);
+  j.updated_ms = st.Int(13);
+  j.key = st.Text(14);
+  r.finished_ms = st.IsNull(15) ? 0 : st.Int(15);
+  r.last_error = st.Text(16);
+  if (with_params) r.outputs = st.Blob(17);
+  return r;
+}
+
+Status StepDone(Statement& st) {
+  int rc = st.Step();
+  Status s = rc == SQLITE_DONE ? Status::Ok() : Status::IOError(st.error());
+  st.Reset();
+  return s;
+}
+
+}  // namespace
+
+Status JobStore::Open(const std::string& path, SyncMode sync) {
+  path_ = path;
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return Status::IOError("cannot create " + parent.string() + ": " + ec.message());
+  Status s = db_.Open(path);
+  if (!s.ok()) return s;
+  // WAL: readers never block the writer. Checkpoints are run by the
+  // Checkpointer thread, not inside our commits.
+  s = db_.Exec("PRAGMA journal_mode=WAL");
+  if (!s.ok()) return Status::IOError("cannot set WAL mode on " + path + ": " + s.message());
+  s = db_.Exec(sync == SyncMode::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (s.ok()) s = db_.Exec("PRAGMA wal_autocheckpoint=0");
+  if (s.ok()) s = db_.Exec("PRAGMA foreign_keys=OFF");
+  if (s.ok()) s = db_.Exec("PRAGMA cache_size=-65536");
+  if (s.ok()) s = Migrate();
+  if (s.ok()) s = PrepareAll();
+  if (!s.ok()) return Status::IOError(path + ": " + s.message());
+  auto st = db_.Prepare("SELECT value FROM counters WHERE name='next_job_seq'");
+  if (!st.ok()) return st.status();
+  if (st->Step() == SQLITE_ROW) next_job_seq_ = st->Int(0);
+  // Belt and braces: never hand out a seq at or below one that exists.
+  auto mx = db_.Prepare("SELECT COALESCE(MAX(seq), 0) FROM jobs");
+  if (!mx.ok()) return mx.status();
+  if (mx->Step() == SQLITE_ROW && mx->Int(0) >= next_job_seq_) next_job_seq_ = mx->Int(0) + 1;
+  return Status::Ok();
+}
+
+void JobStore::Close() {
+  if (in_txn_) db_.Exec("ROLLBACK");
+  in_txn_ = false;
+  begin_ = {}; commit_ = {}; save_seq_ = {}; insert_job_ = {}; mark_running_ = {};
+  insert_attempt_ = {}; finish_attempt_ = {}; update_job_ = {}; find_key_ = {};
+  load_job_ = {}; load_attempts_ = {};
+  if (db_.handle()) db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  db_.Close();
+}
+
+Status JobStore::Migrate() {
+  auto st = db_.Prepare("PRAGMA user_version");
+  if (!st.ok()) return st.status();
+  int version = st->Step() == SQLITE_ROW ? static_cast<int>(st->Int(0)) : 0;
+  st->Reset();
+  const auto migrations = schema::Migrations();
+  if (version > static_cast<int>(migrations.size()))
+    return Status::Corruption("state schema version " + std::to_string(version) +
+                              " is newer than this broker understands (" +
+                              std::to_string(migrations.size()) + ")");
+  for (int v = version; v < static_cast<int>(migrations.size()); ++v) {
+    Status s = db_.Exec("BEGIN IMMEDIATE");
+    if (s.ok()) s = db_.Exec(migrations[v]);
+    if (s.ok()) s = db_.Exec("PRAGMA user_version=" + std::to_string(v + 1));
+    if (s.ok()) s = db_.Exec("COMMIT");
+    if (!s.ok()) {
+      db_.Exec("ROLLBACK");
+      return Status::IOError("migration to schema version " + std::to_string(v + 1) +
+                             " failed: " + s.message());
+    }
+  }
+  return Status::Ok();
+}
+
+Status JobStore::PrepareAll() {
+  struct P { Statement* st; const char* sql; };
+  const std::string load = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE seq=?1";
+  const P all[] = {
+      {&begin_, "BEGIN"},
+      {&commit_, "COMMIT"},
+      {&save_seq_, "UPDATE counters SET value=?1 WHERE name='next_job_seq'"},
+      {&insert_job_,
+       "INSERT INTO jobs(seq, kind, queue, priority, params, state, attempt, failures, "
+       "max_attempts, backoff_ms, timeout_ms, run_at_ms, created_ms, updated_ms, idem_key) "
+       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"},
+      {&mark_running_, "UPDATE jobs SET state='running', attempt=?2, updated_ms=?3 WHERE seq=?1"},
+      {&insert_attempt_,
+       "INSERT OR REPLACE INTO attempts(job_seq, attempt, worker, host, started_ms) "
+       "VALUES (?1,?2,?3,?4,?5)"},
+      {&finish_attempt_,
+       "UPDATE attempts SET finished_ms=?3, outcome=?4, error=?5, exit_code=?6, stdout_tail=?7, "
+       "stderr_tail=?8 WHERE job_seq=?1 AND attempt=?2"},
+      {&update_job_,
+       "UPDATE jobs SET state=?2, attempt=?3, failures=?4, run_at_ms=?5, updated_ms=?6, "
+       "finished_ms=?7, last_error=COALESCE(?8, last_error), outputs=COALESCE(?9, outputs) "
+       "WHERE seq=?1"},
+      {&find_key_, "SELECT seq, state FROM jobs WHERE idem_key=?1"},
+      {&load_job_, load.c_str()},
+      {&load_attempts_,
+       "SELECT attempt, worker, host, started_ms, finished_ms, outcome, error, exit_code, "
+       "stdout_tail, stderr_tail FROM attempts WHERE job_seq=?1 ORDER BY attempt"},
+  };
+  for (const auto& p : all) {
+    auto r = db_.Prepare(p.sql);
+    if (!r.ok()) return r.status();
+    *p.st = std::move(r).value();
+  }
+  return Status::Ok();
+}
+
+Status JobStore::Begin() {
+  if (in_txn_) return Status::Ok();
+  Status s = StepDone(begin_);
+  if (s.ok()) in_txn_ = true;
+  return s;
+}
+
+Status JobStore::Commit() {
+  if (!in_txn_) return Status::Ok();
+  if (counters_dirty_) {
+    Status s = SaveCounters();
+    if (!s.ok()) return s;
+  }
+  Status s = StepDone(commit_);
+  if (!s.ok()) return Status::IOError("commit failed: " + s.message());
+  in_txn_ = false;
+  return s;
+}
+
+Status JobStore::SaveCounters() {
+  counters_dirty_ = false;
+  return StepDone(save_seq_.Bind(1, next_job_seq_));
+}
+
+Status JobStore::InsertJob(const Job& j) {
+  insert_job_.Bind(1, j.seq).Bind(2, j.kind).Bind(3, j.queue).Bind(4, j.priority);
+  insert_job_.BindBlob(5, j.params).Bind(6, JobStateName(j.state));
+  insert_job_.Bind(7, static_cast<std::int64_t>(j.attempt)).Bind(8, static_cast<std::int64_t>(j.failures));
+  insert_job_.Bind(9, static_cast<std::int64_t>(j.max_attempts));
+  insert_job_.Bind(10, static_cast<std::int64_t>(j.backoff_ms));
+  insert_job_.Bind(11, static_cast<std::int64_t>(j.timeout_ms));
+  insert_job_.Bind(12, j.run_at_ms).Bind(13, j.created_ms).Bind(14, j.updated_ms);
+  insert_job_.BindOptional(15, j.key);
+  return StepDone(insert_job_);
+}
+
+Status JobStore::MarkRunning(const Job& j) {
+  Status s = StepDone(mark_running_.Bind(1, j.seq)
+                          .Bind(2, static_cast<std::int64_t>(j.attempt))
+                          .Bind(3, j.started_ms));
+  if (!s.ok()) return s;
+  return StepDone(insert_attempt_.Bind(1, j.seq)
+                      .Bind(2, static_cast<std::int64_t>(j.attempt))
+                      .BindOptional(3, j.worker)
+                      .BindOptional(4, j.host)
+                      .Bind(5, j.started_ms));
+}
+
+Status JobStore::FinishAttempt(std::int64_t seq, std::uint32_t attempt, std::int64_t finished_ms,
+                               Outcome outcome, std::string_view error,
+                               std::optional<std::int64_t> exit_code, std::string_view stdout_tail,
+                               std::string_view stderr_tail) {
+  finish_attempt_.Bind(1, seq).Bind(2, static_cast<std::int64_t>(attempt)).Bind(3, finished_ms);
+  finish_attempt_.Bind(4, OutcomeName(outcome)).BindOptional(5, error);
+  if (exit_code) finish_attempt_.Bind(6, *exit_code);
+  else finish_attempt_.BindNull(6);
+  finish_attempt_.BindOptional(7, stdout_tail).BindOptional(8, stderr_tail);
+  return StepDone(finish_attempt_);
+}
+
+Status JobStore::UpdateJob(const Job& j, std::int64_t finished_ms, std::string_view last_error,
+                           std::string_view outputs) {
+  update_job_.Bind(1, j.seq).Bind(2, JobStateName(j.state));
+  update_job_.Bind(3, static_cast<std::int64_t>(j.attempt));
+  update_job_.Bind(4, static_cast<std::int64_t>(j.failures));
+  update_job_.Bind(5, j.run_at_ms).Bind(6, j.updated_ms);
+  if (finished_ms > 0) update_job_.Bind(7, finished_ms);
+  else update_job_.BindNull(7);
+  update_job_.BindOptional(8, last_error);
+  // An empty msgpack map is stored too: "succeeded with no outputs".
+  if (!outputs.empty()) update_job_.BindBlob(9, outputs);
+  else update_job_.BindNull(9);
+  return StepDone(update_job_);
+}
+
+Result<std::optional<std::pair<std::int64_t, JobState>>> JobStore::FindKey(const std::string& key) {
+  find_key_.Bind(1, key);
+  int rc = find_key_.Step();
+  std::optional<std::pair<std::int64_t, JobState>> found;
+  if (rc == SQLITE_ROW)
+    found = std::make_pair(find_key_.Int(0), ParseJobState(find_key_.Text(1)).value_or(JobState::kQueued));
+  else if (rc != SQLITE_DONE) {
+    Status s = Status::IOError(find_key_.error());
+    find_key_.Reset();
+    return s;
+  }
+  find_key_.Reset();
+  return found;
+}
+
+Status JobStore::LoadLive(const std::function<void(Job&&)>& fn) {
+  auto st = db_.Prepare(std::string("SELECT ") + kJobColumns +
+                        " FROM jobs WHERE state IN ('scheduled','queued','running') ORDER BY seq");
+  if (!st.ok()) return st.status();
+  auto att = db_.Prepare("SELECT worker, host, started_ms FROM attempts WHERE job_seq=?1 AND attempt=?2");
+  if (!att.ok()) return att.status();
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) {
+    JobRecord r = ReadJob(*st, true);
+    if (r.job.state == JobState::kRunning) {
+      att->Bind(1, r.job.seq).Bind(2, static_cast<std::int64_t>(r.job.attempt));
+      if (att->Step() == SQLITE_ROW) {
+        r.job.worker = att->Text(0);
+        r.job.host = att->Text(1);
+        r.job.started_ms = att->Int(2);
+      }
+      att->Reset();
+    }
+    fn(std::move(r.job));
+  }
+  if (rc != SQLITE_DONE) return Status::IOError(st->error());
+  return Status::Ok();
+}
+
+Result<std::optional<JobRecord>> JobStore::Load(std::int64_t seq, bool with_attempts) {
+  load_job_.Bind(1, seq);
+  int rc = load_job_.Step();
+  if (rc != SQLITE_ROW) {
+    Status s = rc == SQLITE_DONE ? Status::Ok() : Status::IOError(load_job_.error());
+    load_job_.Reset();
+    if (!s.ok()) return s;
+    return std::optional<JobRecord>();
+  }
+  JobRecord r = ReadJob(load_job_, true);
+  load_job_.Reset();
+  if (with_attempts) {
+    load_attempts_.Bind(1, seq);
+    while ((rc = load_attempts_.Step()) == SQLITE_ROW) {
+      AttemptRecord a;
+      a.attempt = static_cast<std::uint32_t>(load_attempts_.Int(0));
+      a.worker = load_attempts_.Text(1);
+      a.host = load_attempts_.Text(2);
+      a.started_ms = load_attempts_.Int(3);
+      a.finished_ms = load_attempts_.IsNull(4) ? 0 : load_attempts_.Int(4);
+      a.outcome = load_attempts_.Text(5);
+      a.error = load_attempts_.Text(6);
+      a.has_exit_code = !load_attempts_.IsNull(7);
+      a.exit_code = load_attempts_.Int(7);
+      a.stdout_tail = load_attempts_.Text(8);
+      a.stderr_tail = load_attempts_.Text(9);
+      r.attempts.push_back(std::move(a));
+    }
+    Status s = rc == SQLITE_DONE ? Status::Ok() : Status::IOError(load_attempts_.error());
+    load_attempts_.Reset();
+    if (!s.ok()) return s;
+  }
+  return std::optional<JobRecord>(std::move(r));
+}
+
+Result<std::vector<JobRecord>> JobStore::List(const ListFilter& f) {
+  std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1";
+  if (f.state) sql += " AND state=?1";
+  if (!f.queue.empty()) sql += " AND queue=?2";
+  if (!f.kind.empty()) sql += " AND kind=?3";
+  sql += " ORDER BY seq DESC LIMIT ?4";
+  auto st = db_.Prepare(sql);
+  if (!st.ok()) return st.status();
+  if (f.state) st->Bind(1, JobStateName(*f.state));
+  if (!f.queue.empty()) st->Bind(2, f.queue);
+  if (!f.kind.empty()) st->Bind(3, f.kind);
+  st->Bind(4, f.limit);
+  std::vector<JobRecord> out;
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) out.push_back(ReadJob(*st, false));
+  if (rc != SQLITE_DONE) return Status::IOError(st->error());
+  return out;
+}
+
+Result<std::map<std::string, std::int64_t>> JobStore::CountByState() {
+  auto st = db_.Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+  if (!st.ok()) return st.status();
+  std::map<std::string, std::int64_t> out;
+  for (int i = 0; i < 7; ++i) out[std::string(JobStateName(static_cast<JobState>(i)))] = 0;
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) out[std::string(st->Text(0))] = st->Int(1);
+  if (rc != SQLITE_DONE) return Status::IOError(st->error());
+  return out;
+}
+
+Result<std::map<std::string, std::map<std::string, std::int64_t>>> JobStore::CountLiveByQueue() {
+  auto st = db_.Prepare(
+      "SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('scheduled','queued','running') "
+      "GROUP BY queue, state");
+  if (!st.ok()) return st.status();
+  std::map<std::string, std::map<std::string, std::int64_t>> out;
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) out[std::string(st->Text(0))][std::string(st->Text(1))] = st->Int(2);
+  if (rc != SQLITE_DONE) return Status::IOError(st->error());
+  return out;
+}
+
+Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor,
+                       std::int64_t* deleted) {
+  *deleted = 0;
+  auto scan = db_.Prepare(
+      "SELECT seq, created_ms, finished_ms FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+  if (!scan.ok()) return scan.status();
+  scan->Bind(1, *cursor).Bind(2, max_rows);
+  std::vector<std::int64_t> doomed;
+  std::int64_t last = *cursor;
+  bool round_done = true;  // until a full chunk is scanned below the cutoff
+  int rows = 0, rc;
+  while ((rc = scan->Step()) == SQLITE_ROW) {
+    std::int64_t seq = scan->Int(0);
+    if (scan->Int(1) >= cutoff_ms) break;  // created after the cutoff: nothing further qualifies
+    last = seq;
+    if (!scan->IsNull(2) && scan->Int(2) < cutoff_ms) doomed.push_back(seq);
+    if (++rows == max_rows) round_done = false;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Status::IOError(scan->error());
+  *cursor = round_done ? 0 : last;
+  auto del_job = db_.Prepare("DELETE FROM jobs WHERE seq=?1");
+  auto del_att = db_.Prepare("DELETE FROM attempts WHERE job_seq=?1");
+  if (!del_job.ok()) return del_job.status();
+  if (!del_att.ok()) return del_att.status();
+  for (std::int64_t seq : doomed) {
+    Status s = StepDone(del_att->Bind(1, seq));
+    if (s.ok()) s = StepDone(del_job->Bind(1, seq));
+    if (!s.ok()) return s;
+    ++*deleted;
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice::broker

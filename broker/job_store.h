@@ -1,0 +1,99 @@
+// JobStore: the broker's durable state in SQLite (WAL mode). The broker's
+// single thread owns it; writes go into one open transaction per event-loop
+// turn (Begin lazily, Commit at the end of the turn). Reads on the same
+// connection see that transaction's writes.
+//
+// Contract: a failed write or commit is fatal for the broker (it must stop
+// rather than acknowledge what it has not stored); callers propagate the
+// Status up to the loop, which exits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/job.h"
+#include "broker/sqlite_db.h"
+#include "schemas/status.h"
+
+namespace sluice::broker {
+
+enum class SyncMode { kNormal, kFull };
+
+struct ListFilter {
+  std::optional<JobState> state;
+  std::string queue;  // empty: any
+  std::string kind;   // empty: any
+  std::int64_t limit = 100;
+};
+
+class JobStore {
+ public:
+  // Opens or creates the database at `path` (its folder is created), sets
+  // WAL mode and runs pending migrations. Refuses a database whose schema is
+  // newer than this build.
+  Status Open(const std::string& path, SyncMode sync);
+  void Close();
+  const std::string& path() const { return path_; }
+
+  // Transactions. Begin() is a no-op while one is open.
+  Status Begin();
+  Status Commit();
+  bool in_transaction() const { return in_txn_; }
+
+  // The next job sequence number to hand out; persisted by SaveCounters().
+  std::int64_t next_job_seq() const { return next_job_seq_; }
+  std::int64_t AllocateJobSeq() { counters_dirty_ = true; return next_job_seq_++; }
+  Status SaveCounters();
+
+  Status InsertJob(const Job& job);
+  // state=running, attempt=job.attempt, plus the attempt row.
+  Status MarkRunning(const Job& job);
+  Status FinishAttempt(std::int64_t seq, std::uint32_t attempt, std::int64_t finished_ms,
+                       Outcome outcome, std::string_view error, std::optional<std::int64_t> exit_code,
+                       std::string_view stdout_tail, std::string_view stderr_tail);
+  // Writes state, attempt, failures, run_at, updated; finished_ms when
+  // terminal; last_error when non-empty; outputs when non-empty.
+  Status UpdateJob(const Job& job, std::int64_t finished_ms, std::string_view last_error,
+                   std::string_view outputs);
+
+  // The job (seq, state) holding idempotency key `key`, if any (sees this
+  // turn's writes).
+  Result<std::optional<std::pair<std::int64_t, JobState>>> FindKey(const std::string& key);
+  // Calls `fn` for every live (scheduled, queued, running) job.
+  Status LoadLive(const std::function<void(Job&&)>& fn);
+  // One job with its attempts (nullopt: no such job).
+  Result<std::optional<JobRecord>> Load(std::int64_t seq, bool with_attempts);
+  // Jobs newest first (no attempts, no params).
+  Result<std::vector<JobRecord>> List(const ListFilter& filter);
+  // Job count per state.
+  Result<std::map<std::string, std::int64_t>> CountByState();
+  // Per queue and live state: counts.
+  Result<std::map<std::string, std::map<std::string, std::int64_t>>> CountLiveByQueue();
+
+  // Deletes up to `max_rows` terminal jobs finished before `cutoff_ms`, and
+  // their attempts, scanning forward from *cursor (a job seq). Jobs are
+  // created in seq order, so the scan stops at the first job created after
+  // the cutoff and *cursor goes back to 0 for the next round.
+  Status Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor, std::int64_t* deleted);
+
+  Database& db() { return db_; }
+
+ private:
+  Status Migrate();
+  Status PrepareAll();
+
+  Database db_;
+  std::string path_;
+  bool in_txn_ = false;
+  std::int64_t next_job_seq_ = 1;
+  bool counters_dirty_ = false;
+
+  Statement begin_, commit_, save_seq_, insert_job_, mark_running_, insert_attempt_,
+      finish_attempt_, update_job_, find_key_, load_job_, load_attempts_;
+};
+
+}  // namespace sluice::broker

@@ -1,0 +1,358 @@
+// The job lifecycle: every state change of a job happens here, checked
+// against the transition table (schemas/job_state.h) and written to the
+// store in the turn's transaction.
+#include <cassert>
+
+#include "broker/broker.h"
+#include "broker/log.h"
+#include "schemas/job_id.h"
+
+namespace sluice::broker {
+namespace {
+
+void SetState(Job& job, JobState to, std::int64_t now) {
+  assert(CanTransition(job.state, to));
+  job.state = to;
+  job.updated_ms = now;
+  ++job.gen;
+}
+
+}  // namespace
+
+proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t now) {
+  if (!spec.key.empty()) {
+    auto found = store_.FindKey(spec.key);
+    if (!Db(found.status())) return {};
+    if (found->has_value()) return {FormatJobId((*found)->first), false, (*found)->second};
+  }
+  Job j;
+  j.seq = store_.AllocateJobSeq();
+  j.kind = spec.kind;
+  j.queue = spec.queue;
+  j.priority = spec.priority;
+  j.params = spec.params;
+  j.max_attempts = spec.max_attempts ? spec.max_attempts : config_.retry.max_attempts;
+  j.backoff_ms = spec.backoff_ms ? spec.backoff_ms : config_.retry.base_ms;
+  j.timeout_ms = spec.timeout_ms ? spec.timeout_ms : config_.default_timeout_ms;
+  j.run_at_ms = spec.run_at_ms ? static_cast<std::int64_t>(spec.run_at_ms)
+                               : now + static_cast<std::int64_t>(spec.delay_ms);
+  j.created_ms = now;
+  j.updated_ms = now;
+  j.key = spec.key;
+  j.state = j.run_at_ms > now ? JobState::kScheduled : JobState::kQueued;
+  j.gen = 1;
+  if (!Db(store_.InsertJob(j))) return {};
+  counters_.submitted++;
+  proto::SubmittedJob out{FormatJobId(j.seq), true, j.state};
+  Job& job = live_[j.seq] = std::move(j);
+  if (job.state == JobState::kScheduled) timers_.Push({job.run_at_ms, TimerKind::kRunAt, job.seq, job.gen});
+  else enqueue_after_commit_.push_back(job.seq);
+  return out;
+}
+
+void Broker::Dispatch(std::int64_t now) {
+  dispatch_more_ = false;
+  if (ready_.size() == 0) return;
+  auto valid = [this](const ReadyEntry& e) {
+    auto it = live_.find(e.seq);
+    return it != live_.end() && it->second.gen == e.gen && it->second.state == JobState::kQueued;
+  };
+  std::vector<std::string> gone;
+  workers_.ForEach([&](Worker& w) {
+    while (w.credit() > 0 && fatal_.ok()) {
+      auto e = ready_.PopBest(w.queues, w.kinds, valid);
+      if (!e) break;
+      Job& job = live_[e->seq];
+      proto::JobMsg msg;
+      msg.job = FormatJobId(job.seq);
+      msg.attempt = job.attempt + 1;
+      msg.kind = job.kind;
+      msg.queue = job.queue;
+      msg.params = job.params;
+      msg.timeout_ms = job.timeout_ms;
+      scratch_.clear();
+      proto::Encode(msg, &scratch_);
+      if (!SendNow(w, proto::Command::kJob, scratch_)) {
+        // The peer vanished under us: the job stays queued.
+        ready_.Push(job.queue, job.kind, *e);
+        gone.push_back(w.routing_id);
+        break;
+      }
+      if (!Db(store_.Begin())) return;
+      SetState(job, JobState::kRunning, now);
+      job.attempt = msg.attempt;
+      job.worker = w.id;
+      job.host = w.host;
+      job.started_ms = now;
+      Db(store_.MarkRunning(job));
+      w.leases.insert({job.seq, job.attempt});
+      if (job.timeout_ms > 0)
+        timers_.Push({now + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs(),
+                      TimerKind::kLease, job.seq, job.gen});
+      counters_.dispatched++;
+    }
+  });
+  for (const auto& rid : gone) RemoveWorker(rid, "worker unreachable", now);
+}
+
+void Broker::RecordResult(Worker* from, const proto::JobResult& r, std::int64_t now) {
+  auto seq = ParseJobId(r.job);
+  if (from != nullptr && seq) from->leases.erase({*seq, r.attempt});
+  auto it = seq ? live_.find(*seq) : live_.end();
+  if (it == live_.end() || it->second.state != JobState::kRunning ||
+      it->second.attempt != r.attempt) {
+    // Already recorded (a re-sent result), or the attempt was declared lost
+    // or timed out, or the job was cancelled: acknowledged, ignored.
+    counters_.duplicate_results++;
+    return;
+  }
+  Job& job = it->second;
+  if (Worker* holder = job.worker.empty() ? nullptr : workers_.ById(job.worker))
+    holder->leases.erase({job.seq, job.attempt});
+  AttemptEnd end;
+  end.outcome = r.outcome == Outcome::kCancelled ? Outcome::kFailed : r.outcome;
+  end.error = r.outcome == Outcome::kCancelled && r.error.empty() ? "cancelled by the worker" : r.error;
+  end.retryable = r.retryable;
+  end.retry_after_ms = r.retry_after_ms;
+  end.exit_code = r.exit_code;
+  end.stdout_tail = r.stdout_tail;
+  end.stderr_tail = r.stderr_tail;
+  end.outputs = r.outputs;
+  EndAttempt(job, end, now);
+}
+
+void Broker::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now) {
+  if (!Db(store_.Begin())) return;
+  if (!Db(store_.FinishAttempt(job.seq, job.attempt, now, end.outcome, end.error, end.exit_code,
+                               end.stdout_tail, end.stderr_tail)))
+    return;
+  job.worker.clear();
+  switch (end.outcome) {
+    case Outcome::kSucceeded:
+      SetState(job, JobState::kSucceeded, now);
+      counters_.succeeded++;
+      Db(store_.UpdateJob(job, now, {}, end.outputs.empty() ? proto::kEmptyMap : end.outputs));
+      Forget(job.seq);
+      return;
+    case Outcome::kReturned:
+      counters_.returned++;
+      MakeQueued(job, now);
+      return;
+    case Outcome::kCancelled:  // only by request; the job is already handled
+      return;
+    case Outcome::kFailed:
+    case Outcome::kTimedOut:
+    case Outcome::kLost:
+      break;
+  }
+  if (end.outcome == Outcome::kFailed) counters_.failed++;
+  if (end.outcome == Outcome::kTimedOut) counters_.timed_out++;
+  if (end.outcome == Outcome::kLost) counters_.lost++;
+  job.failures++;
+  if (!end.retryable || job.failures >= job.max_attempts) {
+    SetState(job, JobState::kDead, now);
+    counters_.dead++;
+    std::string why = end.error;
+    if (!end.retryable) why += " (not retryable)";
+    Db(store_.UpdateJob(job, now, why.empty() ? std::string(OutcomeName(end.outcome)) : why, {}));
+    Logf("job %s (%s) is dead after %u attempts: %s", FormatJobId(job.seq).c_str(),
+         job.kind.c_str(), job.attempt, why.c_str());
+    Forget(job.seq);
+    return;
+  }
+  counters_.retried++;
+  const std::string error = end.error.empty() ? std::string(OutcomeName(end.outcome)) : end.error;
+  if (end.outcome == Outcome::kLost) {
+    // The worker vanished; nothing to wait for: re-queued at once.
+    MakeQueued(job, now, error);
+    return;
+  }
+  std::uint64_t delay = BackoffDelayMs(job.failures, job.backoff_ms, config_.retry.cap_ms,
+                                       end.retry_after_ms, rng_);
+  MakeScheduled(job, now + static_cast<std::int64_t>(delay));
+  Db(store_.UpdateJob(job, 0, error, {}));
+}
+
+void Broker::MakeQueued(Job& job, std::int64_t now, std::string_view last_error) {
+  SetState(job, JobState::kQueued, now);
+  job.run_at_ms = now;
+  Db(store_.UpdateJob(job, 0, last_error, {}));
+  enqueue_after_commit_.push_back(job.seq);
+}
+
+void Broker::MakeScheduled(Job& job, std::int64_t run_at_ms) {
+  SetState(job, JobState::kScheduled, job.updated_ms);
+  job.run_at_ms = run_at_ms;
+  timers_.Push({run_at_ms, TimerKind::kRunAt, job.seq, job.gen});
+}
+
+void Broker::Forget(std::int64_t seq) { live_.erase(seq); }
+
+void Broker::Orphan(Job& job, std::int64_t now) {
+  job.worker.clear();
+  ++job.gen;  // invalidates its lease timer; the orphan timer takes over
+  timers_.Push({now + OrphanGraceMs(), TimerKind::kOrphan, job.seq, job.gen});
+}
+
+void Broker::AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& running,
+                          std::int64_t now) {
+  for (const auto& p : running) {
+    auto seq = ParseJobId(p.job);
+    auto it = seq ? live_.find(*seq) : live_.end();
+    bool adopt = false;
+    if (it != live_.end()) {
+      Job& job = it->second;
+      Worker* holder = job.worker.empty() ? nullptr : workers_.ById(job.worker);
+      if (job.state == JobState::kRunning && job.attempt == p.attempt &&
+          (holder == nullptr || holder == &w)) {
+        adopt = true;
+      } else if (job.attempt < p.attempt && job.state != JobState::kRunning &&
+                 p.attempt == job.attempt + 1) {
+        // Dispatched just before a broker crash, its dispatch never
+        // committed: the job is still queued here. Adopt that attempt.
+        if (!Db(store_.Begin())) return;
+        SetState(job, JobState::kRunning, now);
+        job.attempt = p.attempt;
+        job.started_ms = now;
+        job.worker = w.id;
+        job.host = w.host;
+        Db(store_.MarkRunning(job));
+        adopt = true;
+      }
+      if (adopt) {
+        job.worker = w.id;
+        job.host = w.host;
+        ++job.gen;  // the orphan timer is void now
+        w.leases.insert({job.seq, job.attempt});
+        if (job.timeout_ms > 0)
+          timers_.Push({job.started_ms + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs(),
+                        TimerKind::kLease, job.seq, job.gen});
+      }
+    }
+    if (!adopt) {
+      // Finished, re-run elsewhere, or unknown: tell the worker to drop it.
+      std::string body;
+      proto::Encode(proto::CancelMsg{p.job, p.attempt}, &body);
+      SendNow(w, proto::Command::kCancel, body);
+    }
+  }
+}
+
+void Broker::RemoveWorker(const std::string& rid, const std::string& why, std::int64_t now) {
+  auto w = workers_.Remove(rid);
+  if (!w) return;
+  Logf("worker %s (host %s) removed: %s; %zu attempts lost", w->id.c_str(), w->host.c_str(),
+       why.c_str(), w->leases.size());
+  for (const auto& [seq, attempt] : w->leases) {
+    auto it = live_.find(seq);
+    if (it == live_.end()) continue;
+    Job& job = it->second;
+    if (job.state != JobState::kRunning || job.attempt != attempt || job.worker != w->id) continue;
+    AttemptEnd end;
+    end.outcome = Outcome::kLost;
+    end.error = "worker lost: " + why + " (worker " + w->id + " on " + w->host + ")";
+    EndAttempt(job, end, now);
+  }
+  dispatch_more_ = true;
+}
+
+Status Broker::RetryJob(std::int64_t seq, std::int64_t now) {
+  Status s = store_.Begin();
+  if (!Db(s)) return s;
+  auto it = live_.find(seq);
+  if (it != live_.end()) {
+    Job& job = it->second;
+    if (job.state != JobState::kScheduled)
+      return Status::Conflict("job " + FormatJobId(seq) + " is " +
+                              std::string(JobStateName(job.state)) + "; only dead, cancelled, "
+                              "upstream_failed or scheduled jobs can be retried");
+    job.failures = 0;
+    MakeQueued(job, now);
+    counters_.retried++;
+    return Status::Ok();
+  }
+  auto rec = store_.Load(seq, false);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return Status::NotFound("no job " + FormatJobId(seq));
+  Job job = std::move((*rec)->job);
+  if (job.state == JobState::kSucceeded)
+    return Status::Conflict("job " + FormatJobId(seq) + " already succeeded");
+  job.failures = 0;
+  job.gen = 1;
+  Job& live = live_[seq] = std::move(job);
+  MakeQueued(live, now);  // clears finished_ms
+  counters_.retried++;
+  Logf("job %s retried by request", FormatJobId(seq).c_str());
+  return Status::Ok();
+}
+
+Status Broker::CancelJob(std::int64_t seq, std::int64_t now) {
+  Status s = store_.Begin();
+  if (!Db(s)) return s;
+  auto it = live_.find(seq);
+  if (it == live_.end()) {
+    auto rec = store_.Load(seq, false);
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) return Status::NotFound("no job " + FormatJobId(seq));
+    return Status::Conflict("job " + FormatJobId(seq) + " is already " +
+                            std::string(JobStateName((*rec)->job.state)));
+  }
+  Job& job = it->second;
+  if (job.state == JobState::kRunning) {
+    Db(store_.FinishAttempt(job.seq, job.attempt, now, Outcome::kCancelled, "cancelled by request",
+                            std::nullopt, {}, {}));
+    // The lease stays with the worker until it reports the attempt.
+    if (Worker* w = job.worker.empty() ? nullptr : workers_.ById(job.worker)) {
+      std::string body;
+      proto::Encode(proto::CancelMsg{FormatJobId(job.seq), job.attempt}, &body);
+      SendNow(*w, proto::Command::kCancel, body);
+    }
+  }
+  SetState(job, JobState::kCancelled, now);
+  counters_.cancelled++;
+  Db(store_.UpdateJob(job, now, "cancelled by request", {}));
+  Forget(seq);
+  return Status::Ok();
+}
+
+void Broker::OnTimer(const Deadline& d, std::int64_t now) {
+  auto it = live_.find(d.seq);
+  if (it == live_.end() || it->second.gen != d.gen) return;  // stale
+  Job& job = it->second;
+  switch (d.kind) {
+    case TimerKind::kRunAt:
+      if (job.state != JobState::kScheduled) return;
+      if (!Db(store_.Begin())) return;
+      SetState(job, JobState::kQueued, now);
+      Db(store_.UpdateJob(job, 0, {}, {}));
+      ready_.Push(job.queue, job.kind, {job.priority, job.seq, job.gen});
+      dispatch_more_ = true;
+      return;
+    case TimerKind::kLease: {
+      if (job.state != JobState::kRunning) return;
+      // The worker keeps its lease (it is still running it) until it reports.
+      if (Worker* w = job.worker.empty() ? nullptr : workers_.ById(job.worker)) {
+        std::string body;
+        proto::Encode(proto::CancelMsg{FormatJobId(job.seq), job.attempt}, &body);
+        SendNow(*w, proto::Command::kCancel, body);
+      }
+      AttemptEnd end;
+      end.outcome = Outcome::kTimedOut;
+      end.error = "timed out: no result " + std::to_string(job.timeout_ms) + " ms after dispatch";
+      EndAttempt(job, end, now);
+      return;
+    }
+    case TimerKind::kOrphan: {
+      if (job.state != JobState::kRunning || !job.worker.empty()) return;
+      AttemptEnd end;
+      end.outcome = Outcome::kLost;
+      end.error = "worker lost: no worker re-announced this attempt within " +
+                  std::to_string(OrphanGraceMs()) + " ms";
+      EndAttempt(job, end, now);
+      dispatch_more_ = true;
+      return;
+    }
+  }
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,113 @@
+// sluice-broker: the job broker. See --help, and schemas/PROTOCOL.md.
+//
+// Exit codes: 0 stopped cleanly (SIGTERM/SIGINT); 1 a fatal runtime error
+// (the state database refused a write: the broker stops rather than
+// acknowledge what it has not stored); 2 usage error; 3 could not start
+// (cannot open the state database or bind the endpoint).
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+
+#include "broker/broker.h"
+#include "broker/duration_flag.h"
+#include "broker/log.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+// A CLI11 validator for durations.
+struct DurationValidator : public CLI::Validator {
+  DurationValidator() {
+    name_ = "DURATION";
+    func_ = [](const std::string& s) {
+      return sluice::broker::ParseDurationMs(s) ? std::string() : "not a duration: " + s +
+                                                                     " (e.g. 30s, 10m, 7d, 0.5)";
+    };
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using sluice::broker::ParseDurationMs;
+  sluice::broker::BrokerConfig cfg;
+  std::string backoff = "5s", backoff_cap = "1h", default_timeout = "30m", retention = "7d";
+  std::string sync = "normal";
+  std::int64_t clock_offset_ms = 0;
+  std::uint32_t max_attempts = cfg.retry.max_attempts;
+
+  CLI::App app{"sluice-broker: durable job broker. Workers and clients connect over ZeroMQ "
+               "(protocol SLUICE1, see schemas/PROTOCOL.md); state lives in SQLite (WAL).\n"
+               "Exit codes: 0 clean stop, 1 fatal state-database error, 2 usage, 3 cannot start."};
+  app.option_defaults()->always_capture_default();
+  if (const char* e = std::getenv("SLUICE_BROKER")) cfg.endpoint = e;
+  app.add_option("--endpoint", cfg.endpoint,
+                 "ZeroMQ endpoint to bind (env SLUICE_BROKER); a '*' port binds a free one, "
+                 "e.g. tcp://127.0.0.1:*");
+  app.add_option("--endpoint-file", cfg.endpoint_file,
+                 "write the bound endpoint to this file once listening");
+  app.add_option("--state", cfg.state_path, "state database (SQLite)")->envname("SLUICE_STATE");
+  app.add_option("--heartbeat-ms", cfg.heartbeat_ms,
+                 "heartbeat interval for peers that do not announce one (ms)")
+      ->check(CLI::Range(10u, 3600000u));
+  app.add_option("--liveness", cfg.liveness, "heartbeat intervals of silence before a worker is gone")
+      ->check(CLI::Range(2u, 100u));
+  app.add_option("--max-attempts", max_attempts, "default attempts per job")
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--backoff", backoff, "default retry backoff base (doubles per failure, +0-25% jitter)")
+      ->check(DurationValidator());
+  app.add_option("--backoff-cap", backoff_cap, "upper bound of the retry backoff")
+      ->check(DurationValidator());
+  app.add_option("--default-timeout", default_timeout, "timeout of jobs that do not set one")
+      ->check(DurationValidator());
+  app.add_option("--retention", retention,
+                 "finished jobs older than this are pruned (with their attempts)")
+      ->check(DurationValidator());
+  app.add_option("--sync", sync,
+                 "normal: a commit survives a crash of the broker process (fsync at checkpoints); "
+                 "full: fsync every commit, survives power loss")
+      ->check(CLI::IsMember({"normal", "full"}));
+  app.add_option("--clock-offset-ms", clock_offset_ms,
+                 "shift the broker's clock (for tests of retention and schedules)");
+  app.add_flag("--verbose", cfg.verbose, "log dropped messages and periodic work");
+  app.set_version_flag("--version", SLUICE_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  cfg.retry.max_attempts = max_attempts;
+  cfg.retry.base_ms = static_cast<std::uint64_t>(*ParseDurationMs(backoff));
+  cfg.retry.cap_ms = static_cast<std::uint64_t>(*ParseDurationMs(backoff_cap));
+  cfg.default_timeout_ms = static_cast<std::uint64_t>(*ParseDurationMs(default_timeout));
+  cfg.retention_ms = *ParseDurationMs(retention);
+  cfg.sync = sync == "full" ? sluice::broker::SyncMode::kFull : sluice::broker::SyncMode::kNormal;
+
+  struct sigaction sa{};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll returns EINTR and the loop sees the flag
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  sluice::broker::SystemClock clock(clock_offset_ms);
+  sluice::broker::Broker broker(cfg, &clock);
+  sluice::Status s = broker.Start();
+  if (!s.ok()) {
+    std::fprintf(stderr, "sluice-broker: %s\n", s.message().c_str());
+    return 3;
+  }
+  s = broker.Run(g_stop);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sluice-broker: fatal: %s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,73 @@
+// Read-only answers: how jobs look to clients.
+#include "broker/broker.h"
+#include "schemas/job_id.h"
+
+namespace sluice::broker {
+namespace {
+
+nlohmann::json MsgpackToJson(const std::string& bytes) {
+  if (bytes.empty()) return nullptr;
+  try {
+    return nlohmann::json::from_msgpack(bytes);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+nlohmann::json OrNull(std::int64_t v) { return v ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json OrNull(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
+
+}  // namespace
+
+std::string Broker::WaitingReason(const Job& job) const {
+  if (job.state != JobState::kQueued) return {};
+  if (!workers_.AnyServes(job.queue, job.kind))
+    return "no connected worker runs kind '" + job.kind + "' on queue '" + job.queue + "'";
+  return "waiting for a free worker slot";
+}
+
+nlohmann::json Broker::JobJson(const JobRecord& r, bool detail) const {
+  const Job& j = r.job;
+  nlohmann::json out = {
+      {"id", FormatJobId(j.seq)},
+      {"state", JobStateName(j.state)},
+      {"kind", j.kind},
+      {"queue", j.queue},
+      {"priority", j.priority},
+      {"attempt", j.attempt},
+      {"failures", j.failures},
+      {"max_attempts", j.max_attempts},
+      {"backoff_ms", j.backoff_ms},
+      {"timeout_ms", j.timeout_ms},
+      {"run_at_ms", j.run_at_ms},
+      {"created_ms", j.created_ms},
+      {"updated_ms", j.updated_ms},
+      {"finished_ms", OrNull(r.finished_ms)},
+      {"key", OrNull(j.key)},
+      {"error", OrNull(r.last_error)},
+  };
+  std::string waiting = WaitingReason(j);
+  if (!waiting.empty()) out["waiting"] = waiting;
+  if (!detail) return out;
+  out["params"] = MsgpackToJson(j.params);
+  out["outputs"] = MsgpackToJson(r.outputs);
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const auto& a : r.attempts) {
+    attempts.push_back({
+        {"attempt", a.attempt},
+        {"worker", OrNull(a.worker)},
+        {"host", OrNull(a.host)},
+        {"started_ms", a.started_ms},
+        {"finished_ms", OrNull(a.finished_ms)},
+        {"outcome", OrNull(a.outcome)},
+        {"error", OrNull(a.error)},
+        {"exit_code", a.has_exit_code ? nlohmann::json(a.exit_code) : nlohmann::json(nullptr)},
+        {"stdout", OrNull(a.stdout_tail)},
+        {"stderr", OrNull(a.stderr_tail)},
+    });
+  }
+  out["attempts"] = std::move(attempts);
+  return out;
+}
+
+}  // namespace sluice::broker
