@@ -1,0 +1,68 @@
+// An `exec` job past its timeout: the worker kills the child *and the
+// child's children* (a shell that backgrounded a sleep), and the attempt is
+// recorded `timed_out`.
+#include "tests/integration/integration_test.h"
+
+#include <signal.h>
+
+#include <fstream>
+
+namespace sluice::testing {
+namespace {
+
+class ExecTimeoutTest : public IntegrationTest {
+ protected:
+  void TearDown() override {
+    // Never leave the sleeps behind, whatever happened.
+    for (pid_t p : pids_)
+      if (p > 0 && PidAlive(p)) ::kill(p, SIGKILL);
+    IntegrationTest::TearDown();
+  }
+  static pid_t ReadPid(const std::string& path) {
+    std::ifstream in(path);
+    long v = 0;
+    return (in >> v) ? static_cast<pid_t>(v) : -1;
+  }
+  std::vector<pid_t> pids_;
+};
+
+TEST_F(ExecTimeoutTest, TimeoutKillsTheChildAndItsChildren) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  cluster_.StartWorker(1, {"--allow-exec", "--grace", "1"});
+
+  const std::string bg_file = dir_.File("background.pid");
+  const std::string sh_file = dir_.File("shell.pid");
+  const std::string script = "sleep 300 & echo $! > '" + bg_file + "'; echo $$ > '" + sh_file +
+                             "'; sleep 300";
+  proto::JobSpec spec = Spec("exec", json{{"command", "/bin/sh"}, {"args", json::array({"-c", script})}}, 1);
+  spec.timeout_ms = 2000;
+  const std::string id = SubmitOne(spec);
+  ASSERT_FALSE(id.empty());
+
+  // Both pids are written once the shell runs.
+  ASSERT_TRUE(WaitUntil([&] { return ReadPid(bg_file) > 0 && ReadPid(sh_file) > 0; }, Scaled(Ms(60000))))
+      << "the exec job never started its shell";
+  const pid_t background = ReadPid(bg_file);
+  const pid_t shell = ReadPid(sh_file);
+  pids_ = {background, shell};
+
+  json job = WaitForState(id, {"succeeded", "dead", "cancelled"}, Scaled(Ms(90000)));
+  ASSERT_EQ(job.value("state", ""), "dead") << job.dump();
+  ASSERT_TRUE(job["attempts"].is_array() && job["attempts"].size() == 1) << job.dump();
+  EXPECT_EQ(job["attempts"][0].value("outcome", ""), "timed_out") << job.dump();
+
+  // Killing can take a grace period; the processes must be gone soon after.
+  EXPECT_TRUE(WaitUntil([&] { return !PidAlive(shell); }, Scaled(Ms(15000))))
+      << "the exec'd shell (pid " << shell << ") survived its timeout";
+  EXPECT_TRUE(WaitUntil([&] { return !PidAlive(background); }, Scaled(Ms(15000))))
+      << "the shell's background child (pid " << background << ") survived the timeout";
+
+  StateDb db(cluster_.state_path());
+  ASSERT_TRUE(db.ok()) << db.error();
+  EXPECT_EQ(db.Scalar("SELECT count(*) FROM attempts WHERE job_id = '" + id + "' AND outcome = 'timed_out'"), 1);
+  // The worker survives killing its job.
+  EXPECT_TRUE(cluster_.workers()[0]->Running()) << cluster_.workers()[0]->Describe();
+}
+
+}  // namespace
+}  // namespace sluice::testing
