@@ -1,0 +1,140 @@
+// sluice::Client — the C++ client library: submit and query jobs on a
+// sluice broker over one ZeroMQ DEALER socket (schemas/PROTOCOL.md §6).
+//
+//   auto client = sluice::Client::Connect("tcp://127.0.0.1:5555");
+//   if (!client.ok()) ...;
+//   proto::JobSpec spec;
+//   spec.kind = "exec";
+//   auto ids = client->Submit({spec});        // Result<std::vector<SubmittedJob>>
+//   auto job = client->Status(ids->at(0).id); // Result<nlohmann::json>, the job object
+//
+// Contract:
+// - No exception crosses this API: every call returns a Status or Result.
+// - Every request waits at most `timeout` for its answer; a broker that does
+//   not answer in time gives Code::kUnavailable. Nothing ever blocks longer.
+//   A late answer to a timed-out request is discarded when it arrives.
+// - A broker ERROR becomes a Status whose message is "<code>: <message>"
+//   (e.g. "not_found: no job j9"), with the Code mapped as:
+//     bad_request -> kInvalidArgument, not_found -> kNotFound,
+//     invalid_state -> kConflict, shutting_down -> kUnavailable,
+//     anything else (internal, version, unknown_command, ...) -> kInternal.
+//   Failures on this side (no answer, a reply that is not a msgpack map) have
+//   messages that do not start with "<code>: ".
+// - Replies are matched by `req`; a reply whose `req` belongs to no pending
+//   request (a late answer) is discarded. An ERROR with req 0 (the broker
+//   could not read our request's req) answers the oldest pending request.
+// - Job objects, worker lists and stats are returned as the broker sent them
+//   (msgpack -> nlohmann::json), so fields added to the protocol pass through.
+// - A Client is not thread-safe; use one per thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "schemas/messages.h"
+#include "schemas/protocol.h"
+#include "schemas/status.h"
+
+namespace sluice {
+
+struct ClientOptions {
+  // How long one request waits for its answer. For a pipelined Submit(), how
+  // long it waits without any answer arriving.
+  std::chrono::milliseconds timeout{5000};
+  // How many SUBMIT messages Submit() keeps in flight when it splits a large
+  // batch (>= 1).
+  std::size_t submit_window = 4;
+};
+
+// LIST filters; empty / 0 means "any" / the broker's default limit (100).
+struct ListFilter {
+  std::string state;  // one job state name, e.g. "queued"
+  std::string queue;
+  std::string kind;
+  std::uint32_t limit = 0;  // at most 10,000
+};
+
+class Client {
+ public:
+  // Creates the socket and connects it to `endpoint` (e.g.
+  // "tcp://127.0.0.1:5555"). ZeroMQ connects in the background, so success
+  // does not mean a broker is there: the first request tells (kUnavailable).
+  // A malformed endpoint gives kInvalidArgument.
+  static Result<Client> Connect(const std::string& endpoint, ClientOptions options = {});
+
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();  // closes the socket at once (ZMQ_LINGER 0): unsent requests are dropped
+
+  const std::string& endpoint() const { return endpoint_; }
+  std::chrono::milliseconds timeout() const { return options_.timeout; }
+  void set_timeout(std::chrono::milliseconds timeout) { options_.timeout = timeout; }
+
+  // Submits jobs, answering one {id, created, state} per spec, in order.
+  // Every spec is checked against the SUBMIT contract first; an invalid one
+  // fails the call with kInvalidArgument naming "jobs[i]" and nothing is sent.
+  // More than proto::kMaxJobsPerSubmit specs are sent as several SUBMITs,
+  // up to `submit_window` in flight at once. Each SUBMIT is all-or-nothing on
+  // the broker, but a batch split into several is not: if one fails, the
+  // error message says how many jobs were confirmed submitted before.
+  // An empty `jobs` succeeds with no round trip.
+  Result<std::vector<proto::SubmittedJob>> Submit(const std::vector<proto::JobSpec>& jobs);
+
+  // STATUS: the job object, with params, outputs and attempts.
+  Result<nlohmann::json> Status(const std::string& id);
+  // LIST: an array of job objects, newest first.
+  Result<nlohmann::json> List(const ListFilter& filter);
+  // RETRY: the job object after the retry.
+  Result<nlohmann::json> Retry(const std::string& id);
+  // CANCEL_JOB: the job object after the cancel.
+  Result<nlohmann::json> Cancel(const std::string& id);
+  // WORKERS: an array of worker objects.
+  Result<nlohmann::json> Workers();
+  // STATS: the `stats` object.
+  Result<nlohmann::json> Stats();
+
+  // Any client command: `body` must be a JSON object (or null for an empty
+  // one); its `req` is set here. Returns the whole REPLY map (with `req` and
+  // `ok`) as JSON.
+  Result<nlohmann::json> Request(proto::Command command, nlohmann::json body);
+
+ private:
+  struct Socket;  // the ZeroMQ context and socket
+  struct Reply {
+    std::uint64_t req = 0;
+    sluice::Status error;  // not ok: the broker answered ERROR
+    std::string body;      // the REPLY's msgpack body
+  };
+
+  Client(std::string endpoint, ClientOptions options, std::unique_ptr<Socket> socket);
+
+  // Sends one request; returns its req, or kUnavailable if it cannot be queued.
+  Result<std::uint64_t> Send(proto::Command command, std::string_view body);
+  // Waits until one of `pending` is answered or `timeout` passes with no
+  // answer (kUnavailable). Answers to other reqs are discarded.
+  Result<Reply> AwaitAny(const std::vector<std::uint64_t>& pending);
+  // Send + AwaitAny + decode the REPLY body into JSON.
+  Result<nlohmann::json> RoundTrip(proto::Command command, std::string_view body);
+  // Request() and then take reply[field], which must have the given type.
+  Result<nlohmann::json> RequestField(proto::Command command, nlohmann::json body,
+                                      const char* field, nlohmann::json::value_t type);
+  // Encodes one SUBMIT of specs[begin, end) with a new req.
+  std::string EncodeSubmit(const std::vector<proto::JobSpec>& specs, std::size_t begin,
+                           std::size_t end, std::uint64_t req) const;
+
+  std::string endpoint_;
+  ClientOptions options_;
+  std::unique_ptr<Socket> socket_;
+  std::uint64_t next_req_ = 1;  // 0 is never used: the broker's "unknown req"
+};
+
+}  // namespace sluice

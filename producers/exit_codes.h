@@ -1,0 +1,36 @@
+// The exit codes of `sluice`: a contract with the scripts that call it.
+#pragma once
+
+#include "schemas/status.h"
+
+namespace sluice::cli {
+
+inline constexpr int kExitOk = 0;
+// A waited job ended dead, cancelled or upstream_failed; or the broker
+// refused the request (not_found, invalid_state, internal, ...).
+inline constexpr int kExitFailed = 1;
+// Usage: bad flags, bad --param syntax, bad JSON or NDJSON, an invalid job
+// spec; also the broker's bad_request.
+inline constexpr int kExitUsage = 2;
+// The broker did not answer within --rpc-timeout (or is shutting down).
+inline constexpr int kExitUnreachable = 3;
+// `wait --timeout` ran out before every job ended.
+inline constexpr int kExitWaitTimeout = 4;
+
+// The exit code for a failed call: kInvalidArgument -> 2, kUnavailable -> 3,
+// anything else -> 1.
+int ExitCodeFor(const Status& status);
+
+// The text for --help.
+inline constexpr const char* kExitCodesHelp =
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  1  a waited job ended dead, cancelled or upstream_failed; or the broker refused\n"
+    "     the request (not_found, invalid_state, internal)\n"
+    "  2  usage: bad flags, --param or JSON; an invalid job; the broker's bad_request\n"
+    "  3  broker unreachable: no answer within --rpc-timeout (or shutting down)\n"
+    "  4  wait: --timeout ran out\n"
+    "Errors are one line on stderr: 'sluice: ...'. With --json, stdout carries exactly\n"
+    "one JSON document whenever the command got its answer (exit 0, 1 from wait, 4).";
+
+}  // namespace sluice::cli
