@@ -1,0 +1,266 @@
+#include "workers/child_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "workers/output_tail.h"
+
+namespace sluice::worker {
+namespace {
+
+// After the child is gone, how long its output may still take to reach EOF
+// (something outside its process group may hold the pipes).
+constexpr std::chrono::milliseconds kOutputDrainLimit{500};
+
+// What the child writes to the status pipe when it cannot run the program.
+// Nothing arrives (EOF at exec, the pipe is close-on-exec) when it can.
+struct ChildFailure {
+  int stage;
+  int error;  // errno
+};
+enum : int { kStageSetup = 1, kStageChdir = 2, kStageExec = 3 };
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int* out() { return &fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string Errno(int e) { return std::strerror(e); }
+
+// Everything the child needs, prepared before fork: after fork in a
+// multi-threaded process only async-signal-safe calls are allowed, so no
+// allocation, no locks, no C++ library calls beyond plain loads.
+struct ChildPlan {
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;  // nullptr: keep the worker's
+  int stdin_fd, stdout_fd, stderr_fd, status_fd;
+  pid_t parent;
+  sigset_t empty_mask;
+  struct sigaction default_action;
+};
+
+[[noreturn]] void FailInChild(const ChildPlan& p, int stage) {
+  ChildFailure f{stage, errno};
+  ssize_t ignored = ::write(p.status_fd, &f, sizeof f);
+  (void)ignored;
+  ::_exit(127);
+}
+
+[[noreturn]] void ExecInChild(const ChildPlan& p) {
+  if (::setpgid(0, 0) != 0) FailInChild(p, kStageSetup);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) FailInChild(p, kStageSetup);
+  if (::getppid() != p.parent) ::_exit(127);  // the worker died before prctl took effect
+  // The program starts with a clean signal state: nothing blocked, and
+  // SIGPIPE (which the worker ignores) back to its default.
+  ::sigprocmask(SIG_SETMASK, &p.empty_mask, nullptr);
+  ::sigaction(SIGPIPE, &p.default_action, nullptr);
+  if (::dup2(p.stdin_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0)
+    FailInChild(p, kStageSetup);
+  // Whatever else the worker has open must not leak into the program; the
+  // status pipe stays open until exec succeeds.
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (p.cwd != nullptr && ::chdir(p.cwd) != 0) FailInChild(p, kStageChdir);
+  ::execve(p.path, p.argv, p.envp);
+  FailInChild(p, kStageExec);
+}
+
+// Reads what is waiting on a non-blocking pipe into `tail`. Returns false at
+// EOF (or on an error, which ends the stream just the same).
+bool DrainPipe(int fd, OutputTail* tail) {
+  char buf[65536];
+  for (int i = 0; i < 16; ++i) {  // bounded, so one chatty stream cannot starve the loop
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      tail->Append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) return false;
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+  return true;
+}
+
+bool HasExited(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
+// Polls the output pipes (and optionally more fds) once; drains what is
+// readable and closes a pipe at EOF.
+void PollOutput(Fd* out, OutputTail* out_tail, Fd* err, OutputTail* err_tail, pollfd* extra,
+                int extra_n, int timeout_ms) {
+  pollfd fds[4] = {{out->get(), POLLIN, 0}, {err->get(), POLLIN, 0}, {-1, 0, 0}, {-1, 0, 0}};
+  for (int i = 0; i < extra_n; ++i) fds[2 + i] = extra[i];
+  if (::poll(fds, static_cast<nfds_t>(2 + extra_n), timeout_ms) < 0) {
+    for (int i = 0; i < extra_n; ++i) extra[i].revents = 0;
+    return;  // EINTR: the caller looks again
+  }
+  if (fds[0].revents != 0 && !DrainPipe(out->get(), out_tail)) out->Reset();
+  if (fds[1].revents != 0 && !DrainPipe(err->get(), err_tail)) err->Reset();
+  for (int i = 0; i < extra_n; ++i) extra[i].revents = fds[2 + i].revents;
+}
+
+}  // namespace
+
+ChildExit RunChild(const ChildCommand& command, const CancelToken& cancel,
+                   std::chrono::milliseconds kill_grace) {
+  ChildExit result;
+  std::vector<char*> argv, envp;
+  argv.reserve(command.argv.size() + 1);
+  for (const std::string& a : command.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  envp.reserve(command.env.size() + 1);
+  for (const std::string& e : command.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, status_pipe[2] = {-1, -1};
+  bool piped = ::pipe2(out_pipe, O_CLOEXEC) == 0 && ::pipe2(err_pipe, O_CLOEXEC) == 0 &&
+               ::pipe2(status_pipe, O_CLOEXEC) == 0;
+  const int pipe_errno = errno;
+  Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]),
+      status_r(status_pipe[0]), status_w(status_pipe[1]);
+  if (devnull.get() < 0 || !piped) {
+    result.status = Status::IOError("cannot create pipes for the child: " + Errno(pipe_errno));
+    return result;
+  }
+
+  ChildPlan plan{};
+  plan.path = command.path.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.cwd = command.cwd.empty() ? nullptr : command.cwd.c_str();
+  plan.stdin_fd = devnull.get();
+  plan.stdout_fd = out_w.get();
+  plan.stderr_fd = err_w.get();
+  plan.status_fd = status_w.get();
+  plan.parent = ::getpid();
+  sigemptyset(&plan.empty_mask);
+  plan.default_action.sa_handler = SIG_DFL;
+  sigemptyset(&plan.default_action.sa_mask);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    result.status = Status::IOError("fork failed: " + Errno(errno));
+    return result;
+  }
+  if (pid == 0) ExecInChild(plan);
+
+  out_w.Reset();
+  err_w.Reset();
+  status_w.Reset();
+  devnull.Reset();
+  ::setpgid(pid, pid);  // also done by the child; fails harmlessly once it has exec'd
+
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = ::read(status_r.get(), &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof failure)) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    switch (failure.stage) {
+      case kStageChdir:
+        result.status = Status::IOError("cannot change directory to '" + command.cwd +
+                                        "': " + Errno(failure.error));
+        break;
+      case kStageExec:
+        result.status = Status::IOError("cannot execute '" + command.path +
+                                        "': " + Errno(failure.error));
+        break;
+      default:
+        result.status = Status::IOError("cannot set up the child process: " + Errno(failure.error));
+    }
+    return result;
+  }
+  status_r.Reset();
+  result.pid = pid;
+
+  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
+  // A pidfd becomes readable when the child exits; without one (kernels
+  // before 5.3) the loop looks every few milliseconds instead.
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  OutputTail out_tail, err_tail;
+
+  StopReason stop = StopReason::kNone;
+  Clock::time_point kill_at = Clock::time_point::max();
+  bool sent_sigkill = false;
+  bool exited = false;
+  while (!exited) {
+    Clock::time_point now = Clock::now();
+    if (stop == StopReason::kNone) {
+      stop = cancel.reason();
+      if (stop != StopReason::kNone) {
+        ::kill(-pid, SIGTERM);
+        kill_at = now + kill_grace;
+      }
+    }
+    if (stop != StopReason::kNone && !sent_sigkill && now >= kill_at) {
+      ::kill(-pid, SIGKILL);
+      sent_sigkill = true;
+    }
+    Clock::time_point wake = stop == StopReason::kNone ? cancel.deadline()
+                             : sent_sigkill           ? Clock::time_point::max()
+                                                      : kill_at;
+    int timeout = PollTimeoutMs(now, wake);
+    if (pidfd.get() < 0) timeout = std::min(timeout, 20);
+    pollfd extra[2] = {{pidfd.get(), POLLIN, 0},
+                       {stop == StopReason::kNone ? cancel.fd() : -1, POLLIN, 0}};
+    PollOutput(&out_r, &out_tail, &err_r, &err_tail, extra, 2, timeout);
+    exited = pidfd.get() >= 0 ? (extra[0].revents & POLLIN) != 0 : HasExited(pid);
+  }
+
+  // The child is a zombie now, so its pid (= the group id) cannot be reused:
+  // killing the group here hits only what the program left behind.
+  ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+
+  const Clock::time_point drain_end = Clock::now() + kOutputDrainLimit;
+  while (out_r.get() >= 0 || err_r.get() >= 0) {
+    Clock::time_point now = Clock::now();
+    if (now >= drain_end) break;
+    PollOutput(&out_r, &out_tail, &err_r, &err_tail, nullptr, 0, PollTimeoutMs(now, drain_end));
+  }
+
+  if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+    result.exit_code = -result.signal;
+  } else {
+    result.exit_code = WEXITSTATUS(status);
+  }
+  result.stopped_by = stop;
+  result.stdout_tail = out_tail.str();
+  result.stderr_tail = err_tail.str();
+  return result;
+}
+
+}  // namespace sluice::worker

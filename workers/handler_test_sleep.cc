@@ -1,0 +1,27 @@
+// test.sleep: sleeps `ms` milliseconds; stops early on CANCEL, timeout or
+// shutdown, reporting which.
+#include <string>
+
+#include "workers/builtin_handlers.h"
+#include "workers/job_params.h"
+
+namespace sluice::worker {
+
+void RunTestSleep(const JobContext& job, const CancelToken& cancel, proto::JobResult* result) {
+  proto::MapReader params(job.params, "test.sleep params");
+  std::uint64_t ms = 0;
+  constexpr std::uint64_t kMaxMs = 366ull * 24 * 3600 * 1000;  // keeps now + ms far from overflow
+  params.Uint("ms", &ms, /*required=*/true, kMaxMs);
+  if (!params.ok()) return SetBadParams(params.status(), result);
+
+  const Clock::time_point start = Clock::now();
+  const StopReason why = cancel.WaitUntil(start + std::chrono::milliseconds(ms));
+  if (why == StopReason::kNone) return;
+  const auto slept =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  result->outcome = OutcomeFor(why);
+  result->error = "test.sleep: " + std::string(Describe(why)) + " after " + std::to_string(slept) +
+                  " of " + std::to_string(ms) + " ms";
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,116 @@
+// sluice-worker: runs sluice jobs handed out by the broker. See worker.h for
+// the behaviour and PROTOCOL.md §5 for the wire contract.
+//
+// Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the worker
+// cannot start, 2 for bad flags or a malformed broker endpoint.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "workers/stop_requests.h"
+#include "workers/worker.h"
+#include "workers/worker_options.h"
+
+namespace {
+
+sluice::worker::StopRequests* g_stop_requests = nullptr;
+
+void OnStopSignal(int) {
+  if (g_stop_requests != nullptr) g_stop_requests->Request();
+}
+
+// Children get pipes as stdout/stderr; if the worker was started with 0, 1
+// or 2 closed, a pipe could land there and be clobbered by dup2.
+void EnsureStandardFds() {
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0) continue;
+    int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0 && null != fd) {
+      ::dup2(null, fd);
+      ::close(null);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using sluice::worker::WorkerOptions;
+  WorkerOptions options;
+  unsigned slots = options.slots;
+  long long heartbeat_ms = options.heartbeat.count();
+  double grace_s = static_cast<double>(options.grace.count()) / 1000.0;
+
+  CLI::App app{"sluice-worker: connects to the sluice broker and runs the jobs it hands out.\n"
+               "Stops gracefully on SIGTERM/SIGINT: takes no new jobs, lets running ones finish\n"
+               "within --grace, hands the rest back to the broker; a second signal hands them\n"
+               "back at once."};
+  app.add_option("--broker", options.broker, "Broker endpoint")
+      ->envname("SLUICE_BROKER")
+      ->capture_default_str();
+  app.add_option("--slots", slots,
+                 "Jobs that may block (exec, test.sleep) run at once, 1-4096; the broker sends no "
+                 "more than this")
+      ->capture_default_str();
+  app.add_option("--queues", options.queues, "Comma-separated queues to serve")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_flag("--allow-exec", options.allow_exec,
+               "Run 'exec' jobs (arbitrary commands). Without it the kind is not announced and "
+               "such jobs fail");
+  app.add_option("--heartbeat-ms", heartbeat_ms,
+                 "Heartbeat interval in ms; the broker is presumed gone after 3 silent intervals")
+      ->capture_default_str();
+  app.add_option("--grace", grace_s, "Seconds running jobs may take to finish after SIGTERM")
+      ->capture_default_str();
+  app.add_option("--worker-id", options.worker_id,
+                 "Stable id of this worker (default: <host>-<pid>-<random>)");
+  app.set_version_flag("--version", sluice::worker::kWorkerVersion);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::fprintf(stderr, "sluice-worker: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (!std::isfinite(grace_s) || grace_s < 0 || grace_s > 366.0 * 24 * 3600) {
+    std::fprintf(stderr, "sluice-worker: --grace: must be a number of seconds >= 0\n");
+    return 2;
+  }
+  options.slots = slots;
+  options.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+  options.grace = std::chrono::milliseconds(static_cast<long long>(std::llround(grace_s * 1000)));
+  if (sluice::Status valid = sluice::worker::ValidateOptions(options); !valid.ok()) {
+    std::fprintf(stderr, "sluice-worker: %s\n", valid.message().c_str());
+    return 2;
+  }
+
+  EnsureStandardFds();
+  sluice::worker::StopRequests stop_requests;
+  g_stop_requests = &stop_requests;
+  struct sigaction on_stop{};
+  on_stop.sa_handler = OnStopSignal;
+  sigemptyset(&on_stop.sa_mask);
+  on_stop.sa_flags = SA_RESTART;
+  ::sigaction(SIGTERM, &on_stop, nullptr);
+  ::sigaction(SIGINT, &on_stop, nullptr);
+  struct sigaction ignore{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, nullptr);
+
+  int code;
+  {
+    sluice::worker::Worker worker(std::move(options), &stop_requests);
+    code = worker.Run();
+  }
+  g_stop_requests = nullptr;
+  return code;
+}

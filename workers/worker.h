@@ -1,0 +1,133 @@
+// Worker: the sluice-worker process — its broker connection, its running
+// attempts and its shutdown (PROTOCOL.md §5 is the contract).
+//
+// One I/O thread owns the socket and all state here. Each loop turn polls,
+// until the next deadline (heartbeat, broker liveness, shutdown phase), the
+// broker socket, the slot pool's wakeup and the stop requests; then drains
+// every waiting message, sends the results of finished jobs, and Tick()s.
+// Inline handlers (test.noop, test.fail, test.crash) run right there, so a
+// JOB is answered in the same turn; blocking ones go to the SlotPool.
+//
+// Credit: at most `slots` blocking attempts run at once; a JOB beyond that
+// is answered RESULT `returned` (the broker should not have sent it).
+// Results are kept until ACKed and re-sent after every READY on a new
+// connection (broker silent for 3 intervals, broker BYE) or after ERROR
+// unknown_worker.
+//
+// Shutdown, driven by StopRequests:
+//   1st request: HEARTBEAT {slots: 0}; new JOBs get RESULT `returned`;
+//                running attempts get `grace` to finish, then are cancelled
+//                and reported `returned`;
+//   2nd request: cancel (return) running attempts now;
+//   3rd request: also stop waiting for ACKs.
+// When nothing runs any more, wait up to `ack_wait` for the ACKs of every
+// result, send BYE, and Run() returns 0.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "schemas/envelope.h"
+#include "schemas/messages.h"
+#include "workers/broker_link.h"
+#include "workers/event_log.h"
+#include "workers/handler.h"
+#include "workers/job_key.h"
+#include "workers/job_params.h"
+#include "workers/running_job.h"
+#include "workers/slot_pool.h"
+#include "workers/stop_requests.h"
+#include "workers/unacked_results.h"
+#include "workers/worker_options.h"
+
+namespace sluice::worker {
+
+class Worker {
+ public:
+  // `options` must pass ValidateOptions(). `stop` (may be null: then the
+  // worker runs until killed) must outlive the worker.
+  Worker(WorkerOptions options, StopRequests* stop);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs until shut down. Returns the process exit code: 0 after a clean
+  // shutdown, 2 if the broker endpoint is malformed, 1 if the worker could
+  // not get the file descriptors it needs.
+  int Run();
+
+  const std::string& id() const { return id_; }
+
+ private:
+  enum class Phase { kServing, kDraining, kAwaitingAcks, kDone };
+
+  Clock::time_point NextDeadline() const;
+  void ReadMessages(Clock::time_point now);
+  void HandleMessage(proto::FrameError error, Clock::time_point now);
+  void OnJob(std::string_view body, Clock::time_point now);
+  void OnCancel(std::string_view body, Clock::time_point now);
+  void OnAck(std::string_view body, Clock::time_point now);
+  void OnError(std::string_view body, Clock::time_point now);
+  void OnBrokerBye(std::string_view body, Clock::time_point now);
+  void CollectFinished(Clock::time_point now);
+  void OnStopRequests(unsigned count, Clock::time_point now);
+  void Tick(Clock::time_point now);
+  void AdvanceShutdown(Clock::time_point now);
+  void ReturnRunningJobs(const char* why);
+
+  // New socket, then Introduce().
+  void Reconnect(Clock::time_point now);
+  // READY (with the running attempts), then every unacked RESULT.
+  void Introduce(Clock::time_point now);
+  void SendHeartbeat(Clock::time_point now);
+  // Keeps `result` until ACKed and sends it.
+  void SendResult(const proto::JobResult& result, Clock::time_point now);
+  // Answers a JOB that will not run with a RESULT.
+  void Refuse(std::string_view job, std::uint32_t attempt, Outcome outcome, bool retryable,
+              std::string error, Clock::time_point now);
+  // Logs broker-side trouble (bad input, ERROR replies) at most once a second.
+  void LogThrottled(Clock::time_point now, const char* format, ...) __attribute__((format(printf, 3, 4)));
+
+  const WorkerOptions options_;
+  const std::string id_;
+  const std::string host_;
+  const std::vector<std::string> kinds_;
+  const EventLog log_;
+  StopRequests* const stop_;
+
+  zmq::context_t context_;
+  BrokerLink link_;
+  UnackedResults unacked_;
+  // The attempts on slot threads. Declared before pool_: the pool's threads
+  // use these jobs, so the pool must stop first.
+  std::unordered_map<JobKey, std::unique_ptr<RunningJob>, JobKeyHash, JobKeyEqual> running_;
+  SlotPool pool_;
+
+  Phase phase_ = Phase::kServing;
+  unsigned stop_requests_ = 0;
+  Clock::time_point grace_end_{};
+  Clock::time_point ack_end_{};
+  bool returned_running_ = false;  // the running attempts were cancelled for shutdown
+  bool skip_ack_wait_ = false;
+  Clock::time_point last_ready_{};
+
+  // Throttle for LogThrottled().
+  Clock::time_point last_throttled_log_{};
+  std::uint64_t suppressed_logs_ = 0;
+
+  // Scratch reused on the hot path, so a JOB costs no fresh containers.
+  const CancelToken never_cancelled_;
+  proto::Incoming incoming_;
+  proto::JobMsg job_;
+  proto::JobResult result_;
+  proto::Ack ack_;
+  ParamsView params_;
+  std::vector<RunningJob*> finished_;
+};
+
+}  // namespace sluice::worker

@@ -1,0 +1,46 @@
+#include "workers/worker_options.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <random>
+
+#include "schemas/msgpack_reader.h"
+#include "schemas/protocol.h"
+
+namespace sluice::worker {
+
+std::string DefaultWorkerId() {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "worker");
+  std::random_device entropy;
+  char tail[32];
+  std::snprintf(tail, sizeof tail, "-%d-%06x", static_cast<int>(::getpid()), entropy() & 0xffffffu);
+  std::string h(host);
+  for (char& c : h)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  const std::size_t room = proto::kMaxIdBytes - std::string_view(tail).size();
+  if (h.size() > room) h.resize(room);
+  return h + tail;
+}
+
+Status ValidateOptions(const WorkerOptions& o) {
+  if (o.slots < 1 || o.slots > proto::kMaxSlots)
+    return Status::InvalidArgument("--slots: must be 1-" + std::to_string(proto::kMaxSlots));
+  if (o.queues.empty()) return Status::InvalidArgument("--queues: at least one queue is needed");
+  if (o.queues.size() > proto::kMaxListItems)
+    return Status::InvalidArgument("--queues: at most " + std::to_string(proto::kMaxListItems) + " queues");
+  for (const std::string& q : o.queues)
+    if (!proto::IsValidName(q))
+      return Status::InvalidArgument("--queues: '" + q + "' must be 1-64 characters of [A-Za-z0-9._-]");
+  if (!o.worker_id.empty() && !proto::IsPrintable(o.worker_id, proto::kMaxIdBytes))
+    return Status::InvalidArgument("--worker-id: must be 1-64 bytes without control characters");
+  if (o.heartbeat.count() < 10 || o.heartbeat.count() > 3600000)
+    return Status::InvalidArgument("--heartbeat-ms: must be 10-3600000");
+  if (o.grace.count() < 0) return Status::InvalidArgument("--grace: must not be negative");
+  if (o.broker.empty()) return Status::InvalidArgument("--broker: must not be empty");
+  return Status::Ok();
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,35 @@
+// WorkerOptions: everything sluice-worker is configured with. main.cc fills
+// it from flags; tests fill it directly.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "schemas/status.h"
+
+namespace sluice::worker {
+
+// Software version, announced in READY.
+inline constexpr const char* kWorkerVersion = SLUICE_VERSION;
+
+struct WorkerOptions {
+  std::string broker = "tcp://127.0.0.1:5555";
+  std::string worker_id;                           // empty: DefaultWorkerId()
+  unsigned slots = 4;                              // blocking jobs run at once, 1..kMaxSlots
+  std::vector<std::string> queues = {"default"};
+  bool allow_exec = false;                         // run (and announce) the exec kind
+  std::chrono::milliseconds heartbeat{1000};       // >= 10 ms
+  std::chrono::milliseconds grace{30000};          // after a stop request, how long running jobs may finish
+  std::chrono::milliseconds ack_wait{5000};        // at shutdown, how long to wait for the last ACKs
+};
+
+// "<host>-<pid>-<6 random hex digits>", at most proto::kMaxIdBytes bytes
+// (the host name is cut to fit).
+std::string DefaultWorkerId();
+
+// InvalidArgument naming the first option out of range, e.g.
+// "--queues: 'a b' must be 1-64 characters of [A-Za-z0-9._-]".
+Status ValidateOptions(const WorkerOptions& options);
+
+}  // namespace sluice::worker
