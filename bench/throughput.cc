@@ -1,0 +1,366 @@
+// sluice-bench-throughput: end-to-end throughput and latency of a real
+// broker + worker, over TCP on 127.0.0.1.
+//
+// Starts sluice-broker (durable defaults, temp state dir) and one
+// sluice-worker with 4 slots as real processes, then:
+//
+//  (a) throughput: one producer submits --jobs test.noop jobs in batches of
+//      --batch, pipelined (--window SUBMITs in flight). Reports
+//        submit  jobs/s = jobs / (last SUBMIT reply - first send)
+//        e2e     jobs/s = jobs / (broker reports all succeeded - first send)
+//      "all succeeded" is detected by polling STATS (`jobs.succeeded`) on a
+//      second connection every 5 ms, so e2e is slightly pessimistic.
+//
+//  (b) latency at a fixed rate: --rate jobs/s for --latency-jobs jobs, sent
+//      as a batch every --tick-ms (rate * tick / 1000 jobs per batch). For
+//      each job, latency = jobs.finished_ms (the broker's commit of its
+//      result, read from the state DB) - the batch's *scheduled* send time
+//      (Unix ms, client clock; same machine). Measuring from the schedule,
+//      not the actual send, counts any time the producer fell behind
+//      (no coordinated omission). Also reported: the broker-side view
+//      jobs.finished_ms - jobs.created_ms.
+//
+// Prints a table and one JSON line (prefix-free, last line of stdout).
+// Exit code 0 on success, 1 when something did not work (broker did not
+// start, a SUBMIT failed, jobs did not finish before --deadline-s).
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/cluster.h"
+#include "tests/integration/state_db.h"
+#include "tests/integration/temp_dir.h"
+#include "tests/integration/wait_for.h"
+#include "tests/integration/wire_client.h"
+
+namespace sluice::bench {
+namespace {
+
+using namespace sluice::testing;  // NOLINT: the harness is this tool's toolkit
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  long jobs = 100000;
+  long batch = 1000;
+  long window = 8;
+  long slots = 4;
+  long rate = 5000;
+  long latency_jobs = 25000;
+  long tick_ms = 10;
+  long deadline_s = 600;
+  std::string sync;  // "" = broker default
+  bool keep = false;
+};
+
+void Usage() {
+  std::cerr << "usage: sluice-bench-throughput [--jobs N] [--batch B] [--window W] [--slots S]\n"
+               "         [--rate JOBS_PER_S] [--latency-jobs N] [--tick-ms MS]\n"
+               "         [--sync normal|full] [--deadline-s S] [--keep]\n"
+               "  binaries from $SLUICE_BIN_DIR or the build's bin/\n";
+}
+
+bool ParseArgs(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto num = [&](long* out) {
+      if (i + 1 >= argc) return false;
+      char* end = nullptr;
+      *out = std::strtol(argv[++i], &end, 10);
+      return end != nullptr && *end == '\0' && *out >= 0;
+    };
+    bool ok = true;
+    if (a == "--jobs") ok = num(&o->jobs);
+    else if (a == "--batch") ok = num(&o->batch) && o->batch > 0 && o->batch <= 10000;
+    else if (a == "--window") ok = num(&o->window) && o->window > 0;
+    else if (a == "--slots") ok = num(&o->slots) && o->slots > 0;
+    else if (a == "--rate") ok = num(&o->rate);
+    else if (a == "--latency-jobs") ok = num(&o->latency_jobs);
+    else if (a == "--tick-ms") ok = num(&o->tick_ms) && o->tick_ms > 0;
+    else if (a == "--deadline-s") ok = num(&o->deadline_s);
+    else if (a == "--sync" && i + 1 < argc) o->sync = argv[++i];
+    else if (a == "--keep") o->keep = true;
+    else if (a == "-h" || a == "--help") return false;
+    else ok = false;
+    if (!ok) {
+      std::cerr << "bad argument: " << a << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Value at quantile q of sorted `v` (nearest rank).
+double Quantile(const std::vector<std::int64_t>& v, double q) {
+  if (v.empty()) return NAN;
+  std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return static_cast<double>(v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)]);
+}
+
+// Polls STATS on its own connection until jobs.succeeded >= n.
+bool WaitSucceeded(WireClient& stats, std::int64_t n, Clock::time_point deadline, Clock::time_point* at) {
+  while (Clock::now() < deadline) {
+    std::int64_t c = stats.CountInState("succeeded", Ms(30000));
+    if (c >= n) {
+      *at = Clock::now();
+      return true;
+    }
+    std::this_thread::sleep_for(Ms(5));
+  }
+  return false;
+}
+
+struct ThroughputResult {
+  double submit_per_s = 0;
+  double e2e_per_s = 0;
+  double submit_s = 0;
+  double e2e_s = 0;
+};
+
+bool RunThroughput(const Options& o, WireClient& producer, WireClient& stats, ThroughputResult* r,
+                   Clock::time_point deadline) {
+  const std::vector<proto::JobSpec> batch(static_cast<std::size_t>(o.batch), Spec("test.noop"));
+  long sent = 0, acked = 0, in_flight = 0;
+  const auto t0 = Clock::now();
+  while (acked < o.jobs) {
+    while (sent < o.jobs && in_flight < o.window) {
+      long n = std::min(o.batch, o.jobs - sent);
+      if (n == o.batch) producer.SendSubmit(batch);
+      else producer.SendSubmit(std::vector<proto::JobSpec>(batch.begin(), batch.begin() + n));
+      sent += n;
+      ++in_flight;
+    }
+    auto reply = producer.ReceiveSubmitReply(Ms(60000));
+    if (!reply) {
+      std::cerr << "no SUBMIT reply within 60 s\n";
+      return false;
+    }
+    if (!reply->error.empty()) {
+      std::cerr << "SUBMIT failed: " << reply->error << "\n";
+      return false;
+    }
+    acked += static_cast<long>(reply->jobs.size());
+    --in_flight;
+    if (Clock::now() > deadline) return false;
+  }
+  const auto t_submitted = Clock::now();
+  Clock::time_point t_done;
+  if (!WaitSucceeded(stats, o.jobs, deadline, &t_done)) {
+    std::cerr << "not all " << o.jobs << " jobs succeeded before the deadline\n";
+    return false;
+  }
+  r->submit_s = Seconds(t_submitted - t0);
+  r->e2e_s = Seconds(t_done - t0);
+  r->submit_per_s = static_cast<double>(o.jobs) / r->submit_s;
+  r->e2e_per_s = static_cast<double>(o.jobs) / r->e2e_s;
+  return true;
+}
+
+struct LatencyResult {
+  long jobs = 0;
+  double achieved_rate = 0;
+  double p50 = NAN, p90 = NAN, p99 = NAN, max = NAN;          // finished_ms - scheduled send
+  double server_p50 = NAN, server_p99 = NAN;                   // finished_ms - created_ms
+};
+
+bool RunLatency(const Options& o, WireClient& producer, WireClient& stats, const std::string& state_path,
+                std::int64_t already_succeeded, LatencyResult* r, Clock::time_point deadline) {
+  if (o.latency_jobs == 0 || o.rate == 0) return true;
+  const long per_tick = std::max<long>(1, o.rate * o.tick_ms / 1000);
+  const std::vector<proto::JobSpec> batch(static_cast<std::size_t>(per_tick), Spec("test.noop"));
+  std::map<std::uint64_t, std::int64_t> scheduled_ms_by_req;  // req -> scheduled Unix ms
+  std::vector<std::pair<long long, std::int64_t>> seq_sent;    // job seq, scheduled Unix ms
+  seq_sent.reserve(static_cast<std::size_t>(o.latency_jobs));
+
+  const auto start = Clock::now();
+  const std::int64_t start_unix = NowUnixMs();
+  long sent = 0, acked = 0, tick = 0;
+  auto handle = [&](const WireClient::SubmitAnswer& a) {
+    if (!a.error.empty()) return false;
+    std::int64_t at = scheduled_ms_by_req[a.req];
+    scheduled_ms_by_req.erase(a.req);
+    for (const auto& j : a.jobs) {
+      long long seq = std::atoll(j.id.c_str() + 1);
+      seq_sent.emplace_back(seq, at);
+    }
+    acked += static_cast<long>(a.jobs.size());
+    return true;
+  };
+  while (sent < o.latency_jobs) {
+    const auto due = start + Ms(tick * o.tick_ms);
+    // Collect replies until the batch is due.
+    while (true) {
+      auto now = Clock::now();
+      if (now >= due) break;
+      auto a = producer.ReceiveSubmitReply(std::chrono::duration_cast<Ms>(due - now) + Ms(1));
+      if (a && !handle(*a)) {
+        std::cerr << "SUBMIT failed: " << a->error << "\n";
+        return false;
+      }
+    }
+    long n = std::min(per_tick, o.latency_jobs - sent);
+    std::uint64_t req = n == per_tick
+                            ? producer.SendSubmit(batch)
+                            : producer.SendSubmit(std::vector<proto::JobSpec>(batch.begin(), batch.begin() + n));
+    scheduled_ms_by_req[req] = start_unix + tick * o.tick_ms;
+    sent += n;
+    ++tick;
+    if (Clock::now() > deadline) return false;
+  }
+  const auto end_send = Clock::now();
+  while (acked < o.latency_jobs) {
+    auto a = producer.ReceiveSubmitReply(Ms(60000));
+    if (!a || !handle(*a)) {
+      std::cerr << "missing SUBMIT replies in the latency run\n";
+      return false;
+    }
+  }
+  r->jobs = o.latency_jobs;
+  r->achieved_rate = static_cast<double>(o.latency_jobs) / std::max(1e-9, Seconds(end_send - start));
+
+  Clock::time_point t_done;
+  if (!WaitSucceeded(stats, already_succeeded + o.latency_jobs, deadline, &t_done)) {
+    std::cerr << "the latency-run jobs did not all succeed before the deadline\n";
+    return false;
+  }
+
+  StateDb db(state_path);
+  if (!db.ok()) {
+    std::cerr << db.error() << "\n";
+    return false;
+  }
+  long long lo = seq_sent.front().first, hi = lo;
+  for (auto& [s, t] : seq_sent) lo = std::min(lo, s), hi = std::max(hi, s);
+  std::map<long long, std::pair<std::int64_t, std::int64_t>> done;  // seq -> (finished, created)
+  for (const auto& row : db.Query("SELECT seq, finished_ms, created_ms FROM jobs WHERE seq BETWEEN " +
+                                  std::to_string(lo) + " AND " + std::to_string(hi))) {
+    if (!row["finished_ms"].is_number_integer()) continue;
+    done[row["seq"].get<long long>()] = {row["finished_ms"].get<std::int64_t>(),
+                                         row["created_ms"].get<std::int64_t>()};
+  }
+  std::vector<std::int64_t> lat, server;
+  for (auto& [seq, at] : seq_sent) {
+    auto it = done.find(seq);
+    if (it == done.end()) continue;
+    lat.push_back(it->second.first - at);
+    server.push_back(it->second.first - it->second.second);
+  }
+  if (lat.size() != seq_sent.size())
+    std::cerr << "warning: " << seq_sent.size() - lat.size() << " jobs without finished_ms\n";
+  std::sort(lat.begin(), lat.end());
+  std::sort(server.begin(), server.end());
+  r->p50 = Quantile(lat, 0.50);
+  r->p90 = Quantile(lat, 0.90);
+  r->p99 = Quantile(lat, 0.99);
+  r->max = lat.empty() ? NAN : static_cast<double>(lat.back());
+  r->server_p50 = Quantile(server, 0.50);
+  r->server_p99 = Quantile(server, 0.99);
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  if (!ParseArgs(argc, argv, &o)) {
+    Usage();
+    return 2;
+  }
+  TempDir dir("sluice-bench");
+  if (o.keep) dir.Keep();
+  Cluster cluster(dir.path());
+  std::vector<std::string> broker_args;
+  if (!o.sync.empty()) broker_args = {"--sync", o.sync};
+  Status s = cluster.StartBroker(broker_args);
+  if (!s.ok()) {
+    std::cerr << "broker: " << s.ToString() << "\n";
+    dir.Keep();
+    return 1;
+  }
+  cluster.StartWorker(static_cast<int>(o.slots));
+  WireClient producer(cluster.endpoint());
+  WireClient stats(cluster.endpoint());
+  // Wait for the worker, so the clock measures the pipeline, not start-up.
+  bool worker_up = WaitUntil(
+      [&] {
+        Answer a = stats.Workers(Ms(10000));
+        return a.ok() && a.body.contains("workers") && a.body["workers"].is_array() &&
+               !a.body["workers"].empty();
+      },
+      Ms(60000));
+  if (!worker_up) {
+    std::cerr << "the worker never connected\n" << cluster.Describe();
+    dir.Keep();
+    return 1;
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(o.deadline_s);
+
+  ThroughputResult tr;
+  if (o.jobs > 0 && !RunThroughput(o, producer, stats, &tr, deadline)) {
+    std::cerr << cluster.Describe();
+    dir.Keep();
+    return 1;
+  }
+  LatencyResult lr;
+  if (!RunLatency(o, producer, stats, cluster.state_path(), o.jobs, &lr, deadline)) {
+    std::cerr << cluster.Describe();
+    dir.Keep();
+    return 1;
+  }
+
+  std::printf("sluice-bench-throughput: 1 broker (durable defaults%s), 1 worker x %ld slots, 127.0.0.1\n",
+              o.sync.empty() ? "" : (", --sync " + o.sync).c_str(), o.slots);
+  std::printf("%-34s %14s\n", "measure", "value");
+  std::printf("%-34s %14ld\n", "throughput jobs (test.noop)", o.jobs);
+  std::printf("%-34s %14.0f\n", "submit jobs/s", tr.submit_per_s);
+  std::printf("%-34s %14.0f\n", "end-to-end jobs/s", tr.e2e_per_s);
+  std::printf("%-34s %14.3f\n", "end-to-end seconds", tr.e2e_s);
+  std::printf("%-34s %14ld\n", "latency jobs", lr.jobs);
+  std::printf("%-34s %14.0f\n", "latency target jobs/s", static_cast<double>(o.rate));
+  std::printf("%-34s %14.0f\n", "latency achieved send jobs/s", lr.achieved_rate);
+  std::printf("%-34s %14.1f\n", "latency p50 ms (submit->recorded)", lr.p50);
+  std::printf("%-34s %14.1f\n", "latency p90 ms", lr.p90);
+  std::printf("%-34s %14.1f\n", "latency p99 ms", lr.p99);
+  std::printf("%-34s %14.1f\n", "latency max ms", lr.max);
+  std::printf("%-34s %14.1f\n", "broker-side p50 ms (created->fin)", lr.server_p50);
+  std::printf("%-34s %14.1f\n", "broker-side p99 ms", lr.server_p99);
+
+  auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(std::round(v * 10) / 10); };
+  nlohmann::json line{{"bench", "throughput"},
+                      {"jobs", o.jobs},
+                      {"batch", o.batch},
+                      {"window", o.window},
+                      {"slots", o.slots},
+                      {"sync", o.sync.empty() ? "default" : o.sync},
+                      {"submit_jobs_per_s", num(tr.submit_per_s)},
+                      {"e2e_jobs_per_s", num(tr.e2e_per_s)},
+                      {"latency_rate", o.rate},
+                      {"latency_jobs", lr.jobs},
+                      {"latency_achieved_rate", num(lr.achieved_rate)},
+                      {"p50_ms", num(lr.p50)},
+                      {"p90_ms", num(lr.p90)},
+                      {"p99_ms", num(lr.p99)},
+                      {"max_ms", num(lr.max)},
+                      {"server_p50_ms", num(lr.server_p50)},
+                      {"server_p99_ms", num(lr.server_p99)}};
+  std::printf("%s\n", line.dump().c_str());
+  // A clean stop, so the numbers are not followed by a kill in the logs.
+  cluster.StopBroker(SIGTERM, Ms(30000));
+  return 0;
+}
+
+}  // namespace
+}  // namespace sluice::bench
+
+int main(int argc, char** argv) { return sluice::bench::Main(argc, argv); }
