@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages sluice needs to build, test and run, if any
+# are missing. Needs root (or sudo). Safe to run again.
+set -euo pipefail
+
+packages=(
+  g++ make cmake pkg-config git ca-certificates
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev libgtest-dev
+  nginx-light python3 python3-zmq python3-msgpack procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

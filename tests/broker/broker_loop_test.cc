@@ -1,0 +1,421 @@
+// The broker's event loop in-process, with a clock the test moves, talking
+// the real protocol over TCP to DEALER sockets played by the test.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/broker.h"
+#include "schemas/envelope.h"
+#include "schemas/messages.h"
+
+namespace sluice::broker {
+namespace {
+
+using proto::Command;
+using json = nlohmann::json;
+
+class FakeClock : public Clock {
+ public:
+  std::int64_t NowMs() const override { return now_.load(); }
+  void Advance(std::int64_t ms) { now_ += ms; }
+
+ private:
+  std::atomic<std::int64_t> now_{1'800'000'000'000};
+};
+
+struct Msg {
+  std::uint8_t cmd = 0;
+  std::string body;
+  json Json() const { return body.empty() ? json::object() : json::from_msgpack(body); }
+};
+
+// A DEALER peer speaking SLUICE1.
+class Peer {
+ public:
+  Peer(zmq::context_t& ctx, const std::string& endpoint) : s_(ctx, zmq::socket_type::dealer) {
+    s_.set(zmq::sockopt::linger, 0);
+    s_.connect(endpoint);
+  }
+  void Send(Command c, const std::string& body) { ASSERT_TRUE(proto::SendMessage(s_, {}, c, body)); }
+  void SendJson(Command c, const json& j) {
+    auto v = json::to_msgpack(j);
+    Send(c, std::string(v.begin(), v.end()));
+  }
+  // The next message, skipping HEARTBEATs; cmd 0 on timeout.
+  Msg Recv(int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return {};
+      zmq_pollitem_t item{s_.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq_poll(&item, 1, static_cast<long>(left)) <= 0) continue;
+      proto::Incoming in;
+      proto::FrameError err;
+      if (!proto::ReceiveMessage(s_, false, &in, &err)) continue;
+      if (in.command == static_cast<std::uint8_t>(Command::kHeartbeat)) continue;
+      return {in.command, std::string(in.body)};
+    }
+  }
+  json Request(Command c, json body) {
+    body["req"] = ++req_;
+    SendJson(c, body);
+    Msg m = Recv();
+    EXPECT_NE(m.cmd, 0) << "no reply";
+    return m.cmd ? m.Json() : json::object();
+  }
+  void Ready(const std::string& id, std::uint32_t slots, std::vector<proto::JobAttempt> running = {},
+             std::uint32_t hb = 1000) {
+    proto::Ready r;
+    r.worker = id;
+    r.host = "test-host";
+    r.kinds = {"k"};
+    r.slots = slots;
+    r.heartbeat_ms = hb;
+    r.running = std::move(running);
+    std::string b;
+    proto::Encode(r, &b);
+    Send(Command::kReady, b);
+  }
+  void Result(const std::string& job, std::uint32_t attempt, Outcome o, std::string error = {}) {
+    proto::JobResult r;
+    r.job = job;
+    r.attempt = attempt;
+    r.outcome = o;
+    r.error = std::move(error);
+    std::string b;
+    proto::Encode(r, &b);
+    Send(Command::kResult, b);
+  }
+
+ private:
+  zmq::socket_t s_;
+  std::uint64_t req_ = 0;
+};
+
+class BrokerLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sluice-loop-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    config_.endpoint = "tcp://127.0.0.1:*";
+    config_.state_path = (dir_ / "state.sqlite").string();
+    config_.retry.base_ms = 10000;
+  }
+  void TearDown() override {
+    StopBroker();
+    std::filesystem::remove_all(dir_);
+  }
+  void StartBroker() {
+    stop_ = false;
+    broker_ = std::make_unique<Broker>(config_, &clock_);
+    sluice::Status s = broker_->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    endpoint_ = broker_->bound_endpoint();
+    config_.endpoint = endpoint_;  // a restart binds the same port
+    thread_ = std::thread([this] { run_status_ = broker_->Run(stop_); });
+  }
+  void StopBroker() {
+    if (!broker_) return;
+    stop_ = true;
+    thread_.join();
+    EXPECT_TRUE(run_status_.ok()) << run_status_.ToString();
+    broker_.reset();
+  }
+  std::string Submit(Peer& c, json spec) {
+    json r = c.Request(Command::kSubmit, {{"jobs", json::array({spec})}});
+    return r["jobs"][0]["id"];
+  }
+  json Status(Peer& c, const std::string& id) { return c.Request(Command::kStatus, {{"id", id}}); }
+  json Stats(Peer& c) { return c.Request(Command::kStats, json::object())["stats"]; }
+
+  FakeClock clock_;
+  BrokerConfig config_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Broker> broker_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  sluice::Status run_status_;
+  std::string endpoint_;
+  zmq::context_t ctx_{1};
+};
+
+TEST_F(BrokerLoopTest, ResultIsRecordedOnceAndDuplicatesAreAcked) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}});
+  worker.Ready("w1", 1);
+  Msg job = worker.Recv();
+  ASSERT_EQ(job.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(job.Json()["job"], id);
+  EXPECT_EQ(job.Json()["attempt"], 1);
+  for (int i = 0; i < 2; ++i) {
+    worker.Result(id, 1, Outcome::kSucceeded);
+    Msg ack = worker.Recv();
+    ASSERT_EQ(ack.cmd, static_cast<std::uint8_t>(Command::kAck));
+    EXPECT_EQ(ack.Json()["acks"][0][0], id);
+  }
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "succeeded");
+  EXPECT_EQ(st["attempts"].size(), 1u);
+  EXPECT_EQ(Stats(client)["counters"]["duplicate_results"], 1);
+}
+
+TEST_F(BrokerLoopTest, NeverSendsMoreJobsThanSlots) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json jobs = json::array();
+  for (int i = 0; i < 10; ++i) jobs.push_back({{"kind", "k"}});
+  client.Request(Command::kSubmit, {{"jobs", jobs}});
+  worker.Ready("w1", 2);
+  Msg a = worker.Recv(), b = worker.Recv();
+  ASSERT_EQ(a.cmd, static_cast<std::uint8_t>(Command::kJob));
+  ASSERT_EQ(b.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "a third job beyond 2 slots";
+  worker.Result(a.Json()["job"], 1, Outcome::kSucceeded);
+  Msg next = worker.Recv();
+  if (next.cmd == static_cast<std::uint8_t>(Command::kAck)) next = worker.Recv();
+  EXPECT_EQ(next.cmd, static_cast<std::uint8_t>(Command::kJob));
+}
+
+TEST_F(BrokerLoopTest, FailedAttemptWaitsForItsBackoff) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}, {"backoff_ms", 10000}});
+  worker.Ready("w1", 1, {}, 3600 * 1000);  // silent worker must outlive the clock jump
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  const std::int64_t failed_at = clock_.NowMs();
+  worker.Result(id, 1, Outcome::kFailed, "boom");
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "scheduled");
+  EXPECT_GE(st["run_at_ms"].get<std::int64_t>(), failed_at + 10000);
+  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "dispatched before its backoff";
+  clock_.Advance(13000);  // past 10 s + 25% jitter
+  Msg again = worker.Recv();
+  ASSERT_EQ(again.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(again.Json()["attempt"], 2);
+}
+
+TEST_F(BrokerLoopTest, NonRetryableFailureIsDeadAtOnce) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}});
+  worker.Ready("w1", 1);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  proto::JobResult r;
+  r.job = id;
+  r.attempt = 1;
+  r.outcome = Outcome::kFailed;
+  r.error = "HTTP 404 for http://x/y";
+  r.retryable = false;
+  std::string b;
+  proto::Encode(r, &b);
+  worker.Send(Command::kResult, b);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "dead");
+  EXPECT_NE(st["error"].get<std::string>().find("404"), std::string::npos);
+}
+
+TEST_F(BrokerLoopTest, LeaseTimeoutCancelsAndRetries) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}, {"timeout_ms", 1000}, {"backoff_ms", 1000}});
+  worker.Ready("w1", 1, {}, 60000);  // heartbeats will not interfere
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  clock_.Advance(1000 + 2 * 1000 + 10);  // timeout + grace (2 broker heartbeats)
+  Msg cancel = worker.Recv();
+  ASSERT_EQ(cancel.cmd, static_cast<std::uint8_t>(Command::kCancel));
+  EXPECT_EQ(cancel.Json()["job"], id);
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "scheduled");
+  EXPECT_EQ(st["attempts"][0]["outcome"], "timed_out");
+  // Its slot stays taken until the worker reports the attempt.
+  clock_.Advance(2000);
+  EXPECT_EQ(worker.Recv(1500).cmd, 0);
+  worker.Result(id, 1, Outcome::kCancelled);
+  Msg m = worker.Recv();
+  if (m.cmd == static_cast<std::uint8_t>(Command::kAck)) m = worker.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(m.Json()["attempt"], 2);
+}
+
+TEST_F(BrokerLoopTest, SilentWorkerIsLostAndItsJobRunsElsewhere) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), w1(ctx_, endpoint_), w2(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}, {"backoff_ms", 60000}});
+  w1.Ready("w1", 1, {}, 200);
+  ASSERT_EQ(w1.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  w2.Ready("w2", 1, {}, 60000);
+  clock_.Advance(3 * 200 + 50);
+  Msg m = w2.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(m.Json()["job"], id);
+  EXPECT_EQ(m.Json()["attempt"], 2);
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["attempts"][0]["outcome"], "lost");
+  EXPECT_NE(st["attempts"][0]["error"].get<std::string>().find("worker lost"), std::string::npos);
+}
+
+TEST_F(BrokerLoopTest, UnknownWorkerIsToldToIntroduceItself) {
+  StartBroker();
+  Peer w(ctx_, endpoint_);
+  w.Send(Command::kHeartbeat, {});
+  Msg m = w.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kError));
+  EXPECT_EQ(m.Json()["code"], "unknown_worker");
+}
+
+TEST_F(BrokerLoopTest, RestartedBrokerReadoptsRunningAttempts) {
+  StartBroker();
+  std::string id;
+  {
+    Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+    id = Submit(client, {{"kind", "k"}});
+    worker.Ready("w1", 1);
+    ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+    StopBroker();
+  }
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  worker.Ready("w1", 1, {{id, 1}});
+  worker.Result(id, 1, Outcome::kSucceeded);
+  Msg m = worker.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kAck)) << "adopted attempt must not be cancelled";
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "succeeded");
+  ASSERT_EQ(st["attempts"].size(), 1u);
+  EXPECT_EQ(st["attempts"][0]["worker"], "w1");
+}
+
+TEST_F(BrokerLoopTest, RunningJobNobodyReadoptsIsLostAfterGrace) {
+  StartBroker();
+  std::string id;
+  {
+    Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+    id = Submit(client, {{"kind", "k"}});
+    worker.Ready("w1", 1);
+    ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+    StopBroker();
+  }
+  StartBroker();
+  Peer client(ctx_, endpoint_), other(ctx_, endpoint_);
+  other.Ready("w2", 1, {}, 60000);
+  EXPECT_EQ(other.Recv(1500).cmd, 0) << "re-run before the orphan grace";
+  clock_.Advance((config_.liveness + 2) * config_.heartbeat_ms + 10);
+  Msg m = other.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(m.Json()["attempt"], 2);
+  EXPECT_EQ(Status(client, id)["job"]["attempts"][0]["outcome"], "lost");
+}
+
+TEST_F(BrokerLoopTest, StaleReadoptionIsCancelled) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}});
+  worker.Ready("w1", 0, {{id, 7}});  // an attempt this broker never handed out
+  Msg m = worker.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kCancel));
+  EXPECT_EQ(m.Json()["attempt"], 7);
+}
+
+TEST_F(BrokerLoopTest, CancelRunningTellsTheWorkerAndIgnoresItsLateResult) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}});
+  worker.Ready("w1", 1);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  json r = client.Request(Command::kCancelJob, {{"id", id}});
+  EXPECT_EQ(r["job"]["state"], "cancelled");
+  Msg m = worker.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kCancel));
+  worker.Result(id, 1, Outcome::kSucceeded);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "cancelled");
+  EXPECT_EQ(st["attempts"][0]["outcome"], "cancelled");
+  json again = client.Request(Command::kCancelJob, {{"id", id}});
+  EXPECT_EQ(again["code"], "invalid_state");
+}
+
+TEST_F(BrokerLoopTest, RetryOfADeadJobRunsItAgain) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}, {"max_attempts", 1}});
+  worker.Ready("w1", 1);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  worker.Result(id, 1, Outcome::kFailed, "boom");
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  EXPECT_EQ(Status(client, id)["job"]["state"], "dead");
+  json r = client.Request(Command::kRetry, {{"id", id}});
+  EXPECT_EQ(r["job"]["state"], "queued");
+  Msg m = worker.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(m.Json()["attempt"], 2);
+  EXPECT_EQ(client.Request(Command::kRetry, {{"id", "j999"}})["code"], "not_found");
+}
+
+TEST_F(BrokerLoopTest, DelayedJobWaitsForRunAt) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json r = client.Request(Command::kSubmit, {{"jobs", {{{"kind", "k"}, {"delay_ms", 60000}}}}});
+  EXPECT_EQ(r["jobs"][0]["state"], "scheduled");
+  worker.Ready("w1", 1, {}, 3600 * 1000);
+  EXPECT_EQ(worker.Recv(1500).cmd, 0);
+  clock_.Advance(60001);
+  EXPECT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+}
+
+TEST_F(BrokerLoopTest, RetentionPrunesOldFinishedJobs) {
+  config_.retention_ms = 3600 * 1000;
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}});
+  worker.Ready("w1", 1, {}, 3600 * 1000);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  worker.Result(id, 1, Outcome::kSucceeded);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  std::string young = Submit(client, {{"kind", "other"}});
+  clock_.Advance(2 * 3600 * 1000);
+  bool pruned = false;
+  for (int i = 0; i < 50 && !pruned; ++i) {
+    pruned = Status(client, id)["code"] == "not_found";
+    if (!pruned) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(pruned);
+  EXPECT_EQ(Status(client, young)["job"]["state"], "queued") << "live jobs are never pruned";
+}
+
+TEST_F(BrokerLoopTest, IdempotencyKeyReturnsTheFirstJob) {
+  StartBroker();
+  Peer client(ctx_, endpoint_);
+  json r = client.Request(Command::kSubmit,
+                          {{"jobs", {{{"kind", "k"}, {"key", "x"}}, {{"kind", "k"}, {"key", "x"}}}}});
+  EXPECT_EQ(r["jobs"][0]["id"], r["jobs"][1]["id"]);
+  EXPECT_EQ(r["jobs"][1]["created"], false);
+  json r2 = client.Request(Command::kSubmit, {{"jobs", {{{"kind", "k"}, {"key", "x"}}}}});
+  EXPECT_EQ(r2["jobs"][0]["id"], r["jobs"][0]["id"]);
+  EXPECT_EQ(Stats(client)["jobs"]["queued"], 1);
+}
+
+TEST_F(BrokerLoopTest, ListSaysWhyAJobWaits) {
+  StartBroker();
+  Peer client(ctx_, endpoint_);
+  Submit(client, {{"kind", "nobody.runs.this"}, {"queue", "q1"}});
+  json r = client.Request(Command::kList, {{"state", "queued"}});
+  ASSERT_EQ(r["jobs"].size(), 1u);
+  EXPECT_NE(r["jobs"][0]["waiting"].get<std::string>().find("no connected worker"), std::string::npos);
+  EXPECT_EQ(client.Request(Command::kList, {{"state", "bogus"}})["code"], "bad_request");
+}
+
+}  // namespace
+}  // namespace sluice::broker

@@ -1,0 +1,207 @@
+#include "broker/job_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "schemas/messages.h"
+#include "schemas/state_schema.h"
+
+namespace sluice::broker {
+namespace {
+
+class JobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sluice-store-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    path_ = (dir_ / "sub" / "state.sqlite").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Job MakeJob(JobStore& s, std::int64_t created_ms, const std::string& key = {}) {
+    Job j;
+    j.seq = s.AllocateJobSeq();
+    j.kind = "test.noop";
+    j.params = proto::kEmptyMap;
+    j.created_ms = j.updated_ms = j.run_at_ms = created_ms;
+    j.key = key;
+    return j;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(JobStoreTest, CreatesFolderAndSchemaAtCurrentVersion) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  auto st = s.db().Prepare("PRAGMA user_version");
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->Step(), SQLITE_ROW);
+  EXPECT_EQ(st->Int(0), schema::CurrentVersion());
+  auto mode = s.db().Prepare("PRAGMA journal_mode");
+  ASSERT_EQ(mode->Step(), SQLITE_ROW);
+  EXPECT_EQ(mode->Text(0), "wal");
+}
+
+TEST_F(JobStoreTest, RefusesANewerSchema) {
+  {
+    JobStore s;
+    ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    ASSERT_TRUE(s.db().Exec("PRAGMA user_version=99").ok());
+  }
+  JobStore s;
+  Status st = s.Open(path_, SyncMode::kNormal);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("newer"), std::string::npos) << st.message();
+}
+
+TEST_F(JobStoreTest, JobSeqIsNeverReusedEvenAfterPruning) {
+  std::int64_t last = 0;
+  {
+    JobStore s;
+    ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    ASSERT_TRUE(s.Begin().ok());
+    for (int i = 0; i < 3; ++i) {
+      Job j = MakeJob(s, 1000);
+      j.state = JobState::kQueued;
+      ASSERT_TRUE(s.InsertJob(j).ok());
+      last = j.seq;
+    }
+    ASSERT_TRUE(s.Commit().ok());
+    ASSERT_TRUE(s.db().Exec("DELETE FROM jobs").ok());  // as retention would
+  }
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_GT(s.next_job_seq(), last);
+}
+
+TEST_F(JobStoreTest, UncommittedSeqsAreNotPersisted) {
+  {
+    JobStore s;
+    ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    ASSERT_TRUE(s.Begin().ok());
+    Job j = MakeJob(s, 1000);
+    ASSERT_TRUE(s.InsertJob(j).ok());
+    s.Close();  // rolls back, as a crash would
+  }
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_EQ(s.next_job_seq(), 1);
+  auto rec = s.Load(1, false);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->has_value());
+}
+
+TEST_F(JobStoreTest, AttemptsAndStateRoundTrip) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  ASSERT_TRUE(s.Begin().ok());
+  Job j = MakeJob(s, 1000, "key-1");
+  ASSERT_TRUE(s.InsertJob(j).ok());
+  j.attempt = 1;
+  j.worker = "w1";
+  j.host = "h1";
+  j.started_ms = 1100;
+  ASSERT_TRUE(s.MarkRunning(j).ok());
+  ASSERT_TRUE(s.FinishAttempt(j.seq, 1, 1200, Outcome::kFailed, "boom", 3, "out", "err").ok());
+  j.state = JobState::kDead;
+  j.failures = 1;
+  j.updated_ms = 1200;
+  ASSERT_TRUE(s.UpdateJob(j, 1200, "boom", {}).ok());
+  ASSERT_TRUE(s.Commit().ok());
+
+  auto rec = s.Load(j.seq, true);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  const JobRecord& r = **rec;
+  EXPECT_EQ(r.job.state, JobState::kDead);
+  EXPECT_EQ(r.finished_ms, 1200);
+  EXPECT_EQ(r.last_error, "boom");
+  ASSERT_EQ(r.attempts.size(), 1u);
+  EXPECT_EQ(r.attempts[0].outcome, "failed");
+  EXPECT_EQ(r.attempts[0].worker, "w1");
+  EXPECT_EQ(r.attempts[0].exit_code, 3);
+  EXPECT_EQ(r.attempts[0].stdout_tail, "out");
+  auto key = s.FindKey("key-1");
+  ASSERT_TRUE(key.ok() && key->has_value());
+  EXPECT_EQ((*key)->first, j.seq);
+  EXPECT_EQ((*key)->second, JobState::kDead);
+}
+
+TEST_F(JobStoreTest, StateCheckConstraintRejectsUnknownStates) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_FALSE(s.db().Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, "
+                           "timeout_ms, run_at_ms, created_ms, updated_ms) "
+                           "VALUES (1, 'k', x'80', 'done', 1, 1, 0, 0, 0, 0)")
+                   .ok());
+}
+
+TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  ASSERT_TRUE(s.Begin().ok());
+  std::vector<Job> jobs;
+  // 10 old finished, 2 old still running, 5 recent finished.
+  for (int i = 0; i < 17; ++i) {
+    Job j = MakeJob(s, i < 12 ? 1000 : 50000);
+    j.attempt = 1;
+    j.started_ms = j.created_ms;
+    ASSERT_TRUE(s.InsertJob(j).ok());
+    ASSERT_TRUE(s.MarkRunning(j).ok());
+    if (i < 10 || i >= 12) {
+      j.state = JobState::kSucceeded;
+      ASSERT_TRUE(s.FinishAttempt(j.seq, 1, j.created_ms + 1, Outcome::kSucceeded, {}, {}, {}, {}).ok());
+      ASSERT_TRUE(s.UpdateJob(j, j.created_ms + 1, {}, {}).ok());
+    } else {
+      j.state = JobState::kRunning;
+    }
+    jobs.push_back(j);
+  }
+  std::int64_t cursor = 0, deleted = 0, total = 0;
+  do {  // small chunks, as the broker does
+    ASSERT_TRUE(s.Prune(20000, 3, &cursor, &deleted).ok());
+    total += deleted;
+  } while (cursor != 0);
+  ASSERT_TRUE(s.Commit().ok());
+  EXPECT_EQ(total, 10);
+  auto counts = s.CountByState();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)["succeeded"], 5);
+  EXPECT_EQ((*counts)["running"], 2);
+  auto st = s.db().Prepare("SELECT COUNT(*) FROM attempts");
+  ASSERT_EQ(st->Step(), SQLITE_ROW);
+  EXPECT_EQ(st->Int(0), 7);
+}
+
+TEST_F(JobStoreTest, LoadLiveReturnsRunningAttemptOwner) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  ASSERT_TRUE(s.Begin().ok());
+  Job a = MakeJob(s, 1000);
+  ASSERT_TRUE(s.InsertJob(a).ok());
+  a.attempt = 2;
+  a.worker = "w9";
+  a.host = "h9";
+  a.started_ms = 1500;
+  ASSERT_TRUE(s.MarkRunning(a).ok());
+  Job b = MakeJob(s, 1000);
+  b.state = JobState::kScheduled;
+  ASSERT_TRUE(s.InsertJob(b).ok());
+  ASSERT_TRUE(s.Commit().ok());
+  std::vector<Job> live;
+  ASSERT_TRUE(s.LoadLive([&](Job&& j) { live.push_back(std::move(j)); }).ok());
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].state, JobState::kRunning);
+  EXPECT_EQ(live[0].attempt, 2u);
+  EXPECT_EQ(live[0].worker, "w9");
+  EXPECT_EQ(live[0].started_ms, 1500);
+  EXPECT_EQ(live[1].state, JobState::kScheduled);
+}
+
+}  // namespace
+}  // namespace sluice::broker
