@@ -87,8 +87,10 @@ Result<std::uint64_t> Client::Send(proto::Command command, std::string_view body
 Result<Client::Reply> Client::AwaitAny(const std::vector<std::uint64_t>& pending) {
   const auto deadline = Clock::now() + options_.timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) break;
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    // Rounded up, so that a silent broker is given the whole timeout.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     zmq::pollitem_t item{socket_->socket.handle(), 0, ZMQ_POLLIN, 0};
     try {
       zmq::poll(&item, 1, left);
