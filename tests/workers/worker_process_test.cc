@@ -1,0 +1,237 @@
+// The real sluice-worker binary, started with fork/exec against a fake
+// broker: flags and exit codes, SIGTERM handing jobs back, test.crash, and
+// exec children dying with the worker. Every started process is killed and
+// reaped when its test ends, pass or fail.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "fake_broker.h"
+#include "handler_harness.h"
+#include "process_probe.h"
+
+namespace sluice::worker {
+namespace {
+
+using namespace std::chrono_literals;
+using proto::Command;
+using testing::DecodeResult;
+using testing::FakeBroker;
+using testing::Params;
+using testing::WaitGone;
+
+constexpr auto kWait = 20s;
+
+// A started sluice-worker; SIGKILLed and reaped on destruction if still there.
+class WorkerProcess {
+ public:
+  // `stderr_path`: where its stderr goes ("" = inherit).
+  explicit WorkerProcess(const std::vector<std::string>& args, const std::string& stderr_path = "") {
+    std::vector<std::string> argv = {SLUICE_WORKER_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (!stderr_path.empty()) {
+        int fd = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) ::dup2(fd, 2);
+      }
+      ::execv(cargv[0], cargv.data());
+      ::_exit(127);
+    }
+  }
+  ~WorkerProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      Wait(kWait);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  void Signal(int sig) { ::kill(pid_, sig); }
+  // The wait status, or nullopt if it did not end within `timeout`.
+  std::optional<int> Wait(std::chrono::milliseconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        reaped_ = true;
+        return status;
+      }
+      if (r < 0 || std::chrono::steady_clock::now() >= end) return std::nullopt;
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/sluice-worker-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+TEST(WorkerProcess, HelpExitsZero) {
+  TempDir dir;
+  WorkerProcess p({"--help"});
+  auto status = p.Wait(kWait);
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST(WorkerProcess, BadFlagsExitTwoWithOneLine) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> bad = {
+      {"--slots", "0"},          {"--slots", "many"},     {"--no-such-flag"},
+      {"--queues", "ok,not ok"}, {"--heartbeat-ms", "5"}, {"--grace", "-1"},
+      {"--broker", "nonsense"},
+  };
+  for (const auto& args : bad) {
+    const std::string err = dir.path + "/stderr";
+    WorkerProcess p(args, err);
+    auto status = p.Wait(kWait);
+    ASSERT_TRUE(status) << args[0];
+    ASSERT_TRUE(WIFEXITED(*status)) << args[0];
+    EXPECT_EQ(WEXITSTATUS(*status), 2) << args[0];
+    std::string text = ReadFile(err);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << args[0] << ": " << text;
+  }
+}
+
+TEST(WorkerProcess, SigtermReturnsUnfinishedJobsAndExitsZero) {
+  FakeBroker broker;
+  std::map<std::string, proto::JobResult> results;
+  bool saw_drain = false;
+  broker.seen = [&](const testing::Received& m) {
+    proto::Heartbeat beat;
+    if (m.command == Command::kHeartbeat && proto::Decode(m.body, &beat).ok() && beat.slots == 0u)
+      saw_drain = true;
+    if (m.command == Command::kResult) {
+      proto::JobResult r = DecodeResult(m);
+      results[r.job] = r;
+    }
+  };
+  WorkerProcess p({"--broker", broker.endpoint(), "--worker-id", "wp1", "--slots", "3",
+                   "--grace", "1", "--heartbeat-ms", "200"});
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  const std::string peer = ready->peer;
+  broker.SendJob(peer, "quick", 1, "test.sleep", Params(R"({"ms": 100})"));
+  broker.SendJob(peer, "slow1", 1, "test.sleep", Params(R"({"ms": 600000})"));
+  broker.SendJob(peer, "slow2", 4, "test.sleep", Params(R"({"ms": 600000})"));
+  ASSERT_TRUE(broker.PumpUntil([&] { return results.count("quick") == 1; }, kWait));
+  p.Signal(SIGTERM);
+  ASSERT_TRUE(broker.PumpUntil([&] { return saw_drain; }, kWait)) << "no HEARTBEAT {slots: 0} after SIGTERM";
+  broker.SendJob(peer, "during", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(broker.PumpUntil([&] { return results.size() == 4; }, kWait)) << results.size() << " results";
+  for (const auto& [job, r] : results) broker.SendAck(peer, {{job, r.attempt}});
+  broker.seen = nullptr;
+
+  EXPECT_EQ(results["quick"].outcome, Outcome::kSucceeded);
+  EXPECT_EQ(results["slow1"].outcome, Outcome::kReturned);
+  EXPECT_EQ(results["slow2"].outcome, Outcome::kReturned);
+  EXPECT_EQ(results["slow2"].attempt, 4u);
+  EXPECT_EQ(results["during"].outcome, Outcome::kReturned);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kWait));
+  auto status = p.Wait(kWait);
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(WIFEXITED(*status)) << "status " << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST(WorkerProcess, ASecondSigtermReturnsJobsWithoutWaitingForGrace) {
+  FakeBroker broker;
+  WorkerProcess p({"--broker", broker.endpoint(), "--worker-id", "wp2", "--grace", "3600",
+                   "--heartbeat-ms", "200"});
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  broker.SendJob(ready->peer, "slow", 1, "test.sleep", Params(R"({"ms": 600000})"));
+  broker.Pump(300ms);
+  p.Signal(SIGTERM);
+  broker.Pump(300ms);
+  p.Signal(SIGTERM);
+  auto m = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(DecodeResult(*m).outcome, Outcome::kReturned);
+  broker.SendAck(ready->peer, {{"slow", 1}});
+  auto status = p.Wait(kWait);
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST(WorkerProcess, SigtermKillsRunningExecChildren) {
+  FakeBroker broker;
+  TempDir dir;
+  WorkerProcess p({"--broker", broker.endpoint(), "--worker-id", "wp3", "--grace", "0.2",
+                   "--heartbeat-ms", "200", "--allow-exec"});
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  const std::string pidfile = dir.path + "/pid";
+  broker.SendJob(ready->peer, "sleeper", 1, "exec",
+                 Params(R"({"command": "sh", "args": ["-c", "echo $$ > )" + pidfile + R"(; exec sleep 300"]})"));
+  pid_t child = 0;
+  for (auto end = std::chrono::steady_clock::now() + kWait; child == 0 && std::chrono::steady_clock::now() < end;) {
+    broker.Pump(50ms);
+    auto pids = testing::PidsIn(ReadFile(pidfile));
+    if (!pids.empty()) child = pids[0];
+  }
+  ASSERT_NE(child, 0) << "the exec job did not start";
+  p.Signal(SIGTERM);
+  auto m = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(DecodeResult(*m).outcome, Outcome::kReturned);
+  broker.SendAck(ready->peer, {{"sleeper", 1}});
+  auto status = p.Wait(kWait);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WaitGone(child)) << "exec child " << child << " outlived the worker";
+}
+
+TEST(WorkerProcess, TestCrashAbortsTheWorkerAndItsExecChildrenDieWithIt) {
+  FakeBroker broker;
+  TempDir dir;
+  WorkerProcess p({"--broker", broker.endpoint(), "--worker-id", "wp4", "--heartbeat-ms", "200",
+                   "--allow-exec"});
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  const std::string pidfile = dir.path + "/pid";
+  broker.SendJob(ready->peer, "sleeper", 1, "exec",
+                 Params(R"({"command": "sh", "args": ["-c", "echo $$ > )" + pidfile + R"(; exec sleep 300"]})"));
+  pid_t child = 0;
+  for (auto end = std::chrono::steady_clock::now() + kWait; child == 0 && std::chrono::steady_clock::now() < end;) {
+    broker.Pump(50ms);
+    auto pids = testing::PidsIn(ReadFile(pidfile));
+    if (!pids.empty()) child = pids[0];
+  }
+  ASSERT_NE(child, 0) << "the exec job did not start";
+  broker.SendJob(ready->peer, "boom", 1, "test.crash", Params("{}"));
+  auto status = p.Wait(kWait);
+  ASSERT_TRUE(status) << "the worker did not die";
+  ASSERT_TRUE(WIFSIGNALED(*status)) << "status " << *status;
+  EXPECT_EQ(WTERMSIG(*status), SIGABRT);
+  EXPECT_TRUE(WaitGone(child)) << "exec child " << child << " outlived the crashed worker";
+}
+
+}  // namespace
+}  // namespace sluice::worker

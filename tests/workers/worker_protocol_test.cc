@@ -1,0 +1,507 @@
+// The worker's side of PROTOCOL.md §5, against a fake broker: a Worker runs
+// in-process on its own thread; the test plays the broker on a ROUTER.
+// Deadlines are generous (a loaded machine is slow) and only upper bounds
+// on waiting; nothing asserts a speed.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "fake_broker.h"
+#include "handler_harness.h"
+#include "workers/worker.h"
+
+namespace sluice::worker {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::DecodeReady;
+using testing::DecodeResult;
+using testing::FakeBroker;
+using testing::Params;
+using testing::Received;
+using proto::Command;
+
+constexpr auto kWait = 20s;  // the most any single expected message may take
+
+WorkerOptions TestOptions(const FakeBroker& broker) {
+  WorkerOptions o;
+  o.broker = broker.endpoint();
+  o.worker_id = "w-test";
+  o.slots = 2;
+  o.heartbeat = 200ms;
+  o.grace = 30s;
+  o.ack_wait = 5s;
+  return o;
+}
+
+// A Worker running on its own thread; stopped (hard) and joined on scope exit.
+class RunningWorker {
+ public:
+  explicit RunningWorker(WorkerOptions options)
+      : worker_(std::move(options), &stop_), thread_([this] { exit_code_ = worker_.Run(); }) {}
+  ~RunningWorker() { Stop(3); }
+  // Sends `requests` stop requests (1: drain, 2: return running jobs, 3: don't wait for ACKs).
+  void RequestStop(int requests = 1) {
+    for (int i = 0; i < requests; ++i) stop_.Request();
+  }
+  // Waits for Run() to return; its exit code.
+  int Join() {
+    if (thread_.joinable()) thread_.join();
+    return exit_code_;
+  }
+
+ private:
+  void Stop(int requests) {
+    if (!thread_.joinable()) return;
+    RequestStop(requests);
+    thread_.join();
+  }
+  StopRequests stop_;
+  Worker worker_;
+  int exit_code_ = -1;
+  std::thread thread_;
+};
+
+// Waits for the RESULT of `job`, skipping other messages.
+std::optional<proto::JobResult> ResultFor(FakeBroker& broker, const std::string& job,
+                                          std::chrono::milliseconds timeout = kWait) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    auto m = broker.ReceiveCommand(Command::kResult, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                         end - std::chrono::steady_clock::now()));
+    if (!m) return std::nullopt;
+    proto::JobResult r = DecodeResult(*m);
+    if (r.job == job) return r;
+  }
+  return std::nullopt;
+}
+
+TEST(WorkerProtocol, ReadyAnnouncesTheWorker) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.slots = 3;
+  o.queues = {"a", "b"};
+  RunningWorker w(o);
+  auto m = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(m);
+  proto::Ready ready = DecodeReady(*m);
+  EXPECT_EQ(ready.worker, "w-test");
+  EXPECT_EQ(ready.pid, ::getpid());
+  EXPECT_FALSE(ready.host.empty());
+  EXPECT_EQ(ready.queues, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ready.slots, 3u);
+  EXPECT_EQ(ready.heartbeat_ms, 200u);
+  EXPECT_EQ(ready.version, kWorkerVersion);
+  EXPECT_TRUE(ready.running.empty());
+  EXPECT_NE(std::find(ready.kinds.begin(), ready.kinds.end(), "test.noop"), ready.kinds.end());
+  EXPECT_EQ(std::find(ready.kinds.begin(), ready.kinds.end(), "exec"), ready.kinds.end())
+      << "exec must not be announced without --allow-exec";
+}
+
+TEST(WorkerProtocol, ExecIsAnnouncedWithAllowExec) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.allow_exec = true;
+  RunningWorker w(o);
+  auto m = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(m);
+  proto::Ready ready = DecodeReady(*m);
+  EXPECT_NE(std::find(ready.kinds.begin(), ready.kinds.end(), "exec"), ready.kinds.end());
+}
+
+TEST(WorkerProtocol, RunsJobsAndReportsResults) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
+  broker.SendJob(broker.peer(), "j2", 1, "test.fail", Params(R"({"succeed_on": 2})"));
+  broker.SendJob(broker.peer(), "j3", 1, "test.sleep", Params(R"({"ms": 10})"));
+  auto r1 = ResultFor(broker, "j1");
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->outcome, Outcome::kSucceeded);
+  EXPECT_EQ(r1->attempt, 1u);
+  auto r2 = ResultFor(broker, "j2");
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->outcome, Outcome::kFailed);
+  EXPECT_TRUE(r2->retryable);
+  EXPECT_EQ(r2->error, "test.fail: attempt 1 < succeed_on 2");
+  auto r3 = ResultFor(broker, "j3");
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->outcome, Outcome::kSucceeded) << r3->error;
+}
+
+TEST(WorkerProtocol, HeartbeatsWhenIdle) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  auto hb = broker.ReceiveCommand(Command::kHeartbeat, kWait);
+  ASSERT_TRUE(hb);
+  proto::Heartbeat beat;
+  ASSERT_TRUE(proto::Decode(hb->body, &beat).ok());
+  EXPECT_FALSE(beat.slots.has_value()) << "a serving worker's heartbeat does not change its slots";
+}
+
+TEST(WorkerProtocol, ResendsUnackedResultsAfterTheBrokerGoesSilent) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  const std::string first_peer = broker.peer();
+  broker.SendJob(first_peer, "j1", 1, "test.noop", Params("{}"));
+  broker.SendJob(first_peer, "j2", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(broker, "j1"));
+  ASSERT_TRUE(ResultFor(broker, "j2"));
+  broker.SendAck(first_peer, {{"j1", 1}});
+
+  broker.set_silent(true);  // no more heartbeats: after 3 intervals the worker gives up on us
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready) << "the worker did not reconnect";
+  EXPECT_NE(ready->peer, first_peer) << "a reconnect uses a new socket";
+  broker.set_silent(false);
+
+  std::set<std::string> resent;
+  auto m = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(m);
+  resent.insert(DecodeResult(*m).job);
+  broker.seen = [&](const Received& r) {
+    if (r.command == Command::kResult) resent.insert(DecodeResult(r).job);
+  };
+  broker.Pump(500ms);
+  broker.seen = nullptr;
+  EXPECT_EQ(resent, (std::set<std::string>{"j2"})) << "only the unacked result is re-sent";
+}
+
+TEST(WorkerProtocol, ResendsUnackedResultsToARestartedBroker) {
+  auto broker = std::make_unique<FakeBroker>();
+  const int port = broker->port();
+  RunningWorker w(TestOptions(*broker));
+  ASSERT_TRUE(broker->ReceiveCommand(Command::kReady, kWait));
+  broker->SendJob(broker->peer(), "j1", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(*broker, "j1"));
+
+  broker.reset();  // the broker dies without ACKing ...
+  broker = std::make_unique<FakeBroker>(port);  // ... and comes back on the same port, knowing nobody
+  broker->set_silent(true);
+  Received m;
+  // Like the real broker: anything but READY from an unknown connection
+  // gets ERROR unknown_worker (or the worker times us out: either way, READY).
+  for (auto end = std::chrono::steady_clock::now() + kWait; std::chrono::steady_clock::now() < end;) {
+    auto r = broker->Receive(1s);
+    if (!r) continue;
+    m = *r;
+    if (m.command == Command::kReady) break;
+    proto::ErrorMsg e{0, std::string(proto::err::kUnknownWorker), "who are you?"};
+    std::string body;
+    proto::Encode(e, &body);
+    broker->Send(m.peer, Command::kError, body);
+  }
+  ASSERT_EQ(m.command, Command::kReady);
+  auto r = broker->ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(DecodeResult(*r).job, "j1");
+}
+
+TEST(WorkerProtocol, UnknownWorkerErrorGetsReadyAndResultsAgain) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(broker, "j1"));
+  std::this_thread::sleep_for(250ms);  // past the worker's "just sent READY" window
+  proto::ErrorMsg e{0, std::string(proto::err::kUnknownWorker), "restarted"};
+  std::string body;
+  proto::Encode(e, &body);
+  broker.Send(broker.peer(), Command::kError, body);
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  auto r = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(DecodeResult(*r).job, "j1");
+}
+
+TEST(WorkerProtocol, BrokerByeMakesTheWorkerReconnectKeepingResults) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  const std::string first_peer = broker.peer();
+  broker.SendJob(first_peer, "j1", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(broker, "j1"));
+  std::string body;
+  proto::Encode(proto::Bye{"broker restarting"}, &body);
+  broker.Send(first_peer, Command::kBye, body);
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  EXPECT_NE(ready->peer, first_peer);
+  auto r = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(DecodeResult(*r).job, "j1");
+}
+
+TEST(WorkerProtocol, ReadyAfterAReconnectListsRunningAttempts) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j7", 3, "test.sleep", Params(R"({"ms": 600000})"));
+  broker.Pump(100ms);
+  broker.set_silent(true);
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  proto::Ready r = DecodeReady(*ready);
+  ASSERT_EQ(r.running.size(), 1u);
+  EXPECT_EQ(r.running[0].job, "j7");
+  EXPECT_EQ(r.running[0].attempt, 3u);
+}
+
+TEST(WorkerProtocol, NeverRunsMoreBlockingJobsThanSlots) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));  // 2 slots
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  for (const char* job : {"j1", "j2", "j3", "j4"})
+    broker.SendJob(broker.peer(), job, 1, "test.sleep", Params(R"({"ms": 1500})"));
+  // While two sleep, an inline job still runs: it takes no slot.
+  broker.SendJob(broker.peer(), "n1", 1, "test.noop", Params("{}"));
+
+  std::vector<proto::JobResult> results;
+  while (results.size() < 5) {
+    auto m = broker.ReceiveCommand(Command::kResult, kWait);
+    ASSERT_TRUE(m) << "only " << results.size() << " results arrived";
+    results.push_back(DecodeResult(*m));
+  }
+  // The two over the limit were handed back at once, before any sleep ended.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(results[i].job == "j3" || results[i].job == "j4") << results[i].job;
+    EXPECT_EQ(results[i].outcome, Outcome::kReturned);
+    EXPECT_NE(results[i].error.find("no free slot"), std::string::npos) << results[i].error;
+  }
+  EXPECT_EQ(results[2].job, "n1");
+  EXPECT_EQ(results[2].outcome, Outcome::kSucceeded);
+  for (int i = 3; i < 5; ++i) {
+    EXPECT_TRUE(results[i].job == "j1" || results[i].job == "j2") << results[i].job;
+    EXPECT_EQ(results[i].outcome, Outcome::kSucceeded) << results[i].error;
+  }
+  // The slots are free again.
+  broker.SendJob(broker.peer(), "j5", 1, "test.sleep", Params(R"({"ms": 1})"));
+  auto r5 = ResultFor(broker, "j5");
+  ASSERT_TRUE(r5);
+  EXPECT_EQ(r5->outcome, Outcome::kSucceeded);
+}
+
+TEST(WorkerProtocol, CancelStopsASleep) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 2, "test.sleep", Params(R"({"ms": 600000})"));
+  broker.Pump(200ms);
+  broker.SendCancel(broker.peer(), "j1", 1);  // another attempt: ignored
+  broker.SendCancel(broker.peer(), "j9", 2);  // unknown: ignored
+  broker.SendCancel(broker.peer(), "j1", 2);
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->attempt, 2u);
+  EXPECT_EQ(r->outcome, Outcome::kCancelled) << r->error;
+}
+
+TEST(WorkerProtocol, JobTimeoutStopsASleep) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 600000})"), /*timeout_ms=*/200);
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kTimedOut) << r->error;
+}
+
+TEST(WorkerProtocol, UnknownKindFailsWithoutRetry) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "no.such.kind", Params("{}"));
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kFailed);
+  EXPECT_FALSE(r->retryable);
+  EXPECT_NE(r->error.find("'no.such.kind'"), std::string::npos) << r->error;
+}
+
+TEST(WorkerProtocol, ExecIsRefusedWithoutAllowExec) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "exec", Params(R"({"command": "touch", "args": ["/tmp/sluice-must-not-exist"]})"));
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kFailed);
+  EXPECT_FALSE(r->retryable);
+  EXPECT_NE(r->error.find("--allow-exec"), std::string::npos) << r->error;
+  EXPECT_FALSE(std::filesystem::exists("/tmp/sluice-must-not-exist"));
+}
+
+TEST(WorkerProtocol, ExecRunsWithAllowExec) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.allow_exec = true;
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "exec", Params(R"({"command": "sh", "args": ["-c", "echo hi; exit 4"]})"));
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kFailed);
+  ASSERT_TRUE(r->exit_code);
+  EXPECT_EQ(*r->exit_code, 4);
+  EXPECT_EQ(r->stdout_tail, "hi\n");
+}
+
+TEST(WorkerProtocol, BadParamsFailWithoutRetry) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": "soon"})"));
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kFailed);
+  EXPECT_FALSE(r->retryable);
+  EXPECT_NE(r->error.find("'ms'"), std::string::npos) << r->error;
+}
+
+TEST(WorkerProtocol, AMalformedJobThatNamesItsAttemptIsAnswered) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  // {job: "j1", attempt: 1, kind: "bad kind!"}: the kind is not a name.
+  std::string body = Params(R"({"job": "j1", "attempt": 1, "kind": "bad kind!"})");
+  broker.Send(broker.peer(), Command::kJob, body);
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kFailed);
+  EXPECT_FALSE(r->retryable);
+  EXPECT_NE(r->error.find("'kind'"), std::string::npos) << r->error;
+  // params that are not a map
+  broker.Send(broker.peer(), Command::kJob, Params(R"({"job": "j2", "attempt": 1, "kind": "test.noop", "params": [1]})"));
+  auto r2 = ResultFor(broker, "j2");
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->outcome, Outcome::kFailed);
+  EXPECT_NE(r2->error.find("'params'"), std::string::npos) << r2->error;
+}
+
+TEST(WorkerProtocol, GarbageIsDroppedAndTheWorkerCarriesOn) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  const std::string peer = broker.peer();
+  broker.SendFrames(peer, {"hello"});
+  broker.SendFrames(peer, {"a", "b", "c", "d", "e"});
+  broker.SendFrames(peer, {"SLUICE2", std::string(1, '\x05'), Params("{}")});
+  broker.SendFrames(peer, {"SLUICE1", std::string(1, '\x99')});
+  broker.SendFrames(peer, {"SLUICE1", "JOB"});
+  broker.Send(peer, Command::kJob, "\xc1");                     // not msgpack
+  broker.Send(peer, Command::kJob, Params(R"({"attempt": 1})"));  // no job id: cannot be answered
+  broker.Send(peer, Command::kJob, {});                          // no body at all
+  broker.Send(peer, Command::kAck, Params(R"({"acks": 5})"));
+  broker.Send(peer, Command::kCancel, "\x80");
+  broker.Send(peer, Command::kSubmit, Params(R"({"req": 1})"));  // wrong direction
+  broker.Send(peer, Command::kError, "junk");
+  broker.SendJob(peer, "ok", 1, "test.noop", Params("{}"));
+  auto m = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(m);
+  proto::JobResult r = DecodeResult(*m);
+  EXPECT_EQ(r.job, "ok") << "nothing before it deserved a RESULT";
+  EXPECT_EQ(r.outcome, Outcome::kSucceeded);
+}
+
+TEST(WorkerProtocol, ARepeatedJobIsNotRunTwice) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 300})"));
+  broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 300})"));  // while running
+  auto first = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(DecodeResult(*first).outcome, Outcome::kSucceeded);
+  int extra = 0;
+  broker.seen = [&](const Received& r) { extra += r.command == Command::kResult; };
+  broker.Pump(700ms);
+  broker.seen = nullptr;
+  EXPECT_EQ(extra, 0) << "the duplicate JOB ran a second time";
+  // Once finished but not ACKed, the same JOB gets the same RESULT back.
+  broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 300})"));
+  auto again = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, first->body);
+}
+
+TEST(WorkerProtocol, StopRequestDrainsReturnsAndSaysBye) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.grace = 1500ms;
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "short", 1, "test.sleep", Params(R"({"ms": 300})"));
+  broker.SendJob(broker.peer(), "long", 1, "test.sleep", Params(R"({"ms": 600000})"));
+  broker.Pump(100ms);
+  w.RequestStop();
+
+  // First: slots 0.
+  for (auto end = std::chrono::steady_clock::now() + kWait;;) {
+    ASSERT_LT(std::chrono::steady_clock::now(), end) << "no HEARTBEAT {slots: 0}";
+    auto hb = broker.ReceiveCommand(Command::kHeartbeat, kWait);
+    ASSERT_TRUE(hb);
+    proto::Heartbeat beat;
+    ASSERT_TRUE(proto::Decode(hb->body, &beat).ok());
+    if (beat.slots == 0u) break;
+  }
+  // A JOB while draining is handed back at once.
+  broker.SendJob(broker.peer(), "late", 1, "test.noop", Params("{}"));
+
+  std::map<std::string, proto::JobResult> results;
+  while (results.size() < 3) {
+    auto m = broker.ReceiveCommand(Command::kResult, kWait);
+    ASSERT_TRUE(m) << "got " << results.size() << " results";
+    proto::JobResult r = DecodeResult(*m);
+    results[r.job] = r;
+    broker.SendAck(broker.peer(), {{r.job, r.attempt}});
+  }
+  EXPECT_EQ(results["late"].outcome, Outcome::kReturned);
+  EXPECT_EQ(results["short"].outcome, Outcome::kSucceeded) << "it fit in the grace period";
+  EXPECT_EQ(results["long"].outcome, Outcome::kReturned);
+  EXPECT_TRUE(results["long"].retryable);
+
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kWait));
+  EXPECT_EQ(w.Join(), 0);
+}
+
+TEST(WorkerProtocol, ShutdownWaitsForAcksOnlySoLong) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.ack_wait = 500ms;
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(broker, "j1"));
+  w.RequestStop();
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kWait)) << "no BYE without ACKs";
+  EXPECT_EQ(w.Join(), 0);
+}
+
+TEST(WorkerProtocol, ASecondStopRequestReturnsRunningJobsAtOnce) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.grace = 3600s;
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 600000})"));
+  broker.Pump(100ms);
+  w.RequestStop(2);
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kReturned);
+  broker.SendAck(broker.peer(), {{"j1", 1}});
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kWait));
+  EXPECT_EQ(w.Join(), 0);
+}
+
+}  // namespace
+}  // namespace sluice::worker
