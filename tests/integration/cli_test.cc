@@ -26,10 +26,13 @@ json ParseJsonOut(const std::string& out) {
   return json(json::value_t::discarded);
 }
 
-// A job object from --json output: the object itself, or the first element
-// of an array (wait may list several jobs).
+// A job object from --json output: the object itself, or the first job of
+// a list (`wait` takes several ids and prints {"jobs": [job, ...]}).
 json JobOf(const json& j) {
   if (j.is_array() && !j.empty()) return j[0];
+  if (j.is_object() && !j.contains("id") && j.contains("jobs") && j["jobs"].is_array() &&
+      !j["jobs"].empty())
+    return j["jobs"][0];
   return j;
 }
 
