@@ -66,6 +66,7 @@ Status Broker::Start() {
   }
   Logf("listening on %s", bound_endpoint_.c_str());
   dispatch_more_ = true;
+  if (n_queued > 0 || n_running > 0) dispatch_hold_until_ms_ = now + config_.heartbeat_ms * 3 / 2;
   retention_task_.next_ms = now + 10000;
   return WriteEndpointFile();
 }
@@ -117,8 +118,10 @@ Status Broker::Run(const std::atomic<bool>& stop) {
 }
 
 int Broker::PollTimeoutMs(std::int64_t now) {
-  if (store_.in_transaction() || dispatch_more_ || !deferred_.empty()) return 0;
+  const bool held = now < dispatch_hold_until_ms_;
+  if (store_.in_transaction() || (dispatch_more_ && !held) || !deferred_.empty()) return 0;
   std::int64_t due = now + config_.heartbeat_ms;
+  if (held) due = std::min(due, dispatch_hold_until_ms_);
   if (!timers_.empty()) due = std::min(due, timers_.next_due_ms());
   due = std::min(due, NextTaskDueMs());
   workers_.ForEach([&](Worker& w) {

@@ -140,6 +140,9 @@ class Broker {
 
   // --- queries (queries.cc)
   nlohmann::json JobJson(const JobRecord& r, bool detail) const;
+  // The store does not hold running attempts: lay the live job's state and
+  // its running attempt over what was read.
+  void OverlayLive(JobRecord* r) const;
   std::string WaitingReason(const Job& job) const;
 
   // --- periodic tasks (periodic_tasks.cc)
@@ -171,6 +174,9 @@ class Broker {
 
   Status fatal_;
   bool dispatch_more_ = false;   // a worker may have credit and the queue jobs
+  // After a restart with live jobs, dispatch waits this long so workers can
+  // re-announce what they still run before anything is run twice.
+  std::int64_t dispatch_hold_until_ms_ = 0;
   std::int64_t started_ms_ = 0;
   std::mt19937_64 rng_;
   BrokerCounters counters_;

@@ -2,6 +2,8 @@
 // rules themselves live in lifecycle.cc.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "schemas/job_id.h"
@@ -176,6 +178,7 @@ void Broker::OnStatus(const std::string& rid, std::string_view body) {
   auto r = store_.Load(seq, true);
   if (!r.ok()) return ReplyError(rid, req, proto::err::kInternal, r.status().message());
   if (!r->has_value()) return ReplyError(rid, req, proto::err::kNotFound, "no job " + FormatJobId(seq));
+  OverlayLive(&**r);
   ReplyJson(rid, req, {{"job", JobJson(**r, true)}});
 }
 
@@ -199,10 +202,38 @@ void Broker::OnList(const std::string& rid, std::string_view body) {
   }
   if (!r.ok()) return ReplyError(rid, req, proto::err::kBadRequest, r.status().message());
   f.limit = static_cast<std::int64_t>(limit == 0 ? 100 : limit);
+  nlohmann::json jobs = nlohmann::json::array();
+  if (f.state == JobState::kRunning) {
+    // Running attempts live in memory only.
+    std::vector<std::int64_t> seqs;
+    for (const auto& [seq, j] : live_)
+      if (j.state == JobState::kRunning && (f.queue.empty() || j.queue == f.queue) &&
+          (f.kind.empty() || j.kind == f.kind))
+        seqs.push_back(seq);
+    std::sort(seqs.rbegin(), seqs.rend());
+    if (static_cast<std::int64_t>(seqs.size()) > f.limit) seqs.resize(f.limit);
+    for (std::int64_t seq : seqs) {
+      auto rec = store_.Load(seq, false);
+      if (!rec.ok() || !rec->has_value()) continue;
+      OverlayLive(&**rec);
+      jobs.push_back(JobJson(**rec, false));
+    }
+    return ReplyJson(rid, req, {{"jobs", std::move(jobs)}});
+  }
+  // Running jobs are stored as queued: fetch enough to drop them and still fill the page.
+  std::int64_t running = 0;
+  if (f.state == JobState::kQueued)
+    for (const auto& [seq, j] : live_) running += j.state == JobState::kRunning;
+  const std::int64_t want = f.limit;
+  f.limit += running;
   auto rows = store_.List(f);
   if (!rows.ok()) return ReplyError(rid, req, proto::err::kInternal, rows.status().message());
-  nlohmann::json jobs = nlohmann::json::array();
-  for (const auto& rec : *rows) jobs.push_back(JobJson(rec, false));
+  for (auto& rec : *rows) {
+    OverlayLive(&rec);
+    if (f.state && rec.job.state != *f.state) continue;
+    if (static_cast<std::int64_t>(jobs.size()) == want) break;
+    jobs.push_back(JobJson(rec, false));
+  }
   ReplyJson(rid, req, {{"jobs", std::move(jobs)}});
 }
 
@@ -214,6 +245,7 @@ void Broker::OnRetry(const std::string& rid, std::string_view body) {
   if (!s.ok()) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
   auto r = store_.Load(seq, false);
   if (!r.ok() || !r->has_value()) return ReplyError(rid, req, proto::err::kInternal, "job vanished");
+  OverlayLive(&**r);
   ReplyJson(rid, req, {{"job", JobJson(**r, false)}});
 }
 
@@ -225,6 +257,7 @@ void Broker::OnCancelJob(const std::string& rid, std::string_view body) {
   if (!s.ok()) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
   auto r = store_.Load(seq, false);
   if (!r.ok() || !r->has_value()) return ReplyError(rid, req, proto::err::kInternal, "job vanished");
+  OverlayLive(&**r);
   ReplyJson(rid, req, {{"job", JobJson(**r, false)}});
 }
 
@@ -255,6 +288,14 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
   auto by_queue = store_.CountLiveByQueue();
   if (!by_state.ok() || !by_queue.ok())
     return ReplyError(rid, req, proto::err::kInternal, "cannot count jobs");
+  // Running jobs are stored as queued; count them from memory.
+  for (const auto& [seq, j] : live_) {
+    if (j.state != JobState::kRunning) continue;
+    (*by_state)["running"]++;
+    (*by_state)["queued"]--;
+    (*by_queue)[j.queue]["running"]++;
+    (*by_queue)[j.queue]["queued"]--;
+  }
   const auto& c = counters_;
   nlohmann::json queues = nlohmann::json::object();
   for (const auto& [q, states] : *by_queue) {

@@ -77,8 +77,8 @@ Status JobStore::Open(const std::string& path, SyncMode sync) {
 void JobStore::Close() {
   if (in_txn_) db_.Exec("ROLLBACK");
   in_txn_ = false;
-  begin_ = {}; commit_ = {}; save_seq_ = {}; insert_job_ = {}; mark_running_ = {};
-  insert_attempt_ = {}; finish_attempt_ = {}; update_job_ = {}; find_key_ = {};
+  begin_ = {}; commit_ = {}; save_seq_ = {}; insert_job_ = {};
+  insert_attempt_ = {}; update_job_ = {}; find_key_ = {};
   load_job_ = {}; load_attempts_ = {};
   if (db_.handle()) db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   db_.Close();
@@ -119,13 +119,10 @@ Status JobStore::PrepareAll() {
        "INSERT INTO jobs(seq, kind, queue, priority, params, state, attempt, failures, "
        "max_attempts, backoff_ms, timeout_ms, run_at_ms, created_ms, updated_ms, idem_key) "
        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"},
-      {&mark_running_, "UPDATE jobs SET state='running', attempt=?2, updated_ms=?3 WHERE seq=?1"},
       {&insert_attempt_,
-       "INSERT OR REPLACE INTO attempts(job_seq, attempt, worker, host, started_ms) "
-       "VALUES (?1,?2,?3,?4,?5)"},
-      {&finish_attempt_,
-       "UPDATE attempts SET finished_ms=?3, outcome=?4, error=?5, exit_code=?6, stdout_tail=?7, "
-       "stderr_tail=?8 WHERE job_seq=?1 AND attempt=?2"},
+       "INSERT OR REPLACE INTO attempts(job_seq, attempt, worker, host, started_ms, finished_ms, "
+       "outcome, error, exit_code, stdout_tail, stderr_tail) "
+       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"},
       {&update_job_,
        "UPDATE jobs SET state=?2, attempt=?3, failures=?4, run_at_ms=?5, updated_ms=?6, "
        "finished_ms=?7, last_error=COALESCE(?8, last_error), outputs=COALESCE(?9, outputs) "
@@ -180,28 +177,19 @@ Status JobStore::InsertJob(const Job& j) {
   return StepDone(insert_job_);
 }
 
-Status JobStore::MarkRunning(const Job& j) {
-  Status s = StepDone(mark_running_.Bind(1, j.seq)
-                          .Bind(2, static_cast<std::int64_t>(j.attempt))
-                          .Bind(3, j.started_ms));
-  if (!s.ok()) return s;
-  return StepDone(insert_attempt_.Bind(1, j.seq)
-                      .Bind(2, static_cast<std::int64_t>(j.attempt))
-                      .BindOptional(3, j.worker)
-                      .BindOptional(4, j.host)
-                      .Bind(5, j.started_ms));
-}
-
-Status JobStore::FinishAttempt(std::int64_t seq, std::uint32_t attempt, std::int64_t finished_ms,
-                               Outcome outcome, std::string_view error,
+Status JobStore::InsertAttempt(std::int64_t seq, std::uint32_t attempt, std::string_view worker,
+                               std::string_view host, std::int64_t started_ms,
+                               std::int64_t finished_ms, Outcome outcome, std::string_view error,
                                std::optional<std::int64_t> exit_code, std::string_view stdout_tail,
                                std::string_view stderr_tail) {
-  finish_attempt_.Bind(1, seq).Bind(2, static_cast<std::int64_t>(attempt)).Bind(3, finished_ms);
-  finish_attempt_.Bind(4, OutcomeName(outcome)).BindOptional(5, error);
-  if (exit_code) finish_attempt_.Bind(6, *exit_code);
-  else finish_attempt_.BindNull(6);
-  finish_attempt_.BindOptional(7, stdout_tail).BindOptional(8, stderr_tail);
-  return StepDone(finish_attempt_);
+  Statement& st = insert_attempt_;
+  st.Bind(1, seq).Bind(2, static_cast<std::int64_t>(attempt));
+  st.BindOptional(3, worker).BindOptional(4, host).Bind(5, started_ms).Bind(6, finished_ms);
+  st.Bind(7, OutcomeName(outcome)).BindOptional(8, error);
+  if (exit_code) st.Bind(9, *exit_code);
+  else st.BindNull(9);
+  st.BindOptional(10, stdout_tail).BindOptional(11, stderr_tail);
+  return StepDone(st);
 }
 
 Status JobStore::UpdateJob(const Job& j, std::int64_t finished_ms, std::string_view last_error,
@@ -238,22 +226,8 @@ Status JobStore::LoadLive(const std::function<void(Job&&)>& fn) {
   auto st = db_.Prepare(std::string("SELECT ") + kJobColumns +
                         " FROM jobs WHERE state IN ('scheduled','queued','running') ORDER BY seq");
   if (!st.ok()) return st.status();
-  auto att = db_.Prepare("SELECT worker, host, started_ms FROM attempts WHERE job_seq=?1 AND attempt=?2");
-  if (!att.ok()) return att.status();
   int rc;
-  while ((rc = st->Step()) == SQLITE_ROW) {
-    JobRecord r = ReadJob(*st, true);
-    if (r.job.state == JobState::kRunning) {
-      att->Bind(1, r.job.seq).Bind(2, static_cast<std::int64_t>(r.job.attempt));
-      if (att->Step() == SQLITE_ROW) {
-        r.job.worker = att->Text(0);
-        r.job.host = att->Text(1);
-        r.job.started_ms = att->Int(2);
-      }
-      att->Reset();
-    }
-    fn(std::move(r.job));
-  }
+  while ((rc = st->Step()) == SQLITE_ROW) fn(std::move(ReadJob(*st, true).job));
   if (rc != SQLITE_DONE) return Status::IOError(st->error());
   return Status::Ok();
 }

@@ -50,11 +50,14 @@ class JobStore {
   Status SaveCounters();
 
   Status InsertJob(const Job& job);
-  // state=running, attempt=job.attempt, plus the attempt row.
-  Status MarkRunning(const Job& job);
-  Status FinishAttempt(std::int64_t seq, std::uint32_t attempt, std::int64_t finished_ms,
-                       Outcome outcome, std::string_view error, std::optional<std::int64_t> exit_code,
-                       std::string_view stdout_tail, std::string_view stderr_tail);
+  // Records one finished attempt. Running attempts are not stored: dispatch
+  // lives in memory (a restarted broker re-adopts what workers still run,
+  // and re-runs the rest under the same attempt number).
+  Status InsertAttempt(std::int64_t seq, std::uint32_t attempt, std::string_view worker,
+                       std::string_view host, std::int64_t started_ms, std::int64_t finished_ms,
+                       Outcome outcome, std::string_view error,
+                       std::optional<std::int64_t> exit_code, std::string_view stdout_tail,
+                       std::string_view stderr_tail);
   // Writes state, attempt, failures, run_at, updated; finished_ms when
   // terminal; last_error when non-empty; outputs when non-empty.
   Status UpdateJob(const Job& job, std::int64_t finished_ms, std::string_view last_error,
@@ -92,8 +95,7 @@ class JobStore {
   std::int64_t next_job_seq_ = 1;
   bool counters_dirty_ = false;
 
-  Statement begin_, commit_, save_seq_, insert_job_, mark_running_, insert_attempt_,
-      finish_attempt_, update_job_, find_key_, load_job_, load_attempts_;
+  Statement begin_, commit_, save_seq_, insert_job_, insert_attempt_, update_job_, find_key_, load_job_, load_attempts_;
 };
 
 }  // namespace sluice::broker

@@ -51,6 +51,7 @@ proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t n
 }
 
 void Broker::Dispatch(std::int64_t now) {
+  if (now < dispatch_hold_until_ms_) return;  // dispatch_more_ stays set
   dispatch_more_ = false;
   if (ready_.size() == 0) return;
   auto valid = [this](const ReadyEntry& e) {
@@ -59,32 +60,26 @@ void Broker::Dispatch(std::int64_t now) {
   };
   std::vector<std::string> gone;
   workers_.ForEach([&](Worker& w) {
-    while (w.credit() > 0 && fatal_.ok()) {
+    while (w.credit() > 0) {
       auto e = ready_.PopBest(w.queues, w.kinds, valid);
       if (!e) break;
       Job& job = live_[e->seq];
-      proto::JobMsg msg;
-      msg.job = FormatJobId(job.seq);
-      msg.attempt = job.attempt + 1;
-      msg.kind = job.kind;
-      msg.queue = job.queue;
-      msg.params = job.params;
-      msg.timeout_ms = job.timeout_ms;
       scratch_.clear();
-      proto::Encode(msg, &scratch_);
+      proto::EncodeJob(FormatJobId(job.seq), job.attempt + 1, job.kind, job.queue, job.params,
+                       job.timeout_ms, &scratch_);
       if (!SendNow(w, proto::Command::kJob, scratch_)) {
         // The peer vanished under us: the job stays queued.
         ready_.Push(job.queue, job.kind, *e);
         gone.push_back(w.routing_id);
         break;
       }
-      if (!Db(store_.Begin())) return;
+      // Nothing is written: the attempt is stored when it ends (see
+      // JobStore::InsertAttempt for why that is safe).
       SetState(job, JobState::kRunning, now);
-      job.attempt = msg.attempt;
+      job.attempt++;
       job.worker = w.id;
       job.host = w.host;
       job.started_ms = now;
-      Db(store_.MarkRunning(job));
       w.leases.insert({job.seq, job.attempt});
       if (job.timeout_ms > 0)
         timers_.Push({now + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs(),
@@ -123,8 +118,9 @@ void Broker::RecordResult(Worker* from, const proto::JobResult& r, std::int64_t 
 
 void Broker::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now) {
   if (!Db(store_.Begin())) return;
-  if (!Db(store_.FinishAttempt(job.seq, job.attempt, now, end.outcome, end.error, end.exit_code,
-                               end.stdout_tail, end.stderr_tail)))
+  if (!Db(store_.InsertAttempt(job.seq, job.attempt, job.worker, job.host, job.started_ms, now,
+                               end.outcome, end.error, end.exit_code, end.stdout_tail,
+                               end.stderr_tail)))
     return;
   job.worker.clear();
   switch (end.outcome) {
@@ -206,17 +202,12 @@ void Broker::AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& runni
       if (job.state == JobState::kRunning && job.attempt == p.attempt &&
           (holder == nullptr || holder == &w)) {
         adopt = true;
-      } else if (job.attempt < p.attempt && job.state != JobState::kRunning &&
-                 p.attempt == job.attempt + 1) {
-        // Dispatched just before a broker crash, its dispatch never
-        // committed: the job is still queued here. Adopt that attempt.
-        if (!Db(store_.Begin())) return;
+      } else if (job.state == JobState::kQueued && p.attempt == job.attempt + 1) {
+        // Running on this worker when the broker restarted (dispatch is
+        // not stored, so the job was loaded as queued): adopt that attempt.
         SetState(job, JobState::kRunning, now);
         job.attempt = p.attempt;
         job.started_ms = now;
-        job.worker = w.id;
-        job.host = w.host;
-        Db(store_.MarkRunning(job));
         adopt = true;
       }
       if (adopt) {
@@ -299,8 +290,8 @@ Status Broker::CancelJob(std::int64_t seq, std::int64_t now) {
   }
   Job& job = it->second;
   if (job.state == JobState::kRunning) {
-    Db(store_.FinishAttempt(job.seq, job.attempt, now, Outcome::kCancelled, "cancelled by request",
-                            std::nullopt, {}, {}));
+    Db(store_.InsertAttempt(job.seq, job.attempt, job.worker, job.host, job.started_ms, now,
+                            Outcome::kCancelled, "cancelled by request", std::nullopt, {}, {}));
     // The lease stays with the worker until it reports the attempt.
     if (Worker* w = job.worker.empty() ? nullptr : workers_.ById(job.worker)) {
       std::string body;

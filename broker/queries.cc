@@ -19,6 +19,21 @@ nlohmann::json OrNull(const std::string& s) { return s.empty() ? nlohmann::json(
 
 }  // namespace
 
+void Broker::OverlayLive(JobRecord* r) const {
+  auto it = live_.find(r->job.seq);
+  if (it == live_.end()) return;
+  const Job& j = it->second;
+  r->job.state = j.state;
+  r->job.attempt = j.attempt;
+  if (j.state != JobState::kRunning) return;
+  AttemptRecord a;
+  a.attempt = j.attempt;
+  a.worker = j.worker;
+  a.host = j.host;
+  a.started_ms = j.started_ms;
+  r->attempts.push_back(std::move(a));
+}
+
 std::string Broker::WaitingReason(const Job& job) const {
   if (job.state != JobState::kQueued) return {};
   if (!workers_.AnyServes(job.queue, job.kind))

@@ -199,16 +199,24 @@ Status Decode(std::string_view body, Bye* m) {
                     [&](MapReader& r) { r.ClampedStr("reason", &m->reason, kMaxErrorBytes, false); });
 }
 
-void Encode(const JobMsg& m, std::string* out) {
+void EncodeJob(std::string_view job, std::uint32_t attempt, std::string_view kind,
+               std::string_view queue, std::string_view params, std::uint64_t timeout_ms,
+               std::string* out) {
   StringSink sink{out};
   Packer pk(sink);
   pk.pack_map(6);
-  KStr(pk, "job", m.job);
-  KNum(pk, "attempt", m.attempt);
-  KStr(pk, "kind", m.kind);
-  KStr(pk, "queue", m.queue);
-  KRaw(pk, sink, "params", m.params.empty() ? kEmptyMap : m.params);
-  KNum(pk, "timeout_ms", m.timeout_ms);
+  KStr(pk, "job", job);
+  KNum(pk, "attempt", attempt);
+  KStr(pk, "kind", kind);
+  KStr(pk, "queue", queue);
+  Key(pk, "params");
+  if (params.empty()) params = kEmptyMap;
+  sink.write(params.data(), params.size());
+  KNum(pk, "timeout_ms", timeout_ms);
+}
+
+void Encode(const JobMsg& m, std::string* out) {
+  EncodeJob(m.job, m.attempt, m.kind, m.queue, m.params, m.timeout_ms, out);
 }
 
 Status Decode(std::string_view body, JobMsg* m) {
@@ -293,7 +301,7 @@ Status Decode(std::string_view body, Submit* m) {
   m->jobs.resize(jobs->via.array.size);
   for (std::uint32_t i = 0; i < jobs->via.array.size; ++i) {
     JobSpec& j = m->jobs[i];
-    MapReader jr(jobs->via.array.ptr[i], "SUBMIT jobs[" + std::to_string(i) + "]");
+    MapReader jr(jobs->via.array.ptr[i], "SUBMIT jobs", static_cast<long>(i));
     jr.Name("kind", &j.kind, true);
     jr.RawMap("params", &j.params, kMaxParamsBytes, false);
     jr.Name("queue", &j.queue, false);
@@ -342,7 +350,7 @@ Status Decode(std::string_view body, SubmitReply* m) {
     return Status::InvalidArgument("SUBMIT reply: field 'jobs' must be an array");
   m->jobs.resize(jobs->via.array.size);
   for (std::uint32_t i = 0; i < jobs->via.array.size; ++i) {
-    MapReader jr(jobs->via.array.ptr[i], "SUBMIT reply jobs[" + std::to_string(i) + "]");
+    MapReader jr(jobs->via.array.ptr[i], "SUBMIT reply jobs", static_cast<long>(i));
     jr.Str("id", &m->jobs[i].id, kMaxIdBytes, true);
     jr.Bool("created", &m->jobs[i].created, false);
     std::string st;

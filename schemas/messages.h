@@ -135,6 +135,11 @@ void Encode(const Submit& m, std::string* out);
 void Encode(const SubmitReply& m, std::string* out);
 void Encode(const ErrorMsg& m, std::string* out);
 
+// JOB without building a JobMsg (the broker's hot path: no params copy).
+void EncodeJob(std::string_view job, std::uint32_t attempt, std::string_view kind,
+               std::string_view queue, std::string_view params, std::uint64_t timeout_ms,
+               std::string* out);
+
 Status Decode(std::string_view body, Ready* out);
 Status Decode(std::string_view body, Heartbeat* out);  // empty body allowed
 Status Decode(std::string_view body, JobResult* out);

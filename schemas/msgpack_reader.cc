@@ -34,13 +34,16 @@ bool IsPrintable(std::string_view s, std::size_t max) {
   return true;
 }
 
-MapReader::MapReader(const msgpack::object& obj, std::string what)
-    : obj_(obj), what_(std::move(what)) {
+MapReader::MapReader(const msgpack::object& obj, std::string_view what, long index)
+    : obj_(obj), what_(what), index_(index) {
   if (obj_.type != msgpack::type::MAP) Fail("expected a map");
 }
 
 void MapReader::Fail(std::string message) {
-  if (status_.ok()) status_ = Status::InvalidArgument(what_ + ": " + message);
+  if (!status_.ok()) return;
+  std::string where(what_);
+  if (index_ >= 0) where += "[" + std::to_string(index_) + "]";
+  status_ = Status::InvalidArgument(where + ": " + message);
 }
 
 const msgpack::object* MapReader::Find(std::string_view key) const {

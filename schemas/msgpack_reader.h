@@ -20,8 +20,10 @@ Status UnpackBody(std::string_view body, msgpack::object_handle* handle);
 
 class MapReader {
  public:
-  // `what` names the message in error texts ("SUBMIT jobs[3]").
-  MapReader(const msgpack::object& obj, std::string what);
+  // `what` names the message in error texts ("SUBMIT jobs"); with an
+  // `index` >= 0 it reads "SUBMIT jobs[3]". `what` must outlive the reader
+  // (a literal): no string is built unless there is an error.
+  MapReader(const msgpack::object& obj, std::string_view what, long index = -1);
 
   const Status& status() const { return status_; }
   bool ok() const { return status_.ok(); }
@@ -52,7 +54,8 @@ class MapReader {
 
  private:
   const msgpack::object& obj_;
-  std::string what_;
+  std::string_view what_;
+  long index_;
   Status status_;
 };
 

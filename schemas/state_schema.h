@@ -5,6 +5,11 @@
 // the schema is a new entry appended here (never an edit of an old one) and a
 // test that opens a database of the previous version.
 //
+// `attempts` holds finished attempts only; a running attempt lives in the
+// broker's memory until it ends (and `jobs.state` stays 'queued' meanwhile):
+// dispatch costs no write, and a restarted broker re-adopts what workers
+// still run or re-runs it under the same attempt number.
+//
 // Conventions: times are INTEGER Unix milliseconds in columns ending in _ms;
 // a job's public id is 'j' || seq (the `id` column is generated); params and
 // outputs are msgpack maps (BLOB). States and outcomes are CHECKed against

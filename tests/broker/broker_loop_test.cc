@@ -297,7 +297,7 @@ TEST_F(BrokerLoopTest, RestartedBrokerReadoptsRunningAttempts) {
   EXPECT_EQ(st["attempts"][0]["worker"], "w1");
 }
 
-TEST_F(BrokerLoopTest, RunningJobNobodyReadoptsIsLostAfterGrace) {
+TEST_F(BrokerLoopTest, RunningJobNobodyReadoptsRunsAgainAfterTheHold) {
   StartBroker();
   std::string id;
   {
@@ -310,12 +310,41 @@ TEST_F(BrokerLoopTest, RunningJobNobodyReadoptsIsLostAfterGrace) {
   StartBroker();
   Peer client(ctx_, endpoint_), other(ctx_, endpoint_);
   other.Ready("w2", 1, {}, 60000);
-  EXPECT_EQ(other.Recv(1500).cmd, 0) << "re-run before the orphan grace";
-  clock_.Advance((config_.liveness + 2) * config_.heartbeat_ms + 10);
+  EXPECT_EQ(other.Recv(1500).cmd, 0) << "re-run before workers could re-announce it";
+  clock_.Advance(config_.heartbeat_ms * 3 / 2 + 1);
   Msg m = other.Recv();
   ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob));
-  EXPECT_EQ(m.Json()["attempt"], 2);
-  EXPECT_EQ(Status(client, id)["job"]["attempts"][0]["outcome"], "lost");
+  // Dispatch is not stored: the re-run is the same attempt, recorded once.
+  EXPECT_EQ(m.Json()["attempt"], 1);
+  other.Result(id, 1, Outcome::kSucceeded);
+  ASSERT_EQ(other.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "succeeded");
+  ASSERT_EQ(st["attempts"].size(), 1u);
+  EXPECT_EQ(st["attempts"][0]["worker"], "w2");
+}
+
+TEST_F(BrokerLoopTest, StatusAndListShowRunningAttemptsFromMemory) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  std::string id = Submit(client, {{"kind", "k"}});
+  std::string waiting = Submit(client, {{"kind", "k"}});
+  worker.Ready("w1", 1);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "running");
+  ASSERT_EQ(st["attempts"].size(), 1u);
+  EXPECT_EQ(st["attempts"][0]["worker"], "w1");
+  EXPECT_TRUE(st["attempts"][0]["outcome"].is_null());
+  json running = client.Request(Command::kList, {{"state", "running"}})["jobs"];
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0]["id"], id);
+  json queued = client.Request(Command::kList, {{"state", "queued"}})["jobs"];
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0]["id"], waiting);
+  json stats = Stats(client);
+  EXPECT_EQ(stats["jobs"]["running"], 1);
+  EXPECT_EQ(stats["jobs"]["queued"], 1);
 }
 
 TEST_F(BrokerLoopTest, StaleReadoptionIsCancelled) {

@@ -104,11 +104,8 @@ TEST_F(JobStoreTest, AttemptsAndStateRoundTrip) {
   Job j = MakeJob(s, 1000, "key-1");
   ASSERT_TRUE(s.InsertJob(j).ok());
   j.attempt = 1;
-  j.worker = "w1";
-  j.host = "h1";
-  j.started_ms = 1100;
-  ASSERT_TRUE(s.MarkRunning(j).ok());
-  ASSERT_TRUE(s.FinishAttempt(j.seq, 1, 1200, Outcome::kFailed, "boom", 3, "out", "err").ok());
+  ASSERT_TRUE(s.InsertAttempt(j.seq, 1, "w1", "h1", 1100, 1200, Outcome::kFailed, "boom", 3, "out",
+                              "err").ok());
   j.state = JobState::kDead;
   j.failures = 1;
   j.updated_ms = 1200;
@@ -146,19 +143,16 @@ TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
   ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
   ASSERT_TRUE(s.Begin().ok());
   std::vector<Job> jobs;
-  // 10 old finished, 2 old still running, 5 recent finished.
+  // 10 old finished, 2 old still queued, 5 recent finished.
   for (int i = 0; i < 17; ++i) {
     Job j = MakeJob(s, i < 12 ? 1000 : 50000);
-    j.attempt = 1;
-    j.started_ms = j.created_ms;
     ASSERT_TRUE(s.InsertJob(j).ok());
-    ASSERT_TRUE(s.MarkRunning(j).ok());
     if (i < 10 || i >= 12) {
+      j.attempt = 1;
       j.state = JobState::kSucceeded;
-      ASSERT_TRUE(s.FinishAttempt(j.seq, 1, j.created_ms + 1, Outcome::kSucceeded, {}, {}, {}, {}).ok());
+      ASSERT_TRUE(s.InsertAttempt(j.seq, 1, "w", "h", j.created_ms, j.created_ms + 1,
+                                  Outcome::kSucceeded, {}, {}, {}, {}).ok());
       ASSERT_TRUE(s.UpdateJob(j, j.created_ms + 1, {}, {}).ok());
-    } else {
-      j.state = JobState::kRunning;
     }
     jobs.push_back(j);
   }
@@ -172,34 +166,31 @@ TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
   auto counts = s.CountByState();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ((*counts)["succeeded"], 5);
-  EXPECT_EQ((*counts)["running"], 2);
+  EXPECT_EQ((*counts)["queued"], 2);
   auto st = s.db().Prepare("SELECT COUNT(*) FROM attempts");
   ASSERT_EQ(st->Step(), SQLITE_ROW);
-  EXPECT_EQ(st->Int(0), 7);
+  EXPECT_EQ(st->Int(0), 5);
 }
 
-TEST_F(JobStoreTest, LoadLiveReturnsRunningAttemptOwner) {
+TEST_F(JobStoreTest, LoadLiveReturnsOnlyLiveJobsInOrder) {
   JobStore s;
   ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
   ASSERT_TRUE(s.Begin().ok());
   Job a = MakeJob(s, 1000);
-  ASSERT_TRUE(s.InsertJob(a).ok());
   a.attempt = 2;
-  a.worker = "w9";
-  a.host = "h9";
-  a.started_ms = 1500;
-  ASSERT_TRUE(s.MarkRunning(a).ok());
+  ASSERT_TRUE(s.InsertJob(a).ok());
   Job b = MakeJob(s, 1000);
   b.state = JobState::kScheduled;
   ASSERT_TRUE(s.InsertJob(b).ok());
+  Job c = MakeJob(s, 1000);
+  c.state = JobState::kSucceeded;
+  ASSERT_TRUE(s.InsertJob(c).ok());
   ASSERT_TRUE(s.Commit().ok());
   std::vector<Job> live;
   ASSERT_TRUE(s.LoadLive([&](Job&& j) { live.push_back(std::move(j)); }).ok());
   ASSERT_EQ(live.size(), 2u);
-  EXPECT_EQ(live[0].state, JobState::kRunning);
+  EXPECT_EQ(live[0].state, JobState::kQueued);
   EXPECT_EQ(live[0].attempt, 2u);
-  EXPECT_EQ(live[0].worker, "w9");
-  EXPECT_EQ(live[0].started_ms, 1500);
   EXPECT_EQ(live[1].state, JobState::kScheduled);
 }
 
