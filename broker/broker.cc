@@ -47,6 +47,9 @@ Status Broker::Start() {
     }
   });
   if (!s.ok()) return s;
+  s = store_.CountByQueueAndState(
+      [&](const std::string& q, JobState st, std::int64_t n) { counts_.Add(q, st, n); });
+  if (!s.ok()) return s;
   Logf("state %s: %zu scheduled, %zu queued, %zu running (awaiting re-adoption), next id j%lld",
        config_.state_path.c_str(), n_sched, n_queued, n_running,
        static_cast<long long>(store_.next_job_seq()));

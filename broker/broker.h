@@ -35,6 +35,7 @@
 #include "broker/job.h"
 #include "broker/job_store.h"
 #include "broker/ready_queue.h"
+#include "broker/state_counts.h"
 #include "broker/worker_registry.h"
 #include "pipeline/retry_policy.h"
 #include "schemas/envelope.h"
@@ -120,6 +121,8 @@ class Broker {
     std::optional<std::int64_t> exit_code;
     std::string stdout_tail, stderr_tail, outputs;
   };
+  // The one place a job changes state (checked against the transition table).
+  void SetState(Job& job, JobState to, std::int64_t now);
   proto::SubmittedJob SubmitOne(const proto::JobSpec& spec, std::int64_t now);
   void Dispatch(std::int64_t now);
   void RecordResult(Worker* from, const proto::JobResult& r, std::int64_t now);
@@ -180,6 +183,7 @@ class Broker {
   std::int64_t started_ms_ = 0;
   std::mt19937_64 rng_;
   BrokerCounters counters_;
+  StateCounts counts_;
   TaskStats retention_task_, checkpoint_task_;
   std::int64_t prune_cursor_ = 0;
 };

@@ -284,27 +284,16 @@ void Broker::OnWorkers(const std::string& rid, std::string_view body) {
 
 void Broker::OnStats(const std::string& rid, std::string_view body) {
   std::uint64_t req = proto::PeekReq(body);
-  auto by_state = store_.CountByState();
-  auto by_queue = store_.CountLiveByQueue();
-  if (!by_state.ok() || !by_queue.ok())
-    return ReplyError(rid, req, proto::err::kInternal, "cannot count jobs");
-  // Running jobs are stored as queued; count them from memory.
-  for (const auto& [seq, j] : live_) {
-    if (j.state != JobState::kRunning) continue;
-    (*by_state)["running"]++;
-    (*by_state)["queued"]--;
-    (*by_queue)[j.queue]["running"]++;
-    (*by_queue)[j.queue]["queued"]--;
-  }
-  const auto& c = counters_;
+  nlohmann::json by_state = nlohmann::json::object();
+  for (int i = 0; i < StateCounts::kStates; ++i)
+    by_state[std::string(JobStateName(static_cast<JobState>(i)))] = counts_.total(static_cast<JobState>(i));
   nlohmann::json queues = nlohmann::json::object();
-  for (const auto& [q, states] : *by_queue) {
-    queues[q] = {{"queued", 0}, {"running", 0}, {"scheduled", 0}};
-    for (const auto& [st, n] : states) queues[q][st] = n;
-  }
+  for (const auto& [q, c] : counts_.live_by_queue())
+    queues[q] = {{"scheduled", c[0]}, {"queued", c[1]}, {"running", c[2]}};
+  const auto& c = counters_;
   const std::int64_t now = clock_->NowMs();
   nlohmann::json stats = {
-      {"jobs", *by_state},
+      {"jobs", std::move(by_state)},
       {"queues", std::move(queues)},
       {"workers", workers_.size()},
       {"live_jobs", live_.size()},

@@ -286,37 +286,25 @@ Result<std::vector<JobRecord>> JobStore::List(const ListFilter& f) {
   return out;
 }
 
-Result<std::map<std::string, std::int64_t>> JobStore::CountByState() {
-  auto st = db_.Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+Status JobStore::CountByQueueAndState(
+    const std::function<void(const std::string&, JobState, std::int64_t)>& fn) {
+  auto st = db_.Prepare("SELECT queue, state, COUNT(*) FROM jobs GROUP BY queue, state");
   if (!st.ok()) return st.status();
-  std::map<std::string, std::int64_t> out;
-  for (int i = 0; i < 7; ++i) out[std::string(JobStateName(static_cast<JobState>(i)))] = 0;
   int rc;
-  while ((rc = st->Step()) == SQLITE_ROW) out[std::string(st->Text(0))] = st->Int(1);
+  while ((rc = st->Step()) == SQLITE_ROW)
+    if (auto s = ParseJobState(st->Text(1))) fn(std::string(st->Text(0)), *s, st->Int(2));
   if (rc != SQLITE_DONE) return Status::IOError(st->error());
-  return out;
-}
-
-Result<std::map<std::string, std::map<std::string, std::int64_t>>> JobStore::CountLiveByQueue() {
-  auto st = db_.Prepare(
-      "SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('scheduled','queued','running') "
-      "GROUP BY queue, state");
-  if (!st.ok()) return st.status();
-  std::map<std::string, std::map<std::string, std::int64_t>> out;
-  int rc;
-  while ((rc = st->Step()) == SQLITE_ROW) out[std::string(st->Text(0))][std::string(st->Text(1))] = st->Int(2);
-  if (rc != SQLITE_DONE) return Status::IOError(st->error());
-  return out;
+  return Status::Ok();
 }
 
 Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor,
-                       std::int64_t* deleted) {
-  *deleted = 0;
+                       std::array<std::int64_t, 7>* deleted) {
+  deleted->fill(0);
   auto scan = db_.Prepare(
-      "SELECT seq, created_ms, finished_ms FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+      "SELECT seq, created_ms, finished_ms, state FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!scan.ok()) return scan.status();
   scan->Bind(1, *cursor).Bind(2, max_rows);
-  std::vector<std::int64_t> doomed;
+  std::vector<std::pair<std::int64_t, JobState>> doomed;
   std::int64_t last = *cursor;
   bool round_done = true;  // until a full chunk is scanned below the cutoff
   int rows = 0, rc;
@@ -324,7 +312,9 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
     std::int64_t seq = scan->Int(0);
     if (scan->Int(1) >= cutoff_ms) break;  // created after the cutoff: nothing further qualifies
     last = seq;
-    if (!scan->IsNull(2) && scan->Int(2) < cutoff_ms) doomed.push_back(seq);
+    auto state = ParseJobState(scan->Text(3));
+    if (!scan->IsNull(2) && scan->Int(2) < cutoff_ms && state && IsTerminal(*state))
+      doomed.emplace_back(seq, *state);
     if (++rows == max_rows) round_done = false;
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Status::IOError(scan->error());
@@ -333,11 +323,11 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
   auto del_att = db_.Prepare("DELETE FROM attempts WHERE job_seq=?1");
   if (!del_job.ok()) return del_job.status();
   if (!del_att.ok()) return del_att.status();
-  for (std::int64_t seq : doomed) {
+  for (const auto& [seq, state] : doomed) {
     Status s = StepDone(del_att->Bind(1, seq));
     if (s.ok()) s = StepDone(del_job->Bind(1, seq));
     if (!s.ok()) return s;
-    ++*deleted;
+    ++(*deleted)[static_cast<int>(state)];
   }
   return Status::Ok();
 }

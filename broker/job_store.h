@@ -8,6 +8,7 @@
 // Status up to the loop, which exits.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -72,16 +73,17 @@ class JobStore {
   Result<std::optional<JobRecord>> Load(std::int64_t seq, bool with_attempts);
   // Jobs newest first (no attempts, no params).
   Result<std::vector<JobRecord>> List(const ListFilter& filter);
-  // Job count per state.
-  Result<std::map<std::string, std::int64_t>> CountByState();
-  // Per queue and live state: counts.
-  Result<std::map<std::string, std::map<std::string, std::int64_t>>> CountLiveByQueue();
+  // Calls fn(queue, state, count) for every (queue, state) with jobs.
+  Status CountByQueueAndState(
+      const std::function<void(const std::string&, JobState, std::int64_t)>& fn);
 
   // Deletes up to `max_rows` terminal jobs finished before `cutoff_ms`, and
   // their attempts, scanning forward from *cursor (a job seq). Jobs are
   // created in seq order, so the scan stops at the first job created after
   // the cutoff and *cursor goes back to 0 for the next round.
-  Status Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor, std::int64_t* deleted);
+  // deleted[state] counts what went, per state.
+  Status Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor,
+               std::array<std::int64_t, 7>* deleted);
 
   Database& db() { return db_; }
 

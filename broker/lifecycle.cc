@@ -8,16 +8,13 @@
 #include "schemas/job_id.h"
 
 namespace sluice::broker {
-namespace {
-
-void SetState(Job& job, JobState to, std::int64_t now) {
+void Broker::SetState(Job& job, JobState to, std::int64_t now) {
   assert(CanTransition(job.state, to));
+  counts_.Move(job.queue, job.state, to);
   job.state = to;
   job.updated_ms = now;
   ++job.gen;
 }
-
-}  // namespace
 
 proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t now) {
   if (!spec.key.empty()) {
@@ -42,6 +39,7 @@ proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t n
   j.state = j.run_at_ms > now ? JobState::kScheduled : JobState::kQueued;
   j.gen = 1;
   if (!Db(store_.InsertJob(j))) return {};
+  counts_.Add(j.queue, j.state, +1);
   counters_.submitted++;
   proto::SubmittedJob out{FormatJobId(j.seq), true, j.state};
   Job& job = live_[j.seq] = std::move(j);

@@ -36,8 +36,14 @@ void Broker::RunPeriodicTasks(std::int64_t now) {
     // Prune finished jobs past the retention age, a chunk per turn so the
     // loop never stalls; come back soon while there is more.
     if (!Db(store_.Begin())) return;
+    std::array<std::int64_t, 7> by_state{};
+    if (!Db(store_.Prune(now - config_.retention_ms, kPruneChunk, &prune_cursor_, &by_state))) return;
     std::int64_t deleted = 0;
-    if (!Db(store_.Prune(now - config_.retention_ms, kPruneChunk, &prune_cursor_, &deleted))) return;
+    for (int i = 0; i < 7; ++i) {
+      // Pruned jobs leave the totals; terminal states have no per-queue counts.
+      counts_.Add({}, static_cast<JobState>(i), -by_state[i]);
+      deleted += by_state[i];
+    }
     counters_.pruned += deleted;
     retention_task_.runs++;
     retention_task_.last_ms = now;
