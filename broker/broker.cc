@@ -1,6 +1,7 @@
 #include "broker/broker.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -106,9 +107,10 @@ Status Broker::Run(const std::atomic<bool>& stop) {
   }
   // Shutdown: everything handled so far is committed and answered; workers
   // keep what they run and re-announce it to the next broker.
-  Status s = store_.Commit();
+  Status s = CommitIfDue(true);
   if (!s.ok()) return s;
-  FlushDeferred();
+  s = store_.Commit();  // the last dispatches' writes
+  if (!s.ok()) return s;
   workers_.ForEach([&](Worker& w) {
     std::string body;
     proto::Encode(proto::Bye{"broker shutting down"}, &body);
@@ -122,8 +124,16 @@ Status Broker::Run(const std::atomic<bool>& stop) {
 
 int Broker::PollTimeoutMs(std::int64_t now) {
   const bool held = now < dispatch_hold_until_ms_;
-  if (store_.in_transaction() || (dispatch_more_ && !held) || !deferred_.empty()) return 0;
+  if ((dispatch_more_ && !held) || (!deferred_.empty() && !store_.in_transaction())) return 0;
   std::int64_t due = now + config_.heartbeat_ms;
+  if (store_.in_transaction()) {
+    // Wake for the group commit (rounded up: never spin for a fraction of a ms).
+    auto left = config_.commit_interval_us -
+                std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - txn_opened_).count();
+    if (left <= 0) return 0;
+    due = std::min<std::int64_t>(due, now + (left + 999) / 1000);
+  }
   if (held) due = std::min(due, dispatch_hold_until_ms_);
   if (!timers_.empty()) due = std::min(due, timers_.next_due_ms());
   due = std::min(due, NextTaskDueMs());
@@ -190,9 +200,23 @@ Status Broker::Turn(bool* stop_requested) {
   Tick(now);
   Dispatch(now);
   if (!fatal_.ok()) return fatal_;
+  return CommitIfDue(false);
+}
+
+Status Broker::CommitIfDue(bool force) {
+  const auto steady_now = std::chrono::steady_clock::now();
   if (store_.in_transaction()) {
+    if (!txn_timed_) {
+      txn_timed_ = true;
+      txn_opened_ = steady_now;
+    }
+    // Group commit: changes gather for up to commit_interval_us, and their
+    // replies wait for the commit that makes them durable.
+    const auto age = std::chrono::duration_cast<std::chrono::microseconds>(steady_now - txn_opened_).count();
+    if (!force && age < config_.commit_interval_us) return Status::Ok();
     Status s = store_.Commit();
     if (!s.ok()) return s;
+    txn_timed_ = false;
     counters_.commits++;
   }
   FlushDeferred();

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -55,6 +56,10 @@ struct BrokerConfig {
   std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   SyncMode sync = SyncMode::kNormal;
   int max_messages_per_turn = 4096;
+  // Group commit: a transaction stays open this long to gather more changes
+  // (0: commit every loop turn). Replies wait for it, so it bounds the
+  // latency it adds.
+  std::int64_t commit_interval_us = 1000;
   bool verbose = false;
 };
 
@@ -86,6 +91,10 @@ class Broker {
  private:
   // --- loop (broker.cc)
   Status Turn(bool* stop_requested);
+  // Commits when the open transaction is older than commit_interval_us (or
+  // `force`), then sends the deferred replies and makes the jobs queued in
+  // it dispatchable.
+  Status CommitIfDue(bool force);
   int PollTimeoutMs(std::int64_t now);
   void Handle(proto::Incoming& in);
   bool SendNow(Worker& w, proto::Command cmd, std::string_view body);
@@ -176,6 +185,8 @@ class Broker {
   std::string scratch_;  // reused encode buffer for immediate sends
 
   Status fatal_;
+  bool txn_timed_ = false;
+  std::chrono::steady_clock::time_point txn_opened_;
   bool dispatch_more_ = false;   // a worker may have credit and the queue jobs
   // After a restart with live jobs, dispatch waits this long so workers can
   // re-announce what they still run before anything is run twice.

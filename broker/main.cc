@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
                  "normal: a commit survives a crash of the broker process (fsync at checkpoints); "
                  "full: fsync every commit, survives power loss")
       ->check(CLI::IsMember({"normal", "full"}));
+  app.add_option("--commit-interval-us", cfg.commit_interval_us,
+                 "group commit: gather changes this long before committing (replies wait for "
+                 "the commit); 0 commits every loop turn")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--clock-offset-ms", clock_offset_ms,
                  "shift the broker's clock (for tests of retention and schedules)");
   app.add_flag("--verbose", cfg.verbose, "log dropped messages and periodic work");
