@@ -110,13 +110,32 @@ double Quantile(const std::vector<std::int64_t>& v, double q) {
   return static_cast<double>(v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)]);
 }
 
-// Polls STATS on its own connection until jobs.succeeded >= n.
+// The processes under test; set once they run. The waits below give up as
+// soon as one of them has died, instead of waiting for the deadline.
+Cluster* g_cluster = nullptr;
+
+bool ProcessesAlive() {
+  if (g_cluster == nullptr) return true;
+  bool ok = g_cluster->broker() != nullptr && g_cluster->broker()->Running();
+  for (auto& w : g_cluster->workers()) ok = ok && w->Running();
+  if (!ok) std::cerr << "a process under test has exited\n";
+  return ok;
+}
+
+// Polls STATS on its own connection until jobs.succeeded >= n. Prints
+// progress to stderr every 5 s.
 bool WaitSucceeded(WireClient& stats, std::int64_t n, Clock::time_point deadline, Clock::time_point* at) {
+  auto next_note = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < deadline) {
     std::int64_t c = stats.CountInState("succeeded", Ms(30000));
     if (c >= n) {
       *at = Clock::now();
       return true;
+    }
+    if (Clock::now() >= next_note) {
+      std::cerr << "  ... " << c << " of " << n << " succeeded\n";
+      next_note += std::chrono::seconds(5);
+      if (!ProcessesAlive()) return false;
     }
     std::this_thread::sleep_for(Ms(5));
   }
@@ -289,6 +308,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   cluster.StartWorker(static_cast<int>(o.slots));
+  g_cluster = &cluster;
   WireClient producer(cluster.endpoint());
   WireClient stats(cluster.endpoint());
   // Wait for the worker, so the clock measures the pipeline, not start-up.
@@ -355,6 +375,7 @@ int Main(int argc, char** argv) {
                       {"server_p50_ms", num(lr.server_p50)},
                       {"server_p99_ms", num(lr.server_p99)}};
   std::printf("%s\n", line.dump().c_str());
+  std::fflush(stdout);
   // A clean stop, so the numbers are not followed by a kill in the logs.
   cluster.StopBroker(SIGTERM, Ms(30000));
   return 0;
