@@ -139,5 +139,117 @@ TEST_F(BrokerCrashTest, KillNineMidRunLosesNothingAndRecordsEachJobOnce) {
   EXPECT_TRUE(cluster_.broker()->Running()) << cluster_.broker()->Describe();
 }
 
+// Three SIGKILLs during submission, each with a SUBMIT in flight. The
+// producer does what a careful client does: it re-sends an unanswered batch
+// with the same idempotency keys after the restart. Every key ends up as
+// exactly one job, every job succeeds once, a batch is all-or-nothing, and
+// ids keep growing across restarts.
+TEST_F(BrokerCrashTest, RepeatedKillsDuringSubmissionWithIdempotentResend) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  for (int i = 0; i < 2; ++i) cluster_.StartWorker(4);
+  ASSERT_TRUE(WaitForWorkers(2));
+
+  constexpr int kBatches = 30;
+  constexpr int kBatch = 100;
+  const std::set<int> kill_before = {6, 14, 23};  // batch indexes sent just before a kill
+  auto batch_specs = [&](int b) {
+    std::vector<proto::JobSpec> specs = MixedJobs(kBatch, b * kBatch);
+    for (int i = 0; i < kBatch; ++i) specs[static_cast<std::size_t>(i)].key = "k" + std::to_string(b * kBatch + i);
+    return specs;
+  };
+
+  long long max_id_seen = 0;  // the greatest id handed out so far
+  int kills = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    auto specs = batch_specs(b);
+    if (kill_before.count(b) > 0) {
+      client().SendSubmit(specs);
+      const ExitStatus killed = cluster_.StopBroker(SIGKILL);
+      EXPECT_FALSE(killed.exited) << killed.ToString();
+      ++kills;
+      client_.reset();
+      auto s = cluster_.RestartBroker();
+      ASSERT_TRUE(s.ok()) << "restart " << kills << ": " << s.ToString();
+      client_ = std::make_unique<WireClient>(cluster_.endpoint());
+      // Whatever the broker committed before the kill is at most max(seq).
+      StateDb db(cluster_.state_path());
+      ASSERT_TRUE(db.ok()) << db.error();
+      max_id_seen = std::max<long long>(max_id_seen, db.Scalar("SELECT coalesce(max(seq), 0) FROM jobs"));
+    }
+    std::vector<proto::SubmittedJob> out;
+    Answer a = client().Submit(specs, &out, Scaled(Ms(60000)));
+    ASSERT_TRUE(a.ok()) << "batch " << b << ": " << a.Describe();
+    ASSERT_EQ(out.size(), specs.size());
+    const bool first_created = out[0].created;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      EXPECT_EQ(out[i].created, first_created)
+          << "batch " << b << " was partly committed before the kill (job " << i << ")";
+      const long long seq = JobSeq(out[i].id);
+      if (out[i].created) {
+        EXPECT_GT(seq, max_id_seen) << "batch " << b << ": id " << out[i].id << " reused";
+      }
+    }
+    if (kill_before.count(b) == 0) {
+      EXPECT_TRUE(first_created) << "batch " << b << " (never sent before) was not created";
+    }
+    for (const auto& j : out) max_id_seen = std::max(max_id_seen, JobSeq(j.id));
+  }
+  ASSERT_EQ(kills, 3);
+
+  StateDb db(cluster_.state_path());
+  ASSERT_TRUE(db.ok()) << db.error();
+  constexpr int kTotal = kBatches * kBatch;
+  EXPECT_EQ(db.Scalar("SELECT count(*) FROM jobs"), kTotal) << "a key was created twice, or a job lost";
+  EXPECT_EQ(db.Scalar("SELECT count(DISTINCT idem_key) FROM jobs"), kTotal);
+  bool all_done = WaitUntil(
+      [&] { return db.Scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'") >= kTotal; },
+      Scaled(Ms(180000)), Ms(200));
+  EXPECT_TRUE(all_done) << "states: "
+                        << nlohmann::json(db.Query("SELECT state, count(*) AS n FROM jobs GROUP BY state")).dump();
+  EXPECT_EQ(db.Scalar("SELECT count(*) FROM jobs j WHERE (SELECT count(*) FROM attempts a "
+                      "WHERE a.job_seq = j.seq AND a.outcome = 'succeeded') != 1"),
+            0);
+  EXPECT_EQ(db.Scalar("SELECT count(*) FROM attempts WHERE outcome IS NULL OR finished_ms IS NULL"), 0);
+  EXPECT_TRUE(cluster_.broker()->Running()) << cluster_.broker()->Describe();
+}
+
+// Jobs running on a worker when the broker is killed are re-adopted (or, if
+// the worker is slow to come back, re-run under the same attempt): they end
+// succeeded with one attempt, never counted as a failure.
+TEST_F(BrokerCrashTest, JobsRunningAtTheKillAreNotCountedAsFailures) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  cluster_.StartWorker(4);
+  ASSERT_TRUE(WaitForWorkers(1));
+  std::vector<proto::JobSpec> specs(4, Spec("test.sleep", json{{"ms", 5000}}, 3));
+  auto ids = SubmitAll(specs);
+  ASSERT_EQ(ids.size(), 4u);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (const auto& id : ids)
+          if (client().Job(id).value("state", "") != "running") return false;
+        return true;
+      },
+      Scaled(Ms(60000))));
+
+  cluster_.StopBroker(SIGKILL);
+  client_.reset();
+  auto s = cluster_.RestartBroker();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  client_ = std::make_unique<WireClient>(cluster_.endpoint());
+
+  for (const auto& id : ids) {
+    json job = WaitForState(id, {"succeeded", "dead", "cancelled"}, Scaled(Ms(90000)));
+    ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
+    EXPECT_EQ(job.value("attempt", 0), 1) << "a broker crash must not cost the job an attempt: " << job.dump();
+    EXPECT_EQ(job.value("failures", -1), 0) << job.dump();
+    ASSERT_TRUE(job["attempts"].is_array());
+    EXPECT_EQ(job["attempts"].size(), 1u) << job.dump();
+  }
+  StateDb db(cluster_.state_path());
+  ASSERT_TRUE(db.ok()) << db.error();
+  EXPECT_EQ(db.Scalar("SELECT count(*) FROM attempts"), 4);
+  EXPECT_EQ(db.Scalar("SELECT count(*) FROM attempts WHERE outcome = 'succeeded' AND attempt = 1"), 4);
+}
+
 }  // namespace
 }  // namespace sluice::testing
