@@ -146,7 +146,10 @@ std::string FormatJobTable(const json& jobs) {
 
 std::string FormatJobLine(const json& job) {
   std::string line = Str(job, "id") + " " + Str(job, "state");
-  if (const std::string e = Str(job, "error"); !e.empty() && Str(job, "state") != "succeeded") {
+  // The error explains a job that ended badly; on a live job it is history.
+  const std::string state = Str(job, "state");
+  const bool ended_badly = state == "dead" || state == "cancelled" || state == "upstream_failed";
+  if (const std::string e = Str(job, "error"); !e.empty() && ended_badly) {
     std::string one = e.substr(0, e.find('\n'));
     line += " (" + one + ")";
   }

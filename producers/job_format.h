@@ -21,7 +21,8 @@ std::string FormatJob(const nlohmann::json& job, std::int64_t now_ms);
 // queued job, when a scheduled one runs next, the last error.
 std::string FormatJobTable(const nlohmann::json& jobs);
 
-// "j12 succeeded" — one line, for commands that change or wait on a job.
+// "j12 succeeded", or "j13 dead (<first line of its error>)" — one line,
+// for commands that change or wait on a job.
 std::string FormatJobLine(const nlohmann::json& job);
 
 }  // namespace sluice

@@ -248,7 +248,7 @@ TEST_F(CliTest, RetryAndCancelPrintTheNewState) {
   ASSERT_EQ(Run({"submit", "fail"}).code, kExitOk);
   auto r = Run({"retry", "j1"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_EQ(r.out, "j1 queued (exit status 1)\n");
+  EXPECT_EQ(r.out, "j1 queued\n");
   auto j = Run({"cancel", "j1", "--json"});
   EXPECT_EQ(j.code, kExitOk);
   EXPECT_EQ(Json(j)["state"], "cancelled");

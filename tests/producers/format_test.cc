@@ -139,6 +139,8 @@ TEST(FormatJobLine, IdStateAndTheErrorOfAFailedJob) {
   EXPECT_EQ(FormatJobLine({{"id", "j1"}, {"state", "succeeded"}}), "j1 succeeded\n");
   EXPECT_EQ(FormatJobLine({{"id", "j2"}, {"state", "dead"}, {"error", "boom\nmore"}}),
             "j2 dead (boom)\n");
+  // A retried job's old error is history, not news.
+  EXPECT_EQ(FormatJobLine({{"id", "j3"}, {"state", "queued"}, {"error", "boom"}}), "j3 queued\n");
 }
 
 TEST(FormatWorkers, OneRowPerWorker) {
