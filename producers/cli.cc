@@ -16,6 +16,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   // command "a subcommand is required" instead of naming it).
   app.require_subcommand(0, 1);
   app.footer(kExitCodesHelp);
+  app.set_version_flag("--version", SLUICE_VERSION);
   app.add_option("--broker", ctx.global.broker, "The broker's endpoint")
       ->envname("SLUICE_BROKER")
       ->capture_default_str();
@@ -36,6 +37,8 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e, out, err);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e, out, err);
   } catch (const CLI::ParseError& e) {
     // One line, and where to look. (CLI11's own report takes two.)

@@ -99,28 +99,33 @@ Result<Client::Reply> Client::AwaitAny(const std::vector<std::uint64_t>& pending
       return sluice::Status::Unavailable(std::string("poll failed: ") + e.what());
     }
     if (!(item.revents & ZMQ_POLLIN)) continue;
-    proto::Incoming in;
-    proto::FrameError frame_error;
-    // Drain everything waiting; answer with the first reply we are waiting for.
-    while (proto::ReceiveMessage(socket_->socket, false, &in, &frame_error)) {
-      if (frame_error != proto::FrameError::kNone) continue;  // not ours: drop
-      Reply reply;
-      if (in.command == static_cast<std::uint8_t>(proto::Command::kReply)) {
-        reply.req = proto::PeekReq(in.body);
-        reply.body.assign(in.body);
-      } else if (in.command == static_cast<std::uint8_t>(proto::Command::kError)) {
-        proto::ErrorMsg e;
-        if (!proto::Decode(in.body, &e).ok()) continue;
-        reply.req = e.req;
-        reply.error = FromBrokerError(e);
-        // req 0: the broker could not read our req; it answers the oldest.
-        if (reply.req == 0 && !pending.empty())
-          reply.req = *std::min_element(pending.begin(), pending.end());
-      } else {
-        continue;  // HEARTBEAT or anything else is not for a client
+    // Read what is waiting until the answer we want; anything left stays
+    // queued for the next wait (another pipelined SUBMIT's answer).
+    try {
+      proto::Incoming in;
+      proto::FrameError frame_error;
+      while (proto::ReceiveMessage(socket_->socket, false, &in, &frame_error)) {
+        if (frame_error != proto::FrameError::kNone) continue;  // not ours: drop
+        Reply reply;
+        if (in.command == static_cast<std::uint8_t>(proto::Command::kReply)) {
+          reply.req = proto::PeekReq(in.body);
+          reply.body.assign(in.body);
+        } else if (in.command == static_cast<std::uint8_t>(proto::Command::kError)) {
+          proto::ErrorMsg e;
+          if (!proto::Decode(in.body, &e).ok()) continue;
+          reply.req = e.req;
+          reply.error = FromBrokerError(e);
+          // req 0: the broker could not read our req; it answers the oldest.
+          if (reply.req == 0 && !pending.empty())
+            reply.req = *std::min_element(pending.begin(), pending.end());
+        } else {
+          continue;  // HEARTBEAT or anything else is not for a client
+        }
+        if (std::find(pending.begin(), pending.end(), reply.req) != pending.end()) return reply;
+        // A stale answer to a request that already timed out: discarded.
       }
-      if (std::find(pending.begin(), pending.end(), reply.req) != pending.end()) return reply;
-      // A stale answer to a request that already timed out: discarded.
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) return sluice::Status::Unavailable(std::string("receive failed: ") + e.what());
     }
   }
   return sluice::Status::Unavailable("no answer from the broker at " + endpoint_ + " within " +

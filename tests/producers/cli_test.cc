@@ -145,6 +145,9 @@ TEST_F(CliTest, HelpExitsZeroForTheAppAndEverySubcommand) {
     EXPECT_THAT(r.out, HasSubstr("Usage:")) << sub;
   }
   EXPECT_THAT(Sluice({"--help"}).out, HasSubstr("Exit codes:"));
+  auto version = Sluice({"--version"});
+  EXPECT_EQ(version.code, kExitOk);
+  EXPECT_THAT(version.out, HasSubstr("."));
 }
 
 TEST_F(CliTest, BrokerErrorsPrintTheCodeAndMapToExitCodes) {
@@ -225,12 +228,12 @@ TEST_F(CliTest, WaitExitsOneWhenAJobFailedOrWasCancelled) {
 
 TEST_F(CliTest, WaitExitsFourWhenItsTimeoutRunsOut) {
   ASSERT_EQ(Run({"submit-many"}, "{\"kind\":\"ok\"}\n{\"kind\":\"slow\"}\n").code, kExitOk);
-  auto r = Run({"wait", "j1", "j2", "--timeout", "0.3", "--json"});
+  auto r = Run({"wait", "j1", "j2", "--timeout", "1", "--json"});
   EXPECT_EQ(r.code, kExitWaitTimeout);
   json doc = Json(r);
   EXPECT_EQ(doc["jobs"][0]["state"], "succeeded");
   EXPECT_EQ(doc["jobs"][1]["state"], "running");
-  EXPECT_EQ(r.err, "sluice: wait: timed out after 0.3 s; 1 of 2 jobs not finished: j2\n");
+  EXPECT_EQ(r.err, "sluice: wait: timed out after 1 s; 1 of 2 jobs not finished: j2\n");
   // It polled: more than one STATUS for the running job.
   std::size_t polls = 0;
   for (const auto& req : broker_.requests())
