@@ -4,6 +4,7 @@
 #include "tests/integration/integration_test.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -13,9 +14,11 @@ namespace {
 class ExecTimeoutTest : public IntegrationTest {
  protected:
   void TearDown() override {
-    // Never leave the sleeps behind, whatever happened.
+    // Never leave the sleeps behind, whatever happened: the shell leads its
+    // own process group (the worker's doing), which holds both sleeps.
     for (pid_t p : pids_)
       if (p > 0 && PidAlive(p)) ::kill(p, SIGKILL);
+    if (shell_group_ > 0) ::kill(-shell_group_, SIGKILL);
     IntegrationTest::TearDown();
   }
   static pid_t ReadPid(const std::string& path) {
@@ -24,6 +27,7 @@ class ExecTimeoutTest : public IntegrationTest {
     return (in >> v) ? static_cast<pid_t>(v) : -1;
   }
   std::vector<pid_t> pids_;
+  pid_t shell_group_ = -1;
 };
 
 TEST_F(ExecTimeoutTest, TimeoutKillsTheChildAndItsChildren) {
@@ -45,6 +49,7 @@ TEST_F(ExecTimeoutTest, TimeoutKillsTheChildAndItsChildren) {
   const pid_t background = ReadPid(bg_file);
   const pid_t shell = ReadPid(sh_file);
   pids_ = {background, shell};
+  if (::getpgid(shell) == shell) shell_group_ = shell;
 
   json job = WaitForState(id, {"succeeded", "dead", "cancelled"}, Scaled(Ms(90000)));
   ASSERT_EQ(job.value("state", ""), "dead") << job.dump();
