@@ -224,7 +224,7 @@ Result<std::optional<std::pair<std::int64_t, JobState>>> JobStore::FindKey(const
 
 Status JobStore::LoadLive(const std::function<void(Job&&)>& fn) {
   auto st = db_.Prepare(std::string("SELECT ") + kJobColumns +
-                        " FROM jobs WHERE state IN ('scheduled','queued','running') ORDER BY seq");
+                        " FROM jobs WHERE finished_ms IS NULL ORDER BY seq");
   if (!st.ok()) return st.status();
   int rc;
   while ((rc = st->Step()) == SQLITE_ROW) fn(std::move(ReadJob(*st, true).job));

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include <CLI/CLI.hpp>
+#include <sqlite3.h>
 
 #include "broker/broker.h"
 #include "broker/duration_flag.h"
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+
+  // No global mutex around every SQLite allocation (memory statistics are
+  // not used). Must precede the first connection.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
   sluice::broker::SystemClock clock(clock_offset_ms);
   sluice::broker::Broker broker(cfg, &clock);

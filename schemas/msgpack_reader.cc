@@ -168,12 +168,23 @@ void MapReader::RawMap(std::string_view key, std::string* out, std::size_t max_b
     return;
   }
   if (o->type != msgpack::type::MAP) return Fail("field '" + std::string(key) + "' must be a map");
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, *o);
-  if (buf.size() > max_bytes)
+  if (o->via.map.size == 0) {
+    out->assign(1, static_cast<char>(0x80));
+    return;
+  }
+  // Re-encoded straight into `out` (an sbuffer would start at 8 KiB per call).
+  struct Sink {
+    std::string* s;
+    void write(const char* p, std::size_t n) { s->append(p, n); }
+  } sink{out};
+  out->clear();
+  msgpack::packer<Sink> pk(sink);
+  pk.pack(*o);
+  if (out->size() > max_bytes) {
+    out->clear();
     return Fail("field '" + std::string(key) + "' larger than " + std::to_string(max_bytes) +
                 " bytes");
-  out->assign(buf.data(), buf.size());
+  }
 }
 
 }  // namespace sluice::proto

@@ -186,8 +186,9 @@ TEST_F(JobStoreTest, LoadLiveReturnsOnlyLiveJobsInOrder) {
   b.state = JobState::kScheduled;
   ASSERT_TRUE(s.InsertJob(b).ok());
   Job c = MakeJob(s, 1000);
-  c.state = JobState::kSucceeded;
   ASSERT_TRUE(s.InsertJob(c).ok());
+  c.state = JobState::kSucceeded;
+  ASSERT_TRUE(s.UpdateJob(c, 1100, {}, proto::kEmptyMap).ok());
   ASSERT_TRUE(s.Commit().ok());
   std::vector<Job> live;
   ASSERT_TRUE(s.LoadLive([&](Job&& j) { live.push_back(std::move(j)); }).ok());
