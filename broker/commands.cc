@@ -74,6 +74,7 @@ void Broker::OnReady(const std::string& rid, std::string_view body) {
   w->kinds_list = m.kinds;
   w->kinds.insert(m.kinds.begin(), m.kinds.end());
   w->slots = m.slots;
+  w->prefetch = m.prefetch;
   w->heartbeat_ms = m.heartbeat_ms;
   w->connected_ms = now;
   w->last_seen_ms = now;
@@ -273,6 +274,7 @@ void Broker::OnWorkers(const std::string& rid, std::string_view body) {
                     {"queues", w.queues},
                     {"kinds", w.kinds_list},
                     {"slots", w.slots},
+                    {"prefetch", w.prefetch},
                     {"busy", w.leases.size()},
                     {"version", w.version},
                     {"connected_ms", w.connected_ms},

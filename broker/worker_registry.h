@@ -26,6 +26,7 @@ struct Worker {
   std::vector<std::string> kinds_list;
   std::unordered_set<std::string> kinds;
   std::uint32_t slots = 0;
+  std::uint32_t prefetch = 0;  // jobs it queues locally beyond `slots`
   std::uint32_t heartbeat_ms = 1000;
   std::int64_t connected_ms = 0;
   std::int64_t last_seen_ms = 0;  // last message from it
@@ -37,8 +38,11 @@ struct Worker {
   // Results recorded this turn, to ACK after the commit.
   std::vector<proto::JobAttempt> pending_acks;
 
+  // Jobs the broker may still send: slots + prefetch minus what it holds. A
+  // draining worker (slots 0) gets nothing, whatever its prefetch.
   std::uint32_t credit() const {
-    return slots > leases.size() ? slots - static_cast<std::uint32_t>(leases.size()) : 0;
+    const std::size_t limit = slots == 0 ? 0 : std::size_t{slots} + prefetch;
+    return limit > leases.size() ? static_cast<std::uint32_t>(limit - leases.size()) : 0;
   }
   bool Serves(const std::string& queue, const std::string& kind) const;
 };

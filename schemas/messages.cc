@@ -89,7 +89,7 @@ Status DecodeWith(std::string_view body, bool empty_ok, const char* what, Fn fn)
 void Encode(const Ready& m, std::string* out) {
   StringSink sink{out};
   Packer pk(sink);
-  pk.pack_map(9);
+  pk.pack_map(m.prefetch ? 10 : 9);
   KStr(pk, "worker", m.worker);
   KStr(pk, "host", m.host);
   KNum(pk, "pid", m.pid);
@@ -102,6 +102,7 @@ void Encode(const Ready& m, std::string* out) {
   KStr(pk, "version", m.version);
   Key(pk, "running");
   PackPairs(pk, m.running);
+  if (m.prefetch) KNum(pk, "prefetch", m.prefetch);
 }
 
 Status Decode(std::string_view body, Ready* m) {
@@ -115,6 +116,9 @@ Status Decode(std::string_view body, Ready* m) {
     std::uint64_t v = m->slots;
     r.Uint("slots", &v, true, kMaxSlots);
     m->slots = static_cast<std::uint32_t>(v);
+    v = 0;
+    r.Uint("prefetch", &v, false, kMaxSlots);
+    m->prefetch = static_cast<std::uint32_t>(v);
     v = m->heartbeat_ms;
     r.Uint("heartbeat_ms", &v, false, 3600000);
     if (r.ok() && v < 10) r.Fail("field 'heartbeat_ms' must be at least 10");

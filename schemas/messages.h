@@ -36,6 +36,7 @@ struct Ready {
   std::vector<std::string> queues;   // empty -> {"default"}
   std::vector<std::string> kinds;    // job kinds it can run
   std::uint32_t slots = 1;           // concurrent jobs, 0..kMaxSlots
+  std::uint32_t prefetch = 0;        // jobs it queues locally beyond `slots`, 0..kMaxSlots
   std::uint32_t heartbeat_ms = 1000; // how often it beats; the broker beats back as often
   std::string version;
   std::vector<JobAttempt> running;   // what it is still running (re-adoption)

@@ -71,8 +71,9 @@ class Peer {
     return m.cmd ? m.Json() : json::object();
   }
   void Ready(const std::string& id, std::uint32_t slots, std::vector<proto::JobAttempt> running = {},
-             std::uint32_t hb = 1000) {
+             std::uint32_t hb = 1000, std::uint32_t prefetch = 0) {
     proto::Ready r;
+    r.prefetch = prefetch;
     r.worker = id;
     r.host = "test-host";
     r.kinds = {"k"};
@@ -184,6 +185,29 @@ TEST_F(BrokerLoopTest, NeverSendsMoreJobsThanSlots) {
   Msg next = worker.Recv();
   if (next.cmd == static_cast<std::uint8_t>(Command::kAck)) next = worker.Recv();
   EXPECT_EQ(next.cmd, static_cast<std::uint8_t>(Command::kJob));
+}
+
+TEST_F(BrokerLoopTest, PrefetchAddsToCreditUntilTheWorkerDrains) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json jobs = json::array();
+  for (int i = 0; i < 20; ++i) jobs.push_back({{"kind", "k"}});
+  client.Request(Command::kSubmit, {{"jobs", jobs}});
+  worker.Ready("w1", 2, {}, 60000, 3);
+  std::vector<std::string> got;
+  for (int i = 0; i < 5; ++i) {
+    Msg m = worker.Recv();
+    ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << "job " << i;
+    got.push_back(m.Json()["job"]);
+  }
+  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "more than slots + prefetch";
+  std::string drain;
+  proto::Encode(proto::Heartbeat{0}, &drain);
+  worker.Send(Command::kHeartbeat, drain);
+  worker.Result(got[0], 1, Outcome::kSucceeded);
+  Msg m = worker.Recv();
+  EXPECT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kAck));
+  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "a draining worker got a job";
 }
 
 TEST_F(BrokerLoopTest, FailedAttemptWaitsForItsBackoff) {

@@ -26,6 +26,7 @@ TEST(Messages, ReadyRoundTrip) {
   r.heartbeat_ms = 500;
   r.version = "0.1.0";
   r.running = {{"j1", 2}, {"j9", 1}};
+  r.prefetch = 16;
   std::string body;
   Encode(r, &body);
   Ready d;
@@ -35,6 +36,7 @@ TEST(Messages, ReadyRoundTrip) {
   EXPECT_EQ(d.kinds, r.kinds);
   EXPECT_EQ(d.slots, 4u);
   EXPECT_EQ(d.heartbeat_ms, 500u);
+  EXPECT_EQ(d.prefetch, 16u);
   ASSERT_EQ(d.running.size(), 2u);
   EXPECT_EQ(d.running[1].job, "j9");
   EXPECT_EQ(d.running[0].attempt, 2u);
