@@ -30,7 +30,7 @@ Status Broker::Start() {
     Job& job = live_[j.seq] = std::move(j);
     switch (job.state) {
       case JobState::kScheduled:
-        timers_.Push({job.run_at_ms, TimerKind::kRunAt, job.seq, job.gen});
+        ArmTimer(job, TimerKind::kRunAt, job.run_at_ms);
         ++n_sched;
         break;
       case JobState::kQueued:
@@ -40,7 +40,7 @@ Status Broker::Start() {
       case JobState::kRunning:
         // Its worker, if alive, re-announces it in READY; else it is lost.
         job.worker.clear();
-        timers_.Push({now + OrphanGraceMs(), TimerKind::kOrphan, job.seq, job.gen});
+        ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());
         ++n_running;
         break;
       default:

@@ -32,11 +32,11 @@
 
 #include "broker/checkpointer.h"
 #include "broker/clock.h"
-#include "broker/deadline_heap.h"
 #include "broker/job.h"
 #include "broker/job_store.h"
 #include "broker/ready_queue.h"
 #include "broker/state_counts.h"
+#include "broker/timer_set.h"
 #include "broker/worker_registry.h"
 #include "pipeline/retry_policy.h"
 #include "schemas/envelope.h"
@@ -132,6 +132,9 @@ class Broker {
   };
   // The one place a job changes state (checked against the transition table).
   void SetState(Job& job, JobState to, std::int64_t now);
+  // Arms the job's one timer (replacing any armed one); Disarm removes it.
+  void ArmTimer(Job& job, TimerKind kind, std::int64_t due_ms);
+  void DisarmTimer(Job& job);
   proto::SubmittedJob SubmitOne(const proto::JobSpec& spec, std::int64_t now);
   void Dispatch(std::int64_t now);
   void RecordResult(Worker* from, const proto::JobResult& r, std::int64_t now);
@@ -172,7 +175,7 @@ class Broker {
 
   std::unordered_map<std::int64_t, Job> live_;  // scheduled, queued, running
   ReadyQueues ready_;
-  DeadlineHeap timers_;
+  TimerSet timers_;
   WorkerRegistry workers_;
   std::vector<std::int64_t> enqueue_after_commit_;
 

@@ -299,6 +299,7 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
       {"queues", std::move(queues)},
       {"workers", workers_.size()},
       {"live_jobs", live_.size()},
+      {"timers", timers_.size()},
       {"counters",
        {{"submitted", c.submitted}, {"dispatched", c.dispatched}, {"succeeded", c.succeeded},
         {"failed", c.failed}, {"timed_out", c.timed_out}, {"lost", c.lost}, {"dead", c.dead},

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/timer_set.h"
 #include "schemas/job_state.h"
 
 namespace sluice::broker {
@@ -33,9 +34,13 @@ struct Job {
   std::string host;
   std::int64_t started_ms = 0;
 
-  // Bumped on every state change; queue and timer entries carry the value
-  // they were made with, so stale entries are recognised and dropped.
+  // Bumped on every state change; ready-queue entries carry the value they
+  // were made with, so stale entries are recognised and dropped.
   std::uint64_t gen = 0;
+  // The armed timer, if any (see TimerSet).
+  bool has_timer = false;
+  std::int64_t timer_due_ms = 0;
+  TimerKind timer_kind = TimerKind::kRunAt;
 };
 
 // One attempt as stored (finished or still running).

@@ -14,6 +14,21 @@ void Broker::SetState(Job& job, JobState to, std::int64_t now) {
   job.state = to;
   job.updated_ms = now;
   ++job.gen;
+  DisarmTimer(job);  // every timer belongs to the state it was armed in
+}
+
+void Broker::ArmTimer(Job& job, TimerKind kind, std::int64_t due_ms) {
+  DisarmTimer(job);
+  job.has_timer = true;
+  job.timer_kind = kind;
+  job.timer_due_ms = due_ms;
+  timers_.Add({due_ms, kind, job.seq});
+}
+
+void Broker::DisarmTimer(Job& job) {
+  if (!job.has_timer) return;
+  timers_.Erase({job.timer_due_ms, job.timer_kind, job.seq});
+  job.has_timer = false;
 }
 
 proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t now) {
@@ -43,7 +58,7 @@ proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t n
   counters_.submitted++;
   proto::SubmittedJob out{FormatJobId(j.seq), true, j.state};
   Job& job = live_[j.seq] = std::move(j);
-  if (job.state == JobState::kScheduled) timers_.Push({job.run_at_ms, TimerKind::kRunAt, job.seq, job.gen});
+  if (job.state == JobState::kScheduled) ArmTimer(job, TimerKind::kRunAt, job.run_at_ms);
   else enqueue_after_commit_.push_back(job.seq);
   return out;
 }
@@ -80,8 +95,8 @@ void Broker::Dispatch(std::int64_t now) {
       job.started_ms = now;
       w.leases.insert({job.seq, job.attempt});
       if (job.timeout_ms > 0)
-        timers_.Push({now + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs(),
-                      TimerKind::kLease, job.seq, job.gen});
+        ArmTimer(job, TimerKind::kLease,
+                 now + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs());
       counters_.dispatched++;
     }
   });
@@ -177,15 +192,19 @@ void Broker::MakeQueued(Job& job, std::int64_t now, std::string_view last_error)
 void Broker::MakeScheduled(Job& job, std::int64_t run_at_ms) {
   SetState(job, JobState::kScheduled, job.updated_ms);
   job.run_at_ms = run_at_ms;
-  timers_.Push({run_at_ms, TimerKind::kRunAt, job.seq, job.gen});
+  ArmTimer(job, TimerKind::kRunAt, run_at_ms);
 }
 
-void Broker::Forget(std::int64_t seq) { live_.erase(seq); }
+void Broker::Forget(std::int64_t seq) {
+  auto it = live_.find(seq);
+  if (it == live_.end()) return;
+  DisarmTimer(it->second);
+  live_.erase(it);
+}
 
 void Broker::Orphan(Job& job, std::int64_t now) {
   job.worker.clear();
-  ++job.gen;  // invalidates its lease timer; the orphan timer takes over
-  timers_.Push({now + OrphanGraceMs(), TimerKind::kOrphan, job.seq, job.gen});
+  ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());  // replaces its lease timer
 }
 
 void Broker::AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& running,
@@ -211,11 +230,11 @@ void Broker::AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& runni
       if (adopt) {
         job.worker = w.id;
         job.host = w.host;
-        ++job.gen;  // the orphan timer is void now
+        DisarmTimer(job);  // the orphan timer
         w.leases.insert({job.seq, job.attempt});
         if (job.timeout_ms > 0)
-          timers_.Push({job.started_ms + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs(),
-                        TimerKind::kLease, job.seq, job.gen});
+          ArmTimer(job, TimerKind::kLease,
+                   job.started_ms + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs());
       }
     }
     if (!adopt) {
@@ -306,8 +325,10 @@ Status Broker::CancelJob(std::int64_t seq, std::int64_t now) {
 
 void Broker::OnTimer(const Deadline& d, std::int64_t now) {
   auto it = live_.find(d.seq);
-  if (it == live_.end() || it->second.gen != d.gen) return;  // stale
+  if (it == live_.end()) return;
   Job& job = it->second;
+  if (!job.has_timer || !(Deadline{job.timer_due_ms, job.timer_kind, job.seq} == d)) return;
+  job.has_timer = false;  // fired: TimerSet::PopDue removed it
   switch (d.kind) {
     case TimerKind::kRunAt:
       if (job.state != JobState::kScheduled) return;

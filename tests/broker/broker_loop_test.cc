@@ -210,6 +210,34 @@ TEST_F(BrokerLoopTest, PrefetchAddsToCreditUntilTheWorkerDrains) {
   EXPECT_EQ(worker.Recv(1500).cmd, 0) << "a draining worker got a job";
 }
 
+// Regression: lease timers of finished jobs used to stay in a lazily-cleaned
+// heap for their whole timeout (30 min by default): unbounded memory.
+TEST_F(BrokerLoopTest, FinishedJobsLeaveNoTimersBehind) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json jobs = json::array();
+  for (int i = 0; i < 50; ++i) jobs.push_back({{"kind", "k"}});
+  client.Request(Command::kSubmit, {{"jobs", jobs}});
+  worker.Ready("w1", 8, {}, 60000);
+  int done = 0;
+  while (done < 50) {
+    Msg m = worker.Recv();
+    ASSERT_NE(m.cmd, 0) << "stalled after " << done;
+    if (m.cmd != static_cast<std::uint8_t>(Command::kJob)) continue;
+    worker.Result(m.Json()["job"], 1, Outcome::kSucceeded);
+    ++done;
+  }
+  json stats;
+  for (int i = 0; i < 50; ++i) {
+    stats = Stats(client);
+    if (stats["jobs"]["succeeded"] == 50) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(stats["jobs"]["succeeded"], 50);
+  EXPECT_EQ(stats["timers"], 0);
+  EXPECT_EQ(stats["live_jobs"], 0);
+}
+
 TEST_F(BrokerLoopTest, FailedAttemptWaitsForItsBackoff) {
   StartBroker();
   Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
