@@ -114,7 +114,10 @@ void Worker::ReadMessages(Clock::time_point now) {
       if (e.num() != EINTR) log_.Info("receive failed: %s", e.what());
       return;
     }
-    if (!link_.heard_since_connect()) log_.Info("connected to %s", link_.endpoint().c_str());
+    if (!link_.heard_since_connect()) {
+      log_.Info("connected to %s", link_.endpoint().c_str());
+      silent_reconnects_ = 0;
+    }
     link_.Heard(now);
     HandleMessage(error, now);
   }
@@ -270,9 +273,12 @@ void Worker::OnStopRequests(unsigned count, Clock::time_point now) {
 
 void Worker::Tick(Clock::time_point now) {
   if (link_.Silent(now)) {
-    log_.Info("no message from the broker for %lld ms; reconnecting to %s",
-              static_cast<long long>(BrokerLink::kLivenessIntervals * options_.heartbeat.count()),
-              link_.endpoint().c_str());
+    ++silent_reconnects_;
+    if ((silent_reconnects_ & (silent_reconnects_ - 1)) == 0) {
+      log_.Info("no message from the broker for %lld ms; reconnecting to %s (attempt %llu)",
+                static_cast<long long>(BrokerLink::kLivenessIntervals * options_.heartbeat.count()),
+                link_.endpoint().c_str(), static_cast<unsigned long long>(silent_reconnects_));
+    }
     Reconnect(now);
   }
   if (link_.HeartbeatDue(now)) SendHeartbeat(now);

@@ -115,6 +115,9 @@ class Worker {
   bool returned_running_ = false;  // the running attempts were cancelled for shutdown
   bool skip_ack_wait_ = false;
   Clock::time_point last_ready_{};
+  // Reconnects since the broker last said anything; only the 1st, 2nd,
+  // 4th, 8th... are logged, so a long outage does not flood the log.
+  std::uint64_t silent_reconnects_ = 0;
 
   // Throttle for LogThrottled().
   Clock::time_point last_throttled_log_{};
