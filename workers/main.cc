@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   using sluice::worker::WorkerOptions;
   WorkerOptions options;
   unsigned slots = options.slots;
+  unsigned prefetch = options.prefetch;
   long long heartbeat_ms = options.heartbeat.count();
   double grace_s = static_cast<double>(options.grace.count()) / 1000.0;
 
@@ -58,6 +59,11 @@ int main(int argc, char** argv) {
   app.add_option("--slots", slots,
                  "Jobs that may block (exec, test.sleep) run at once, 1-4096; the broker sends no "
                  "more than this")
+      ->capture_default_str();
+  app.add_option("--prefetch", prefetch,
+                 "Jobs accepted beyond --slots, 0-4096, queued here to start the moment a slot "
+                 "frees: hides the broker round trip for very short jobs; keep 0 for long ones "
+                 "(a prefetched job waits for this worker even when another is idle)")
       ->capture_default_str();
   app.add_option("--queues", options.queues, "Comma-separated queues to serve")
       ->delimiter(',')
@@ -86,6 +92,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.slots = slots;
+  options.prefetch = prefetch;
   options.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   options.grace = std::chrono::milliseconds(static_cast<long long>(std::llround(grace_s * 1000)));
   if (sluice::Status valid = sluice::worker::ValidateOptions(options); !valid.ok()) {

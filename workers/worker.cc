@@ -162,7 +162,7 @@ void Worker::OnJob(std::string_view body, Clock::time_point now) {
     return LogThrottled(now, "rejected a JOB: %s", decoded.message().c_str());
   }
   const JobKeyView key{job_.job, job_.attempt};
-  if (running_.find(key) != running_.end()) {
+  if (running_.find(key) != running_.end() || IsWaiting(job_.job, job_.attempt)) {
     return LogThrottled(now, "JOB %s attempt %u is already running here; duplicate ignored",
                         job_.job.c_str(), job_.attempt);
   }
@@ -191,22 +191,59 @@ void Worker::OnJob(std::string_view body, Clock::time_point now) {
     return SendResult(result_, now);
   }
   if (running_.size() >= options_.slots) {
+    if (waiting_.size() < options_.prefetch) {
+      waiting_.push_back({std::move(job_), handler});
+      return;
+    }
     return Refuse(job_.job, job_.attempt, Outcome::kReturned, true,
                   "no free slot: all " + std::to_string(options_.slots) + " slots of worker " + id_ +
                       " are busy",
                   now);
   }
-  const Clock::time_point deadline = AttemptDeadline(now, job_.timeout_ms);
-  auto job = std::make_unique<RunningJob>(std::move(job_), handler, deadline);
+  StartJob(std::move(job_), handler, now);
+}
+
+void Worker::StartJob(proto::JobMsg msg, const HandlerSpec* handler, Clock::time_point now) {
+  const Clock::time_point deadline = AttemptDeadline(now, msg.timeout_ms);
+  auto job = std::make_unique<RunningJob>(std::move(msg), handler, deadline);
   RunningJob* started = job.get();
   running_.emplace(JobKey{started->msg.job, started->msg.attempt}, std::move(job));
   pool_.Start(started);
+}
+
+bool Worker::IsWaiting(std::string_view job, std::uint32_t attempt) const {
+  for (const WaitingJob& w : waiting_)
+    if (w.msg.job == job && w.msg.attempt == attempt) return true;
+  return false;
+}
+
+void Worker::StartWaiting(Clock::time_point now) {
+  while (phase_ == Phase::kServing && running_.size() < options_.slots && !waiting_.empty()) {
+    WaitingJob next = std::move(waiting_.front());
+    waiting_.pop_front();
+    StartJob(std::move(next.msg), next.handler, now);
+  }
+}
+
+void Worker::ReturnWaiting(const char* why, Clock::time_point now) {
+  while (!waiting_.empty()) {
+    WaitingJob w = std::move(waiting_.front());
+    waiting_.pop_front();
+    Refuse(w.msg.job, w.msg.attempt, Outcome::kReturned, true, why, now);
+  }
 }
 
 void Worker::OnCancel(std::string_view body, Clock::time_point now) {
   proto::CancelMsg cancel;
   Status decoded = proto::Decode(body, &cancel);
   if (!decoded.ok()) return LogThrottled(now, "ignored a CANCEL: %s", decoded.message().c_str());
+  for (auto w = waiting_.begin(); w != waiting_.end(); ++w) {
+    if (w->msg.job == cancel.job && w->msg.attempt == cancel.attempt) {
+      waiting_.erase(w);
+      return Refuse(cancel.job, cancel.attempt, Outcome::kCancelled, true,
+                    "cancelled before it started", now);
+    }
+  }
   auto it = running_.find(JobKeyView{cancel.job, cancel.attempt});
   if (it == running_.end()) return;  // finished already, or never here: nothing to stop
   log_.Info("CANCEL: stopping job %s attempt %u", cancel.job.c_str(), cancel.attempt);
@@ -250,6 +287,7 @@ void Worker::CollectFinished(Clock::time_point now) {
     SendResult(job->result, now);
     if (it != running_.end()) running_.erase(it);
   }
+  StartWaiting(now);
 }
 
 void Worker::OnStopRequests(unsigned count, Clock::time_point now) {
@@ -261,6 +299,7 @@ void Worker::OnStopRequests(unsigned count, Clock::time_point now) {
       log_.Info("stop requested: taking no new jobs; %zu running jobs get %lld ms to finish",
                 running_.size(), Ms(options_.grace));
       SendHeartbeat(now);  // slots: 0
+      ReturnWaiting("worker is shutting down", now);
     } else if (stop_requests_ == 2) {
       if (phase_ == Phase::kDraining && !returned_running_) ReturnRunningJobs("second stop request");
     } else {
@@ -331,10 +370,12 @@ void Worker::Introduce(Clock::time_point now) {
   ready.queues = options_.queues;
   ready.kinds = kinds_;
   ready.slots = phase_ == Phase::kServing ? options_.slots : 0;
+  ready.prefetch = phase_ == Phase::kServing ? options_.prefetch : 0;
   ready.heartbeat_ms = static_cast<std::uint32_t>(options_.heartbeat.count());
   ready.version = kWorkerVersion;
   ready.running.reserve(running_.size());
   for (const auto& [key, job] : running_) ready.running.push_back({key.job, key.attempt});
+  for (const WaitingJob& w : waiting_) ready.running.push_back({w.msg.job, w.msg.attempt});
   std::string body;
   proto::Encode(ready, &body);
   link_.Send(proto::Command::kReady, body, now);

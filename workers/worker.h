@@ -8,7 +8,8 @@
 // Inline handlers (test.noop, test.fail, test.crash) run right there, so a
 // JOB is answered in the same turn; blocking ones go to the SlotPool.
 //
-// Credit: at most `slots` blocking attempts run at once; a JOB beyond that
+// Credit: at most `slots` blocking attempts run at once, and up to
+// `prefetch` more wait here (in arrival order) for a slot; a JOB beyond that
 // is answered RESULT `returned` (the broker should not have sent it).
 // Results are kept until ACKed and re-sent after every READY on a new
 // connection (broker silent for 3 intervals, broker BYE) or after ERROR
@@ -25,6 +26,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -69,6 +71,12 @@ class Worker {
   Clock::time_point NextDeadline() const;
   void ReadMessages(Clock::time_point now);
   void HandleMessage(proto::FrameError error, Clock::time_point now);
+  void StartJob(proto::JobMsg msg, const HandlerSpec* handler, Clock::time_point now);
+  bool IsWaiting(std::string_view job, std::uint32_t attempt) const;
+  // Starts prefetched jobs while slots are free (not when shutting down).
+  void StartWaiting(Clock::time_point now);
+  // Hands every prefetched job back (RESULT returned).
+  void ReturnWaiting(const char* why, Clock::time_point now);
   void OnJob(std::string_view body, Clock::time_point now);
   void OnCancel(std::string_view body, Clock::time_point now);
   void OnAck(std::string_view body, Clock::time_point now);
@@ -106,6 +114,12 @@ class Worker {
   // The attempts on slot threads. Declared before pool_: the pool's threads
   // use these jobs, so the pool must stop first.
   std::unordered_map<JobKey, std::unique_ptr<RunningJob>, JobKeyHash, JobKeyEqual> running_;
+  // Prefetched blocking jobs waiting for a slot (at most options_.prefetch).
+  struct WaitingJob {
+    proto::JobMsg msg;
+    const HandlerSpec* handler;
+  };
+  std::deque<WaitingJob> waiting_;
   SlotPool pool_;
 
   Phase phase_ = Phase::kServing;

@@ -28,6 +28,8 @@ std::string DefaultWorkerId() {
 Status ValidateOptions(const WorkerOptions& o) {
   if (o.slots < 1 || o.slots > proto::kMaxSlots)
     return Status::InvalidArgument("--slots: must be 1-" + std::to_string(proto::kMaxSlots));
+  if (o.prefetch > proto::kMaxSlots)
+    return Status::InvalidArgument("--prefetch: must be 0-" + std::to_string(proto::kMaxSlots));
   if (o.queues.empty()) return Status::InvalidArgument("--queues: at least one queue is needed");
   if (o.queues.size() > proto::kMaxListItems)
     return Status::InvalidArgument("--queues: at most " + std::to_string(proto::kMaxListItems) + " queues");

@@ -17,6 +17,7 @@ struct WorkerOptions {
   std::string broker = "tcp://127.0.0.1:5555";
   std::string worker_id;                           // empty: DefaultWorkerId()
   unsigned slots = 4;                              // blocking jobs run at once, 1..kMaxSlots
+  unsigned prefetch = 0;                           // jobs accepted beyond slots, 0..kMaxSlots
   std::vector<std::string> queues = {"default"};
   bool allow_exec = false;                         // run (and announce) the exec kind
   std::chrono::milliseconds heartbeat{1000};       // >= 10 ms

@@ -290,6 +290,56 @@ TEST(WorkerProtocol, NeverRunsMoreBlockingJobsThanSlots) {
   EXPECT_EQ(r5->outcome, Outcome::kSucceeded);
 }
 
+TEST(WorkerProtocol, PrefetchedJobsWaitForASlotInOrder) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.slots = 1;
+  o.prefetch = 2;
+  RunningWorker w(o);
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(DecodeReady(*ready).prefetch, 2u);
+  for (const char* job : {"j1", "j2", "j3", "j4", "j5"})
+    broker.SendJob(broker.peer(), job, 1, "test.sleep", Params(R"({"ms": 300})"));
+  broker.SendCancel(broker.peer(), "j3", 1);  // still waiting (j1 sleeps): never starts
+  std::vector<proto::JobResult> results;
+  while (results.size() < 5) {
+    auto m = broker.ReceiveCommand(Command::kResult, kWait);
+    ASSERT_TRUE(m) << "only " << results.size() << " results arrived";
+    results.push_back(DecodeResult(*m));
+  }
+  // Beyond 1 slot + 2 prefetched: j4 and j5 handed back at once; then the
+  // cancelled j3; then j1 and j2 in the order they came.
+  EXPECT_EQ(results[0].job, "j4");
+  EXPECT_EQ(results[0].outcome, Outcome::kReturned);
+  EXPECT_EQ(results[1].job, "j5");
+  EXPECT_EQ(results[2].job, "j3");
+  EXPECT_EQ(results[2].outcome, Outcome::kCancelled);
+  EXPECT_EQ(results[3].job, "j1");
+  EXPECT_EQ(results[3].outcome, Outcome::kSucceeded) << results[3].error;
+  EXPECT_EQ(results[4].job, "j2");
+  EXPECT_EQ(results[4].outcome, Outcome::kSucceeded) << results[4].error;
+}
+
+TEST(WorkerProtocol, DrainingHandsPrefetchedJobsBackAtOnce) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.slots = 1;
+  o.prefetch = 1;
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 1000})"));
+  broker.SendJob(broker.peer(), "j2", 1, "test.sleep", Params(R"({"ms": 1000})"));
+  broker.Pump(200ms);
+  w.RequestStop(1);
+  auto r2 = ResultFor(broker, "j2");
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->outcome, Outcome::kReturned);
+  auto r1 = ResultFor(broker, "j1");
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->outcome, Outcome::kSucceeded) << "the running job finishes within the grace";
+}
+
 TEST(WorkerProtocol, CancelStopsASleep) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
