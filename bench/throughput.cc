@@ -56,6 +56,7 @@ struct Options {
   long batch = 1000;
   long window = 8;
   long slots = 4;
+  long prefetch = 0;
   long rate = 5000;
   long latency_jobs = 25000;
   long tick_ms = 10;
@@ -65,7 +66,7 @@ struct Options {
 };
 
 void Usage() {
-  std::cerr << "usage: sluice-bench-throughput [--jobs N] [--batch B] [--window W] [--slots S]\n"
+  std::cerr << "usage: sluice-bench-throughput [--jobs N] [--batch B] [--window W] [--slots S] [--prefetch P]\n"
                "         [--rate JOBS_PER_S] [--latency-jobs N] [--tick-ms MS]\n"
                "         [--sync normal|full] [--deadline-s S] [--keep]\n"
                "  binaries from $SLUICE_BIN_DIR or the build's bin/\n";
@@ -85,6 +86,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     else if (a == "--batch") ok = num(&o->batch) && o->batch > 0 && o->batch <= 10000;
     else if (a == "--window") ok = num(&o->window) && o->window > 0;
     else if (a == "--slots") ok = num(&o->slots) && o->slots > 0;
+    else if (a == "--prefetch") ok = num(&o->prefetch) && o->prefetch >= 0;
     else if (a == "--rate") ok = num(&o->rate);
     else if (a == "--latency-jobs") ok = num(&o->latency_jobs);
     else if (a == "--tick-ms") ok = num(&o->tick_ms) && o->tick_ms > 0;
@@ -307,7 +309,9 @@ int Main(int argc, char** argv) {
     dir.Keep();
     return 1;
   }
-  cluster.StartWorker(static_cast<int>(o.slots));
+  std::vector<std::string> worker_args;
+  if (o.prefetch > 0) worker_args = {"--prefetch", std::to_string(o.prefetch)};
+  cluster.StartWorker(static_cast<int>(o.slots), worker_args);
   g_cluster = &cluster;
   WireClient producer(cluster.endpoint());
   WireClient stats(cluster.endpoint());
@@ -339,8 +343,9 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
-  std::printf("sluice-bench-throughput: 1 broker (durable defaults%s), 1 worker x %ld slots, 127.0.0.1\n",
-              o.sync.empty() ? "" : (", --sync " + o.sync).c_str(), o.slots);
+  std::printf("sluice-bench-throughput: 1 broker (durable defaults%s), 1 worker x %ld slots "
+              "(prefetch %ld), 127.0.0.1\n",
+              o.sync.empty() ? "" : (", --sync " + o.sync).c_str(), o.slots, o.prefetch);
   std::printf("%-34s %14s\n", "measure", "value");
   std::printf("%-34s %14ld\n", "throughput jobs (test.noop)", o.jobs);
   std::printf("%-34s %14.0f\n", "submit jobs/s", tr.submit_per_s);
@@ -362,6 +367,7 @@ int Main(int argc, char** argv) {
                       {"batch", o.batch},
                       {"window", o.window},
                       {"slots", o.slots},
+                      {"prefetch", o.prefetch},
                       {"sync", o.sync.empty() ? "default" : o.sync},
                       {"submit_jobs_per_s", num(tr.submit_per_s)},
                       {"e2e_jobs_per_s", num(tr.e2e_per_s)},
