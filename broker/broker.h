@@ -54,7 +54,7 @@ struct BrokerConfig {
   RetryPolicy retry;                      // defaults for jobs that do not say
   std::uint64_t default_timeout_ms = 30 * 60 * 1000;
   std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
-  SyncMode sync = SyncMode::kNormal;
+  SyncMode sync = SyncMode::kFull;
   int max_messages_per_turn = 4096;
   // Group commit: a transaction stays open this long to gather more changes
   // (0: commit every loop turn). Replies wait for it, so it bounds the

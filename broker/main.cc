@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   using sluice::broker::ParseDurationMs;
   sluice::broker::BrokerConfig cfg;
   std::string backoff = "5s", backoff_cap = "1h", default_timeout = "30m", retention = "7d";
-  std::string sync = "normal";
+  std::string sync = "full";
   std::int64_t clock_offset_ms = 0;
   std::uint32_t max_attempts = cfg.retry.max_attempts;
 
@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
                  "finished jobs older than this are pruned (with their attempts)")
       ->check(DurationValidator());
   app.add_option("--sync", sync,
-                 "normal: a commit survives a crash of the broker process (fsync at checkpoints); "
-                 "full: fsync every commit, survives power loss")
+                 "full: every (group) commit is fsynced, so an acknowledged job survives a power "
+                 "cut; normal: fsync only at checkpoints, survives a crash of the broker process "
+                 "but a power cut may lose the last commits")
       ->check(CLI::IsMember({"normal", "full"}));
   app.add_option("--commit-interval-us", cfg.commit_interval_us,
                  "group commit: gather changes this long before committing (replies wait for "
