@@ -23,6 +23,8 @@ Status Broker::Start() {
   started_ms_ = clock_->NowMs();
   Status s = store_.Open(config_.state_path, config_.sync);
   if (!s.ok()) return s;
+  s = extract_.Prepare(store_.db());
+  if (!s.ok()) return s;
   const std::int64_t now = clock_->NowMs();
   std::size_t n_sched = 0, n_queued = 0, n_running = 0;
   s = store_.LoadLive([&](Job&& j) {
@@ -40,6 +42,7 @@ Status Broker::Start() {
       case JobState::kRunning:
         // Its worker, if alive, re-announces it in READY; else it is lost.
         job.worker.clear();
+        if (!job.concurrency_key.empty()) gate_.Started(job.concurrency_key);
         ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());
         ++n_running;
         break;

@@ -32,6 +32,8 @@
 
 #include "broker/checkpointer.h"
 #include "broker/clock.h"
+#include "broker/concurrency_gate.h"
+#include "broker/extract_runs.h"
 #include "broker/job.h"
 #include "broker/job_store.h"
 #include "broker/ready_queue.h"
@@ -186,6 +188,7 @@ class Broker {
   };
   std::vector<Outgoing> deferred_;
   std::string scratch_;  // reused encode buffer for immediate sends
+  std::string extract_params_;  // an extract job's params as sent
 
   Status fatal_;
   bool txn_timed_ = false;
@@ -198,6 +201,8 @@ class Broker {
   std::mt19937_64 rng_;
   BrokerCounters counters_;
   StateCounts counts_;
+  ConcurrencyGate gate_;
+  ExtractRuns extract_;
   TaskStats retention_task_, checkpoint_task_;
   std::int64_t prune_cursor_ = 0;
 };

@@ -27,6 +27,8 @@ struct Job {
   std::int64_t created_ms = 0;
   std::int64_t updated_ms = 0;
   std::string key;               // idempotency key, may be empty
+  std::string concurrency_key;   // empty: no concurrency limit
+  std::uint32_t concurrency_limit = 0;
 
   // While running: the worker id holding the lease ("" = not yet re-adopted
   // after a broker restart) and when the attempt started.

@@ -9,7 +9,8 @@ namespace {
 
 constexpr const char* kJobColumns =
     "seq, kind, queue, priority, params, state, attempt, failures, max_attempts, backoff_ms, "
-    "timeout_ms, run_at_ms, created_ms, updated_ms, idem_key, finished_ms, last_error, outputs";
+    "timeout_ms, run_at_ms, created_ms, updated_ms, idem_key, finished_ms, last_error, outputs, "
+    "concurrency_key, concurrency_limit";
 
 // Reads the columns of kJobColumns (in that order, starting at column 0).
 JobRecord ReadJob(const Statement& st, bool with_params) {
@@ -33,6 +34,8 @@ JobRecord ReadJob(const Statement& st, bool with_params) {
   r.finished_ms = st.IsNull(15) ? 0 : st.Int(15);
   r.last_error = st.Text(16);
   if (with_params) r.outputs = st.Blob(17);
+  j.concurrency_key = st.Text(18);
+  j.concurrency_limit = static_cast<std::uint32_t>(st.Int(19));
   return r;
 }
 
@@ -117,8 +120,9 @@ Status JobStore::PrepareAll() {
       {&save_seq_, "UPDATE counters SET value=?1 WHERE name='next_job_seq'"},
       {&insert_job_,
        "INSERT INTO jobs(seq, kind, queue, priority, params, state, attempt, failures, "
-       "max_attempts, backoff_ms, timeout_ms, run_at_ms, created_ms, updated_ms, idem_key) "
-       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"},
+       "max_attempts, backoff_ms, timeout_ms, run_at_ms, created_ms, updated_ms, idem_key, "
+       "concurrency_key, concurrency_limit) "
+       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"},
       {&insert_attempt_,
        "INSERT OR REPLACE INTO attempts(job_seq, attempt, worker, host, started_ms, finished_ms, "
        "outcome, error, exit_code, stdout_tail, stderr_tail) "
@@ -174,6 +178,8 @@ Status JobStore::InsertJob(const Job& j) {
   insert_job_.Bind(11, static_cast<std::int64_t>(j.timeout_ms));
   insert_job_.Bind(12, j.run_at_ms).Bind(13, j.created_ms).Bind(14, j.updated_ms);
   insert_job_.BindOptional(15, j.key);
+  insert_job_.BindOptional(16, j.concurrency_key);
+  insert_job_.Bind(17, static_cast<std::int64_t>(j.concurrency_limit));
   return StepDone(insert_job_);
 }
 

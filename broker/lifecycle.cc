@@ -11,6 +11,15 @@ namespace sluice::broker {
 void Broker::SetState(Job& job, JobState to, std::int64_t now) {
   assert(CanTransition(job.state, to));
   counts_.Move(job.queue, job.state, to);
+  if (!job.concurrency_key.empty()) {
+    if (to == JobState::kRunning) gate_.Started(job.concurrency_key);
+    if (job.state == JobState::kRunning) {
+      std::vector<ParkedJob> unparked;
+      gate_.Stopped(job.concurrency_key, &unparked);
+      for (auto& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
+      if (!unparked.empty()) dispatch_more_ = true;
+    }
+  }
   job.state = to;
   job.updated_ms = now;
   ++job.gen;
@@ -51,6 +60,11 @@ proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t n
   j.created_ms = now;
   j.updated_ms = now;
   j.key = spec.key;
+  j.concurrency_key = spec.concurrency_key;
+  j.concurrency_limit = spec.concurrency_limit;
+  if (j.concurrency_key.empty() && j.kind == kExtractKind)
+    DefaultExtractConcurrency(j.params, &j.concurrency_key, &j.concurrency_limit);
+  if (!j.concurrency_key.empty() && j.concurrency_limit == 0) j.concurrency_limit = 1;
   j.state = j.run_at_ms > now ? JobState::kScheduled : JobState::kQueued;
   j.gen = 1;
   if (!Db(store_.InsertJob(j))) return {};
@@ -77,8 +91,21 @@ void Broker::Dispatch(std::int64_t now) {
       auto e = ready_.PopBest(w.queues, w.kinds, valid);
       if (!e) break;
       Job& job = live_[e->seq];
+      if (!gate_.MayRun(job.concurrency_key, job.concurrency_limit)) {
+        gate_.Park(job.concurrency_key, {job.queue, job.kind, *e});
+        continue;
+      }
+      const std::string* params = &job.params;
+      if (job.kind == kExtractKind) {
+        // Kind-specific: the run row, and the cursor and period in the params.
+        if (!Db(store_.Begin())) return;
+        Job next = job;
+        next.attempt = job.attempt + 1;
+        if (!Db(extract_.OnDispatch(next, now, &extract_params_))) return;
+        params = &extract_params_;
+      }
       scratch_.clear();
-      proto::EncodeJob(FormatJobId(job.seq), job.attempt + 1, job.kind, job.queue, job.params,
+      proto::EncodeJob(FormatJobId(job.seq), job.attempt + 1, job.kind, job.queue, *params,
                        job.timeout_ms, &scratch_);
       if (!SendNow(w, proto::Command::kJob, scratch_)) {
         // The peer vanished under us: the job stays queued.
@@ -134,6 +161,8 @@ void Broker::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now) {
   if (!Db(store_.InsertAttempt(job.seq, job.attempt, job.worker, job.host, job.started_ms, now,
                                end.outcome, end.error, end.exit_code, end.stdout_tail,
                                end.stderr_tail)))
+    return;
+  if (job.kind == kExtractKind && !Db(extract_.OnEnd(job, end.outcome, end.error, end.outputs, now)))
     return;
   job.worker.clear();
   switch (end.outcome) {
@@ -309,6 +338,8 @@ Status Broker::CancelJob(std::int64_t seq, std::int64_t now) {
   if (job.state == JobState::kRunning) {
     Db(store_.InsertAttempt(job.seq, job.attempt, job.worker, job.host, job.started_ms, now,
                             Outcome::kCancelled, "cancelled by request", std::nullopt, {}, {}));
+    if (job.kind == kExtractKind)
+      Db(extract_.OnEnd(job, Outcome::kCancelled, "cancelled by request", {}, now));
     // The lease stays with the worker until it reports the attempt.
     if (Worker* w = job.worker.empty() ? nullptr : workers_.ById(job.worker)) {
       std::string body;

@@ -38,6 +38,7 @@ class Statement {
   Status Run();
   void Reset();
 
+  int columns() const { return sqlite3_column_count(stmt_); }
   std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string_view Text(int col) const;

@@ -272,7 +272,8 @@ void Encode(const Submit& m, std::string* out) {
   for (const auto& j : m.jobs) {
     std::uint32_t n = 3 + (j.priority ? 1 : 0) + (j.max_attempts ? 1 : 0) + (j.backoff_ms ? 1 : 0) +
                       (j.timeout_ms ? 1 : 0) + (j.delay_ms ? 1 : 0) + (j.run_at_ms ? 1 : 0) +
-                      (j.key.empty() ? 0 : 1);
+                      (j.key.empty() ? 0 : 1) + (j.concurrency_key.empty() ? 0 : 1) +
+                      (j.concurrency_limit ? 1 : 0);
     pk.pack_map(n);
     KStr(pk, "kind", j.kind);
     KRaw(pk, sink, "params", j.params.empty() ? kEmptyMap : j.params);
@@ -284,6 +285,8 @@ void Encode(const Submit& m, std::string* out) {
     if (j.delay_ms) KNum(pk, "delay_ms", j.delay_ms);
     if (j.run_at_ms) KNum(pk, "run_at_ms", j.run_at_ms);
     if (!j.key.empty()) KStr(pk, "key", j.key);
+    if (!j.concurrency_key.empty()) KStr(pk, "concurrency_key", j.concurrency_key);
+    if (j.concurrency_limit) KNum(pk, "concurrency_limit", j.concurrency_limit);
   }
 }
 
@@ -319,6 +322,10 @@ Status Decode(std::string_view body, Submit* m) {
     jr.Uint("delay_ms", &j.delay_ms, false, 10 * kYearMs);
     jr.Uint("run_at_ms", &j.run_at_ms, false);
     jr.Str("key", &j.key, kMaxKeyBytes, false);
+    jr.Str("concurrency_key", &j.concurrency_key, kMaxKeyBytes, false);
+    v = 0;
+    jr.Uint("concurrency_limit", &v, false, 100000);
+    j.concurrency_limit = static_cast<std::uint32_t>(v);
     if (!jr.ok()) return jr.status();
   }
   return Status::Ok();

@@ -99,6 +99,10 @@ struct JobSpec {
   std::uint64_t delay_ms = 0;      // run no earlier than now + delay
   std::uint64_t run_at_ms = 0;     // run no earlier than this (Unix ms); wins over delay
   std::string key;                 // idempotency key, optional
+  // At most concurrency_limit jobs with the same concurrency_key run at
+  // once (limit 0 with a key: 1). Empty key: no limit.
+  std::string concurrency_key;
+  std::uint32_t concurrency_limit = 0;
 };
 
 struct Submit {

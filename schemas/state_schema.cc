@@ -63,7 +63,44 @@ CREATE TABLE attempts (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 1> kAll = {kV1};
+// Version 2 (extract stage): concurrency keys on jobs; one row per extract
+// run (the seeds' `extraction_runs`, times in SQLite's own UTC text format
+// so that datetime('now','-7 days') comparisons are exact); the conditional
+// request cursor per (source, URL).
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
+ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE extraction_runs (
+  run_id        INTEGER PRIMARY KEY,
+  extractor     TEXT    NOT NULL,
+  started_at    TEXT    NOT NULL,              -- 'YYYY-MM-DD HH:MM:SS', UTC
+  finished_at   TEXT,
+  status        TEXT    NOT NULL CHECK (status = 'running' OR status = 'success' OR status = 'failed'),
+  files_written INTEGER NOT NULL DEFAULT 0,
+  files_skipped INTEGER NOT NULL DEFAULT 0,
+  bytes_written INTEGER NOT NULL DEFAULT 0,
+  cursor_value  TEXT,
+  error_message TEXT,
+  job_id        TEXT    NOT NULL,              -- the extract job and its attempt
+  attempt       INTEGER NOT NULL,
+  source        TEXT,
+  url           TEXT,                          -- as fetched; ${env:...} left unresolved
+  UNIQUE (job_id, attempt)
+);
+CREATE INDEX extraction_runs_started ON extraction_runs(started_at);
+
+CREATE TABLE extract_cursors (
+  source        TEXT NOT NULL,
+  url           TEXT NOT NULL,
+  etag          TEXT,
+  last_modified TEXT,
+  updated_at    TEXT NOT NULL,
+  PRIMARY KEY (source, url)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 2> kAll = {kV1, kV2};
 
 }  // namespace
 

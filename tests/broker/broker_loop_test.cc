@@ -71,12 +71,13 @@ class Peer {
     return m.cmd ? m.Json() : json::object();
   }
   void Ready(const std::string& id, std::uint32_t slots, std::vector<proto::JobAttempt> running = {},
-             std::uint32_t hb = 1000, std::uint32_t prefetch = 0) {
+             std::uint32_t hb = 1000, std::uint32_t prefetch = 0,
+             std::vector<std::string> kinds = {"k"}) {
     proto::Ready r;
     r.prefetch = prefetch;
     r.worker = id;
     r.host = "test-host";
-    r.kinds = {"k"};
+    r.kinds = std::move(kinds);
     r.slots = slots;
     r.heartbeat_ms = hb;
     r.running = std::move(running);
@@ -236,6 +237,98 @@ TEST_F(BrokerLoopTest, FinishedJobsLeaveNoTimersBehind) {
   EXPECT_EQ(stats["jobs"]["succeeded"], 50);
   EXPECT_EQ(stats["timers"], 0);
   EXPECT_EQ(stats["live_jobs"], 0);
+}
+
+TEST_F(BrokerLoopTest, ConcurrencyKeyLimitsRunningJobs) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json jobs = json::array();
+  for (int i = 0; i < 5; ++i) jobs.push_back({{"kind", "k"}, {"concurrency_key", "origin-a"}, {"concurrency_limit", 2}});
+  jobs.push_back({{"kind", "k"}});  // no key: not held back
+  client.Request(Command::kSubmit, {{"jobs", jobs}});
+  worker.Ready("w1", 8, {}, 60000);
+  std::vector<std::string> got;
+  for (int i = 0; i < 3; ++i) {
+    Msg m = worker.Recv();
+    ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << i;
+    got.push_back(m.Json()["job"]);
+  }
+  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "a third job of key origin-a ran";
+  EXPECT_NE(std::find(got.begin(), got.end(), "j6"), got.end()) << "the unkeyed job waited";
+  worker.Result(got[0] == "j6" ? got[1] : got[0], 1, Outcome::kSucceeded);
+  Msg m = worker.Recv();
+  if (m.cmd == static_cast<std::uint8_t>(Command::kAck)) m = worker.Recv();
+  ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << "a freed key slot is used";
+  m = worker.Recv(1500);
+  if (m.cmd == static_cast<std::uint8_t>(Command::kAck)) m = worker.Recv(1500);
+  EXPECT_EQ(m.cmd, 0) << "over the key's limit";
+}
+
+TEST_F(BrokerLoopTest, ExtractRunsAreRecordedAndCursorsPassedOn) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json spec = {{"kind", "extract.http"},
+               {"params", {{"source", "psd"}, {"url", "http://o/{year}-{month}.csv"}, {"date", "2024-03"}}}};
+  std::string first = Submit(client, spec);
+  worker.Ready("w1", 2, {}, 60000, 0, {"extract.http"});
+  Msg job = worker.Recv();
+  ASSERT_EQ(job.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(job.Json()["params"]["date"], "2024-03");
+  EXPECT_FALSE(job.Json()["params"].contains("cursor"));
+
+  auto query = [&](const std::string& sql) {
+    Database db;
+    EXPECT_TRUE(db.Open(config_.state_path, true).ok());
+    auto st = db.Prepare(sql);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    std::vector<std::string> row;
+    if (st.ok() && st->Step() == SQLITE_ROW)
+      for (int i = 0; i < st->columns(); ++i) row.push_back(std::string(st->Text(i)));
+    return row;
+  };
+  std::vector<std::string> row;
+  for (int i = 0; i < 50 && row.empty(); ++i) {
+    row = query("SELECT status, extractor, url, job_id FROM extraction_runs");
+    if (row.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(row.size(), 4u);
+  EXPECT_EQ(row[0], "running");
+  EXPECT_EQ(row[1], "psd");
+  EXPECT_EQ(row[2], "http://o/2024-03.csv");
+  EXPECT_EQ(row[3], first);
+
+  proto::JobResult r;
+  r.job = first;
+  r.attempt = 1;
+  json outputs = {{"url", "http://o/2024-03.csv"}, {"etag", "\"v1\""}, {"last_modified", "Sat, 01 Jun 2024 00:00:00 GMT"},
+                  {"files_written", 1}, {"files_skipped", 0}, {"bytes_written", 1234},
+                  {"cursor_value", "period=2024-03 etag=\"v1\""}};
+  auto ob = json::to_msgpack(outputs);
+  r.outputs.assign(ob.begin(), ob.end());
+  std::string b;
+  proto::Encode(r, &b);
+  worker.Send(Command::kResult, b);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  row = query("SELECT status, files_written, bytes_written, cursor_value, finished_at IS NOT NULL FROM extraction_runs");
+  ASSERT_GE(row.size(), 4u);
+  EXPECT_EQ(row[0], "success");
+  EXPECT_EQ(row[1], "1");
+  EXPECT_EQ(row[2], "1234");
+  EXPECT_EQ(row[3], "period=2024-03 etag=\"v1\"");
+
+  // The next run of that (source, URL) carries the cursor.
+  std::string second = Submit(client, spec);
+  Msg job2 = worker.Recv();
+  ASSERT_EQ(job2.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(job2.Json()["job"], second);
+  EXPECT_EQ(job2.Json()["params"]["cursor"]["etag"], "\"v1\"");
+  EXPECT_EQ(job2.Json()["params"]["cursor"]["last_modified"], "Sat, 01 Jun 2024 00:00:00 GMT");
+  worker.Result(second, 1, Outcome::kFailed, "HTTP 404 for http://o/2024-03.csv");
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  row = query("SELECT status, error_message, job_id, attempt FROM extraction_runs WHERE job_id='" + second + "'");
+  ASSERT_EQ(row.size(), 4u);
+  EXPECT_EQ(row[0], "failed");
+  EXPECT_NE(row[1].find("404"), std::string::npos);
 }
 
 TEST_F(BrokerLoopTest, FailedAttemptWaitsForItsBackoff) {

@@ -48,6 +48,40 @@ TEST_F(JobStoreTest, CreatesFolderAndSchemaAtCurrentVersion) {
   EXPECT_EQ(mode->Text(0), "wal");
 }
 
+// Every schema change: a database of the previous version opens, migrates,
+// and keeps its data.
+TEST_F(JobStoreTest, MigratesAVersion1Database) {
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  {
+    Database db;
+    ASSERT_TRUE(db.Open(path_).ok());
+    ASSERT_TRUE(db.Exec(schema::Migrations()[0]).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA user_version=1").ok());
+    ASSERT_TRUE(db.Exec("UPDATE counters SET value=8 WHERE name='next_job_seq'").ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, "
+                        "timeout_ms, run_at_ms, created_ms, updated_ms) "
+                        "VALUES (7, 'test.noop', x'80', 'queued', 5, 5000, 0, 1, 1, 1)")
+                    .ok());
+  }
+  JobStore s;
+  Status st = s.Open(path_, SyncMode::kNormal);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto v = s.db().Prepare("PRAGMA user_version");
+  ASSERT_EQ(v->Step(), SQLITE_ROW);
+  EXPECT_EQ(v->Int(0), schema::CurrentVersion());
+  EXPECT_EQ(s.next_job_seq(), 8);
+  std::vector<Job> live;
+  ASSERT_TRUE(s.LoadLive([&](Job&& j) { live.push_back(std::move(j)); }).ok());
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].seq, 7);
+  EXPECT_TRUE(live[0].concurrency_key.empty());
+  EXPECT_TRUE(s.db().Exec("SELECT run_id, extractor, started_at, finished_at, status, files_written, "
+                          "files_skipped, bytes_written, cursor_value, error_message "
+                          "FROM extraction_runs WHERE status='failed' AND "
+                          "started_at > datetime('now','-7 days')")
+                  .ok());
+}
+
 TEST_F(JobStoreTest, RefusesANewerSchema) {
   {
     JobStore s;

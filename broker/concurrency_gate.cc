@@ -1,0 +1,30 @@
+#include "broker/concurrency_gate.h"
+
+namespace sluice::broker {
+
+bool ConcurrencyGate::MayRun(const std::string& key, std::uint32_t limit) const {
+  if (key.empty()) return true;
+  return running(key) < static_cast<std::int64_t>(limit == 0 ? 1 : limit);
+}
+
+void ConcurrencyGate::Stopped(const std::string& key, std::vector<ParkedJob>* unparked) {
+  auto it = running_.find(key);
+  if (it != running_.end() && --it->second <= 0) running_.erase(it);
+  auto p = parked_.find(key);
+  if (p == parked_.end()) return;
+  for (auto& j : p->second) unparked->push_back(std::move(j));
+  parked_.erase(p);
+}
+
+std::int64_t ConcurrencyGate::running(const std::string& key) const {
+  auto it = running_.find(key);
+  return it == running_.end() ? 0 : it->second;
+}
+
+std::size_t ConcurrencyGate::parked() const {
+  std::size_t n = 0;
+  for (const auto& [k, v] : parked_) n += v.size();
+  return n;
+}
+
+}  // namespace sluice::broker

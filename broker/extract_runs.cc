@@ -1,0 +1,195 @@
+#include "broker/extract_runs.h"
+
+#include <ctime>
+
+#include <msgpack.hpp>
+
+#include "pipeline/period.h"
+#include "schemas/job_id.h"
+#include "schemas/msgpack_reader.h"
+
+namespace sluice::broker {
+namespace {
+
+struct Sink {
+  std::string* s;
+  void write(const char* p, std::size_t n) { s->append(p, n); }
+};
+
+// The string value of `key` in a decoded params map, or empty.
+std::string StrField(const msgpack::object& map, std::string_view key) {
+  if (map.type != msgpack::type::MAP) return {};
+  for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
+    const auto& kv = map.via.map.ptr[i];
+    if (kv.key.type == msgpack::type::STR && std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == key &&
+        kv.val.type == msgpack::type::STR)
+      return std::string(kv.val.via.str.ptr, kv.val.via.str.size);
+  }
+  return {};
+}
+
+std::int64_t IntField(const msgpack::object& map, std::string_view key) {
+  if (map.type != msgpack::type::MAP) return 0;
+  for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
+    const auto& kv = map.via.map.ptr[i];
+    if (kv.key.type == msgpack::type::STR && std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == key) {
+      if (kv.val.type == msgpack::type::POSITIVE_INTEGER) return static_cast<std::int64_t>(kv.val.via.u64);
+      if (kv.val.type == msgpack::type::NEGATIVE_INTEGER) return kv.val.via.i64;
+    }
+  }
+  return 0;
+}
+
+bool Unpack(std::string_view bytes, msgpack::object_handle* h) {
+  return !bytes.empty() && proto::UnpackBody(bytes, h).ok();
+}
+
+Status Done(Statement& st) {
+  int rc = st.Step();
+  Status s = rc == SQLITE_DONE ? Status::Ok() : Status::IOError(st.error());
+  st.Reset();
+  return s;
+}
+
+}  // namespace
+
+std::string SqliteUtc(std::int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[24];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void DefaultExtractConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) {
+  msgpack::object_handle h;
+  if (!Unpack(params, &h)) return;
+  std::string source = StrField(h.get(), "source");
+  if (source.empty()) return;
+  *key = std::string(kExtractKind) + ":" + source;
+  std::int64_t l = IntField(h.get(), "concurrency_limit");
+  *limit = l > 0 && l <= 100000 ? static_cast<std::uint32_t>(l) : 4;
+}
+
+Status ExtractRuns::Prepare(Database& db) {
+  struct P { Statement* st; const char* sql; };
+  const P all[] = {
+      {&insert_run_,
+       "INSERT INTO extraction_runs(extractor, started_at, status, job_id, attempt, source, url) "
+       "VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6) "
+       "ON CONFLICT(job_id, attempt) DO UPDATE SET started_at=excluded.started_at, "
+       "status='running', finished_at=NULL, error_message=NULL"},
+      {&finish_run_,
+       "UPDATE extraction_runs SET finished_at=?3, status=?4, files_written=?5, files_skipped=?6, "
+       "bytes_written=?7, cursor_value=COALESCE(?8, cursor_value), error_message=?9, "
+       "url=COALESCE(?10, url) WHERE job_id=?1 AND attempt=?2"},
+      {&get_cursor_, "SELECT etag, last_modified FROM extract_cursors WHERE source=?1 AND url=?2"},
+      {&put_cursor_,
+       "INSERT INTO extract_cursors(source, url, etag, last_modified, updated_at) "
+       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source, url) DO UPDATE SET "
+       "etag=excluded.etag, last_modified=excluded.last_modified, updated_at=excluded.updated_at"},
+  };
+  for (const auto& p : all) {
+    auto r = db.Prepare(p.sql);
+    if (!r.ok()) return r.status();
+    *p.st = std::move(r).value();
+  }
+  return Status::Ok();
+}
+
+Status ExtractRuns::OnDispatch(const Job& job, std::int64_t now_ms, std::string* params_out) {
+  msgpack::object_handle h;
+  *params_out = job.params;
+  if (!Unpack(job.params, &h)) return Status::Ok();  // the worker will reject it
+  const msgpack::object& params = h.get();
+  const std::string source = StrField(params, "source");
+  const std::string url = StrField(params, "url");
+  std::string extractor = StrField(params, "extractor");
+  if (extractor.empty()) extractor = source.empty() ? std::string(kExtractKind) : source;
+
+  // The logical period: the job's, or today's (UTC) so that the URL the
+  // broker looks the cursor up by is the URL the worker fetches.
+  std::string date = StrField(params, "date");
+  const bool add_date = date.empty();
+  PeriodUnit unit = ParsePeriodUnit(StrField(params, "period")).value_or(PeriodUnit::kMonth);
+  std::optional<Period> period = add_date ? PeriodAt(now_ms, PeriodUnit::kDay) : ParsePeriod(date, unit);
+  if (add_date) date = FormatPeriod(*period);
+  const std::string expanded = period ? ExpandPeriodTemplate(url, *period) : url;
+
+  std::string etag, last_modified;
+  get_cursor_.Bind(1, source).Bind(2, expanded);
+  if (get_cursor_.Step() == SQLITE_ROW) {
+    etag = get_cursor_.Text(0);
+    last_modified = get_cursor_.Text(1);
+  }
+  get_cursor_.Reset();
+
+  insert_run_.Bind(1, extractor).Bind(2, SqliteUtc(now_ms)).Bind(3, FormatJobId(job.seq));
+  insert_run_.Bind(4, static_cast<std::int64_t>(job.attempt)).BindOptional(5, source).BindOptional(6, expanded);
+  Status s = Done(insert_run_);
+  if (!s.ok()) return s;
+
+  // The params as sent: the original entries (minus any stale cursor), plus
+  // date when missing and the cursor when known.
+  const auto& m = params.via.map;
+  std::uint32_t n = 0;
+  for (std::uint32_t i = 0; i < m.size; ++i)
+    if (!(m.ptr[i].key.type == msgpack::type::STR &&
+          std::string_view(m.ptr[i].key.via.str.ptr, m.ptr[i].key.via.str.size) == "cursor"))
+      ++n;
+  const bool has_cursor = !etag.empty() || !last_modified.empty();
+  params_out->clear();
+  Sink sink{params_out};
+  msgpack::packer<Sink> pk(sink);
+  pk.pack_map(n + (add_date ? 1 : 0) + (has_cursor ? 1 : 0));
+  for (std::uint32_t i = 0; i < m.size; ++i) {
+    const auto& kv = m.ptr[i];
+    if (kv.key.type == msgpack::type::STR && std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == "cursor")
+      continue;
+    pk.pack(kv.key);
+    pk.pack(kv.val);
+  }
+  if (add_date) {
+    pk.pack(std::string("date"));
+    pk.pack(date);
+  }
+  if (has_cursor) {
+    pk.pack(std::string("cursor"));
+    pk.pack_map(2);
+    pk.pack(std::string("etag"));
+    pk.pack(etag);
+    pk.pack(std::string("last_modified"));
+    pk.pack(last_modified);
+  }
+  return Status::Ok();
+}
+
+Status ExtractRuns::OnEnd(const Job& job, Outcome outcome, std::string_view error,
+                          std::string_view outputs, std::int64_t now_ms) {
+  msgpack::object_handle h;
+  msgpack::object none;
+  const msgpack::object& out = Unpack(outputs, &h) ? h.get() : none;
+  const bool success = outcome == Outcome::kSucceeded;
+  std::string why(error);
+  if (!success && why.empty()) why = std::string(OutcomeName(outcome));
+  const std::string url = StrField(out, "url");
+  finish_run_.Bind(1, FormatJobId(job.seq)).Bind(2, static_cast<std::int64_t>(job.attempt));
+  finish_run_.Bind(3, SqliteUtc(now_ms)).Bind(4, success ? "success" : "failed");
+  finish_run_.Bind(5, IntField(out, "files_written")).Bind(6, IntField(out, "files_skipped"));
+  finish_run_.Bind(7, IntField(out, "bytes_written"));
+  finish_run_.BindOptional(8, StrField(out, "cursor_value"));
+  finish_run_.BindOptional(9, success ? std::string() : why);
+  finish_run_.BindOptional(10, url);
+  Status s = Done(finish_run_);
+  if (!s.ok() || !success) return s;
+  const std::string etag = StrField(out, "etag"), last_modified = StrField(out, "last_modified");
+  if (url.empty() || (etag.empty() && last_modified.empty())) return Status::Ok();
+  msgpack::object_handle ph;
+  std::string source = Unpack(job.params, &ph) ? StrField(ph.get(), "source") : std::string();
+  put_cursor_.Bind(1, source).Bind(2, url).BindOptional(3, etag).BindOptional(4, last_modified);
+  put_cursor_.Bind(5, SqliteUtc(now_ms));
+  return Done(put_cursor_);
+}
+
+}  // namespace sluice::broker

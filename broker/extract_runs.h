@@ -1,0 +1,47 @@
+// ExtractRuns: what the broker records for `extract.http` jobs (the worker
+// stays stateless: it reports, the broker records).
+//
+// - At dispatch: a row in `extraction_runs` with status 'running', and the
+//   job's params as sent gain `date` (the logical period, today UTC when the
+//   job has none, so broker and worker expand the URL template alike) and
+//   `cursor` {etag, last_modified} from `extract_cursors` for (source, URL).
+// - When the attempt ends: the row gets finished_at, status 'success' or
+//   'failed', the counts and cursor_value from the RESULT's outputs, or the
+//   error; a success stores the new cursor for (source, fetched URL).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "broker/job.h"
+#include "broker/sqlite_db.h"
+#include "schemas/job_state.h"
+#include "schemas/status.h"
+
+namespace sluice::broker {
+
+inline constexpr std::string_view kExtractKind = "extract.http";
+
+// "YYYY-MM-DD HH:MM:SS" (UTC) of a Unix-ms instant: SQLite's own format.
+std::string SqliteUtc(std::int64_t unix_ms);
+
+class ExtractRuns {
+ public:
+  Status Prepare(Database& db);
+  // Records the run's start; *params_out is the params to send.
+  Status OnDispatch(const Job& job, std::int64_t now_ms, std::string* params_out);
+  // Records the end of the job's current attempt. `outputs` is the RESULT's
+  // outputs map (may be empty).
+  Status OnEnd(const Job& job, Outcome outcome, std::string_view error, std::string_view outputs,
+               std::int64_t now_ms);
+
+ private:
+  Statement insert_run_, finish_run_, get_cursor_, put_cursor_;
+};
+
+// The concurrency key and limit an extract job gets when it names none:
+// "extract.http:<source>", params.concurrency_limit or 4.
+void DefaultExtractConcurrency(std::string_view params, std::string* key, std::uint32_t* limit);
+
+}  // namespace sluice::broker
