@@ -255,6 +255,7 @@ void Broker::Handle(proto::Incoming& in) {
       {static_cast<std::uint8_t>(C::kCancelJob), &Broker::OnCancelJob},
       {static_cast<std::uint8_t>(C::kWorkers), &Broker::OnWorkers},
       {static_cast<std::uint8_t>(C::kStats), &Broker::OnStats},
+      {static_cast<std::uint8_t>(C::kExtractions), &Broker::OnExtractions},
   };
   if (Worker* w = workers_.ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
   auto it = kTable.find(in.command);

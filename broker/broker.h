@@ -119,6 +119,7 @@ class Broker {
   void OnCancelJob(const std::string& rid, std::string_view body);
   void OnWorkers(const std::string& rid, std::string_view body);
   void OnStats(const std::string& rid, std::string_view body);
+  void OnExtractions(const std::string& rid, std::string_view body);
   void ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
                   const std::string& message);
   void ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body);

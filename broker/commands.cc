@@ -319,4 +319,21 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
   ReplyJson(rid, req, {{"stats", std::move(stats)}});
 }
 
+void Broker::OnExtractions(const std::string& rid, std::string_view body) {
+  msgpack::object_handle h;
+  std::uint64_t req = proto::PeekReq(body);
+  Status s = proto::UnpackBody(body, &h);
+  if (!s.ok()) return ReplyError(rid, req, proto::err::kBadRequest, "EXTRACTIONS: " + s.message());
+  proto::MapReader r(h.get(), "EXTRACTIONS");
+  std::string source;
+  std::uint64_t limit = 50;
+  r.Uint("req", &req, true);
+  r.Name("source", &source, false);
+  r.Uint("limit", &limit, false, 10000);
+  if (!r.ok()) return ReplyError(rid, req, proto::err::kBadRequest, r.status().message());
+  auto runs = extract_.Recent(store_.db(), source, static_cast<std::int64_t>(limit == 0 ? 50 : limit));
+  if (!runs.ok()) return ReplyError(rid, req, proto::err::kInternal, runs.status().message());
+  ReplyJson(rid, req, {{"extractions", std::move(*runs)}});
+}
+
 }  // namespace sluice::broker

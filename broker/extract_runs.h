@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "broker/job.h"
 #include "broker/sqlite_db.h"
 #include "schemas/job_state.h"
@@ -35,6 +37,8 @@ class ExtractRuns {
   // outputs map (may be empty).
   Status OnEnd(const Job& job, Outcome outcome, std::string_view error, std::string_view outputs,
                std::int64_t now_ms);
+  // The newest runs (of `source`, when not empty), as PROTOCOL.md §6.8 objects.
+  Result<nlohmann::json> Recent(Database& db, const std::string& source, std::int64_t limit);
 
  private:
   Statement insert_run_, finish_run_, get_cursor_, put_cursor_;

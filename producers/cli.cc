@@ -31,6 +31,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddSubmitCommands(app, ctx, &commands);
   AddJobCommands(app, ctx, &commands);
   AddClusterCommands(app, ctx, &commands);
+  AddExtractCommands(app, ctx, &commands);
 
   try {
     app.parse(argc, argv);

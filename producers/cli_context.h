@@ -55,5 +55,7 @@ void AddSubmitCommands(CLI::App& app, Context& ctx, CommandList* commands);
 void AddJobCommands(CLI::App& app, Context& ctx, CommandList* commands);
 // workers, stats (cli_cluster.cc)
 void AddClusterCommands(CLI::App& app, Context& ctx, CommandList* commands);
+// extractions, backfill (cli_extract.cc)
+void AddExtractCommands(CLI::App& app, Context& ctx, CommandList* commands);
 
 }  // namespace sluice::cli

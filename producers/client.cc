@@ -197,6 +197,13 @@ Result<json> Client::Stats() {
   return RequestField(proto::Command::kStats, json::object(), "stats", json::value_t::object);
 }
 
+Result<json> Client::Extractions(const std::string& source, std::int64_t limit) {
+  json body = {{"limit", limit}};
+  if (!source.empty()) body["source"] = source;
+  return RequestField(proto::Command::kExtractions, std::move(body), "extractions",
+                      json::value_t::array);
+}
+
 std::string Client::EncodeSubmit(const std::vector<proto::JobSpec>& specs, std::size_t begin,
                                  std::size_t end, std::uint64_t req) const {
   proto::Submit submit;

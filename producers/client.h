@@ -101,6 +101,8 @@ class Client {
   Result<nlohmann::json> Workers();
   // STATS: the `stats` object.
   Result<nlohmann::json> Stats();
+  // EXTRACTIONS: the newest extract runs (of `source`, if not empty).
+  Result<nlohmann::json> Extractions(const std::string& source, std::int64_t limit);
 
   // Any client command: `body` must be a JSON object (or null for an empty
   // one); its `req` is set here. Returns the whole REPLY map (with `req` and

@@ -108,6 +108,11 @@ Result<proto::JobSpec> JobSpecFromJson(const json& object) {
       s = ReadUint(v, key, UINT64_MAX, &spec.run_at_ms);
     } else if (key == "key") {
       s = ReadString(v, key, &spec.key);
+    } else if (key == "concurrency_key") {
+      s = ReadString(v, key, &spec.concurrency_key);
+    } else if (key == "concurrency_limit") {
+      s = ReadUint(v, key, 100000, &u);
+      spec.concurrency_limit = static_cast<std::uint32_t>(u);
     } else {
       return Status::InvalidArgument("unknown field '" + key + "'");
     }

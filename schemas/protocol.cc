@@ -19,6 +19,7 @@ const char* CommandName(std::uint8_t code) {
     case Command::kCancelJob: return "CANCEL_JOB";
     case Command::kWorkers: return "WORKERS";
     case Command::kStats: return "STATS";
+    case Command::kExtractions: return "EXTRACTIONS";
     case Command::kReply: return "REPLY";
     case Command::kError: return "ERROR";
   }

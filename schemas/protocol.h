@@ -37,6 +37,7 @@ enum class Command : std::uint8_t {
   kCancelJob = 0x15,
   kWorkers = 0x16,
   kStats = 0x17,
+  kExtractions = 0x18,
   // broker -> client / any peer
   kReply = 0x20,
   kError = 0x21,
