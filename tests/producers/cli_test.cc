@@ -74,6 +74,41 @@ TEST_F(CliTest, SubmitPrintsTheIdAndSendsEveryFlag) {
   EXPECT_EQ(spec["key"], "k1");
 }
 
+TEST_F(CliTest, BackfillSubmitsOneExtractJobPerPeriod) {
+  auto r = Run({"backfill", "--source", "psd", "--url", "http://o/{year}/{month}.csv", "--from",
+                "2023-11", "--to", "2024-02", "--param", "ext=csv", "--json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  auto reqs = broker_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const json& jobs = reqs[0].body["jobs"];
+  ASSERT_EQ(jobs.size(), 4u);
+  const char* dates[] = {"2023-11", "2023-12", "2024-01", "2024-02"};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(jobs[i]["kind"], "extract.http");
+    EXPECT_EQ(jobs[i]["params"]["date"], dates[i]);
+    EXPECT_EQ(jobs[i]["params"]["period"], "month");
+    EXPECT_EQ(jobs[i]["params"]["source"], "psd");
+    EXPECT_EQ(jobs[i]["params"]["url"], "http://o/{year}/{month}.csv");
+    EXPECT_EQ(jobs[i]["params"]["ext"], "csv");
+  }
+  json out = Json(r);
+  ASSERT_EQ(out["jobs"].size(), 4u);
+  EXPECT_EQ(out["jobs"][3]["date"], "2024-02");
+  EXPECT_TRUE(out["jobs"][0].contains("id"));
+  EXPECT_TRUE(out["jobs"][0].contains("state"));
+}
+
+TEST_F(CliTest, BackfillRefusesABadRangeAndSubmitsNothing) {
+  EXPECT_EQ(Run({"backfill", "--source", "s", "--url", "u", "--from", "2024-03", "--to", "2024-01"}).code,
+            kExitUsage);
+  EXPECT_EQ(Run({"backfill", "--source", "s", "--url", "u", "--from", "2024-13", "--to", "2024-14"}).code,
+            kExitUsage);
+  EXPECT_EQ(Run({"backfill", "--source", "s", "--url", "u", "--from", "2024", "--to", "2025",
+                 "--period", "week"}).code,
+            kExitUsage);
+  EXPECT_EQ(broker_.count(Cmd::kSubmit), 0u);
+}
+
 TEST_F(CliTest, GlobalOptionsWorkBeforeOrAfterTheSubcommand) {
   auto before = Sluice({"--json", "--broker", broker_.endpoint(), "submit", "x"});
   EXPECT_EQ(before.code, kExitOk) << before.err;
