@@ -44,13 +44,6 @@ bool Unpack(std::string_view bytes, msgpack::object_handle* h) {
   return !bytes.empty() && proto::UnpackBody(bytes, h).ok();
 }
 
-Status Done(Statement& st) {
-  int rc = st.Step();
-  Status s = rc == SQLITE_DONE ? Status::Ok() : Status::IOError(st.error());
-  st.Reset();
-  return s;
-}
-
 }  // namespace
 
 std::string SqliteUtc(std::int64_t unix_ms) {
@@ -127,7 +120,7 @@ Status ExtractRuns::OnDispatch(const Job& job, std::int64_t now_ms, std::string*
 
   insert_run_.Bind(1, extractor).Bind(2, SqliteUtc(now_ms)).Bind(3, FormatJobId(job.seq));
   insert_run_.Bind(4, static_cast<std::int64_t>(job.attempt)).BindOptional(5, source).BindOptional(6, expanded);
-  Status s = Done(insert_run_);
+  Status s = insert_run_.Run();
   if (!s.ok()) return s;
 
   // The params as sent: the original entries (minus any stale cursor), plus
@@ -181,7 +174,7 @@ Status ExtractRuns::OnEnd(const Job& job, Outcome outcome, std::string_view erro
   finish_run_.BindOptional(8, StrField(out, "cursor_value"));
   finish_run_.BindOptional(9, success ? std::string() : why);
   finish_run_.BindOptional(10, url);
-  Status s = Done(finish_run_);
+  Status s = finish_run_.Run();
   if (!s.ok() || !success) return s;
   const std::string etag = StrField(out, "etag"), last_modified = StrField(out, "last_modified");
   if (url.empty() || (etag.empty() && last_modified.empty())) return Status::Ok();
@@ -189,7 +182,7 @@ Status ExtractRuns::OnEnd(const Job& job, Outcome outcome, std::string_view erro
   std::string source = Unpack(job.params, &ph) ? StrField(ph.get(), "source") : std::string();
   put_cursor_.Bind(1, source).Bind(2, url).BindOptional(3, etag).BindOptional(4, last_modified);
   put_cursor_.Bind(5, SqliteUtc(now_ms));
-  return Done(put_cursor_);
+  return put_cursor_.Run();
 }
 
 Result<nlohmann::json> ExtractRuns::Recent(Database& db, const std::string& source,

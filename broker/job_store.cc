@@ -39,13 +39,6 @@ JobRecord ReadJob(const Statement& st, bool with_params) {
   return r;
 }
 
-Status StepDone(Statement& st) {
-  int rc = st.Step();
-  Status s = rc == SQLITE_DONE ? Status::Ok() : Status::IOError(st.error());
-  st.Reset();
-  return s;
-}
-
 }  // namespace
 
 Status JobStore::Open(const std::string& path, SyncMode sync) {
@@ -147,7 +140,7 @@ Status JobStore::PrepareAll() {
 
 Status JobStore::Begin() {
   if (in_txn_) return Status::Ok();
-  Status s = StepDone(begin_);
+  Status s = begin_.Run();
   if (s.ok()) in_txn_ = true;
   return s;
 }
@@ -158,7 +151,7 @@ Status JobStore::Commit() {
     Status s = SaveCounters();
     if (!s.ok()) return s;
   }
-  Status s = StepDone(commit_);
+  Status s = commit_.Run();
   if (!s.ok()) return Status::IOError("commit failed: " + s.message());
   in_txn_ = false;
   return s;
@@ -166,7 +159,7 @@ Status JobStore::Commit() {
 
 Status JobStore::SaveCounters() {
   counters_dirty_ = false;
-  return StepDone(save_seq_.Bind(1, next_job_seq_));
+  return save_seq_.Bind(1, next_job_seq_).Run();
 }
 
 Status JobStore::InsertJob(const Job& j) {
@@ -180,7 +173,7 @@ Status JobStore::InsertJob(const Job& j) {
   insert_job_.BindOptional(15, j.key);
   insert_job_.BindOptional(16, j.concurrency_key);
   insert_job_.Bind(17, static_cast<std::int64_t>(j.concurrency_limit));
-  return StepDone(insert_job_);
+  return insert_job_.Run();
 }
 
 Status JobStore::InsertAttempt(std::int64_t seq, std::uint32_t attempt, std::string_view worker,
@@ -195,7 +188,7 @@ Status JobStore::InsertAttempt(std::int64_t seq, std::uint32_t attempt, std::str
   if (exit_code) st.Bind(9, *exit_code);
   else st.BindNull(9);
   st.BindOptional(10, stdout_tail).BindOptional(11, stderr_tail);
-  return StepDone(st);
+  return st.Run();
 }
 
 Status JobStore::UpdateJob(const Job& j, std::int64_t finished_ms, std::string_view last_error,
@@ -210,7 +203,7 @@ Status JobStore::UpdateJob(const Job& j, std::int64_t finished_ms, std::string_v
   // An empty msgpack map is stored too: "succeeded with no outputs".
   if (!outputs.empty()) update_job_.BindBlob(9, outputs);
   else update_job_.BindNull(9);
-  return StepDone(update_job_);
+  return update_job_.Run();
 }
 
 Result<std::optional<std::pair<std::int64_t, JobState>>> JobStore::FindKey(const std::string& key) {
@@ -330,8 +323,8 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
   if (!del_job.ok()) return del_job.status();
   if (!del_att.ok()) return del_att.status();
   for (const auto& [seq, state] : doomed) {
-    Status s = StepDone(del_att->Bind(1, seq));
-    if (s.ok()) s = StepDone(del_job->Bind(1, seq));
+    Status s = del_att->Bind(1, seq).Run();
+    if (s.ok()) s = del_job->Bind(1, seq).Run();
     if (!s.ok()) return s;
     ++(*deleted)[static_cast<int>(state)];
   }
