@@ -70,14 +70,14 @@ struct ChildPlan {
   ::_exit(127);
 }
 
+// The program's side of the double fork: it stays in the supervisor's
+// process group, starts with a clean signal state (nothing blocked or
+// ignored; the worker ignores SIGPIPE, the supervisor the stop signals) and
+// dies if the supervisor does.
 [[noreturn]] void ExecInChild(const ChildPlan& p) {
-  if (::setpgid(0, 0) != 0) FailInChild(p, kStageSetup);
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) FailInChild(p, kStageSetup);
-  if (::getppid() != p.parent) ::_exit(127);  // the worker died before prctl took effect
-  // The program starts with a clean signal state: nothing blocked, and
-  // SIGPIPE (which the worker ignores) back to its default.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGUSR1}) ::sigaction(sig, &p.default_action, nullptr);
   ::sigprocmask(SIG_SETMASK, &p.empty_mask, nullptr);
-  ::sigaction(SIGPIPE, &p.default_action, nullptr);
   if (::dup2(p.stdin_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0)
     FailInChild(p, kStageSetup);
   // Whatever else the worker has open must not leak into the program; the
@@ -86,6 +86,47 @@ struct ChildPlan {
   if (p.cwd != nullptr && ::chdir(p.cwd) != 0) FailInChild(p, kStageChdir);
   ::execve(p.path, p.argv, p.envp);
   FailInChild(p, kStageExec);
+}
+
+// Kills the supervisor's whole process group (itself included): the worker
+// is gone, so is everything the job started.
+void OnWorkerDeath(int) { ::kill(0, SIGKILL); }
+
+// The forked child is a small supervisor, so that nothing a job starts
+// outlives the worker — not even when the worker is SIGKILLed, which no
+// cleanup code of its own survives. It leads the job's process group and
+// forks the program into it; PR_SET_PDEATHSIG tells it when the worker
+// (the forking thread) dies, and it then kills the group. It ignores the
+// stop signals the worker sends the group (the program decides how to
+// stop; SIGKILL ends both) and exits with the program's status, so the
+// worker sees the program's exit code or signal. Async-signal-safe calls
+// only: this is a fork of a multi-threaded process.
+[[noreturn]] void SuperviseInChild(const ChildPlan& p) {
+  if (::setpgid(0, 0) != 0) FailInChild(p, kStageSetup);
+  struct sigaction act {};
+  sigemptyset(&act.sa_mask);
+  act.sa_handler = SIG_IGN;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::sigaction(sig, &act, nullptr);
+  act.sa_handler = OnWorkerDeath;
+  ::sigaction(SIGUSR1, &act, nullptr);
+  ::sigprocmask(SIG_SETMASK, &p.empty_mask, nullptr);
+  if (::prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0) FailInChild(p, kStageSetup);
+  if (::getppid() != p.parent) OnWorkerDeath(0);  // the worker died before prctl took effect
+  const pid_t program = ::fork();
+  if (program < 0) FailInChild(p, kStageSetup);
+  if (program == 0) ExecInChild(p);
+  // The pipes are the program's now (the worker reads EOF when it is done).
+  ::close_range(3, ~0U, 0);
+  int status = 0;
+  while (::waitpid(program, &status, 0) < 0) {
+    if (errno != EINTR) ::_exit(127);
+  }
+  if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+  // The program died of a signal: die of the same one.
+  const int sig = WTERMSIG(status);
+  ::sigaction(sig, &p.default_action, nullptr);
+  ::kill(::getpid(), sig);
+  ::_exit(128 + sig);
 }
 
 // Reads what is waiting on a non-blocking pipe into `tail`. Returns false at
@@ -170,7 +211,7 @@ ChildExit RunChild(const ChildCommand& command, const CancelToken& cancel,
     result.status = Status::IOError("fork failed: " + Errno(errno));
     return result;
   }
-  if (pid == 0) ExecInChild(plan);
+  if (pid == 0) SuperviseInChild(plan);
 
   out_w.Reset();
   err_w.Reset();

@@ -2,9 +2,12 @@
 // it while collecting the tails of its output.
 //
 // RunChild blocks the calling thread for the child's whole life. That thread
-// must outlive the child: the child gets PR_SET_PDEATHSIG(SIGKILL), which
-// fires when the thread that forked it exits (so the child also dies when
-// the worker dies). The worker's slot threads live as long as the process.
+// must outlive the child: the child is a small supervisor that leads the
+// job's process group and runs the program in it; it gets PR_SET_PDEATHSIG,
+// which fires when the thread that forked it exits, and then kills the whole
+// group — so the program and everything it started die with the worker,
+// even a SIGKILLed one. The worker's slot threads live as long as the
+// process. (Processes that leave the group, e.g. with setsid, escape.)
 #pragma once
 
 #include <chrono>

@@ -133,19 +133,20 @@ TEST(Exec, WhatTheProgramLeavesBehindIsKilledWhenItExits) {
   EXPECT_TRUE(WaitGone(pids[0]));
 }
 
-TEST(Exec, ChildLeadsItsOwnProcessGroup) {
+TEST(Exec, JobRunsInItsOwnProcessGroupLedByItsSupervisor) {
   // /proc/self/stat of `cat`: field 5 is its process group, which must be
-  // the shell's pid (the shell leads the group), not the test's group.
-  auto r = RunHandler("exec", Sh("echo $$; cat /proc/self/stat"));
+  // that of the shell's parent (the supervisor leads the job's group), not
+  // the test's group.
+  auto r = RunHandler("exec", Sh("echo $PPID; cat /proc/self/stat"));
   ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
   std::istringstream in(r.stdout_tail);
-  std::string shell_pid, stat;
-  std::getline(in, shell_pid);
+  std::string supervisor_pid, stat;
+  std::getline(in, supervisor_pid);
   std::getline(in, stat);
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));
   std::string state, ppid, pgrp;
   fields >> state >> ppid >> pgrp;
-  EXPECT_EQ(pgrp, shell_pid);
+  EXPECT_EQ(pgrp, supervisor_pid);
   EXPECT_NE(pgrp, std::to_string(::getpgrp()));
 }
 

@@ -233,5 +233,31 @@ TEST(WorkerProcess, TestCrashAbortsTheWorkerAndItsExecChildrenDieWithIt) {
   EXPECT_TRUE(WaitGone(child)) << "exec child " << child << " outlived the crashed worker";
 }
 
+// Regression: a SIGKILLed worker used to take only the exec'd program with
+// it (PR_SET_PDEATHSIG); what the program had started lived on.
+TEST(WorkerProcess, SigkillOfTheWorkerKillsTheJobsGrandchildrenToo) {
+  FakeBroker broker;
+  TempDir dir;
+  WorkerProcess p({"--broker", broker.endpoint(), "--worker-id", "wp5", "--heartbeat-ms", "200",
+                   "--allow-exec"});
+  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  ASSERT_TRUE(ready);
+  const std::string pidfile = dir.path + "/pids";
+  // The shell starts a background sleep (a grandchild of the worker's job)
+  // and waits; both pids go to the file.
+  broker.SendJob(ready->peer, "family", 1, "exec",
+                 Params(R"({"command": "sh", "args": ["-c", "sleep 300 & printf '%s\\n%s\\n' $$ $! > )" + pidfile +
+                        R"(; wait"]})"));
+  std::vector<pid_t> pids;
+  for (auto end = std::chrono::steady_clock::now() + kWait; pids.size() < 2 && std::chrono::steady_clock::now() < end;) {
+    broker.Pump(50ms);
+    pids = testing::PidsIn(ReadFile(pidfile));
+  }
+  ASSERT_EQ(pids.size(), 2u) << "the exec job did not start";
+  p.Signal(SIGKILL);
+  ASSERT_TRUE(p.Wait(kWait));
+  for (pid_t pid : pids) EXPECT_TRUE(WaitGone(pid)) << "pid " << pid << " outlived the SIGKILLed worker";
+}
+
 }  // namespace
 }  // namespace sluice::worker
