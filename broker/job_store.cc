@@ -320,10 +320,13 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
   *cursor = round_done ? 0 : last;
   auto del_job = db_.Prepare("DELETE FROM jobs WHERE seq=?1");
   auto del_att = db_.Prepare("DELETE FROM attempts WHERE job_seq=?1");
+  auto del_runs = db_.Prepare("DELETE FROM extraction_runs WHERE job_id='j' || ?1");
   if (!del_job.ok()) return del_job.status();
   if (!del_att.ok()) return del_att.status();
+  if (!del_runs.ok()) return del_runs.status();
   for (const auto& [seq, state] : doomed) {
     Status s = del_att->Bind(1, seq).Run();
+    if (s.ok()) s = del_runs->Bind(1, seq).Run();
     if (s.ok()) s = del_job->Bind(1, seq).Run();
     if (!s.ok()) return s;
     ++(*deleted)[static_cast<int>(state)];

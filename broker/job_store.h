@@ -77,8 +77,8 @@ class JobStore {
   Status CountByQueueAndState(
       const std::function<void(const std::string&, JobState, std::int64_t)>& fn);
 
-  // Deletes up to `max_rows` terminal jobs finished before `cutoff_ms`, and
-  // their attempts, scanning forward from *cursor (a job seq). Jobs are
+  // Deletes up to `max_rows` terminal jobs finished before `cutoff_ms`, with
+  // their attempts and extract runs, scanning forward from *cursor (a job seq). Jobs are
   // created in seq order, so the scan stops at the first job created after
   // the cutoff and *cursor goes back to 0 for the next round.
   // deleted[state] counts what went, per state.

@@ -190,6 +190,9 @@ TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
     }
     jobs.push_back(j);
   }
+  ASSERT_TRUE(s.db().Exec("INSERT INTO extraction_runs(extractor, started_at, status, job_id, attempt) "
+                          "VALUES ('x', '2024-01-01 00:00:00', 'success', 'j1', 1), "
+                          "('x', '2024-01-01 00:00:00', 'success', 'j13', 1)").ok());
   std::int64_t cursor = 0, total = 0;
   std::array<std::int64_t, 7> deleted{};
   do {  // small chunks, as the broker does
@@ -207,6 +210,9 @@ TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
   auto st = s.db().Prepare("SELECT COUNT(*) FROM attempts");
   ASSERT_EQ(st->Step(), SQLITE_ROW);
   EXPECT_EQ(st->Int(0), 5);
+  auto runs = s.db().Prepare("SELECT group_concat(job_id) FROM extraction_runs");
+  ASSERT_EQ(runs->Step(), SQLITE_ROW);
+  EXPECT_EQ(runs->Text(0), "j13") << "the pruned job's extract run goes with it";
 }
 
 TEST_F(JobStoreTest, LoadLiveReturnsOnlyLiveJobsInOrder) {
