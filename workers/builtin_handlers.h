@@ -16,6 +16,51 @@ namespace sluice::worker {
 void RunExec(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 inline constexpr int kExecKillGraceMs = 2000;
 
+// extract.http: one conditional GET (libcurl) into the landing zone
+// (HandlerSettings::landing_dir; layout and names in landing_names.h).
+// params:
+//   url (str, required)   {year} {month} {day} {date} expand from the period
+//                         (pipeline/period.h: in a month period {day} is 01);
+//                         ${env:NAME} from the worker's environment
+//                         (secret_template.h); http/https only
+//   source (str, required) the landing sub-folder: 1-64 of [A-Za-z0-9._-],
+//                         not starting with '.'
+//   ext (str)             file extension before ".gz"; default: the URL's
+//                         ("x.csv.gz" -> csv), else "bin"
+//   headers ({str: str})  values may hold ${env:NAME}
+//   timeout_s (number)    whole transfer, default 300; a transfer that sees
+//                         no byte for min(timeout_s, 30) s fails too
+//   max_bytes (uint)      body limit, 0 (default) = none; over it: failed,
+//                         not retryable, nothing kept
+//   dedup (str)           etag | hash | auto (default: etag when the
+//                         response has one, else hash of the content)
+//   date (str)            the logical period, YYYY-MM-DD, YYYY-MM or YYYY,
+//                         read in `period` units (default: now, UTC)
+//   period (str)          day | month (default) | year: the fallback step
+//   fallback_periods (uint) on 404, try up to this many earlier periods
+//                         (only when the URL has a date placeholder)
+//   cursor ({etag, last_modified, url}) set by the broker from the last
+//                         success: sent as If-None-Match / If-Modified-Since
+//                         with the job's own URL (period 0) or, when `url`
+//                         is given, with that expanded URL only
+// Outcomes: 304 or a file already landed: succeeded, files_skipped = 1,
+// nothing written. 2xx: the body lands as one gzip file, atomically.
+// Failed, retryable (retry_after_ms from Retry-After): DNS/connect errors,
+// timeouts, stalls, truncated bodies, 408, 429, 5xx, local disk errors.
+// Failed, not retryable: other statuses (404 after the fallback periods),
+// bad params, an unset secret, max_bytes exceeded, a Content-Encoding other
+// than gzip. CANCEL / job timeout stop the transfer at once. No failure
+// leaves a landing file or a temp file behind.
+// outputs (always all keys): status_code (int, 0: no response), url (the
+// expanded URL, secrets unresolved), period (fetched: 2024, 2024-03 or
+// 2024-03-15), files_written, files_skipped (0/1), bytes_written (size of
+// the landing file written), path (relative to the landing folder; "" on
+// 304 and failures), sha256 (hex of the body as received; "" unless
+// downloaded), etag, last_modified (the response's; on 304 the cursor's when
+// the response has none; "" when absent or not printable ASCII), cursor_value
+// (e.g. `period=2024-03 etag="abc"`).
+void RunExtractHttp(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
+
 // test.noop: succeeds at once.
 void RunTestNoop(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 

@@ -19,6 +19,7 @@
 #include <msgpack.hpp>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "schemas/messages.h"
@@ -27,6 +28,12 @@
 
 namespace sluice::worker {
 
+// Worker-wide settings that handlers read, from WorkerOptions. Fixed for
+// the life of the worker; shared by all slot threads (read only).
+struct HandlerSettings {
+  std::string landing_dir = "data/landing";  // --landing: where extract.http writes
+};
+
 struct JobContext {
   std::string_view job;
   std::uint32_t attempt = 0;
@@ -34,6 +41,7 @@ struct JobContext {
   const msgpack::object& params;  // a msgpack map
   std::uint64_t timeout_ms = 0;   // 0: none. Already enforced by the token's deadline.
   const EventLog& log;
+  const HandlerSettings& settings;
 };
 
 using HandlerFn = void (*)(const JobContext& job, const CancelToken& cancel,

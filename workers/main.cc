@@ -71,6 +71,11 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-exec", options.allow_exec,
                "Run 'exec' jobs (arbitrary commands). Without it the kind is not announced and "
                "such jobs fail");
+  app.add_option("--landing", options.landing,
+                 "Landing zone folder: extract.http writes {source}/{YYYY}/{MM}/ files under it "
+                 "(created if missing; may be shared by many workers)")
+      ->envname("LANDING_DIR")
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms,
                  "Heartbeat interval in ms; the broker is presumed gone after 3 silent intervals")
       ->capture_default_str();

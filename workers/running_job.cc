@@ -6,13 +6,14 @@
 namespace sluice::worker {
 
 void ExecuteJob(const HandlerSpec& handler, const proto::JobMsg& job, const CancelToken& cancel,
-                ParamsView* scratch, const EventLog& log, proto::JobResult* result) {
+                ParamsView* scratch, const EventLog& log, const HandlerSettings& settings,
+                proto::JobResult* result) {
   *result = proto::JobResult{};
   result->job = job.job;
   result->attempt = job.attempt;
   Status parsed = scratch->Parse(job.params);
   if (!parsed.ok()) return SetBadParams(parsed, result);
-  JobContext context{job.job, job.attempt, job.kind, scratch->map(), job.timeout_ms, log};
+  JobContext context{job.job, job.attempt, job.kind, scratch->map(), job.timeout_ms, log, settings};
   try {
     handler.run(context, cancel, result);
   } catch (const std::exception& e) {

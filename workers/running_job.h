@@ -17,7 +17,8 @@ namespace sluice::worker {
 // set here first). Decodes the params into `scratch`. Never throws: an
 // exception from the handler becomes a failed RESULT.
 void ExecuteJob(const HandlerSpec& handler, const proto::JobMsg& job, const CancelToken& cancel,
-                ParamsView* scratch, const EventLog& log, proto::JobResult* result);
+                ParamsView* scratch, const EventLog& log, const HandlerSettings& settings,
+                proto::JobResult* result);
 
 // The deadline of an attempt that starts at `now` with `timeout_ms`
 // (0: none). Clamped, so a huge timeout cannot overflow the clock.

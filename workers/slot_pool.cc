@@ -7,8 +7,8 @@
 
 namespace sluice::worker {
 
-SlotPool::SlotPool(unsigned threads, const EventLog& log)
-    : log_(log), wakeup_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+SlotPool::SlotPool(unsigned threads, const EventLog& log, const HandlerSettings& settings)
+    : log_(log), settings_(settings), wakeup_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (wakeup_fd_ < 0) log_.Info("cannot create the slot pool's eventfd");
   threads_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { ThreadMain(); });
@@ -60,7 +60,7 @@ void SlotPool::ThreadMain() {
       job = queued_.front();
       queued_.pop_front();
     }
-    ExecuteJob(*job->handler, job->msg, job->cancel, &scratch, log_, &job->result);
+    ExecuteJob(*job->handler, job->msg, job->cancel, &scratch, log_, settings_, &job->result);
     {
       std::lock_guard lock(mu_);
       finished_.push_back(job);

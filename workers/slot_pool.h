@@ -23,7 +23,8 @@ namespace sluice::worker {
 
 class SlotPool {
  public:
-  SlotPool(unsigned threads, const EventLog& log);
+  // `log` and `settings` must outlive the pool.
+  SlotPool(unsigned threads, const EventLog& log, const HandlerSettings& settings);
   ~SlotPool();  // Stop()
   SlotPool(const SlotPool&) = delete;
   SlotPool& operator=(const SlotPool&) = delete;
@@ -48,6 +49,7 @@ class SlotPool {
   void ThreadMain();
 
   const EventLog& log_;
+  const HandlerSettings& settings_;
   int wakeup_fd_;
   std::mutex mu_;
   std::condition_variable work_ready_;

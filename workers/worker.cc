@@ -42,10 +42,11 @@ Worker::Worker(WorkerOptions options, StopRequests* stop)
       host_(HostName()),
       kinds_(AnnouncedKinds(options_.allow_exec)),
       log_("worker " + id_),
+      settings_{options_.landing},
       stop_(stop),
       context_(1),
       link_(context_, options_.broker, options_.heartbeat),
-      pool_(options_.slots, log_) {
+      pool_(options_.slots, log_, settings_) {
   running_.reserve(options_.slots * 2);
 }
 
@@ -187,7 +188,7 @@ void Worker::OnJob(std::string_view body, Clock::time_point now) {
                   now);
   }
   if (handler->execution == Execution::kInline) {
-    ExecuteJob(*handler, job_, never_cancelled_, &params_, log_, &result_);
+    ExecuteJob(*handler, job_, never_cancelled_, &params_, log_, settings_, &result_);
     return SendResult(result_, now);
   }
   if (running_.size() >= options_.slots) {

@@ -106,6 +106,7 @@ class Worker {
   const std::string host_;
   const std::vector<std::string> kinds_;
   const EventLog log_;
+  const HandlerSettings settings_;  // what handlers read; before pool_, which uses it
   StopRequests* const stop_;
 
   zmq::context_t context_;

@@ -42,6 +42,9 @@ Status ValidateOptions(const WorkerOptions& o) {
     return Status::InvalidArgument("--heartbeat-ms: must be 10-3600000");
   if (o.grace.count() < 0) return Status::InvalidArgument("--grace: must not be negative");
   if (o.broker.empty()) return Status::InvalidArgument("--broker: must not be empty");
+  if (o.landing.empty()) return Status::InvalidArgument("--landing: must not be empty");
+  if (o.landing.find('\0') != std::string::npos)
+    return Status::InvalidArgument("--landing: must not contain a NUL byte");
   return Status::Ok();
 }
 

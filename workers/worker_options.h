@@ -20,6 +20,7 @@ struct WorkerOptions {
   unsigned prefetch = 0;                           // jobs accepted beyond slots, 0..kMaxSlots
   std::vector<std::string> queues = {"default"};
   bool allow_exec = false;                         // run (and announce) the exec kind
+  std::string landing = "data/landing";            // landing zone root (extract.http)
   std::chrono::milliseconds heartbeat{1000};       // >= 10 ms
   std::chrono::milliseconds grace{30000};          // after a stop request, how long running jobs may finish
   std::chrono::milliseconds ack_wait{5000};        // at shutdown, how long to wait for the last ACKs

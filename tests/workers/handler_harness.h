@@ -23,9 +23,10 @@ inline std::string Params(std::string_view json) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-inline proto::JobResult RunHandler(std::string_view kind, std::string_view params_json,
-                                   const CancelToken& cancel, std::uint32_t attempt = 1,
-                                   std::uint64_t timeout_ms = 0) {
+// Runs `kind` with `settings` (e.g. a temp landing folder).
+inline proto::JobResult RunHandlerWith(const HandlerSettings& settings, std::string_view kind,
+                                       std::string_view params_json, const CancelToken& cancel,
+                                       std::uint32_t attempt = 1, std::uint64_t timeout_ms = 0) {
   static const EventLog log("handler-test");
   const HandlerSpec* handler = FindHandler(kind);
   proto::JobResult result;
@@ -41,8 +42,15 @@ inline proto::JobResult RunHandler(std::string_view kind, std::string_view param
   job.params = Params(params_json);
   job.timeout_ms = timeout_ms;
   ParamsView scratch;
-  ExecuteJob(*handler, job, cancel, &scratch, log, &result);
+  ExecuteJob(*handler, job, cancel, &scratch, log, settings, &result);
   return result;
+}
+
+inline proto::JobResult RunHandler(std::string_view kind, std::string_view params_json,
+                                   const CancelToken& cancel, std::uint32_t attempt = 1,
+                                   std::uint64_t timeout_ms = 0) {
+  static const HandlerSettings defaults;
+  return RunHandlerWith(defaults, kind, params_json, cancel, attempt, timeout_ms);
 }
 
 inline proto::JobResult RunHandler(std::string_view kind, std::string_view params_json,

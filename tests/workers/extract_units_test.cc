@@ -1,0 +1,363 @@
+// The pure pieces of extract.http: secret references, landing names, gzip
+// streams, and the landing zone on disk. (Periods and URL templates are
+// pipeline/period.h, tested in tests/pipeline.)
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "workers/gzip_stream.h"
+#include "workers/landing_names.h"
+#include "workers/landing_zone.h"
+#include "workers/secret_template.h"
+#include "workers/sha256_stream.h"
+
+namespace sluice::worker {
+namespace {
+
+using namespace std::chrono;
+
+// --- secret references ---
+
+EnvLookup Fake(std::map<std::string, std::string> vars) {
+  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
+  return [shared](const char* name) -> const char* {
+    auto it = shared->find(name);
+    return it == shared->end() ? nullptr : it->second.c_str();
+  };
+}
+
+TEST(SecretTemplate, ResolvesEveryReference) {
+  SecretRedactor redactor;
+  auto r = ResolveSecrets("Bearer ${env:TOKEN} and ${env:_X1}${env:TOKEN}", Fake({{"TOKEN", "t0k"}, {"_X1", "x"}}),
+                          &redactor);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, "Bearer t0k and xt0k");
+  EXPECT_EQ(redactor.Redact("error: t0k at x"), "error: ${env:TOKEN} at ${env:_X1}");
+}
+
+TEST(SecretTemplate, OtherDollarsAreLiteral) {
+  auto r = ResolveSecrets("$HOME ${HOME} $ {env:X} ${envX} $$", Fake({}), nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "$HOME ${HOME} $ {env:X} ${envX} $$");
+}
+
+TEST(SecretTemplate, UnsetNameFailsNamingItOnly) {
+  auto r = ResolveSecrets("a=${env:SET_ONE}&b=${env:MISSING_ONE}", Fake({{"SET_ONE", "value-123"}}), nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("MISSING_ONE"), std::string::npos) << r.status().message();
+  EXPECT_EQ(r.status().message().find("value-123"), std::string::npos) << r.status().message();
+}
+
+TEST(SecretTemplate, MalformedReferencesAreErrors) {
+  for (const char* bad : {"${env:}", "${env:1A}", "${env:A", "${env:A-B}", "x ${env:", "${env:A }",
+                          "${env:\x01}"}) {
+    EXPECT_FALSE(CheckSecretReferences(bad).ok()) << bad;
+    EXPECT_FALSE(ResolveSecrets(bad, Fake({{"A", "v"}}), nullptr).ok()) << bad;
+  }
+  EXPECT_FALSE(CheckSecretReferences("${env:" + std::string(129, 'A') + "}").ok());
+  EXPECT_TRUE(CheckSecretReferences("${env:" + std::string(128, 'A') + "}").ok());
+  EXPECT_TRUE(CheckSecretReferences("no references").ok());
+}
+
+TEST(SecretTemplate, EmptyValueIsAllowedAndNotRedacted) {
+  SecretRedactor redactor;
+  auto r = ResolveSecrets("[${env:E}]", Fake({{"E", ""}}), &redactor);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "[]");
+  EXPECT_TRUE(redactor.empty());
+}
+
+// --- landing names ---
+
+TEST(LandingNames, EtagStemStripsQuotesAndWeakness) {
+  const std::string url = "http://h/a.csv";
+  const std::string url8 = Sha256Stream::Hex(url).substr(0, 8);
+  EXPECT_EQ(EtagStem(url, "\"65f1a2b3-1c\""), "e" + url8 + "-65f1a2b3-1c");
+  EXPECT_EQ(EtagStem(url, "W/\"65f1a2b3-1c\""), "e" + url8 + "-65f1a2b3-1c");
+  EXPECT_EQ(EtagStem(url, "bare"), "e" + url8 + "-bare");
+  EXPECT_EQ(EtagStem(url, "\"\""), "");
+  EXPECT_EQ(EtagStem(url, ""), "");
+}
+
+TEST(LandingNames, EtagStemIsPerUrl) {
+  EXPECT_NE(EtagStem("http://h/a.csv", "\"x\""), EtagStem("http://h/b.csv", "\"x\""));
+}
+
+TEST(LandingNames, HostileEtagsBecomeSafeNames) {
+  const std::string url = "http://h/a.csv";
+  const std::string hostile[] = {"\"../../etc\"", "\"a/b\"", std::string("\"x\0y\"", 5), "\"\x01\x7f\xff\"",
+                                 "\"..\"", "\"%2F\"", std::string(5000, 'a'), "\"" + std::string(300, '/') + "\""};
+  std::set<std::string> stems;
+  for (const std::string& etag : hostile) {
+    std::string stem = EtagStem(url, etag);
+    ASSERT_FALSE(stem.empty());
+    EXPECT_TRUE(IsSafeFileName(stem + ".csv.gz")) << stem;
+    EXPECT_EQ(stem.find('/'), std::string::npos);
+    EXPECT_EQ(stem.find('\0'), std::string::npos);
+    EXPECT_LE(stem.size(), 1 + 8 + 1 + kMaxEtagChars);
+    stems.insert(stem);
+  }
+  EXPECT_EQ(stems.size(), std::size(hostile)) << "distinct ETags, distinct names";
+  EXPECT_EQ(EtagStem(url, "\"../../etc\""), "e" + Sha256Stream::Hex(url).substr(0, 8) + "-..%2F..%2Fetc");
+}
+
+TEST(LandingNames, PercentIsEncodedSoEncodingIsOneToOne) {
+  EXPECT_NE(EtagStem("u", "\"a/b\""), EtagStem("u", "\"a%2Fb\""));
+  EXPECT_NE(EtagStem("u", std::string(kMaxEtagChars + 1, 'a')), EtagStem("u", std::string(kMaxEtagChars + 2, 'a')));
+}
+
+TEST(LandingNames, SourceValidation) {
+  const std::string good[] = {"sales", "a", "a.b-c_d", "2024", std::string(64, 'x')};
+  for (const std::string& s : good) EXPECT_TRUE(ValidateSource(s).ok()) << s;
+  const std::string bad[] = {"", ".", "..", ".hidden", "a/b", "../x", std::string("x\0y", 3), "a b",
+                             std::string(65, 'x'), std::string(300, 'x'), "caf\xc3\xa9", "a\\b"};
+  for (const std::string& s : bad) {
+    Status st = ValidateSource(s);
+    EXPECT_FALSE(st.ok()) << s;
+    EXPECT_NE(st.message().find("source"), std::string::npos);
+    EXPECT_EQ(st.message().find('\0'), std::string::npos);
+    EXPECT_LT(st.message().size(), 300u);
+  }
+}
+
+TEST(LandingNames, ExtValidation) {
+  EXPECT_TRUE(ValidateExt("csv").ok());
+  EXPECT_TRUE(ValidateExt("ndjson").ok());
+  EXPECT_FALSE(ValidateExt("").ok());
+  EXPECT_FALSE(ValidateExt(".csv").ok());
+  EXPECT_FALSE(ValidateExt("..").ok());
+  EXPECT_FALSE(ValidateExt("c/v").ok());
+  EXPECT_FALSE(ValidateExt(std::string(17, 'a')).ok());
+}
+
+TEST(LandingNames, ExtensionFromUrl) {
+  EXPECT_EQ(ExtensionFromUrl("http://h/a/b.csv.gz"), "csv");
+  EXPECT_EQ(ExtensionFromUrl("http://h/a/b.csv"), "csv");
+  EXPECT_EQ(ExtensionFromUrl("https://h/x.json?x=1.txt#y.z"), "json");
+  EXPECT_EQ(ExtensionFromUrl("http://h/a.tar.gz"), "tar");
+  EXPECT_EQ(ExtensionFromUrl("http://h/data.gz"), "bin");
+  EXPECT_EQ(ExtensionFromUrl("http://h/dir/"), "bin");
+  EXPECT_EQ(ExtensionFromUrl("http://h"), "bin");
+  EXPECT_EQ(ExtensionFromUrl("http://h/.profile"), "bin");
+  EXPECT_EQ(ExtensionFromUrl("http://h/x.toolongextension12345"), "bin");
+  EXPECT_EQ(ExtensionFromUrl("http://h/d.v1/file"), "bin");
+  EXPECT_EQ(ExtensionFromUrl("http://h/d/file.ndjson?key=${env:KEY}"), "ndjson");
+  EXPECT_EQ(ExtensionFromUrl("not a url"), "bin");
+}
+
+TEST(LandingNames, ContentStem) {
+  EXPECT_EQ(ContentStem(Sha256Stream::Hex("abc")), "ba7816bf8f01cfea");
+}
+
+// --- SHA-256 and gzip ---
+
+TEST(Sha256Stream, ChunkedEqualsWhole) {
+  EXPECT_EQ(Sha256Stream::Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256Stream s;
+  s.Update("a");
+  s.Update("");
+  s.Update("bc");
+  EXPECT_EQ(s.FinishHex(), Sha256Stream::Hex("abc"));
+}
+
+std::string Gunzip(std::string_view gz) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 32), Z_OK);
+  std::string out;
+  char buf[4096];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  z.avail_in = static_cast<uInt>(gz.size());
+  int rc;
+  do {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  } while (rc == Z_OK);
+  EXPECT_EQ(rc, Z_STREAM_END);
+  inflateEnd(&z);
+  return out;
+}
+
+std::string Deflate(std::string_view in) {
+  std::string out;
+  GzipDeflater d;
+  auto sink = [&out](std::string_view b) {
+    out.append(b);
+    return Status::Ok();
+  };
+  EXPECT_TRUE(d.Write(in, sink).ok());
+  EXPECT_TRUE(d.Finish(sink).ok());
+  return out;
+}
+
+TEST(GzipStream, DeflateRoundTripsAndIsDeterministic) {
+  std::string data;
+  for (int i = 0; i < 200000; ++i) data += std::to_string(i * 7919 % 1000) + ",";
+  std::string gz = Deflate(data);
+  EXPECT_TRUE(HasGzipMagic(gz));
+  EXPECT_LT(gz.size(), data.size());
+  EXPECT_EQ(Gunzip(gz), data);
+  EXPECT_EQ(Deflate(data), gz);
+  EXPECT_EQ(Gunzip(Deflate("")), "");
+}
+
+TEST(GzipStream, VerifierAcceptsWholeStreamsInAnyChunking) {
+  std::string gz = Deflate(std::string(100000, 'q')) + Deflate("second member");
+  for (std::size_t chunk : {1ul, 7ul, 4096ul, gz.size()}) {
+    GzipVerifier v;
+    for (std::size_t i = 0; i < gz.size(); i += chunk)
+      ASSERT_TRUE(v.Feed(std::string_view(gz).substr(i, chunk)).ok());
+    EXPECT_TRUE(v.Finish().ok()) << chunk;
+  }
+}
+
+TEST(GzipStream, VerifierRejectsTruncatedAndGarbage) {
+  std::string gz = Deflate(std::string(100000, 'q'));
+  {
+    GzipVerifier v;
+    EXPECT_TRUE(v.Feed(std::string_view(gz).substr(0, gz.size() - 3)).ok());
+    EXPECT_EQ(v.Finish().code(), Code::kCorruption);
+  }
+  {
+    GzipVerifier v;
+    std::string bad = gz;
+    bad[bad.size() - 6] ^= 0x55;  // CRC
+    v.Feed(bad).ok();
+    EXPECT_EQ(v.Finish().code(), Code::kCorruption);
+  }
+  {
+    GzipVerifier v;
+    EXPECT_EQ(v.Feed("\x1f\x8bnot really gzip at all").code(), Code::kCorruption);
+  }
+  {
+    GzipVerifier v;
+    EXPECT_EQ(v.Finish().code(), Code::kCorruption);
+  }
+}
+
+// --- the landing zone on disk ---
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/sluice-landing-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::filesystem::path path;
+};
+
+system_clock::time_point March2024() {
+  return sys_days(year_month_day{year(2024), month(3), day(15)}) + hours(12);
+}
+
+std::set<std::string> Files(const std::filesystem::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (!e.is_directory()) out.insert(std::filesystem::relative(e.path(), dir).string());
+  return out;
+}
+
+TEST(LandingZone, OpensThePartitionOfTheFetchMonth) {
+  TempDir tmp;
+  auto p = LandingPartition::Open((tmp.path / "landing").string(), "sales", March2024());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ((*p)->relative_dir(), "sales/2024/03");
+  EXPECT_TRUE(std::filesystem::is_directory(tmp.path / "landing/sales/2024/03"));
+}
+
+TEST(LandingZone, RefusesHostileSources) {
+  TempDir tmp;
+  for (const char* s : {"..", "a/b", ".x", ""})
+    EXPECT_FALSE(LandingPartition::Open(tmp.path.string(), s, March2024()).ok()) << s;
+  EXPECT_TRUE(Files(tmp.path).empty());
+}
+
+TEST(LandingZone, DoesNotFollowASymlinkOutOfTheLandingZone) {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path / "landing");
+  std::filesystem::create_directories(tmp.path / "elsewhere");
+  std::filesystem::create_directory_symlink(tmp.path / "elsewhere", tmp.path / "landing/sales");
+  auto p = LandingPartition::Open((tmp.path / "landing").string(), "sales", March2024());
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("not a folder"), std::string::npos) << p.status().message();
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path / "elsewhere"));
+}
+
+TEST(LandingZone, PublishIsAtomicAndNeverReplaces) {
+  TempDir tmp;
+  auto p = LandingPartition::Open(tmp.path.string(), "s", March2024());
+  ASSERT_TRUE(p.ok());
+  auto t = (*p)->CreateTemp();
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE((*t)->name().starts_with(".sluice-tmp-"));
+  ASSERT_TRUE((*t)->Write("first").ok());
+  auto published = (*p)->Publish(t->get(), "x.csv.gz");
+  ASSERT_TRUE(published.ok());
+  EXPECT_TRUE(published.value());
+  t->reset();
+
+  auto t2 = (*p)->CreateTemp();
+  ASSERT_TRUE(t2.ok());
+  ASSERT_TRUE((*t2)->Write("second").ok());
+  auto again = (*p)->Publish(t2->get(), "x.csv.gz");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again.value());
+  t2->reset();
+  EXPECT_EQ(Files(tmp.path), std::set<std::string>{"s/2024/03/x.csv.gz"});
+  std::ifstream in(tmp.path / "s/2024/03/x.csv.gz");
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "first");
+}
+
+TEST(LandingZone, UnpublishedTempFilesAreDeleted) {
+  TempDir tmp;
+  auto p = LandingPartition::Open(tmp.path.string(), "s", March2024());
+  ASSERT_TRUE(p.ok());
+  {
+    auto t = (*p)->CreateTemp();
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE((*t)->Write("partial").ok());
+    EXPECT_EQ(Files(tmp.path).size(), 1u);
+  }
+  EXPECT_TRUE(Files(tmp.path).empty());
+}
+
+TEST(LandingZone, PublishRefusesUnsafeNames) {
+  TempDir tmp;
+  auto p = LandingPartition::Open(tmp.path.string(), "s", March2024());
+  ASSERT_TRUE(p.ok());
+  for (const char* bad : {"../x.gz", "a/b.gz", ".hidden.gz", ""}) {
+    auto t = (*p)->CreateTemp();
+    ASSERT_TRUE(t.ok());
+    EXPECT_FALSE((*p)->Publish(t->get(), bad).ok()) << bad;
+  }
+  EXPECT_TRUE(Files(tmp.path).empty());
+}
+
+TEST(LandingZone, SweepsOnlyStaleTempFiles) {
+  TempDir tmp;
+  auto p = LandingPartition::Open(tmp.path.string(), "s", March2024());
+  ASSERT_TRUE(p.ok());
+  const auto dir = tmp.path / "s/2024/03";
+  std::ofstream(dir / ".sluice-tmp-old") << "x";
+  std::ofstream(dir / ".sluice-tmp-new") << "x";
+  std::ofstream(dir / "keep.csv.gz") << "x";
+  std::ofstream(dir / ".other-dotfile") << "x";
+  std::filesystem::last_write_time(dir / ".sluice-tmp-old",
+                                   std::filesystem::file_time_type::clock::now() - hours(2));
+  std::filesystem::last_write_time(dir / "keep.csv.gz", std::filesystem::file_time_type::clock::now() - hours(2));
+  EXPECT_EQ((*p)->SweepStaleTemps(system_clock::now(), hours(1)), 1);
+  EXPECT_EQ(Files(tmp.path), (std::set<std::string>{"s/2024/03/.sluice-tmp-new", "s/2024/03/keep.csv.gz",
+                                                    "s/2024/03/.other-dotfile"}));
+}
+
+}  // namespace
+}  // namespace sluice::worker

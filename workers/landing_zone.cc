@@ -1,0 +1,169 @@
+#include "workers/landing_zone.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <random>
+
+#include "workers/landing_names.h"
+
+namespace sluice::worker {
+namespace {
+
+std::string Errno(int err) { return std::strerror(err); }
+
+Status IoError(std::string_view what, std::string_view path, int err) {
+  return Status::IOError("landing: " + std::string(what) + " " + std::string(path) + ": " + Errno(err));
+}
+
+// Opens (creating if missing) the folder `name` under `parent_fd`, never
+// through a symlink. `created` tells whether it was made just now.
+int OpenSubdir(int parent_fd, const char* name, bool* created) {
+  *created = false;
+  if (::mkdirat(parent_fd, name, 0755) == 0) {
+    *created = true;
+  } else if (errno != EEXIST) {
+    return -1;
+  }
+  return ::openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+std::string RandomHex16() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                          (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace
+
+TempFile::~TempFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!published_) ::unlinkat(dir_fd_, name_.c_str(), 0);
+}
+
+Status TempFile::Write(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("write", name_, errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    size_ += static_cast<std::uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
+    const std::string& landing_dir, std::string_view source,
+    std::chrono::system_clock::time_point fetch_time) {
+  if (Status st = ValidateSource(source); !st.ok()) return st;
+  if (landing_dir.empty()) return Status::InvalidArgument("landing: the landing folder is not set");
+  std::error_code ec;
+  std::filesystem::create_directories(landing_dir, ec);
+  if (ec) return Status::IOError("landing: cannot create " + landing_dir + ": " + ec.message());
+  int fd = ::open(landing_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("open", landing_dir, errno);
+
+  const std::time_t t = std::chrono::system_clock::to_time_t(fetch_time);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char yyyy[16], mm[16];
+  std::snprintf(yyyy, sizeof yyyy, "%04d", utc.tm_year + 1900);
+  std::snprintf(mm, sizeof mm, "%02d", utc.tm_mon + 1);
+  const std::string components[] = {std::string(source), yyyy, mm};
+  std::string relative;
+  for (const std::string& c : components) {
+    relative += (relative.empty() ? "" : "/") + c;
+    bool created = false;
+    int sub = OpenSubdir(fd, c.c_str(), &created);
+    int err = errno;
+    if (sub >= 0 && created) ::fsync(fd);  // the new entry survives a power cut
+    ::close(fd);
+    if (sub < 0) {
+      if (err == ELOOP || err == ENOTDIR)
+        return Status::IOError("landing: " + landing_dir + "/" + relative +
+                               " is not a folder (a symlink or file is in the way)");
+      return IoError("open", landing_dir + "/" + relative, err);
+    }
+    fd = sub;
+  }
+  return std::unique_ptr<LandingPartition>(new LandingPartition(fd, std::move(relative)));
+}
+
+LandingPartition::~LandingPartition() { ::close(dir_fd_); }
+
+int LandingPartition::SweepStaleTemps(std::chrono::system_clock::time_point now,
+                                      std::chrono::seconds max_age) {
+  int dup_fd = ::fcntl(dir_fd_, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return 0;
+  DIR* dir = ::fdopendir(dup_fd);
+  if (dir == nullptr) {
+    ::close(dup_fd);
+    return 0;
+  }
+  const std::time_t cutoff = std::chrono::system_clock::to_time_t(now - max_age);
+  int swept = 0;
+  while (dirent* e = ::readdir(dir)) {
+    if (!std::string_view(e->d_name).starts_with(kTempPrefix)) continue;
+    struct stat st{};
+    if (::fstatat(dir_fd_, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISREG(st.st_mode) || st.st_mtime >= cutoff) continue;
+    if (::unlinkat(dir_fd_, e->d_name, 0) == 0) ++swept;
+  }
+  ::closedir(dir);
+  return swept;
+}
+
+bool LandingPartition::Exists(std::string_view name) const {
+  if (!IsSafeFileName(name)) return false;
+  struct stat st{};
+  return ::fstatat(dir_fd_, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+Result<std::unique_ptr<TempFile>> LandingPartition::CreateTemp() {
+  for (int tries = 0; tries < 8; ++tries) {
+    std::string name = std::string(kTempPrefix) + RandomHex16();
+    int fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) return std::unique_ptr<TempFile>(new TempFile(dir_fd_, fd, std::move(name)));
+    if (errno != EEXIST) return IoError("create a temp file in", relative_dir_, errno);
+  }
+  return Status::IOError("landing: cannot create a temp file in " + relative_dir_ + ": names taken");
+}
+
+Result<bool> LandingPartition::Publish(TempFile* temp, std::string_view name) {
+  if (!IsSafeFileName(name)) return Status::Internal("landing: unsafe file name " + Quoted(name));
+  const std::string target(name);
+  if (::fsync(temp->fd_) != 0) return IoError("fsync", RelativePath(temp->name_), errno);
+  if (::close(temp->fd_) != 0) {
+    temp->fd_ = -1;
+    return IoError("close", RelativePath(temp->name_), errno);
+  }
+  temp->fd_ = -1;
+  int rc = ::renameat2(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), RENAME_NOREPLACE);
+  if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+    // No RENAME_NOREPLACE here (NFS, some FUSE): a hard link also refuses
+    // to replace, and is just as atomic.
+    rc = ::linkat(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), 0);
+    if (rc == 0) ::unlinkat(dir_fd_, temp->name_.c_str(), 0);
+  }
+  if (rc != 0) {
+    if (errno == EEXIST) return false;  // the destructor deletes the temp file
+    return IoError("rename into", RelativePath(target), errno);
+  }
+  temp->published_ = true;
+  if (::fsync(dir_fd_) != 0) return IoError("fsync", relative_dir_, errno);
+  return true;
+}
+
+}  // namespace sluice::worker
