@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
   std::int64_t total = 0;
   for (int r = 0; r < o.rounds; ++r) {
     // A fresh broker, worker and landing zone per round (cursors start empty).
+    fs::create_directories(dir.path() + "/round" + std::to_string(r));
     Cluster cluster(dir.path() + "/round" + std::to_string(r));
     if (!cluster.StartBroker().ok()) return 1;
     cluster.StartWorker(o.slots, {"--landing", dir.path() + "/round" + std::to_string(r) + "/landing"});
