@@ -11,6 +11,7 @@
 
 #include "tests/integration/integration_test.h"
 #include "tests/workers/nginx_server.h"
+#include "tests/workers/scripted_http_server.h"
 
 namespace sluice::testing {
 namespace {
@@ -92,6 +93,34 @@ TEST_F(ExtractTest, ConditionalRunsLandOnceAndAreRecorded) {
   ASSERT_EQ(runs["extractions"].size(), 2u);
   EXPECT_EQ(runs["extractions"][0]["job_id"], second);
   EXPECT_EQ(runs["extractions"][0]["files_skipped"], 1);
+}
+
+TEST_F(ExtractTest, TwoServerErrorsThenSuccessEndsInSuccessAfterRetries) {
+  const std::string body = "a,b\n1,2\n";
+  worker::testing::ScriptedHttpServer origin([&](int n, const std::string&) {
+    if (n < 2) return worker::testing::Reply(500, "", "busy");
+    return worker::testing::Reply(200, "ETag: \"v1\"\r\n", body);
+  });
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--backoff", "0.2s"}));
+  const fs::path landing = fs::path(dir_.path()) / "landing";
+  cluster_.StartWorker(1, {"--landing", landing.string()});
+  ASSERT_TRUE(WaitForWorkers(1));
+  const std::string id = SubmitOne(Spec("extract.http", {{"source", "cot"}, {"url", origin.Url("/cot.csv")}}, 5));
+  json job = WaitForState(id, {"succeeded", "dead"});
+  ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
+  EXPECT_EQ(job.value("attempt", 0), 3);
+  auto files = LandingFiles(landing);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(Gunzip(files[0]), body);
+  StateDb db(cluster_.state_path());
+  ASSERT_TRUE(db.ok()) << db.error();
+  auto rows = db.Query("SELECT attempt, status, error_message FROM extraction_runs WHERE job_id='" + id +
+                       "' ORDER BY attempt");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["status"], "failed");
+  EXPECT_NE(rows[0]["error_message"].get<std::string>().find("500"), std::string::npos) << rows[0].dump();
+  EXPECT_EQ(rows[1]["status"], "failed");
+  EXPECT_EQ(rows[2]["status"], "success");
 }
 
 TEST_F(ExtractTest, AFailedRunIsRecordedWithItsError) {
