@@ -98,6 +98,14 @@ Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
     }
     fd = sub;
   }
+  // Belt and braces: the folder reached is where the names say it is.
+  std::error_code ec_root, ec_dir;
+  const std::filesystem::path root = std::filesystem::canonical(landing_dir, ec_root);
+  const std::filesystem::path dir = std::filesystem::canonical(std::filesystem::path(landing_dir) / relative, ec_dir);
+  if (ec_root || ec_dir || dir != root / relative) {
+    ::close(fd);
+    return Status::IOError("landing: " + landing_dir + "/" + relative + " is not inside " + landing_dir);
+  }
   return std::unique_ptr<LandingPartition>(new LandingPartition(fd, std::move(relative)));
 }
 

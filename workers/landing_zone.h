@@ -11,7 +11,9 @@
 // Containment: the partition is reached from the landing folder with
 // openat(O_NOFOLLOW) one validated component at a time, and every file
 // operation is relative to the partition's directory fd with a name checked
-// by IsSafeFileName(): no "..", "/", NUL or symlink can lead outside.
+// by IsSafeFileName(): no "..", "/", NUL or symlink can lead outside. Open()
+// also checks that the canonical path of the partition is the landing
+// folder's plus the three components.
 //
 // Durability: a file is written, fsynced, renamed into place with
 // RENAME_NOREPLACE (link + unlink where the filesystem lacks it), and the
