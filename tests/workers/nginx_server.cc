@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,12 +137,16 @@ bool NginxServer::StartOnce(std::string* why) {
 
   const std::string conf_path = d + "/nginx.conf";
   const std::string error_log = d + "/error.log";
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     *why = "fork failed";
     return false;
   }
   if (pid == 0) {
+    // A test killed by its timeout (SIGKILL: no destructor) takes nginx along.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(0);
     int null = ::open("/dev/null", O_RDWR);
     if (null >= 0) {
       ::dup2(null, 0);

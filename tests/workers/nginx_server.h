@@ -2,6 +2,9 @@
 // serving a temp docroot on 127.0.0.1:<free port>, run as a child process
 // in the foreground (daemon off, master_process off) with everything it
 // writes -- config, pid, logs, temp folders -- in its own temp folder.
+// nginx gets SIGTERM when the thread that started it exits (so a test
+// killed by its timeout leaves no nginx behind): start it from a thread that
+// outlives it.
 //
 // Built-in locations:
 //   /                docroot, with ETags (nginx: "<mtime hex>-<size hex>")
