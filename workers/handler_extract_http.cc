@@ -255,6 +255,7 @@ class ExtractRun {
   SecretRedactor redactor_;
   EnvLookup env_ = ProcessEnvironment();
   std::vector<std::string> headers_;  // resolved "Name: value"
+  bool secret_headers_ = false;       // a header value came from ${env:...}
   bool user_if_none_match_ = false;
   bool user_if_modified_since_ = false;
   std::unique_ptr<LandingPartition> partition_;
@@ -307,6 +308,7 @@ void ExtractRun::Run() {
       return;
     }
     headers_.push_back(v->empty() ? name + ";" : name + ": " + v.value());
+    if (value.find("${env:") != std::string::npos) secret_headers_ = true;
     if (IEquals(name, "If-None-Match")) user_if_none_match_ = true;
     if (IEquals(name, "If-Modified-Since")) user_if_modified_since_ = true;
   }
@@ -356,6 +358,9 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
   request.timeout = std::chrono::milliseconds(std::llround(p_.timeout_s * 1000));
   request.stall = std::chrono::seconds(static_cast<long>(std::ceil(std::min(p_.timeout_s, kMaxStallS))));
   request.max_bytes = p_.max_bytes;
+  // libcurl would send custom headers (secrets among them) to wherever a
+  // redirect points; only Authorization and cookies stay behind.
+  if (secret_headers_) request.max_redirects = 0;
 
   const std::string ext = p_.ext.empty() ? ExtensionFromUrl(url) : p_.ext;
   LandingWriter writer(partition_.get(), p_.naming, url, ext);
@@ -416,6 +421,8 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
   if (status == 404 && back > 0)
     error += " (tried " + std::to_string(back + 1) + " periods, from " + first_url_ + ")";
   if (status == 0) error = "extract.http: no HTTP response for " + what;
+  if (status >= 300 && status <= 399 && secret_headers_)
+    error += " (redirects are not followed for requests whose headers carry ${env:...} secrets)";
   if (Retryable(status)) return Fail(error, true, http.retry_after_ms);
   return Fail(error, false);
 }

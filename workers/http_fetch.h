@@ -26,7 +26,7 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value", resolved
   std::chrono::milliseconds timeout{300000};
   std::chrono::seconds stall{30};    // >= 1 s
-  long max_redirects = 10;
+  long max_redirects = 10;            // 0: a 3xx is the response
   std::uint64_t max_bytes = 0;       // body limit; 0: none
 };
 

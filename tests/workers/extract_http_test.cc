@@ -663,6 +663,30 @@ TEST_F(ExtractNginx, SecretsAreSentResolvedAndNeverShown) {
   ::unsetenv("SLUICE_TEST_API_KEY");
 }
 
+// Regression: libcurl forwarded custom headers — secrets included — to
+// whatever host a redirect named.
+TEST_F(ExtractHttp, RedirectsAreNotFollowedWithSecretHeaders) {
+  ::setenv("SLUICE_TEST_REDIRECT_KEY", "s3cret-77", 1);
+  ScriptedHttpServer elsewhere([](int, const std::string&) { return Reply(200, "", "x\n"); });
+  const std::string target = elsewhere.Url("/x.csv");
+  ScriptedHttpServer origin([&](int, const std::string&) {
+    return Reply(302, "Location: " + target + "\r\n", "");
+  });
+  auto r = Run({{"url", origin.Url("/a.csv")}, {"source", "redir"},
+                {"headers", {{"X-Api-Key", "${env:SLUICE_TEST_REDIRECT_KEY}"}}}});
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_TRUE(Contains(r.error, "302")) << r.error;
+  EXPECT_TRUE(Contains(r.error, "redirects are not followed")) << r.error;
+  EXPECT_TRUE(elsewhere.Requests().empty()) << "the secret went to the redirect target";
+
+  // Without secrets, the redirect is followed.
+  auto plain = Run({{"url", origin.Url("/a.csv")}, {"source", "redir"}});
+  EXPECT_EQ(plain.outcome, Outcome::kSucceeded) << plain.error;
+  EXPECT_EQ(elsewhere.Requests().size(), 1u);
+  ::unsetenv("SLUICE_TEST_REDIRECT_KEY");
+}
+
 TEST_F(ExtractHttp, LibcurlErrorsAreRedacted) {
   ::setenv("SLUICE_TEST_HOST", "127.0.0.1", 1);
   auto r = Run({{"url", "http://${env:SLUICE_TEST_HOST}:1/x.csv"}, {"source", "red"}});
