@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/job.h"
-#include "broker/sqlite_db.h"
+#include "schemas/sqlite_db.h"
 #include "schemas/job_state.h"
 #include "schemas/status.h"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "broker/job.h"
-#include "broker/sqlite_db.h"
+#include "schemas/sqlite_db.h"
 #include "schemas/status.h"
 
 namespace sluice::broker {

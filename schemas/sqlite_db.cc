@@ -1,6 +1,6 @@
-#include "broker/sqlite_db.h"
+#include "schemas/sqlite_db.h"
 
-namespace sluice::broker {
+namespace sluice {
 
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
@@ -116,4 +116,4 @@ Result<Statement> Database::Prepare(std::string_view sql) {
 
 std::string Database::error() const { return db_ ? sqlite3_errmsg(db_) : "no database"; }
 
-}  // namespace sluice::broker
+}  // namespace sluice

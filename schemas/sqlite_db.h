@@ -10,7 +10,7 @@
 
 #include "schemas/status.h"
 
-namespace sluice::broker {
+namespace sluice {
 
 class Statement {
  public:
@@ -70,4 +70,4 @@ class Database {
   sqlite3* db_ = nullptr;
 };
 
-}  // namespace sluice::broker
+}  // namespace sluice
