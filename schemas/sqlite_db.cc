@@ -21,6 +21,11 @@ Statement& Statement::Bind(int i, std::int64_t v) {
   return *this;
 }
 
+Statement& Statement::BindDouble(int i, double v) {
+  sqlite3_bind_double(stmt_, i, v);
+  return *this;
+}
+
 Statement& Statement::Bind(int i, std::string_view text) {
   sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   return *this;

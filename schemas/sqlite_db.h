@@ -25,6 +25,7 @@ class Statement {
   // Parameters are 1-based, as in SQLite. Text and blobs are copied
   // (SQLITE_TRANSIENT) unless the caller keeps them alive until Reset().
   Statement& Bind(int i, std::int64_t v);
+  Statement& BindDouble(int i, double v);
   Statement& Bind(int i, std::string_view text);
   Statement& BindBlob(int i, std::string_view bytes);
   Statement& BindNull(int i);
@@ -40,11 +41,15 @@ class Statement {
 
   int columns() const { return sqlite3_column_count(stmt_); }
   std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  int Type(int col) const { return sqlite3_column_type(stmt_, col); }  // SQLITE_INTEGER, ...
+  std::string_view ColumnName(int col) const { return sqlite3_column_name(stmt_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string_view Text(int col) const;
   std::string_view Blob(int col) const;
   std::string error() const;
   bool valid() const { return stmt_ != nullptr; }
+  sqlite3_stmt* handle() const { return stmt_; }
 
  private:
   sqlite3* db_ = nullptr;
