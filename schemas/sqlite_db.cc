@@ -92,6 +92,32 @@ Status Database::Open(const std::string& path, bool read_only) {
   return Status::Ok();
 }
 
+Status Database::OpenImmutable(const std::string& path) {
+  // As a URI: the characters that URIs give a meaning are escaped.
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      uri += '%';
+      uri += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      uri += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      uri += c;
+    }
+  }
+  uri += "?immutable=1";
+  Close();
+  int rc = sqlite3_open_v2(uri.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    Close();
+    return Status::IOError("cannot open " + path + ": " + msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  return Status::Ok();
+}
+
 void Database::Close() {
   if (db_) sqlite3_close_v2(db_);
   db_ = nullptr;

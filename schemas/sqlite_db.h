@@ -65,6 +65,9 @@ class Database {
 
   // Opens (creating if needed) the file. Parent directories must exist.
   Status Open(const std::string& path, bool read_only = false);
+  // Opens a file that nobody writes while it is open (SQLite's `immutable`:
+  // read only, no locking, no journal checks).
+  Status OpenImmutable(const std::string& path);
   void Close();
   Status Exec(std::string_view sql);
   Result<Statement> Prepare(std::string_view sql);

@@ -1,0 +1,183 @@
+#include "pipeline/serving/serving_export.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+namespace sluice::serving {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Quote(std::string_view name) {
+  std::string q = "\"";
+  for (char c : name) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::IOError(what + " " + path + ": " + std::strerror(errno));
+}
+
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return rc == 0 ? Status::Ok() : Errno("fsync", path);
+}
+
+// Temp files of an export that died half-way: nobody else writes them
+// (exports of one lakehouse are serialized), so they can go.
+void SweepTemps(const fs::path& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) == 0) fs::remove(it->path(), ec);
+  }
+}
+
+Result<std::int64_t> QueryInt(Database& db, const std::string& sql) {
+  auto st = db.Prepare(sql);
+  if (!st.ok()) return st.status();
+  if (st->Step() != SQLITE_ROW) return Status::Internal(st->error());
+  return st->Int(0);
+}
+
+// Undoes a half-done export: the transaction, the attachment, the file.
+class TempExport {
+ public:
+  TempExport(Database& db, std::string path) : db_(db), path_(std::move(path)) {}
+  ~TempExport() {
+    if (in_tx_) (void)db_.Exec("ROLLBACK");
+    if (attached_) (void)db_.Exec("DETACH DATABASE out");
+    if (!kept_) {
+      ::unlink(path_.c_str());
+      ::unlink((path_ + "-journal").c_str());
+    }
+  }
+  const std::string& path() const { return path_; }
+  bool attached_ = false;
+  bool in_tx_ = false;
+  bool kept_ = false;
+
+ private:
+  Database& db_;
+  std::string path_;
+};
+
+std::atomic<std::uint64_t> temp_counter{0};
+
+}  // namespace
+
+Result<ExportReport> ExportServing(Database& lake, const std::string& serving_path,
+                                   const std::function<bool()>& cancelled) {
+  fs::path target(serving_path);
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
+  const std::string temp_prefix = target.filename().string() + ".tmp-";
+  SweepTemps(dir, temp_prefix);
+
+  std::vector<std::string> names;
+  {
+    auto st = lake.Prepare(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+        "AND substr(name, 1, 8) = 'serving_' ORDER BY name");
+    if (!st.ok()) return st.status();
+    int rc;
+    while ((rc = st->Step()) == SQLITE_ROW) names.emplace_back(st->Text(0));
+    if (rc != SQLITE_DONE) return Status::Internal(st->error());
+  }
+  if (names.empty())
+    return Status::NotFound("the lakehouse has no serving_ tables to export");
+  if (auto s = lake.Exec(
+          "CREATE TABLE IF NOT EXISTS _sluice_exports (version INTEGER PRIMARY KEY, "
+          "exported_at TEXT NOT NULL, tables INTEGER NOT NULL, rows INTEGER NOT NULL)");
+      !s.ok())
+    return s;
+
+  TempExport temp(lake, (dir / (temp_prefix + std::to_string(::getpid()) + "-" +
+                                std::to_string(temp_counter.fetch_add(1))))
+                            .string());
+  {
+    auto attach = lake.Prepare("ATTACH DATABASE ?1 AS out");
+    if (!attach.ok()) return attach.status();
+    attach->Bind(1, temp.path());
+    if (auto s = attach->Run(); !s.ok()) return Status::IOError("cannot create " + temp.path() + ": " + s.message());
+    temp.attached_ = true;
+  }
+  if (auto s = lake.Exec("PRAGMA out.journal_mode = DELETE; PRAGMA out.synchronous = FULL"); !s.ok())
+    return s;
+  if (auto s = lake.Exec("BEGIN"); !s.ok()) return s;
+  temp.in_tx_ = true;
+
+  ExportReport report;
+  for (const std::string& name : names) {
+    if (cancelled && cancelled()) return Status::Unavailable("export cancelled");
+    std::string q = Quote(name);
+    if (auto s = lake.Exec("CREATE TABLE out." + q + " AS SELECT * FROM main." + q); !s.ok())
+      return Status::IOError("copying " + name + ": " + s.message());
+    auto rows = QueryInt(lake, "SELECT count(*) FROM out." + q);
+    if (!rows.ok()) return rows.status();
+    report.tables.push_back({name, *rows});
+    report.rows += *rows;
+  }
+  auto version = QueryInt(lake, "SELECT coalesce(max(version), 0) + 1 FROM main._sluice_exports");
+  if (!version.ok()) return version.status();
+  report.version = *version;
+  {
+    std::string meta = std::string("out.") + kExportMetaTable;
+    if (auto s = lake.Exec("CREATE TABLE " + meta +
+                           " (version INTEGER NOT NULL, exported_at TEXT NOT NULL, "
+                           "tables INTEGER NOT NULL, rows INTEGER NOT NULL)");
+        !s.ok())
+      return s;
+    auto ins = lake.Prepare("INSERT INTO " + meta +
+                            " VALUES (?1, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?2, ?3)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, report.version)
+        .Bind(2, static_cast<std::int64_t>(report.tables.size()))
+        .Bind(3, report.rows);
+    if (auto s = ins->Run(); !s.ok()) return s;
+  }
+  if (auto s = lake.Exec("COMMIT"); !s.ok()) return s;
+  temp.in_tx_ = false;
+  if (auto s = lake.Exec("DETACH DATABASE out"); !s.ok()) return s;
+  temp.attached_ = false;
+
+  // The counter moves first: a crash between here and the rename skips a
+  // version number, which is harmless; the reverse could repeat one.
+  {
+    auto rec = lake.Prepare(
+        "INSERT INTO _sluice_exports VALUES (?1, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?2, ?3)");
+    if (!rec.ok()) return rec.status();
+    rec->Bind(1, report.version)
+        .Bind(2, static_cast<std::int64_t>(report.tables.size()))
+        .Bind(3, report.rows);
+    if (auto s = rec->Run(); !s.ok()) return s;
+  }
+
+  if (auto s = FsyncPath(temp.path(), O_RDONLY); !s.ok()) return s;
+  struct stat st {};
+  if (::stat(temp.path().c_str(), &st) == 0) report.bytes = st.st_size;
+  if (::rename(temp.path().c_str(), serving_path.c_str()) != 0)
+    return Errno("rename " + temp.path() + " to", serving_path);
+  temp.kept_ = true;
+  if (auto s = FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY); !s.ok()) return s;
+  return report;
+}
+
+}  // namespace sluice::serving

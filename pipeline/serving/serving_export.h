@@ -1,0 +1,53 @@
+// export.serving: the lakehouse's serving tables, copied into a fresh
+// analytics database that replaces the old one in a single rename.
+//
+//   1. `{serving}.tmp-<pid>-<n>` is created next to the target in rollback-
+//      journal mode (not WAL: a renamed WAL database would pair with stale
+//      -wal/-shm files left by readers of the old one).
+//   2. Every table and view of the lakehouse whose name starts with
+//      `serving_` is copied into it as a table, from one read snapshot, and
+//      so is `_sluice_export` (one row: version, exported_at, tables, rows).
+//   3. The file is fsynced, renamed over the target, and the folder fsynced.
+//
+// Readers therefore see the old file or the new one, never a mixture, and a
+// reader that keeps a connection open keeps reading the old one (see
+// serving_reader.h). `version` counts exports of this lakehouse
+// (`_sluice_exports` there, written before the rename), so it only grows.
+// Exports of one lakehouse must not run concurrently (the broker serializes
+// them with the lakehouse's concurrency key); temp files left by a crashed
+// export are removed by the next one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "schemas/sqlite_db.h"
+#include "schemas/status.h"
+
+namespace sluice::serving {
+
+struct ExportedTable {
+  std::string name;
+  std::int64_t rows = 0;
+};
+
+struct ExportReport {
+  std::int64_t version = 0;
+  std::vector<ExportedTable> tables;
+  std::int64_t rows = 0;
+  std::int64_t bytes = 0;  // size of the new analytics file
+};
+
+inline constexpr char kServingPrefix[] = "serving_";
+inline constexpr char kExportMetaTable[] = "_sluice_export";
+
+// `lakehouse` is an open read-write connection to the lakehouse (the export
+// counter is written there). Fails, leaving the old analytics file in
+// place, when there is no serving table, on any SQLite or file error, or
+// when cancelled() turns true between tables.
+Result<ExportReport> ExportServing(Database& lakehouse, const std::string& serving_path,
+                                   const std::function<bool()>& cancelled = {});
+
+}  // namespace sluice::serving
