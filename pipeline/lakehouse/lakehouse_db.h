@@ -1,0 +1,22 @@
+// The lakehouse database: one SQLite file, one writer at a time. Opened in
+// WAL mode with synchronous=NORMAL (a commit survives a crash of the
+// process; an OS crash may lose the last commits, never corrupt the file)
+// and a busy timeout, so a reader or a second writer waits instead of
+// failing at once. Raw loading, SQL models and the serving export all open
+// it through here.
+#pragma once
+
+#include <string>
+
+#include "schemas/sqlite_db.h"
+#include "schemas/status.h"
+
+namespace sluice::lakehouse {
+
+inline constexpr int kLakehouseBusyTimeoutMs = 30000;
+
+// Creates the parent directories, opens (creating) the file and sets the
+// pragmas above.
+Status OpenLakehouse(sluice::Database& db, const std::string& path);
+
+}  // namespace sluice::lakehouse
