@@ -1,0 +1,113 @@
+#include "pipeline/models/model_set.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <system_error>
+
+#include "pipeline/models/model_file.h"
+#include "pipeline/models/model_graph.h"
+
+namespace sluice::models {
+
+namespace {
+
+std::string AllowedSources(Layer layer) {
+  switch (layer) {
+    case Layer::kStaging: return "raw_* tables and staging models";
+    case Layer::kFoundation: return "staging and foundation models";
+    case Layer::kServing: return "foundation and serving models";
+  }
+  return "";
+}
+
+}  // namespace
+
+const Model* ModelSet::Find(std::string_view name) const {
+  for (const Model& m : models)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+Result<ModelSet> LoadModelSet(const std::filesystem::path& dir, const std::optional<std::set<std::string>>& raw_tables) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::NotFound("models folder " + dir.string() + " does not exist");
+
+  std::vector<std::string> files;  // relative, '/'-separated
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->path().extension() != ".sql") continue;
+    files.push_back(it->path().lexically_relative(dir).generic_string());
+  }
+  if (ec) return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+
+  std::vector<std::string> problems;
+  std::vector<Model> models;
+  std::set<std::string> broken;  // file stems of models that did not load
+  for (const std::string& rel : files) {
+    std::ifstream in(dir / rel, std::ios::binary);
+    std::stringstream text;
+    if (in.is_open()) text << in.rdbuf();
+    if (!in.is_open() || in.bad()) {
+      problems.push_back(rel + ": cannot read the file");
+      broken.insert(fs::path(rel).stem().string());
+      continue;
+    }
+    auto m = ParseModelFile(text.str(), rel);
+    if (!m.ok()) {
+      problems.push_back(m.status().message());
+      broken.insert(fs::path(rel).stem().string());
+      continue;
+    }
+    models.push_back(std::move(m).value());
+  }
+
+  std::map<std::string, const Model*> by_name;
+  for (const Model& m : models) {
+    auto [it, fresh] = by_name.emplace(m.name, &m);
+    if (!fresh)
+      problems.push_back(m.path + ":" + std::to_string(m.name_line) + ": model '" + m.name + "' is also defined in " +
+                         it->second->path);
+  }
+
+  std::vector<GraphNode> nodes;
+  for (const Model& m : models) {
+    GraphNode node{m.name, static_cast<int>(m.layer), {}};
+    for (const TableReference& r : m.reads) {
+      auto where = m.path + ":" + std::to_string(r.line) + ": ";
+      auto other = by_name.find(r.name);
+      if (other != by_name.end()) {
+        node.reads.push_back(r.name);
+        const Layer src = other->second->layer;
+        if (!MayRead(m.layer, src))
+          problems.push_back(where + m.name + " reads " + r.name + " (" + LayerName(src) +
+                             (static_cast<int>(src) > static_cast<int>(m.layer) ? ", a later layer" : "") +
+                             "): a " + LayerName(m.layer) + " model reads " + AllowedSources(m.layer));
+      } else if (r.name.rfind("raw_", 0) == 0 && (!raw_tables || raw_tables->count(r.name))) {
+        if (m.layer != Layer::kStaging)
+          problems.push_back(where + m.name + " reads raw table " + r.name + ": a " + LayerName(m.layer) +
+                             " model reads " + AllowedSources(m.layer));
+      } else if (!broken.count(r.name)) {
+        problems.push_back(where + "unknown table '" + r.name + "' (not a model, a known raw table or a CTE)");
+      }
+    }
+    nodes.push_back(std::move(node));
+  }
+
+  auto order = TopologicalOrder(nodes);
+  if (!order.ok()) problems.push_back(order.status().message());
+  if (!problems.empty()) {
+    std::string msg;
+    for (const std::string& p : problems) msg += (msg.empty() ? "" : "\n") + p;
+    return Status::InvalidArgument(msg);
+  }
+
+  ModelSet set;
+  set.dir = dir;
+  for (std::size_t i : *order) set.models.push_back(std::move(models[i]));
+  return set;
+}
+
+}  // namespace sluice::models
