@@ -64,6 +64,10 @@ proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t n
   j.concurrency_limit = spec.concurrency_limit;
   if (j.concurrency_key.empty() && j.kind == kExtractKind)
     DefaultExtractConcurrency(j.params, &j.concurrency_key, &j.concurrency_limit);
+  if (j.concurrency_key.empty() && IsLakehouseKind(j.kind)) {
+    j.concurrency_key = kLakehouseConcurrencyKey;
+    j.concurrency_limit = 1;
+  }
   if (!j.concurrency_key.empty() && j.concurrency_limit == 0) j.concurrency_limit = 1;
   j.state = j.run_at_ms > now ? JobState::kScheduled : JobState::kQueued;
   j.gen = 1;

@@ -61,6 +61,10 @@ nlohmann::json Broker::JobJson(const JobRecord& r, bool detail) const {
       {"key", OrNull(j.key)},
       {"error", OrNull(r.last_error)},
   };
+  if (!j.concurrency_key.empty()) {
+    out["concurrency_key"] = j.concurrency_key;
+    out["concurrency_limit"] = j.concurrency_limit;
+  }
   std::string waiting = WaitingReason(j);
   if (!waiting.empty()) out["waiting"] = waiting;
   if (!detail) return out;

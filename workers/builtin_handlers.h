@@ -61,6 +61,17 @@ inline constexpr int kExecKillGraceMs = 2000;
 // (e.g. `period=2024-03 etag="abc"`).
 void RunExtractHttp(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 
+// export.serving: copies every serving_ table (and view) of the lakehouse
+// (HandlerSettings::lakehouse_path) into a new SQLite file next to the
+// analytics database (HandlerSettings::serving_path, or params `serving`),
+// fsyncs it and renames it over the old one (pipeline/serving/
+// serving_export.h). Fails, not retryable, when there is no lakehouse or it
+// has no serving_ table; retryable on SQLite or disk errors. A failure
+// leaves the previous analytics database in place.
+// outputs: version (int, grows by one per export of this lakehouse), path,
+// tables ({name: rows}), rows, bytes.
+void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
+
 // test.noop: succeeds at once.
 void RunTestNoop(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 

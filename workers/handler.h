@@ -31,7 +31,9 @@ namespace sluice::worker {
 // Worker-wide settings that handlers read, from WorkerOptions. Fixed for
 // the life of the worker; shared by all slot threads (read only).
 struct HandlerSettings {
-  std::string landing_dir = "data/landing";  // --landing: where extract.http writes
+  std::string landing_dir = "data/landing";            // --landing: where extract.http writes
+  std::string lakehouse_path = "data/lakehouse.sqlite";  // --lakehouse: load, transform, export
+  std::string serving_path = "data/analytics.sqlite";    // --serving: export.serving's target
 };
 
 struct JobContext {

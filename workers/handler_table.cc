@@ -8,6 +8,7 @@ namespace {
 constexpr HandlerSpec kHandlers[] = {
     {"exec", RunExec, Execution::kSlotThread, /*needs_allow_exec=*/true},
     {"extract.http", RunExtractHttp, Execution::kSlotThread, false},
+    {"export.serving", RunExportServing, Execution::kSlotThread, false},
     {"test.noop", RunTestNoop, Execution::kInline, false},
     {"test.sleep", RunTestSleep, Execution::kSlotThread, false},
     {"test.fail", RunTestFail, Execution::kInline, false},

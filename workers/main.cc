@@ -76,6 +76,15 @@ int main(int argc, char** argv) {
                  "(created if missing; may be shared by many workers)")
       ->envname("LANDING_DIR")
       ->capture_default_str();
+  app.add_option("--lakehouse", options.lakehouse,
+                 "The lakehouse SQLite file that load and transform.sql write and export.serving "
+                 "reads (one writer at a time: the broker gives these kinds one concurrency key)")
+      ->envname("LAKEHOUSE_PATH")
+      ->capture_default_str();
+  app.add_option("--serving", options.serving,
+                 "The analytics database export.serving replaces atomically (what readers open)")
+      ->envname("SERVING_DB_PATH")
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms,
                  "Heartbeat interval in ms; the broker is presumed gone after 3 silent intervals")
       ->capture_default_str();

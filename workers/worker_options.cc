@@ -43,6 +43,10 @@ Status ValidateOptions(const WorkerOptions& o) {
   if (o.grace.count() < 0) return Status::InvalidArgument("--grace: must not be negative");
   if (o.broker.empty()) return Status::InvalidArgument("--broker: must not be empty");
   if (o.landing.empty()) return Status::InvalidArgument("--landing: must not be empty");
+  if (o.lakehouse.empty()) return Status::InvalidArgument("--lakehouse: must not be empty");
+  if (o.serving.empty()) return Status::InvalidArgument("--serving: must not be empty");
+  if (o.serving == o.lakehouse)
+    return Status::InvalidArgument("--serving: must not be the lakehouse file");
   if (o.landing.find('\0') != std::string::npos)
     return Status::InvalidArgument("--landing: must not contain a NUL byte");
   return Status::Ok();

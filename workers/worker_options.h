@@ -21,6 +21,8 @@ struct WorkerOptions {
   std::vector<std::string> queues = {"default"};
   bool allow_exec = false;                         // run (and announce) the exec kind
   std::string landing = "data/landing";            // landing zone root (extract.http)
+  std::string lakehouse = "data/lakehouse.sqlite";  // load, transform.sql, export.serving
+  std::string serving = "data/analytics.sqlite";    // export.serving's target
   std::chrono::milliseconds heartbeat{1000};       // >= 10 ms
   std::chrono::milliseconds grace{30000};          // after a stop request, how long running jobs may finish
   std::chrono::milliseconds ack_wait{5000};        // at shutdown, how long to wait for the last ACKs

@@ -264,6 +264,27 @@ TEST_F(BrokerLoopTest, ConcurrencyKeyLimitsRunningJobs) {
   EXPECT_EQ(m.cmd, 0) << "over the key's limit";
 }
 
+TEST_F(BrokerLoopTest, LakehouseKindsShareOneWriterKey) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json jobs = json::array();
+  for (const char* kind : {"load", "transform.sql", "export.serving"}) jobs.push_back({{"kind", kind}});
+  jobs.push_back({{"kind", "export.serving"}, {"concurrency_key", "mine"}});  // its own key
+  client.Request(Command::kSubmit, {{"jobs", jobs}});
+  json status = Status(client, "j1");
+  EXPECT_EQ(status["job"]["concurrency_key"], "lakehouse") << status.dump();
+  EXPECT_EQ(status["job"]["concurrency_limit"], 1);
+  worker.Ready("w1", 8, {}, 60000, 0, {"load", "transform.sql", "export.serving"});
+  std::vector<std::string> got;
+  for (int i = 0; i < 2; ++i) {
+    Msg m = worker.Recv();
+    ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << i;
+    got.push_back(m.Json()["job"]);
+  }
+  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "two lakehouse jobs ran at once";
+  EXPECT_NE(std::find(got.begin(), got.end(), "j4"), got.end()) << "the job with its own key waited";
+}
+
 TEST_F(BrokerLoopTest, ExtractRunsAreRecordedAndCursorsPassedOn) {
   StartBroker();
   Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
