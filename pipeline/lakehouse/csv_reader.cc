@@ -92,17 +92,22 @@ Result<bool> CsvReader::Next() {
 Result<bool> CsvReader::NextRecord() {
   enum State { kFieldStart, kUnquoted, kQuoted, kQuoteSeen };
   State st = kFieldStart;
-  spans_.clear();
+  nspans_ = 0;
   std::size_t rec = pos_;  // the start of this record: kept across refills
   std::size_t fs = pos_;   // the current field's first content byte
   std::size_t fw = pos_;   // quoted fields: where the next unescaped byte goes
   std::int64_t quote_line = 0;
   record_line_ = line_;
 
+  // spans_ only grows: no allocation once it fits the widest record.
+  auto AddSpan = [this](Span sp) {
+    if (nspans_ == spans_.size()) spans_.resize(spans_.size() * 2 + 16);
+    spans_[nspans_++] = sp;
+  };
   auto finish = [&]() {
-    fields_.resize(spans_.size());
+    fields_.resize(nspans_);
     char* b = buf_.get();
-    for (std::size_t i = 0; i < spans_.size(); ++i)
+    for (std::size_t i = 0; i < nspans_; ++i)
       fields_[i] = CsvField{b + spans_[i].begin, spans_[i].size, spans_[i].null};
   };
   // Consumes the line end at pos_ (LF, CR, or the CR of CRLF).
@@ -121,19 +126,19 @@ Result<bool> CsvReader::NextRecord() {
         rec -= s;
         fs -= s;
         fw -= s;
-        for (auto& sp : spans_) sp.begin -= s;
+        for (std::size_t i = 0; i < nspans_; ++i) spans_[i].begin -= s;
         continue;
       }
       switch (st) {
         case kFieldStart:
-          if (spans_.empty()) return false;
-          spans_.push_back({pos_, 0, true});
+          if (nspans_ == 0) return false;
+          AddSpan({pos_, 0, true});
           break;
         case kUnquoted:
-          spans_.push_back({fs, pos_ - fs, false});
+          AddSpan({fs, pos_ - fs, false});
           break;
         case kQuoteSeen:
-          spans_.push_back({fs, fw - fs, false});
+          AddSpan({fs, fw - fs, false});
           break;
         case kQuoted:
           return Error(record_line_, "unterminated quoted field: the quote opened on line " +
@@ -148,7 +153,7 @@ Result<bool> CsvReader::NextRecord() {
     switch (st) {
       case kFieldStart: {
         char c = b[pos_];
-        if (spans_.empty()) {
+        if (nspans_ == 0) {
           if (skip_lf_) {
             skip_lf_ = false;
             if (c == '\n') {
@@ -170,12 +175,12 @@ Result<bool> CsvReader::NextRecord() {
           continue;
         }
         if (c == ',') {
-          spans_.push_back({pos_, 0, true});
+          AddSpan({pos_, 0, true});
           ++pos_;
           continue;
         }
         if (c == '\n' || c == '\r') {  // a trailing empty field
-          spans_.push_back({pos_, 0, true});
+          AddSpan({pos_, 0, true});
           end_line(c);
           finish();
           return true;
@@ -190,7 +195,7 @@ Result<bool> CsvReader::NextRecord() {
         while (p < e && !kSpecial[static_cast<unsigned char>(*p)]) ++p;
         pos_ = static_cast<std::size_t>(p - b);
         if (p == e) continue;
-        spans_.push_back({fs, pos_ - fs, false});
+        AddSpan({fs, pos_ - fs, false});
         char c = *p;
         if (c == ',') {
           ++pos_;
@@ -225,7 +230,7 @@ Result<bool> CsvReader::NextRecord() {
           st = kQuoted;
           continue;
         }
-        spans_.push_back({fs, fw - fs, false});
+        AddSpan({fs, fw - fs, false});
         if (c == ',') {
           ++pos_;
           st = kFieldStart;
@@ -237,7 +242,7 @@ Result<bool> CsvReader::NextRecord() {
           return true;
         }
         return Error(record_line_, "unexpected " + Printable(c) + " after the closing quote of field " +
-                                       std::to_string(spans_.size()) + " (on line " +
+                                       std::to_string(nspans_) + " (on line " +
                                        std::to_string(line_) + ")");
       }
     }

@@ -82,7 +82,8 @@ class CsvReader {
   std::int64_t line_ = 1;
   std::int64_t record_line_ = 1;
   std::int64_t header_line_ = 1;
-  std::vector<Span> spans_;
+  std::vector<Span> spans_;  // the first nspans_ are this record's
+  std::size_t nspans_ = 0;
   std::vector<CsvField> fields_;
   std::vector<std::string> header_;
 };

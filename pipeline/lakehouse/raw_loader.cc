@@ -10,6 +10,7 @@
 #include "pipeline/lakehouse/json_records.h"
 #include "pipeline/lakehouse/landing_glob.h"
 #include "pipeline/lakehouse/load_ledger.h"
+#include "pipeline/lakehouse/prefetch_source.h"
 #include "pipeline/lakehouse/raw_table.h"
 #include "pipeline/lakehouse/status_context.h"
 
@@ -57,7 +58,9 @@ bool CheckCancel(FileLoad& f) {
 Status LoadCsv(sluice::Database& db, FileLoad& f) {
   auto gz = GzipFileReader::Open(f.abs);
   if (!gz.ok()) return gz.status();
-  CsvReader csv(**gz);
+  // Inflating runs on its own thread, ahead of parsing and inserting.
+  std::unique_ptr<ByteSource> bytes = PrefetchSource::Wrap(std::move(gz).value());
+  CsvReader csv(*bytes);
   Status s = csv.ReadHeader();
   if (!s.ok()) return s;
   const auto& header = csv.header();
