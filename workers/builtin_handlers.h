@@ -61,6 +61,31 @@ inline constexpr int kExecKillGraceMs = 2000;
 // (e.g. `period=2024-03 etag="abc"`).
 void RunExtractHttp(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 
+// load: the landing files that are new since the last load, into the
+// lakehouse's raw tables (HandlerSettings::lakehouse_path; files under
+// HandlerSettings::landing_dir), as declared by a sources file
+// (pipeline/lakehouse/raw_source.h). params: models (a models folder; its
+// sources.toml is read) or sources (the file itself) -- exactly one. Each
+// file loads in one transaction with its ledger row, so a re-run loads only
+// new files. A malformed file fails the job (not retryable) naming the
+// file, the line and the reason, and nothing of it is loaded.
+// outputs: files_loaded, files_skipped, rows_loaded, files ([{path, table,
+// rows}], the first 100).
+void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
+
+// transform.sql: the raw load of `{models}/sources.toml` (when it exists and
+// `load` is not false), then the models folder's SQL models built in
+// dependency order against the lakehouse (pipeline/models/model_run.h).
+// params: models (str, required), start_ds / end_ds ('YYYY-MM-DD', the
+// interval of incremental models; default end: today UTC), select ([str]:
+// only these models), load (bool, default true). A bad folder (syntax,
+// unknown table, cycle), a SQL error or a failed audit fails the job, not
+// retryable; the failed model's previous table stays. A busy lakehouse or
+// an I/O error is retryable.
+// outputs: load (as load's outputs), models ([{name, kind, status, start_ds,
+// end_ds, rows, ms}] in run order; status built | failed | skipped).
+void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
+
 // export.serving: copies every serving_ table (and view) of the lakehouse
 // (HandlerSettings::lakehouse_path) into a new SQLite file next to the
 // analytics database (HandlerSettings::serving_path, or params `serving`),

@@ -8,6 +8,8 @@ namespace {
 constexpr HandlerSpec kHandlers[] = {
     {"exec", RunExec, Execution::kSlotThread, /*needs_allow_exec=*/true},
     {"extract.http", RunExtractHttp, Execution::kSlotThread, false},
+    {"load", RunLoad, Execution::kSlotThread, false},
+    {"transform.sql", RunTransformSql, Execution::kSlotThread, false},
     {"export.serving", RunExportServing, Execution::kSlotThread, false},
     {"test.noop", RunTestNoop, Execution::kInline, false},
     {"test.sleep", RunTestSleep, Execution::kSlotThread, false},

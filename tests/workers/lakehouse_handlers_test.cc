@@ -2,7 +2,10 @@
 // transform.sql and export.serving, against temp lakehouse / serving files.
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -37,9 +40,123 @@ class LakehouseHandlersTest : public ::testing::Test {
     ASSERT_TRUE(db.Exec(sql).ok());
   }
 
+  void WriteGz(const std::string& relative, const std::string& body) {
+    std::string path = settings_.landing_dir + "/" + relative;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    gzFile f = gzopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(gzwrite(f, body.data(), static_cast<unsigned>(body.size())), static_cast<int>(body.size()));
+    gzclose(f);
+  }
+  void WriteFile(const std::string& relative, const std::string& body) {
+    std::string path = dir_.File(relative);
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path) << body;
+  }
+  // A models folder: prices CSV -> staging_prices -> foundation_prices -> serving_avg_price.
+  std::string MakeModels(const std::string& audit = "not_null(columns := (item))") {
+    WriteFile("models/sources.toml",
+              "[[raw]]\ntable = \"raw_prices\"\nglob = \"prices/*.csv.gz\"\nformat = \"csv\"\n");
+    WriteFile("models/staging/staging_prices.sql",
+              "MODEL (name staging_prices, kind FULL, audits (" + audit + "));\n"
+              "SELECT item, CAST(price AS REAL) AS price FROM raw_prices\n");
+    WriteFile("models/foundation/foundation_prices.sql",
+              "MODEL (name foundation_prices, kind VIEW);\nSELECT * FROM staging_prices\n");
+    WriteFile("models/serving/serving_avg_price.sql",
+              "MODEL (name serving_avg_price, kind FULL, grain (item), audits (unique_grain));\n"
+              "SELECT item, avg(price) AS avg_price FROM foundation_prices GROUP BY item\n");
+    return dir_.File("models");
+  }
+  std::int64_t LakehouseInt(const std::string& sql) {
+    Database db;
+    EXPECT_TRUE(db.Open(settings_.lakehouse_path, true).ok());
+    auto st = db.Prepare(sql);
+    EXPECT_TRUE(st.ok()) << sql;
+    if (!st.ok() || st->Step() != SQLITE_ROW) return -1;
+    return st->Int(0);
+  }
+
   ::sluice::testing::TempDir dir_{"sluice-lakehouse-handlers"};
   HandlerSettings settings_;
 };
+
+TEST_F(LakehouseHandlersTest, TransformLoadsBuildsAndExportPublishes) {
+  WriteGz("prices/2024/03/a.csv.gz", "item,price\r\ncoffee,\"1.5\"\r\ntea,2\r\ncoffee,2.5\r\n");
+  std::string models = MakeModels();
+  proto::JobResult r = Run("transform.sql", R"({"models": ")" + models + R"("})");
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  json out = Outputs(r);
+  EXPECT_EQ(out["load"]["files_loaded"], 1) << out.dump();
+  EXPECT_EQ(out["load"]["rows_loaded"], 3);
+  ASSERT_EQ(out["models"].size(), 3u) << out.dump();
+  EXPECT_EQ(out["models"][0]["name"], "staging_prices");
+  EXPECT_EQ(out["models"][1]["name"], "foundation_prices");
+  EXPECT_EQ(out["models"][1]["kind"], "VIEW");
+  EXPECT_EQ(out["models"][2]["name"], "serving_avg_price");
+  EXPECT_EQ(out["models"][2]["status"], "built");
+  EXPECT_EQ(out["models"][2]["rows"], 2);
+  EXPECT_EQ(LakehouseInt("SELECT avg_price * 10 FROM serving_avg_price WHERE item = 'coffee'"), 20);
+
+  // A second run loads nothing new; a new file is loaded, and only it.
+  r = Run("transform.sql", R"({"models": ")" + models + R"("})");
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_EQ(Outputs(r)["load"]["files_loaded"], 0);
+  EXPECT_EQ(Outputs(r)["load"]["files_skipped"], 1);
+  WriteGz("prices/2024/04/b.csv.gz", "item,price\nmate,4\n");
+  r = Run("load", R"({"models": ")" + models + R"("})");
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_EQ(Outputs(r)["files_loaded"], 1);
+  EXPECT_EQ(Outputs(r)["files"][0]["path"], "prices/2024/04/b.csv.gz");
+  EXPECT_EQ(LakehouseInt("SELECT count(*) FROM raw_prices"), 4);
+
+  r = Run("export.serving");
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_EQ(Outputs(r)["tables"], json({{"serving_avg_price", 2}}));
+}
+
+TEST_F(LakehouseHandlersTest, MalformedFileFailsForGoodNamingFileAndLine) {
+  WriteGz("prices/2024/03/a.csv.gz", "item,price\ncoffee,1\ntea,\"2\n");
+  std::string models = MakeModels();
+  proto::JobResult r = Run("load", R"({"models": ")" + models + R"("})");
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("prices/2024/03/a.csv.gz"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("line 3"), std::string::npos) << r.error;
+  EXPECT_EQ(LakehouseInt("SELECT count(*) FROM _sluice_loaded_files"), 0);
+}
+
+TEST_F(LakehouseHandlersTest, FailedAuditFailsForGoodAndKeepsTheOldTable) {
+  WriteGz("prices/2024/03/a.csv.gz", "item,price\ncoffee,1\n");
+  std::string models = MakeModels();
+  ASSERT_EQ(Run("transform.sql", R"({"models": ")" + models + R"("})").outcome, Outcome::kSucceeded);
+  WriteGz("prices/2024/04/b.csv.gz", "item,price\n,3\n");  // an empty item: NULL
+  proto::JobResult r = Run("transform.sql", R"({"models": ")" + models + R"("})");
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("staging_prices"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("not_null"), std::string::npos) << r.error;
+  json out = Outputs(r);
+  EXPECT_EQ(out["models"][0]["status"], "failed") << out.dump();
+  EXPECT_EQ(out["models"][1]["status"], "skipped");
+  EXPECT_EQ(out["models"][2]["status"], "skipped");
+  EXPECT_EQ(LakehouseInt("SELECT count(*) FROM staging_prices"), 1) << "the old table was replaced";
+}
+
+TEST_F(LakehouseHandlersTest, BadParamsAndMissingFolders) {
+  proto::JobResult r = Run("transform.sql", "{}");
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("models"), std::string::npos) << r.error;
+  r = Run("transform.sql", R"({"models": "/nonexistent/models"})");
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("no models folder"), std::string::npos) << r.error;
+  r = Run("load", R"({"models": "a", "sources": "b"})");
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("either"), std::string::npos) << r.error;
+  r = Run("load", R"({"sources": "/nonexistent/sources.toml"})");
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_NE(r.error.find("sources.toml"), std::string::npos) << r.error;
+}
 
 TEST_F(LakehouseHandlersTest, ExportServingWritesTheAnalyticsDatabase) {
   MakeLakehouse(

@@ -1,0 +1,34 @@
+// load: new landing files into the lakehouse's raw tables
+// (pipeline/lakehouse/raw_loader.h), as declared by a sources file.
+#include <filesystem>
+#include <string>
+
+#include "pipeline/lakehouse/lakehouse_db.h"
+#include "workers/builtin_handlers.h"
+#include "workers/job_params.h"
+#include "workers/lakehouse_step.h"
+
+namespace sluice::worker {
+
+void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult* result) {
+  proto::MapReader params(job.params, "load params");
+  std::string models, sources;
+  params.Str("models", &models, 4096, false);
+  params.Str("sources", &sources, 4096, false);
+  if (params.ok() && models.empty() == sources.empty())
+    params.Fail("give either 'models' (a models folder with sources.toml) or 'sources' (a file)");
+  if (!params.ok()) return SetBadParams(params.status(), result);
+  if (sources.empty()) sources = (std::filesystem::path(models) / "sources.toml").string();
+
+  Database db;
+  if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())
+    return FailFromStatus("load", s, cancel, result);
+  auto report = LoadSourcesFile(db, sources, job.settings.landing_dir, cancel);
+  if (!report.ok()) return FailFromStatus("load", report.status(), cancel, result);
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk(buffer);
+  PackLoadReport(pk, *report);
+  result->outputs.assign(buffer.data(), buffer.size());
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,74 @@
+// transform.sql: (optionally) the raw load, then the SQL models of a models
+// folder built in order against the lakehouse (pipeline/models/model_run.h).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pipeline/lakehouse/lakehouse_db.h"
+#include "pipeline/models/model_run.h"
+#include "workers/builtin_handlers.h"
+#include "workers/job_params.h"
+#include "workers/lakehouse_step.h"
+
+namespace sluice::worker {
+namespace {
+
+void PackModels(msgpack::packer<msgpack::sbuffer>& pk, const models::RunReport& report) {
+  pk.pack_array(static_cast<std::uint32_t>(report.models.size()));
+  for (const auto& m : report.models) {
+    pk.pack_map(7);
+    pk.pack("name"), pk.pack(m.name);
+    pk.pack("kind"), pk.pack(models::KindName(m.kind));
+    pk.pack("status"), pk.pack(models::ModelRunStatusName(m.status));
+    pk.pack("start_ds"), pk.pack(m.start_ds);
+    pk.pack("end_ds"), pk.pack(m.end_ds);
+    pk.pack("rows"), pk.pack(m.rows);
+    pk.pack("ms"), pk.pack(m.milliseconds);
+  }
+}
+
+}  // namespace
+
+void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::JobResult* result) {
+  proto::MapReader params(job.params, "transform.sql params");
+  std::string dir;
+  bool load = true;
+  models::RunOptions options;
+  params.Str("models", &dir, 4096, true);
+  params.Str("start_ds", &options.start_ds, 10, false);
+  params.Str("end_ds", &options.end_ds, 10, false);
+  params.Bool("load", &load, false);
+  ReadStringList(params, "select", &options.select);
+  if (!params.ok()) return SetBadParams(params.status(), result);
+  options.cancelled = [&cancel] { return cancel.stopped(); };
+
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    result->outcome = Outcome::kFailed;
+    result->retryable = false;
+    result->error = "transform.sql: no models folder " + dir;
+    return;
+  }
+  Database db;
+  if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())
+    return FailFromStatus("transform.sql", s, cancel, result);
+
+  lakehouse::LoadReport loaded;
+  const std::string sources = (std::filesystem::path(dir) / "sources.toml").string();
+  if (load && std::filesystem::exists(sources, ec)) {
+    auto report = LoadSourcesFile(db, sources, job.settings.landing_dir, cancel);
+    if (!report.ok()) return FailFromStatus("transform.sql: load", report.status(), cancel, result);
+    loaded = std::move(*report);
+  }
+  models::RunReport run;
+  Status s = models::RunModelsFolder(db, dir, options, &run);
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk(buffer);
+  pk.pack_map(2);
+  pk.pack("load"), PackLoadReport(pk, loaded);
+  pk.pack("models"), PackModels(pk, run);
+  result->outputs.assign(buffer.data(), buffer.size());
+  if (!s.ok()) FailFromStatus("transform.sql", s, cancel, result);
+}
+
+}  // namespace sluice::worker

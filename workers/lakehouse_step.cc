@@ -1,0 +1,48 @@
+#include "workers/lakehouse_step.h"
+
+#include <algorithm>
+
+#include "pipeline/lakehouse/raw_source.h"
+
+namespace sluice::worker {
+
+Result<lakehouse::LoadReport> LoadSourcesFile(Database& db, const std::string& sources_path,
+                                              const std::string& landing_dir, const CancelToken& cancel) {
+  auto sources = lakehouse::ReadSources(sources_path);
+  if (!sources.ok()) return sources.status();
+  return lakehouse::LoadRaw(db, *sources, landing_dir, [&cancel] { return cancel.stopped(); });
+}
+
+void PackLoadReport(msgpack::packer<msgpack::sbuffer>& pk, const lakehouse::LoadReport& report) {
+  constexpr std::size_t kMaxFiles = 100;
+  pk.pack_map(4);
+  pk.pack("files_loaded"), pk.pack(report.files_loaded);
+  pk.pack("files_skipped"), pk.pack(report.files_skipped);
+  pk.pack("rows_loaded"), pk.pack(report.rows_loaded);
+  std::size_t n = std::min(report.files.size(), kMaxFiles);
+  pk.pack("files"), pk.pack_array(static_cast<std::uint32_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& f = report.files[i];
+    pk.pack_map(3);
+    pk.pack("path"), pk.pack(f.path);
+    pk.pack("table"), pk.pack(f.table);
+    pk.pack("rows"), pk.pack(f.rows);
+  }
+}
+
+void FailFromStatus(std::string_view kind, const Status& status, const CancelToken& cancel,
+                    proto::JobResult* result) {
+  if (cancel.stopped()) {
+    result->outcome = OutcomeFor(cancel.reason());
+    result->error = std::string(kind) + ": " + std::string(Describe(cancel.reason()));
+    return;
+  }
+  const std::string& m = status.message();
+  bool busy = m.find("database is locked") != std::string::npos ||
+              m.find("database table is locked") != std::string::npos;
+  result->outcome = Outcome::kFailed;
+  result->error = std::string(kind) + ": " + m;
+  result->retryable = busy || status.code() == Code::kIOError || status.code() == Code::kUnavailable;
+}
+
+}  // namespace sluice::worker
