@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "producers/cli_context.h"
+#include "producers/cli_cron.h"
 #include "producers/exit_codes.h"
 
 namespace sluice::cli {
@@ -32,6 +33,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddJobCommands(app, ctx, &commands);
   AddClusterCommands(app, ctx, &commands);
   AddExtractCommands(app, ctx, &commands);
+  AddCronCommands(app, ctx, &commands);
 
   try {
     app.parse(argc, argv);

@@ -23,6 +23,13 @@ std::vector<PlanEntry> Plan(const ModelSet& set) {
   return plan;
 }
 
+Result<std::vector<PlanEntry>> PlanModelsFolder(const std::filesystem::path& dir,
+                                                const std::optional<std::set<std::string>>& raw_tables) {
+  auto set = LoadModelSet(dir, raw_tables);
+  if (!set.ok()) return set.status();
+  return Plan(*set);
+}
+
 std::string FormatPlan(const std::vector<PlanEntry>& plan) {
   TextTable table({"order", "model", "layer", "kind", "depends on"});
   for (const PlanEntry& e : plan) {

@@ -1,6 +1,9 @@
 // The plan of a models folder: what runs, in which order, reading what.
 #pragma once
 
+#include <filesystem>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,11 @@ struct PlanEntry {
 };
 
 std::vector<PlanEntry> Plan(const ModelSet& set);
+
+// Loads the models folder `dir` (see LoadModelSet for `raw_tables`) and plans
+// it; a folder that does not load fails with every problem, one per line.
+Result<std::vector<PlanEntry>> PlanModelsFolder(const std::filesystem::path& dir,
+                                                const std::optional<std::set<std::string>>& raw_tables = std::nullopt);
 
 // A text table: order, model, layer, kind, depends on ("-" for none).
 std::string FormatPlan(const std::vector<PlanEntry>& plan);

@@ -37,7 +37,14 @@ TEST(ModelSet, TopologicalOrderTiesByLayerThenName) {
   ASSERT_TRUE(set.ok()) << set.status().message();
   EXPECT_EQ(Order(*set), (Names{"staging_w", "staging_z", "staging_y", "foundation_x", "serving_b", "serving_a"}));
 
-  const std::string plan = FormatPlan(Plan(*set));
+  auto entries = PlanModelsFolder(f.dir());
+  ASSERT_TRUE(entries.ok()) << entries.status().message();
+  ASSERT_EQ(entries->size(), 6u);
+  EXPECT_EQ((*entries)[3].order, 4);
+  EXPECT_EQ((*entries)[3].layer, Layer::kFoundation);
+  EXPECT_EQ((*entries)[3].path, "foundation/foundation_x.sql");
+  EXPECT_EQ((*entries)[3].depends_on, (Names{"staging_y", "staging_z"}));
+  const std::string plan = FormatPlan(*entries);
   EXPECT_EQ(plan,
             "order  model         layer       kind  depends on\n"
             "-----  ------------  ----------  ----  -----------------------\n"
