@@ -20,6 +20,11 @@ const char* CommandName(std::uint8_t code) {
     case Command::kWorkers: return "WORKERS";
     case Command::kStats: return "STATS";
     case Command::kExtractions: return "EXTRACTIONS";
+    case Command::kRuns: return "RUNS";
+    case Command::kSchedules: return "SCHEDULES";
+    case Command::kPause: return "PAUSE";
+    case Command::kResume: return "RESUME";
+    case Command::kReload: return "RELOAD";
     case Command::kReply: return "REPLY";
     case Command::kError: return "ERROR";
   }

@@ -38,6 +38,11 @@ enum class Command : std::uint8_t {
   kWorkers = 0x16,
   kStats = 0x17,
   kExtractions = 0x18,
+  kRuns = 0x19,
+  kSchedules = 0x1A,
+  kPause = 0x1B,
+  kResume = 0x1C,
+  kReload = 0x1D,
   // broker -> client / any peer
   kReply = 0x20,
   kError = 0x21,

@@ -1,0 +1,23 @@
+// The job kinds a stock sluice-worker runs (workers/handler_table.cc is the
+// implementation; a worker test keeps the two lists equal). The broker uses
+// the list to check a workflow registry before any run: a stage whose kind
+// no worker could run is refused at load, not discovered at 3 a.m.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace sluice::proto {
+
+inline constexpr std::array<std::string_view, 9> kBuiltinKinds = {
+    "exec", "extract.http", "load", "transform.sql", "export.serving",
+    "test.noop", "test.sleep", "test.fail", "test.crash",
+};
+
+inline bool IsBuiltinKind(std::string_view kind) {
+  for (std::string_view k : kBuiltinKinds)
+    if (k == kind) return true;
+  return false;
+}
+
+}  // namespace sluice::proto
