@@ -16,7 +16,7 @@ Status OpenLakehouse(sluice::Database& db, const std::string& path) {
   if (!s.ok()) return s;
   sqlite3_busy_timeout(db.handle(), kLakehouseBusyTimeoutMs);
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY"}) {
+                             "PRAGMA cache_size=-65536"}) {
     s = db.Exec(pragma);
     if (!s.ok()) {
       db.Close();
