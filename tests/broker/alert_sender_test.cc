@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
-#include <regex>
 #include <string>
 #include <thread>
 
@@ -40,6 +40,18 @@ AlertSenderConfig FastConfig(const ScriptedHttpServer& server) {
   c.backoff = 10ms;
   c.timeout = 10s;
   return c;
+}
+
+// The N of a summary's "Title: sluice: N more alerts; latest: ...", or -1.
+// (No std::regex: GCC 12 warns in it under the sanitizers.)
+int SummaryCount(const std::string& request) {
+  const std::string prefix = "\r\nTitle: sluice: ";
+  const auto at = request.find(prefix);
+  if (at == std::string::npos) return -1;
+  std::size_t i = at + prefix.size(), digits = i;
+  while (digits < request.size() && std::isdigit(static_cast<unsigned char>(request[digits]))) digits++;
+  if (digits == i || request.compare(digits, 11, " more alert") != 0) return -1;
+  return std::stoi(request.substr(i, digits - i));
 }
 
 // enqueued == alone (posted + failed - summaries) + suppressed + dropped
@@ -156,14 +168,12 @@ TEST(AlertSender, AStormIsFoldedIntoAFewSummaries) {
     sender.Enqueue("job " + std::to_string(i) + " dead", "job " + std::to_string(i) + " is dead");
 
   // Each request is either one alert or a summary of N; all 200 accounted for.
-  const std::regex summary_title(R"(\r\nTitle: sluice: (\d+) more alerts?; latest: job (\d+) dead\r\n)");
   int alone = 0, folded = 0, summaries = 0;
   auto tally = [&] {
     alone = folded = summaries = 0;
     for (const std::string& r : server.Requests()) {
-      std::smatch m;
-      if (std::regex_search(r, m, summary_title)) {
-        folded += std::stoi(m[1].str());
+      if (const int n = SummaryCount(r); n >= 0) {
+        folded += n;
         summaries++;
       } else {
         alone++;
@@ -182,8 +192,12 @@ TEST(AlertSender, AStormIsFoldedIntoAFewSummaries) {
   // The last summary names the latest alert and the count in its body.
   const std::string& last = requests.back();
   EXPECT_NE(last.find("latest: job 199 is dead"), std::string::npos) << last;
-  EXPECT_TRUE(std::regex_search(last, std::regex(R"(\r\n\r\nsluice: \d+ more alerts? in the last \d+ s; latest: )")))
-      << last;
+  const int last_count = SummaryCount(last);
+  ASSERT_GT(last_count, 0) << last;
+  const std::string body = "\r\n\r\nsluice: " + std::to_string(last_count) + " more alert" +
+                           (last_count == 1 ? "" : "s") + " in the last ";
+  EXPECT_NE(last.find(body), std::string::npos) << last;
+  EXPECT_NE(last.find(" s; latest: job 199 is dead"), std::string::npos) << last;
 
   sender.Stop();
   AlertStats s = sender.Stats();
