@@ -204,6 +204,54 @@ Result<json> Client::Extractions(const std::string& source, std::int64_t limit) 
                       json::value_t::array);
 }
 
+Result<json> Client::Run(const std::string& workflow, const std::map<std::string, std::string>& params) {
+  json body = {{"workflow", workflow}};
+  if (!params.empty()) body["params"] = params;
+  return RequestField(proto::Command::kRun, std::move(body), "run", json::value_t::object);
+}
+
+Result<json> Client::Runs(const std::string& workflow, const std::string& state, std::uint32_t limit) {
+  json body = json::object();
+  if (!workflow.empty()) body["workflow"] = workflow;
+  if (!state.empty()) body["state"] = state;
+  if (limit != 0) body["limit"] = limit;
+  return RequestField(proto::Command::kRuns, std::move(body), "runs", json::value_t::array);
+}
+
+Result<json> Client::RunStatus(const std::string& id) {
+  return RequestField(proto::Command::kStatus, {{"id", id}}, "run", json::value_t::object);
+}
+
+Result<json> Client::CancelRun(const std::string& id) {
+  return RequestField(proto::Command::kCancelJob, {{"id", id}}, "run", json::value_t::object);
+}
+
+Result<json> Client::Schedules() {
+  return RequestField(proto::Command::kSchedules, json::object(), "schedules", json::value_t::array);
+}
+
+Result<json> Client::Pause(const std::string& workflow) {
+  return RequestField(proto::Command::kPause, {{"workflow", workflow}}, "schedule",
+                      json::value_t::object);
+}
+
+Result<json> Client::Resume(const std::string& workflow) {
+  return RequestField(proto::Command::kResume, {{"workflow", workflow}}, "schedule",
+                      json::value_t::object);
+}
+
+Result<json> Client::Reload() {
+  auto reply = Request(proto::Command::kReload, json::object());
+  if (!reply.ok()) return reply.status();
+  auto workflows = reply->find("workflows");
+  if (workflows == reply->end() || !workflows->is_number_integer())
+    return sluice::Status::Internal("the broker's RELOAD reply has no 'workflows' count");
+  json out = std::move(*reply);
+  out.erase("req");
+  out.erase("ok");
+  return out;
+}
+
 std::string Client::EncodeSubmit(const std::vector<proto::JobSpec>& specs, std::size_t begin,
                                  std::size_t end, std::uint64_t req) const {
   proto::Submit submit;

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -103,6 +104,30 @@ class Client {
   Result<nlohmann::json> Stats();
   // EXTRACTIONS: the newest extract runs (of `source`, if not empty).
   Result<nlohmann::json> Extractions(const std::string& source, std::int64_t limit);
+
+  // Workflow runs (PROTOCOL.md §6.9-6.13). A run id is `r` and digits.
+  // RUN: starts a run of `workflow` with these params (registry defaults are
+  // filled in by the broker; `date` sets the logical date); the run object.
+  // Empty `params` sends none.
+  Result<nlohmann::json> Run(const std::string& workflow,
+                             const std::map<std::string, std::string>& params = {});
+  // RUNS: an array of run objects, newest first; empty `workflow` / `state`
+  // and a 0 `limit` (the broker's default, 50) mean "any".
+  Result<nlohmann::json> Runs(const std::string& workflow, const std::string& state,
+                              std::uint32_t limit);
+  // STATUS of a run id: the run object (Status() is for job ids).
+  Result<nlohmann::json> RunStatus(const std::string& id);
+  // CANCEL_JOB of a run id: cancels its unfinished stages; the run object.
+  Result<nlohmann::json> CancelRun(const std::string& id);
+  // SCHEDULES: an array of schedule entries, one per workflow, by name.
+  Result<nlohmann::json> Schedules();
+  // PAUSE / RESUME a workflow's schedule: the schedule entry after it.
+  Result<nlohmann::json> Pause(const std::string& workflow);
+  Result<nlohmann::json> Resume(const std::string& workflow);
+  // RELOAD: the broker reads its registry file again; answers
+  // {workflows, path}. A file that does not load is kInvalidArgument
+  // ("bad_request: ...") and the broker keeps the old registry.
+  Result<nlohmann::json> Reload();
 
   // Any client command: `body` must be a JSON object (or null for an empty
   // one); its `req` is set here. Returns the whole REPLY map (with `req` and

@@ -339,6 +339,73 @@ TEST(Client, AFailedBatchOfASplitSubmitSaysWhatWasSubmitted) {
   EXPECT_EQ(broker.count(Cmd::kSubmit), 2u);
 }
 
+TEST(Client, RunCallsSendTheirCommandsAndTakeTheirField) {
+  FakeBroker broker([](const FakeBroker::Request& r) -> std::vector<FakeBroker::Answer> {
+    const json run = {{"id", "r3"}, {"state", "running"}};
+    const json entry = {{"workflow", "w"}, {"paused", r.command == Cmd::kPause}};
+    switch (r.command) {
+      case Cmd::kRun:
+      case Cmd::kStatus:
+      case Cmd::kCancelJob: return {FakeBroker::Reply(r, {{"run", run}})};
+      case Cmd::kRuns: return {FakeBroker::Reply(r, {{"runs", {run}}})};
+      case Cmd::kSchedules: return {FakeBroker::Reply(r, {{"schedules", {entry}}})};
+      case Cmd::kPause:
+      case Cmd::kResume: return {FakeBroker::Reply(r, {{"schedule", entry}})};
+      case Cmd::kReload: return {FakeBroker::Reply(r, {{"workflows", 2}, {"path", "/w.toml"}})};
+      default: return {};
+    }
+  });
+  Client client = ConnectTo(broker);
+  auto run = client.Run("w", {{"date", "2024-05-01"}});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ((*run)["id"], "r3");
+  EXPECT_EQ((*client.Runs("w", "running", 7))[0]["id"], "r3");
+  EXPECT_EQ((*client.Runs("", "", 0)).size(), 1u);
+  EXPECT_EQ((*client.RunStatus("r3"))["state"], "running");
+  EXPECT_EQ((*client.CancelRun("r3"))["id"], "r3");
+  EXPECT_EQ((*client.Schedules())[0]["workflow"], "w");
+  EXPECT_EQ((*client.Pause("w"))["paused"], true);
+  EXPECT_EQ((*client.Resume("w"))["paused"], false);
+  EXPECT_EQ(*client.Reload(), (json{{"workflows", 2}, {"path", "/w.toml"}}));
+
+  auto reqs = broker.requests();
+  ASSERT_EQ(reqs.size(), 9u);
+  EXPECT_EQ(reqs[0].command, Cmd::kRun);
+  EXPECT_EQ(reqs[0].body["workflow"], "w");
+  EXPECT_EQ(reqs[0].body["params"], (json{{"date", "2024-05-01"}}));
+  EXPECT_EQ(reqs[1].command, Cmd::kRuns);
+  EXPECT_EQ(reqs[1].body["workflow"], "w");
+  EXPECT_EQ(reqs[1].body["state"], "running");
+  EXPECT_EQ(reqs[1].body["limit"], 7);
+  EXPECT_FALSE(reqs[2].body.contains("workflow"));
+  EXPECT_FALSE(reqs[2].body.contains("limit"));
+  EXPECT_EQ(reqs[3].command, Cmd::kStatus);
+  EXPECT_EQ(reqs[3].body["id"], "r3");
+  EXPECT_EQ(reqs[4].command, Cmd::kCancelJob);
+  EXPECT_EQ(reqs[4].body["id"], "r3");
+  EXPECT_EQ(reqs[5].command, Cmd::kSchedules);
+  EXPECT_EQ(reqs[6].command, Cmd::kPause);
+  EXPECT_EQ(reqs[6].body["workflow"], "w");
+  EXPECT_EQ(reqs[7].command, Cmd::kResume);
+  EXPECT_EQ(reqs[8].command, Cmd::kReload);
+}
+
+TEST(Client, ARunReplyWithoutItsFieldIsAnError) {
+  FakeBroker broker([](const FakeBroker::Request& r) -> std::vector<FakeBroker::Answer> {
+    // A job where a run is expected (an old broker), and a RELOAD with no count.
+    if (r.command == Cmd::kStatus) return {FakeBroker::Reply(r, {{"job", {{"id", "r1"}}}})};
+    return {FakeBroker::Reply(r, {{"path", "/w.toml"}})};
+  });
+  Client client = ConnectTo(broker);
+  auto run = client.RunStatus("r1");
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), Code::kInternal);
+  EXPECT_EQ(run.status().message(), "the broker's STATUS reply has no 'run' map");
+  auto reload = client.Reload();
+  ASSERT_FALSE(reload.ok());
+  EXPECT_EQ(reload.status().code(), Code::kInternal);
+}
+
 TEST(Client, AMovedClientStillWorks) {
   FakeBroker broker([](const FakeBroker::Request& r) -> std::vector<FakeBroker::Answer> {
     return {FakeBroker::Reply(r, {{"stats", json::object()}})};
