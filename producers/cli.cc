@@ -4,13 +4,15 @@
 
 #include "producers/cli_context.h"
 #include "producers/cli_cron.h"
+#include "producers/cli_models.h"
+#include "producers/cli_runs.h"
 #include "producers/exit_codes.h"
 
 namespace sluice::cli {
 
 int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, std::ostream& err) {
   Context ctx(in, out, err);
-  CLI::App app{"sluice: submit and query jobs on a sluice broker", "sluice"};
+  CLI::App app{"sluice: submit and query jobs and workflow runs on a sluice broker", "sluice"};
   // Global options work before or after the subcommand.
   app.fallthrough();
   // At most one; none is reported below (CLI11 would call an unknown
@@ -34,6 +36,8 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddClusterCommands(app, ctx, &commands);
   AddExtractCommands(app, ctx, &commands);
   AddCronCommands(app, ctx, &commands);
+  AddRunCommands(app, ctx, &commands);  // after AddJobCommands: extends status and cancel
+  AddModelCommands(app, ctx, &commands);
 
   try {
     app.parse(argc, argv);

@@ -1,4 +1,5 @@
-// The `sluice` command line: submit and query jobs on a sluice broker.
+// The `sluice` command line: submit and query jobs and workflow runs on a
+// sluice broker; plan and test SQL models folders.
 // `sluice --help` documents every command; exit_codes.h the exit codes.
 #pragma once
 

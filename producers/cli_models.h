@@ -1,0 +1,12 @@
+// `sluice models plan DIR` and `sluice models test DIR`: a SQL models
+// folder's plan and unit tests (pipeline/models), run here; no broker.
+// Internal to the CLI.
+#pragma once
+
+#include "producers/cli_context.h"
+
+namespace sluice::cli {
+
+void AddModelCommands(CLI::App& app, Context& ctx, CommandList* commands);
+
+}  // namespace sluice::cli
