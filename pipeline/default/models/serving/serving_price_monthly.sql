@@ -1,0 +1,51 @@
+MODEL (
+  name serving_price_monthly,
+  kind FULL,
+  grain (commodity_key, month),
+  description 'front-contract prices by commodity and month: first/last/average settlement, range, return, volume',
+  audits (
+    not_null(columns := (commodity_key, month, avg_settle, last_settle, trading_days)),
+    unique_grain
+  )
+);
+WITH front AS (
+  SELECT commodity_key, substr(trade_date, 1, 7) AS month, trade_date, open, high, low, settle, volume, price_unit
+  FROM foundation_fct_prices_daily
+  WHERE is_front = 1
+),
+monthly AS (
+  SELECT
+    commodity_key,
+    month,
+    max(price_unit) AS price_unit,
+    count(*) AS trading_days,
+    round(avg(settle), 4) AS avg_settle,
+    min(low) AS month_low,
+    max(high) AS month_high,
+    (SELECT f2.settle FROM front AS f2 WHERE f2.commodity_key = front.commodity_key AND f2.month = front.month
+     ORDER BY f2.trade_date LIMIT 1) AS first_settle,
+    (SELECT f3.settle FROM front AS f3 WHERE f3.commodity_key = front.commodity_key AND f3.month = front.month
+     ORDER BY f3.trade_date DESC LIMIT 1) AS last_settle,
+    sum(volume) AS volume
+  FROM front
+  GROUP BY commodity_key, month
+)
+SELECT
+  m.commodity_key,
+  d.commodity_name,
+  m.month,
+  m.price_unit,
+  m.trading_days,
+  m.first_settle,
+  m.last_settle,
+  m.avg_settle,
+  m.month_low,
+  m.month_high,
+  CASE WHEN lag(m.last_settle) OVER w > 0
+       THEN round((m.last_settle - lag(m.last_settle) OVER w) * 100.0 / lag(m.last_settle) OVER w, 2)
+  END AS return_pct,
+  m.volume
+FROM monthly AS m
+JOIN foundation_dim_commodity AS d ON d.commodity_key = m.commodity_key
+WINDOW w AS (PARTITION BY m.commodity_key ORDER BY m.month)
+ORDER BY m.commodity_key, m.month
