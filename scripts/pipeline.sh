@@ -150,14 +150,18 @@ if [ "$mode" = run ]; then
   "$bin/sluice" run coffee "${run_params[@]}" --wait --timeout 1800 | tee "$run_dir/run.out"
   rc=${PIPESTATUS[0]}
   set -e
-  run_id=$("$bin/sluice" --json runs --workflow coffee --limit 1 |
-    "$python" -c 'import json, sys; r = json.load(sys.stdin)["runs"]; print(r[0]["id"] if r else "")')
-  "$bin/sluice" --json status "$run_id" >"$run_dir/run.json"
-  "$python" -c '
+  # The run just started is the newest of the workflow.
+  run_id=$("$bin/sluice" --json runs --workflow coffee --limit 1 2>/dev/null |
+    "$python" -c 'import json, sys; r = json.load(sys.stdin)["runs"]; print(r[0]["id"] if r else "")' || true)
+  : >"$run_dir/stage_jobs.txt"
+  if [ -n "$run_id" ] && "$bin/sluice" --json status "$run_id" >"$run_dir/run.json"; then
+    "$python" -c '
 import json, sys
 run = json.load(open(sys.argv[1]))
 for s in run.get("stages", []):
     print(s["name"], s.get("job") or "")' "$run_dir/run.json" >"$run_dir/stage_jobs.txt"
+  fi
+  [ "$rc" -eq 0 ] && [ -z "$run_id" ] && { echo "pipeline.sh: the run is not listed by 'sluice runs'" >&2; rc=1; }
 else
   # FALLBACK (--jobs): the workflow's stages as plain jobs, for a broker
   # without --workflows. Same params as pipeline/default/workflows.toml.
