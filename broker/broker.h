@@ -33,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker/alert_sender.h"
 #include "broker/checkpointer.h"
 #include "broker/clock.h"
 #include "broker/concurrency_gate.h"
@@ -235,6 +236,7 @@ class Broker {
   std::map<std::string, std::int64_t> next_fire_;
   std::map<std::string, std::string> cron_text_;
   std::set<std::string> paused_;
+  std::unique_ptr<AlertSender> alerts_;  // ALERT_WEBHOOK_URL; null when unset
   ReadyQueues ready_;
   TimerSet timers_;
   WorkerRegistry workers_;

@@ -156,8 +156,8 @@ void Broker::OnReload(const std::string& rid, std::string_view body) {
 }
 
 void Broker::Alert(const std::string& title, const std::string& text) {
-  Logf("alert: %s", title.c_str());
-  (void)text;
+  if (config_.verbose) Logf("alert: %s", title.c_str());
+  if (alerts_) alerts_->Enqueue(title, text);  // never blocks: a queue and a thread
 }
 
 }  // namespace sluice::broker

@@ -28,6 +28,11 @@ std::string UtcIso(std::int64_t ms) { return UtcText(ms, "%Y-%m-%dT%H:%M:%SZ"); 
 
 Status Broker::LoadWorkflows(std::int64_t now) {
   if (Status s = run_store_.Prepare(store_.db()); !s.ok()) return s;
+  AlertSenderConfig alert_config = AlertSender::FromEnv();
+  if (!alert_config.url.empty()) {
+    alerts_ = std::make_unique<AlertSender>(alert_config);
+    Logf("alerts: failed runs and dead jobs are posted to ALERT_WEBHOOK_URL");
+  }
   if (!config_.workflows_path.empty()) {
     auto reg = workflows::LoadRegistry(config_.workflows_path);
     if (!reg.ok()) return reg.status();

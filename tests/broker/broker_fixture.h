@@ -87,10 +87,12 @@ class Peer {
     proto::Encode(r, &b);
     Send(Command::kReady, b);
   }
-  void Result(const std::string& job, std::uint32_t attempt, Outcome o, std::string error = {}) {
+  void Result(const std::string& job, std::uint32_t attempt, Outcome o, std::string error = {},
+              bool retryable = true) {
     proto::JobResult r;
     r.job = job;
     r.attempt = attempt;
+    r.retryable = retryable;
     r.outcome = o;
     r.error = std::move(error);
     std::string b;

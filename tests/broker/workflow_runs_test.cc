@@ -5,7 +5,10 @@
 #include <fstream>
 #include <set>
 
+#include <cstdlib>
+
 #include "tests/broker/broker_fixture.h"
+#include "tests/workers/scripted_http_server.h"
 
 namespace sluice::broker {
 namespace {
@@ -290,6 +293,30 @@ TEST_F(WorkflowRunsTest, ReloadRequestedBySignalFlag) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(s.size(), 1u) << s.dump();
+}
+
+TEST_F(WorkflowRunsTest, FailedRunAndDeadJobArePostedToTheWebhook) {
+  worker::testing::ScriptedHttpServer hook(
+      [](int, const std::string&) { return worker::testing::Reply(200, "", "ok"); });
+  ::setenv("ALERT_WEBHOOK_URL", hook.Url("/alerts").c_str(), 1);
+  StartBroker();
+  ::unsetenv("ALERT_WEBHOOK_URL");
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  Run(client, "diamond");
+  worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
+  std::string a = NextJob(worker).first;
+  worker.Result(a, 1, Outcome::kFailed, "boom", /*retryable=*/false);
+  WaitRun(client, "r1", "failed");
+  std::vector<std::string> posts;
+  for (int i = 0; i < 200 && posts.size() < 2; ++i) {
+    posts = hook.Requests();
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(posts.size(), 2u);
+  std::string all = posts[0] + posts[1];
+  EXPECT_NE(all.find("POST /alerts"), std::string::npos) << all;
+  EXPECT_NE(all.find("is dead"), std::string::npos) << all;
+  EXPECT_NE(all.find("run r1 of diamond failed"), std::string::npos) << all;
 }
 
 TEST_F(WorkflowRunsTest, BrokerRefusesToStartWithABadRegistry) {
