@@ -76,7 +76,9 @@ Status Broker::ReloadRegistry(std::string* message) {
   }
   auto reg = workflows::LoadRegistry(config_.workflows_path);
   if (!reg.ok()) {
+    // One line (ERROR messages are): the problems joined with "; ".
     *message = reg.status().message();
+    for (std::size_t p; (p = message->find('\n')) != std::string::npos;) message->replace(p, 1, "; ");
     Logf("reload refused, the old registry stays: %s", message->c_str());
     return Status::InvalidArgument(*message);
   }
