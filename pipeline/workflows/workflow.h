@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,7 @@ struct WorkflowDef {
   nlohmann::json params = nlohmann::json::object();  // run parameter defaults, {str: str}
   std::vector<StageDef> stages;         // dependencies before dependents
   int line = 0;
+  std::string description;              // free text, for people
 
   const StageDef* FindStage(std::string_view stage) const;
 };
