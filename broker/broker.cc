@@ -54,6 +54,8 @@ Status Broker::Start() {
   s = store_.CountByQueueAndState(
       [&](const std::string& q, JobState st, std::int64_t n) { counts_.Add(q, st, n); });
   if (!s.ok()) return s;
+  s = LoadWorkflows(now);  // after the counts: a catch-up fire submits jobs
+  if (!s.ok()) return s;
   Logf("state %s: %zu scheduled, %zu queued, %zu running (awaiting re-adoption), next id j%lld",
        config_.state_path.c_str(), n_sched, n_queued, n_running,
        static_cast<long long>(store_.next_job_seq()));
@@ -140,6 +142,7 @@ int Broker::PollTimeoutMs(std::int64_t now) {
   if (held) due = std::min(due, dispatch_hold_until_ms_);
   if (!timers_.empty()) due = std::min(due, timers_.next_due_ms());
   due = std::min(due, NextTaskDueMs());
+  due = std::min(due, NextCronDueMs());
   workers_.ForEach([&](Worker& w) {
     due = std::min(due, w.last_sent_ms + w.heartbeat_ms);
     due = std::min(due, w.last_seen_ms + static_cast<std::int64_t>(config_.liveness) * w.heartbeat_ms + 1);
@@ -201,6 +204,12 @@ Status Broker::Turn(bool* stop_requested) {
   }
   now = clock_->NowMs();
   Tick(now);
+  if (config_.reload_requested && config_.reload_requested->exchange(false)) {
+    std::string message;
+    (void)ReloadRegistry(&message);  // logged; a bad file keeps the old registry
+  }
+  CronTick(now);
+  ProcessRunEvents(now);
   Dispatch(now);
   if (!fatal_.ok()) return fatal_;
   return CommitIfDue(false);
@@ -242,7 +251,7 @@ void Broker::Handle(proto::Incoming& in) {
   using C = proto::Command;
   using Handler = void (Broker::*)(const std::string&, std::string_view);
   // The dispatch table: command -> thin handler. Broker-to-peer commands
-  // (JOB, CANCEL, ACK, REPLY, ERROR) and RUN (not yet) are refused.
+  // (JOB, CANCEL, ACK, REPLY, ERROR) are refused.
   static const std::unordered_map<std::uint8_t, Handler> kTable = {
       {static_cast<std::uint8_t>(C::kReady), &Broker::OnReady},
       {static_cast<std::uint8_t>(C::kHeartbeat), &Broker::OnHeartbeat},
@@ -256,6 +265,12 @@ void Broker::Handle(proto::Incoming& in) {
       {static_cast<std::uint8_t>(C::kWorkers), &Broker::OnWorkers},
       {static_cast<std::uint8_t>(C::kStats), &Broker::OnStats},
       {static_cast<std::uint8_t>(C::kExtractions), &Broker::OnExtractions},
+      {static_cast<std::uint8_t>(C::kRun), &Broker::OnRun},
+      {static_cast<std::uint8_t>(C::kRuns), &Broker::OnRuns},
+      {static_cast<std::uint8_t>(C::kSchedules), &Broker::OnSchedules},
+      {static_cast<std::uint8_t>(C::kPause), &Broker::OnPause},
+      {static_cast<std::uint8_t>(C::kResume), &Broker::OnResume},
+      {static_cast<std::uint8_t>(C::kReload), &Broker::OnReload},
   };
   if (Worker* w = workers_.ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
   auto it = kTable.find(in.command);

@@ -21,7 +21,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -30,17 +33,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker/alert_sender.h"
 #include "broker/checkpointer.h"
 #include "broker/clock.h"
 #include "broker/concurrency_gate.h"
 #include "broker/extract_runs.h"
 #include "broker/job.h"
 #include "broker/job_store.h"
+#include "broker/run_store.h"
+#include "broker/workflow_run.h"
 #include "broker/ready_queue.h"
 #include "broker/state_counts.h"
 #include "broker/timer_set.h"
 #include "broker/worker_registry.h"
 #include "pipeline/retry_policy.h"
+#include "pipeline/workflows/workflow.h"
 #include "schemas/envelope.h"
 #include "schemas/messages.h"
 #include "schemas/status.h"
@@ -63,13 +70,20 @@ struct BrokerConfig {
   // latency it adds.
   std::int64_t commit_interval_us = 1000;
   bool verbose = false;
+  std::string workflows_path;             // the registry (TOML); empty: no workflows
+  // Set (e.g. by SIGHUP) to have the loop reload the registry; not owned.
+  std::atomic<bool>* reload_requested = nullptr;
 };
+
+// UTC text of Unix milliseconds: "2024-03-05" / "2024-03-05T06:00:00Z".
+std::string UtcDay(std::int64_t ms);
+std::string UtcIso(std::int64_t ms);
 
 // Monotonic counters reported by STATS.
 struct BrokerCounters {
   std::int64_t submitted = 0, dispatched = 0, succeeded = 0, failed = 0, timed_out = 0, lost = 0,
                dead = 0, cancelled = 0, retried = 0, returned = 0, duplicate_results = 0,
-               bad_messages = 0, commits = 0, pruned = 0;
+               bad_messages = 0, commits = 0, pruned = 0, runs_started = 0, runs_failed = 0;
 };
 
 struct TaskStats {
@@ -120,6 +134,15 @@ class Broker {
   void OnWorkers(const std::string& rid, std::string_view body);
   void OnStats(const std::string& rid, std::string_view body);
   void OnExtractions(const std::string& rid, std::string_view body);
+  void OnRun(const std::string& rid, std::string_view body);
+  void OnRuns(const std::string& rid, std::string_view body);
+  void OnSchedules(const std::string& rid, std::string_view body);
+  void OnPause(const std::string& rid, std::string_view body) { OnPauseResume(rid, body, true); }
+  void OnResume(const std::string& rid, std::string_view body) { OnPauseResume(rid, body, false); }
+  void OnPauseResume(const std::string& rid, std::string_view body, bool pause);
+  void OnReload(const std::string& rid, std::string_view body);
+  void OnRunStatus(const std::string& rid, std::uint64_t req, std::int64_t run_seq);
+  void OnRunCancel(const std::string& rid, std::uint64_t req, std::int64_t run_seq);
   void ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
                   const std::string& message);
   void ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body);
@@ -156,6 +179,31 @@ class Broker {
   std::int64_t LeaseGraceMs() const { return 2LL * config_.heartbeat_ms; }
   std::int64_t OrphanGraceMs() const { return (config_.liveness + 2LL) * config_.heartbeat_ms; }
 
+  // --- workflow runs (runs.cc)
+  Status LoadWorkflows(std::int64_t now);
+  Status ReloadRegistry(std::string* message);
+  void InitCron(std::int64_t now, bool startup);
+  void CronTick(std::int64_t now);
+  void FireCron(const workflows::WorkflowDef& w, std::int64_t slot_ms, std::int64_t now);
+  std::int64_t NextCronDueMs() const;
+  Result<std::int64_t> StartRun(const workflows::WorkflowDef& w, const std::string& trigger,
+                                const std::string& logical_date, std::optional<std::int64_t> slot_ms,
+                                const std::map<std::string, std::string>& overrides, std::int64_t now);
+  void TryStartQueued(const std::string& workflow, std::int64_t now);
+  void SubmitReady(WorkflowRun& run, std::int64_t now);
+  void ProcessRunEvents(std::int64_t now);
+  void OnStageEnded(WorkflowRun& run, int stage, JobState state, std::int64_t now);
+  void FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why);
+  void PersistRun(WorkflowRun& run);
+  void PersistStage(const WorkflowRun& run, int stage);
+  Result<WorkflowRun*> FindRun(std::int64_t run_seq);  // loads a finished run into runs_
+  void ForgetRunIfDone(std::int64_t run_seq);
+  Status CancelRun(std::int64_t run_seq, std::int64_t now);
+  void OnStageJobRetried(std::int64_t job_seq, std::int64_t now);
+  nlohmann::json RunJson(const WorkflowRun& run, bool detail);
+  nlohmann::json ScheduleJson(const workflows::WorkflowDef& w);
+  void Alert(const std::string& title, const std::string& text);
+
   // --- queries (queries.cc)
   nlohmann::json JobJson(const JobRecord& r, bool detail) const;
   // The store does not hold running attempts: lay the live job's state and
@@ -177,6 +225,18 @@ class Broker {
   std::unique_ptr<Checkpointer> checkpointer_;
 
   std::unordered_map<std::int64_t, Job> live_;  // scheduled, queued, running
+  // Workflows: the registry, runs that are unfinished (or have stage jobs
+  // still live), which run each live stage job belongs to, job ends not yet
+  // applied to their runs, cron's next slot per workflow, paused workflows.
+  workflows::Registry registry_;
+  RunStore run_store_;
+  std::map<std::int64_t, WorkflowRun> runs_;
+  std::unordered_map<std::int64_t, std::int64_t> run_of_job_;
+  std::vector<std::pair<std::int64_t, JobState>> run_events_;
+  std::map<std::string, std::int64_t> next_fire_;
+  std::map<std::string, std::string> cron_text_;
+  std::set<std::string> paused_;
+  std::unique_ptr<AlertSender> alerts_;  // ALERT_WEBHOOK_URL; null when unset
   ReadyQueues ready_;
   TimerSet timers_;
   WorkerRegistry workers_;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "broker/broker.h"
 #include "broker/log.h"
@@ -28,6 +29,17 @@ Status ReadJobIdRequest(std::string_view body, const char* what, std::uint64_t* 
   if (!parsed) return Status::NotFound("no job '" + id + "' (job ids look like j123)");
   *seq = *parsed;
   return Status::Ok();
+}
+
+// The run a request's `id` names, when it is a run id (r12).
+std::optional<std::int64_t> RequestRunId(std::string_view body) {
+  msgpack::object_handle h;
+  if (!proto::UnpackBody(body, &h).ok()) return std::nullopt;
+  proto::MapReader r(h.get(), "request");
+  std::string id;
+  r.Str("id", &id, proto::kMaxIdBytes, true);
+  if (!r.ok() || id.empty() || id[0] != 'r') return std::nullopt;
+  return ParseRunId(id);
 }
 
 std::string_view ErrCode(const Status& s) {
@@ -172,6 +184,7 @@ void Broker::OnSubmit(const std::string& rid, std::string_view body) {
 }
 
 void Broker::OnStatus(const std::string& rid, std::string_view body) {
+  if (auto run = RequestRunId(body)) return OnRunStatus(rid, proto::PeekReq(body), *run);
   std::uint64_t req = 0;
   std::int64_t seq = 0;
   Status s = ReadJobIdRequest(body, "STATUS", &req, &seq);
@@ -244,6 +257,7 @@ void Broker::OnRetry(const std::string& rid, std::string_view body) {
   Status s = ReadJobIdRequest(body, "RETRY", &req, &seq);
   if (s.ok()) s = RetryJob(seq, clock_->NowMs());
   if (!s.ok()) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
+  OnStageJobRetried(seq, clock_->NowMs());  // a stage of a run: the run continues
   auto r = store_.Load(seq, false);
   if (!r.ok() || !r->has_value()) return ReplyError(rid, req, proto::err::kInternal, "job vanished");
   OverlayLive(&**r);
@@ -251,6 +265,7 @@ void Broker::OnRetry(const std::string& rid, std::string_view body) {
 }
 
 void Broker::OnCancelJob(const std::string& rid, std::string_view body) {
+  if (auto run = RequestRunId(body)) return OnRunCancel(rid, proto::PeekReq(body), *run);
   std::uint64_t req = 0;
   std::int64_t seq = 0;
   Status s = ReadJobIdRequest(body, "CANCEL_JOB", &req, &seq);
@@ -305,7 +320,8 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
         {"failed", c.failed}, {"timed_out", c.timed_out}, {"lost", c.lost}, {"dead", c.dead},
         {"cancelled", c.cancelled}, {"retried", c.retried}, {"returned", c.returned},
         {"duplicate_results", c.duplicate_results}, {"bad_messages", c.bad_messages},
-        {"commits", c.commits}, {"pruned", c.pruned}}},
+        {"commits", c.commits}, {"pruned", c.pruned}, {"runs_started", c.runs_started},
+        {"runs_failed", c.runs_failed}}},
       {"tasks",
        {{"retention", {{"runs", retention_task_.runs}, {"last_ms", retention_task_.last_ms}}},
         {"wal_checkpoint",

@@ -24,6 +24,13 @@ void Broker::SetState(Job& job, JobState to, std::int64_t now) {
   job.updated_ms = now;
   ++job.gen;
   DisarmTimer(job);  // every timer belongs to the state it was armed in
+  // A stage of a workflow run: its run moves on after this turn's handling
+  // (not here: that may submit jobs while `job` is referenced).
+  if (IsTerminal(to) && run_of_job_.count(job.seq)) run_events_.push_back({job.seq, to});
+  if (to == JobState::kDead)
+    Alert("sluice: job " + FormatJobId(job.seq) + " (" + job.kind + ") is dead",
+          "Job " + FormatJobId(job.seq) + " of kind " + job.kind + " on queue " + job.queue +
+              " failed " + std::to_string(job.failures) + " times and will not be retried.");
 }
 
 void Broker::ArmTimer(Job& job, TimerKind kind, std::int64_t due_ms) {

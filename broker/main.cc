@@ -18,8 +18,10 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 void OnSignal(int) { g_stop.store(true); }
+void OnHangup(int) { g_reload.store(true); }
 
 // A CLI11 validator for durations.
 struct DurationValidator : public CLI::Validator {
@@ -53,6 +55,11 @@ int main(int argc, char** argv) {
   app.add_option("--endpoint-file", cfg.endpoint_file,
                  "write the bound endpoint to this file once listening");
   app.add_option("--state", cfg.state_path, "state database (SQLite)")->envname("SLUICE_STATE");
+  app.add_option("--workflows", cfg.workflows_path,
+                 "workflow registry (TOML): workflows, their stages and cron schedules; reloaded on "
+                 "SIGHUP or `sluice reload` (a file that does not load is refused, the old registry "
+                 "stays). E.g. pipeline/default/workflows.toml")
+      ->envname("SLUICE_WORKFLOWS");
   app.add_option("--heartbeat-ms", cfg.heartbeat_ms,
                  "heartbeat interval for peers that do not announce one (ms)")
       ->check(CLI::Range(10u, 3600000u));
@@ -101,6 +108,11 @@ int main(int argc, char** argv) {
   sa.sa_flags = 0;  // no SA_RESTART: poll returns EINTR and the loop sees the flag
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction hup{};
+  hup.sa_handler = OnHangup;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
+  cfg.reload_requested = &g_reload;
   std::signal(SIGPIPE, SIG_IGN);
 
   // No global mutex around every SQLite allocation (memory statistics are

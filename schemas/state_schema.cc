@@ -100,7 +100,51 @@ CREATE TABLE extract_cursors (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 2> kAll = {kV1, kV2};
+// Version 3 (workflows): runs of registry workflows and their stages; every
+// cron fire, recorded in the same transaction as the run it starts (the
+// primary key makes a second fire of one slot impossible); paused schedules.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE runs (
+  seq          INTEGER PRIMARY KEY,          -- never reused (counters.next_run_seq)
+  id           TEXT GENERATED ALWAYS AS ('r' || seq) VIRTUAL,
+  workflow     TEXT    NOT NULL,
+  state        TEXT    NOT NULL CHECK (state = 'queued' OR state = 'running' OR state = 'succeeded'
+                                       OR state = 'failed' OR state = 'cancelled'),
+  trigger      TEXT    NOT NULL,             -- 'manual' | 'cron'
+  logical_date TEXT    NOT NULL,             -- YYYY-MM-DD
+  slot_ms      INTEGER,                      -- cron runs: the slot
+  params       TEXT    NOT NULL,             -- JSON {str: str}: the run's variables
+  definition   TEXT    NOT NULL,             -- JSON: the workflow's stages when the run started
+  created_ms   INTEGER NOT NULL,
+  started_ms   INTEGER,
+  finished_ms  INTEGER
+);
+CREATE INDEX runs_workflow ON runs(workflow, seq);
+
+CREATE TABLE run_stages (
+  run_seq      INTEGER NOT NULL,
+  stage        TEXT    NOT NULL,
+  state        TEXT    NOT NULL,             -- pending | submitted | succeeded | dead | cancelled | upstream_failed
+  job_seq      INTEGER,                      -- its job, once submitted
+  PRIMARY KEY (run_seq, stage)
+) WITHOUT ROWID;
+CREATE INDEX run_stages_job ON run_stages(job_seq);
+
+CREATE TABLE cron_fires (
+  workflow     TEXT    NOT NULL,
+  slot_ms      INTEGER NOT NULL,
+  fired_ms     INTEGER NOT NULL,
+  run_seq      INTEGER,
+  PRIMARY KEY (workflow, slot_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE workflow_state (
+  workflow     TEXT    PRIMARY KEY,
+  paused       INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 3> kAll = {kV1, kV2, kV3};
 
 }  // namespace
 

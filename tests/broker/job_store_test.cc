@@ -1,4 +1,5 @@
 #include "broker/job_store.h"
+#include "broker/run_store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -213,6 +214,52 @@ TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
   auto runs = s.db().Prepare("SELECT group_concat(job_id) FROM extraction_runs");
   ASSERT_EQ(runs->Step(), SQLITE_ROW);
   EXPECT_EQ(runs->Text(0), "j13") << "the pruned job's extract run goes with it";
+}
+
+TEST_F(JobStoreTest, MigratesAVersion2DatabaseToWorkflows) {
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  {
+    Database db;
+    ASSERT_TRUE(db.Open(path_).ok());
+    ASSERT_TRUE(db.Exec(schema::Migrations()[0]).ok());
+    ASSERT_TRUE(db.Exec(schema::Migrations()[1]).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA user_version=2").ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, "
+                        "timeout_ms, run_at_ms, created_ms, updated_ms, concurrency_key) "
+                        "VALUES (3, 'extract.http', x'80', 'queued', 5, 5000, 0, 1, 1, 1, 'k')")
+                    .ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO extract_cursors VALUES ('s', 'u', 'e', NULL, 'now')").ok());
+  }
+  JobStore s;
+  Status st = s.Open(path_, SyncMode::kNormal);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto v = s.db().Prepare("PRAGMA user_version");
+  ASSERT_EQ(v->Step(), SQLITE_ROW);
+  EXPECT_EQ(v->Int(0), schema::CurrentVersion());
+  std::vector<Job> live;
+  ASSERT_TRUE(s.LoadLive([&](Job&& j) { live.push_back(std::move(j)); }).ok());
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].concurrency_key, "k");
+  // The workflow tables exist and work; run ids start at r1.
+  RunStore runs;
+  ASSERT_TRUE(runs.Prepare(s.db()).ok());
+  ASSERT_TRUE(s.Begin().ok());
+  RunRow row;
+  row.seq = runs.AllocateRunSeq();
+  EXPECT_EQ(row.seq, 1);
+  row.workflow = "w";
+  row.state = "queued";
+  row.trigger = "manual";
+  row.logical_date = "2024-01-01";
+  row.params = "{}";
+  row.definition = "{}";
+  ASSERT_TRUE(runs.InsertRun(row).ok());
+  ASSERT_TRUE(runs.InsertFire("w", 60000, 1, 1).ok());
+  EXPECT_FALSE(runs.InsertFire("w", 60000, 2, 1).ok()) << "a slot fires once";
+  ASSERT_TRUE(s.Commit().ok());
+  auto id = s.db().Prepare("SELECT id FROM runs");
+  ASSERT_EQ(id->Step(), SQLITE_ROW);
+  EXPECT_EQ(id->Text(0), "r1");
 }
 
 TEST_F(JobStoreTest, LoadLiveReturnsOnlyLiveJobsInOrder) {

@@ -1,0 +1,332 @@
+// Workflow runs and cron in the broker's loop, in-process with a clock the
+// test moves: DAG fan-out / fan-in, failure propagation and retry,
+// parameters, max_active_runs, cancel, registry reloads, and cron fires
+// that survive restarts without firing a slot twice.
+#include <fstream>
+#include <set>
+
+#include <cstdlib>
+
+#include "tests/broker/broker_fixture.h"
+#include "tests/workers/scripted_http_server.h"
+
+namespace sluice::broker {
+namespace {
+
+using namespace sluice::broker::testing;  // NOLINT: the fixture's vocabulary
+
+constexpr char kDiamond[] = R"(
+[workflow.diamond]
+[workflow.diamond.params]
+region = "all"
+[[workflow.diamond.stage]]
+name = "a"
+kind = "test.noop"
+params = { path = "{region}/{date}", year = "{year}", run = "{run_id}" }
+[[workflow.diamond.stage]]
+name = "b"
+kind = "test.noop"
+depends_on = ["a"]
+max_attempts = 1
+[[workflow.diamond.stage]]
+name = "c"
+kind = "test.noop"
+depends_on = ["a"]
+[[workflow.diamond.stage]]
+name = "d"
+kind = "test.noop"
+depends_on = ["b", "c"]
+
+[workflow.every5]
+schedule = "*/5 * * * *"
+catch_up = "latest"
+[[workflow.every5.stage]]
+name = "only"
+kind = "test.noop"
+
+[workflow.lazy]
+schedule = "*/5 * * * *"
+[[workflow.lazy.stage]]
+name = "only"
+kind = "test.noop"
+)";
+
+class WorkflowRunsTest : public BrokerLoopTest {
+ protected:
+  void SetUp() override {
+    BrokerLoopTest::SetUp();
+    std::filesystem::create_directories(dir_);
+    config_.workflows_path = (dir_ / "workflows.toml").string();
+    WriteRegistry(kDiamond);
+  }
+  void WriteRegistry(const std::string& text) { std::ofstream(config_.workflows_path) << text; }
+  json Run(Peer& c, const std::string& w, json params = json::object()) {
+    return c.Request(Command::kRun, {{"workflow", w}, {"params", params}});
+  }
+  json RunStatus(Peer& c, const std::string& id) { return Status(c, id)["run"]; }
+  std::map<std::string, std::string> StageStates(const json& run) {
+    std::map<std::string, std::string> m;
+    for (const auto& s : run["stages"]) m[s["name"]] = s["state"];
+    return m;
+  }
+  // The next JOB the worker gets (skipping ACKs): {job id, params}.
+  std::pair<std::string, json> NextJob(Peer& worker, int timeout_ms = 5000) {
+    while (true) {
+      Msg m = worker.Recv(timeout_ms);
+      if (m.cmd == 0) return {"", json()};
+      if (m.cmd == static_cast<std::uint8_t>(Command::kJob)) return {m.Json()["job"], m.Json()["params"]};
+    }
+  }
+  // Waits (polling STATUS) for the run to reach `state`.
+  json WaitRun(Peer& c, const std::string& id, const std::string& state) {
+    json r;
+    for (int i = 0; i < 100; ++i) {
+      r = RunStatus(c, id);
+      if (r["state"] == state) return r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "run " << id << " never became " << state << ": " << r.dump();
+    return r;
+  }
+  json Runs(Peer& c, const std::string& w) {
+    return c.Request(Command::kRuns, {{"workflow", w}})["runs"];
+  }
+  size_t WaitRunCount(Peer& c, const std::string& w, size_t n) {
+    json runs;
+    for (int i = 0; i < 150; ++i) {
+      runs = Runs(c, w);
+      if (runs.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return runs.size();
+  }
+};
+
+TEST_F(WorkflowRunsTest, FanOutFanInAndParameters) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  json run = Run(client, "diamond", {{"region", "br"}, {"date", "2024-02-29"}})["run"];
+  ASSERT_EQ(run["id"], "r1") << run.dump();
+  EXPECT_EQ(run["state"], "running");
+  EXPECT_EQ(run["logical_date"], "2024-02-29");
+  EXPECT_EQ(run["trigger"], "manual");
+  worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
+
+  auto [a, params] = NextJob(worker);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(params["path"], "br/2024-02-29");
+  EXPECT_EQ(params["year"], "2024");
+  EXPECT_EQ(params["run"], "r1");
+  EXPECT_EQ(NextJob(worker, 800).first, "") << "b or c started before a finished";
+  worker.Result(a, 1, Outcome::kSucceeded);
+  // Fan-out: b and c both start.
+  std::set<std::string> bc = {NextJob(worker).first, NextJob(worker).first};
+  EXPECT_EQ(bc.size(), 2u);
+  EXPECT_EQ(StageStates(RunStatus(client, "r1"))["d"], "pending");
+  auto it = bc.begin();
+  worker.Result(*it, 1, Outcome::kSucceeded);
+  EXPECT_EQ(NextJob(worker, 800).first, "") << "d started with one of its inputs missing";
+  worker.Result(*std::next(it), 1, Outcome::kSucceeded);
+  // Fan-in: d starts once both are done.
+  std::string d = NextJob(worker).first;
+  ASSERT_FALSE(d.empty());
+  worker.Result(d, 1, Outcome::kSucceeded);
+  json done = WaitRun(client, "r1", "succeeded");
+  for (const auto& [stage, state] : StageStates(done)) EXPECT_EQ(state, "succeeded") << stage;
+  EXPECT_FALSE(done["finished_ms"].is_null());
+  EXPECT_EQ(done["stages"][0]["attempt"], 1);
+}
+
+TEST_F(WorkflowRunsTest, DeadStageFailsDownstreamAndRetryContinues) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  Run(client, "diamond");
+  worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
+  std::string a = NextJob(worker).first;
+  worker.Result(a, 1, Outcome::kSucceeded);
+  std::string j1 = NextJob(worker).first, j2 = NextJob(worker).first;
+  json run = RunStatus(client, "r1");
+  std::string b = run["stages"][1]["job"], c = run["stages"][2]["job"];
+  ASSERT_EQ(std::set<std::string>({j1, j2}), std::set<std::string>({b, c}));
+  // b fails for good (max_attempts 1): d is upstream_failed, the run failed;
+  // c, already running, still finishes.
+  worker.Result(b, 1, Outcome::kFailed, "boom");
+  run = WaitRun(client, "r1", "failed");
+  EXPECT_EQ(StageStates(run)["b"], "dead");
+  EXPECT_EQ(StageStates(run)["d"], "upstream_failed");
+  worker.Result(c, 1, Outcome::kSucceeded);
+  for (int i = 0; i < 50 && StageStates(RunStatus(client, "r1"))["c"] != "succeeded"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  run = RunStatus(client, "r1");
+  EXPECT_EQ(StageStates(run)["c"], "succeeded");
+  EXPECT_EQ(run["state"], "failed");
+  EXPECT_EQ(Stats(client)["counters"]["runs_failed"], 1);
+
+  // Retrying the dead stage's job: the run continues and d runs after b.
+  json retried = client.Request(Command::kRetry, {{"id", b}});
+  ASSERT_EQ(retried["job"]["state"], "queued") << retried.dump();
+  run = RunStatus(client, "r1");
+  EXPECT_EQ(run["state"], "running");
+  EXPECT_EQ(StageStates(run)["d"], "pending");
+  ASSERT_EQ(NextJob(worker).first, b);
+  worker.Result(b, 2, Outcome::kSucceeded);
+  std::string d = NextJob(worker).first;
+  ASSERT_FALSE(d.empty());
+  worker.Result(d, 1, Outcome::kSucceeded);
+  run = WaitRun(client, "r1", "succeeded");
+  EXPECT_TRUE(run["finished_ms"].is_number());
+}
+
+TEST_F(WorkflowRunsTest, MaxActiveRunsQueuesAndCancelStopsARun) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  EXPECT_EQ(Run(client, "diamond")["run"]["state"], "running");
+  EXPECT_EQ(Run(client, "diamond")["run"]["state"], "queued");  // max_active_runs = 1
+  worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
+  std::string a = NextJob(worker).first;
+  ASSERT_FALSE(a.empty());
+  json cancelled = client.Request(Command::kCancelJob, {{"id", "r1"}});
+  ASSERT_EQ(cancelled["run"]["state"], "cancelled") << cancelled.dump();
+  for (const auto& [stage, state] : StageStates(cancelled["run"])) EXPECT_EQ(state, "cancelled") << stage;
+  // The worker is told to stop a; the queued run starts in its place.
+  Msg m = worker.Recv();
+  while (m.cmd == static_cast<std::uint8_t>(Command::kAck)) m = worker.Recv();
+  EXPECT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kCancel));
+  EXPECT_EQ(RunStatus(client, "r2")["state"], "running");
+  json again = client.Request(Command::kCancelJob, {{"id", "r1"}});
+  EXPECT_EQ(again["code"], "invalid_state") << again.dump();
+  EXPECT_EQ(client.Request(Command::kRun, {{"workflow", "nope"}})["code"], "not_found");
+  EXPECT_EQ(client.Request(Command::kRun, {{"workflow", "diamond"}, {"params", {{"date", "2024-02-30"}}}})["code"],
+            "bad_request");
+}
+
+TEST_F(WorkflowRunsTest, CronFiresOncePerSlotAcrossRestarts) {
+  // 1'800'000'000 s is 2027-01-15T08:00:00Z: a slot of */5.
+  StartBroker();
+  Peer client(ctx_, endpoint_);
+  json sched = client.Request(Command::kSchedules, json::object())["schedules"];
+  ASSERT_EQ(sched.size(), 3u);
+  EXPECT_EQ(sched[1]["workflow"], "every5");
+  EXPECT_EQ(sched[1]["next_fire"], "2027-01-15T08:05:00Z");
+  EXPECT_EQ(sched[0]["next_fire"], nullptr);  // diamond: manual only
+
+  clock_.Advance(5 * 60 * 1000);
+  ASSERT_EQ(WaitRunCount(client, "every5", 1), 1u);
+  json run = Runs(client, "every5")[0];
+  EXPECT_EQ(run["trigger"], "cron");
+  EXPECT_EQ(run["slot"], "2027-01-15T08:05:00Z");
+  EXPECT_EQ(run["logical_date"], "2027-01-15");
+  ASSERT_EQ(WaitRunCount(client, "lazy", 1), 1u);
+
+  // A restart in the same minute does not fire the slot again.
+  StopBroker();
+  clock_.Advance(20 * 1000);
+  StartBroker();
+  Peer c2(ctx_, endpoint_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Runs(c2, "every5").size(), 1u);
+  EXPECT_EQ(Runs(c2, "lazy").size(), 1u);
+
+  // Down for half an hour: catch_up = latest fires the latest missed slot
+  // once; catch_up = none fires nothing until the next slot.
+  StopBroker();
+  clock_.Advance(30 * 60 * 1000);  // now 08:35:20
+  StartBroker();
+  Peer c3(ctx_, endpoint_);
+  ASSERT_EQ(WaitRunCount(c3, "every5", 2), 2u);
+  EXPECT_EQ(Runs(c3, "every5")[0]["slot"], "2027-01-15T08:35:00Z");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Runs(c3, "every5").size(), 2u);
+  EXPECT_EQ(Runs(c3, "lazy").size(), 1u);
+
+  // Paused: the slot passes without a run; the pause survives a restart.
+  EXPECT_EQ(c3.Request(Command::kPause, {{"workflow", "lazy"}})["schedule"]["paused"], true);
+  StopBroker();
+  StartBroker();
+  Peer c4(ctx_, endpoint_);
+  clock_.Advance(5 * 60 * 1000);  // 08:40:20
+  ASSERT_EQ(WaitRunCount(c4, "every5", 3), 3u);
+  EXPECT_EQ(Runs(c4, "lazy").size(), 1u);
+  json s = c4.Request(Command::kSchedules, json::object())["schedules"];
+  EXPECT_EQ(s[2]["paused"], true);
+  EXPECT_EQ(s[1]["last_fire"], "2027-01-15T08:40:00Z");
+  EXPECT_EQ(c4.Request(Command::kResume, {{"workflow", "lazy"}})["schedule"]["paused"], false);
+  clock_.Advance(5 * 60 * 1000);
+  ASSERT_EQ(WaitRunCount(c4, "lazy", 2), 2u);
+}
+
+TEST_F(WorkflowRunsTest, BadRegistryIsRefusedAndTheOldOneStays) {
+  StartBroker();
+  Peer client(ctx_, endpoint_);
+  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"no.such.kind\"\n");
+  json r = client.Request(Command::kReload, json::object());
+  EXPECT_EQ(r["code"], "bad_request");
+  EXPECT_NE(r["message"].get<std::string>().find("workflows.toml:4"), std::string::npos) << r.dump();
+  EXPECT_EQ(client.Request(Command::kSchedules, json::object())["schedules"].size(), 3u);
+  EXPECT_EQ(Run(client, "diamond")["run"]["state"], "running");
+
+  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"test.noop\"\n");
+  r = client.Request(Command::kReload, json::object());
+  EXPECT_EQ(r["workflows"], 1) << r.dump();
+  EXPECT_EQ(Run(client, "x")["run"]["state"], "running");
+  EXPECT_EQ(client.Request(Command::kRun, {{"workflow", "diamond"}})["code"], "not_found");
+  // The run started before the reload keeps its own copy of the stages.
+  EXPECT_EQ(RunStatus(client, "r1")["stages"].size(), 4u);
+}
+
+TEST_F(WorkflowRunsTest, ReloadRequestedBySignalFlag) {
+  std::atomic<bool> reload{false};
+  config_.reload_requested = &reload;
+  StartBroker();
+  Peer client(ctx_, endpoint_);
+  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"no.such.kind\"\n");
+  reload = true;
+  for (int i = 0; i < 100 && reload; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(reload) << "the loop never looked at the flag";
+  EXPECT_EQ(client.Request(Command::kSchedules, json::object())["schedules"].size(), 3u) << "bad file taken";
+  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"test.noop\"\n");
+  reload = true;
+  json s;
+  for (int i = 0; i < 100; ++i) {
+    s = client.Request(Command::kSchedules, json::object())["schedules"];
+    if (s.size() == 1u) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(s.size(), 1u) << s.dump();
+}
+
+TEST_F(WorkflowRunsTest, FailedRunAndDeadJobArePostedToTheWebhook) {
+  worker::testing::ScriptedHttpServer hook(
+      [](int, const std::string&) { return worker::testing::Reply(200, "", "ok"); });
+  ::setenv("ALERT_WEBHOOK_URL", hook.Url("/alerts").c_str(), 1);
+  StartBroker();
+  ::unsetenv("ALERT_WEBHOOK_URL");
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  Run(client, "diamond");
+  worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
+  std::string a = NextJob(worker).first;
+  worker.Result(a, 1, Outcome::kFailed, "boom", /*retryable=*/false);
+  WaitRun(client, "r1", "failed");
+  std::vector<std::string> posts;
+  for (int i = 0; i < 200 && posts.size() < 2; ++i) {
+    posts = hook.Requests();
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(posts.size(), 2u);
+  std::string all = posts[0] + posts[1];
+  EXPECT_NE(all.find("POST /alerts"), std::string::npos) << all;
+  EXPECT_NE(all.find("is dead"), std::string::npos) << all;
+  EXPECT_NE(all.find("run r1 of diamond failed"), std::string::npos) << all;
+}
+
+TEST_F(WorkflowRunsTest, BrokerRefusesToStartWithABadRegistry) {
+  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"test.noop\"\ndepends_on = [\"ghost\"]\n");
+  Broker broker(config_, &clock_);
+  sluice::Status s = broker.Start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("workflows.toml:"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("ghost"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace sluice::broker

@@ -1,0 +1,151 @@
+// Workflow runs with real processes: a run finishes through real workers
+// even when the broker is SIGKILLed in the middle; a cron slot fires once
+// across a SIGKILL and a restart, and a missed slot is caught up once; a
+// SIGHUP with a bad registry keeps the old one.
+#include <signal.h>
+
+#include <fstream>
+
+#include "tests/integration/integration_test.h"
+
+namespace sluice::testing {
+namespace {
+
+class WorkflowTest : public IntegrationTest {
+ protected:
+  std::string Registry(const std::string& text) {
+    std::string path = dir_.File("workflows.toml");
+    std::ofstream(path) << text;
+    return path;
+  }
+  json Run(const std::string& workflow) {
+    Answer a = client().Request(proto::Command::kRun, {{"workflow", workflow}}, Scaled(Ms(30000)));
+    EXPECT_TRUE(a.ok()) << a.Describe();
+    return a.body.value("run", json::object());
+  }
+  json RunStatus(const std::string& id) {
+    Answer a = client().Status(id, Scaled(Ms(30000)));
+    return a.ok() ? a.body.value("run", json::object()) : json::object();
+  }
+  json WaitRun(const std::string& id, const std::function<bool(const json&)>& done, Ms timeout) {
+    json run;
+    WaitUntil([&] { run = RunStatus(id); return done(run); }, timeout, Ms(100));
+    return run;
+  }
+  std::size_t RunCount(const std::string& workflow) {
+    Answer a = client().Request(proto::Command::kRuns, {{"workflow", workflow}}, Scaled(Ms(30000)));
+    return a.ok() ? a.body["runs"].size() : 0;
+  }
+  json Schedules() {
+    Answer a = client().Request(proto::Command::kSchedules, json::object(), Scaled(Ms(30000)));
+    return a.ok() ? a.body["schedules"] : json::array();
+  }
+};
+
+TEST_F(WorkflowTest, RunFinishesThroughABrokerKill) {
+  std::string reg = Registry(R"(
+[workflow.chain]
+[[workflow.chain.stage]]
+name = "a"
+kind = "test.noop"
+[[workflow.chain.stage]]
+name = "b"
+kind = "test.sleep"
+params = { ms = 3000 }
+depends_on = ["a"]
+[[workflow.chain.stage]]
+name = "c"
+kind = "test.noop"
+depends_on = ["b"]
+)");
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--workflows", reg}));
+  cluster_.StartWorker(2);
+  json run = Run("chain");
+  ASSERT_EQ(run.value("id", ""), "r1") << run.dump();
+  json seen = WaitRun(
+      "r1", [](const json& r) { return r.contains("stages") && r["stages"][1]["state"] == "running"; },
+      Scaled(Ms(60000)));
+  ASSERT_EQ(seen["stages"][1]["state"], "running") << seen.dump();
+
+  cluster_.StopBroker(SIGKILL);
+  ASSERT_TRUE(cluster_.RestartBroker().ok());
+  client_ = std::make_unique<WireClient>(cluster_.endpoint());
+  json done = WaitRun("r1", [](const json& r) { return r.value("state", "") == "succeeded"; },
+                      Scaled(Ms(120000)));
+  ASSERT_EQ(done.value("state", ""), "succeeded") << done.dump();
+  // b was re-adopted (or re-run) and recorded once; c ran once, after it.
+  StateDb db(cluster_.state_path());
+  ASSERT_TRUE(db.ok()) << db.error();
+  auto rows = db.Query("SELECT stage, state, (SELECT count(*) FROM attempts a WHERE a.job_seq = s.job_seq "
+                       "AND a.outcome = 'succeeded') AS ok FROM run_stages s ORDER BY stage");
+  ASSERT_EQ(rows.size(), 3u) << db.error();
+  for (const json& r : rows) {
+    EXPECT_EQ(r["state"], "succeeded") << r.dump();
+    EXPECT_EQ(r["ok"], 1) << r.dump();
+  }
+}
+
+TEST_F(WorkflowTest, CronSlotFiresOnceAcrossAKillAndCatchesUpOnce) {
+  std::string reg = Registry(R"(
+[workflow.minutely]
+schedule = "* * * * *"
+catch_up = "latest"
+[[workflow.minutely.stage]]
+name = "only"
+kind = "test.noop"
+)");
+  // A clock 4 s before a minute boundary, so the test sees a slot soon.
+  const std::int64_t real = NowUnixMs();
+  const std::int64_t offset = (60000 - real % 60000) - 4000 + (real % 60000 > 56000 ? 60000 : 0);
+  ASSERT_NO_FATAL_FAILURE(
+      StartBroker({"--workflows", reg, "--clock-offset-ms", std::to_string(offset)}));
+  ASSERT_TRUE(WaitUntil([&] { return RunCount("minutely") == 1; }, Scaled(Ms(60000)), Ms(100)));
+
+  cluster_.StopBroker(SIGKILL);
+  ASSERT_TRUE(cluster_.RestartBroker().ok());
+  client_ = std::make_unique<WireClient>(cluster_.endpoint());
+  // Still inside the same minute: nothing fires again (the next slot is a
+  // minute away; the check ends well before it).
+  std::this_thread::sleep_for(Ms(2000));
+  EXPECT_EQ(RunCount("minutely"), 1u);
+  StateDb db(cluster_.state_path());
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db.Query("SELECT count(*) AS n FROM cron_fires")[0]["n"], 1);
+
+  // Down for five minutes: the latest missed slot fires once at start.
+  cluster_.StopBroker(SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(StartBroker(
+      {"--workflows", reg, "--clock-offset-ms", std::to_string(offset + 5 * 60000)}));
+  ASSERT_TRUE(WaitUntil([&] { return RunCount("minutely") == 2; }, Scaled(Ms(30000)), Ms(100)));
+  std::this_thread::sleep_for(Ms(1500));
+  EXPECT_EQ(RunCount("minutely"), 2u);
+}
+
+TEST_F(WorkflowTest, SighupWithABadRegistryKeepsTheOldOne) {
+  const std::string good = R"(
+[workflow.one]
+[[workflow.one.stage]]
+name = "s"
+kind = "test.noop"
+)";
+  std::string reg = Registry(good);
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--workflows", reg}));
+  ASSERT_EQ(Schedules().size(), 1u);
+  Registry("[workflow.two]\n[[workflow.two.stage]]\nname = \"s\"\nkind = \"test.noop\"\ndepends_on = [\"s\"]\n");
+  cluster_.broker()->Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.broker()->Stderr().find("reload refused") != std::string::npos; },
+                        Scaled(Ms(30000)), Ms(100)))
+      << cluster_.broker()->Stderr();
+  EXPECT_NE(cluster_.broker()->Stderr().find("workflows.toml:"), std::string::npos);
+  json s = Schedules();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0]["workflow"], "one");
+  EXPECT_TRUE(cluster_.broker()->Running());
+
+  Registry(good + "\n[workflow.two]\n[[workflow.two.stage]]\nname = \"s\"\nkind = \"test.noop\"\n");
+  cluster_.broker()->Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return Schedules().size() == 2; }, Scaled(Ms(30000)), Ms(100)));
+}
+
+}  // namespace
+}  // namespace sluice::testing
