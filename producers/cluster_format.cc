@@ -13,12 +13,10 @@ using json = nlohmann::json;
 using reply::Compact;
 using reply::Get;
 using reply::Int;
+using reply::IsoTime;
+using reply::Number;
 using reply::Str;
 
-std::string Number(const json& obj, const char* key) {
-  auto v = Int(obj, key);
-  return v ? std::to_string(*v) : std::string();
-}
 
 // ["a","b"] -> "a,b"; anything else as compact JSON.
 std::string NameList(const json& v) {

@@ -14,17 +14,11 @@ using json = nlohmann::json;
 using reply::Compact;
 using reply::Get;
 using reply::Int;
+using reply::IsoTime;
+using reply::Number;
 using reply::Str;
 
-std::string Time(const json& obj, const char* key, bool with_millis = true) {
-  auto v = Int(obj, key);
-  return v ? FormatIsoUtc(*v, with_millis) : std::string();
-}
 
-std::string Number(const json& obj, const char* key) {
-  auto v = Int(obj, key);
-  return v ? std::to_string(*v) : std::string();
-}
 
 // Appends "label     value\n" when value is not empty.
 void Field(std::ostringstream& out, const char* label, const std::string& value) {
@@ -62,8 +56,8 @@ void FormatAttempt(std::ostringstream& out, const json& a, std::int64_t now_ms) 
     out << "    " << l << value << '\n';
   };
   field("worker", who);
-  field("started", Time(a, "started_ms"));
-  field("finished", Time(a, "finished_ms"));
+  field("started", IsoTime(a, "started_ms"));
+  field("finished", IsoTime(a, "finished_ms"));
   const auto started = Int(a, "started_ms");
   const auto finished = Int(a, "finished_ms");
   if (started && finished)
@@ -100,11 +94,11 @@ std::string FormatJob(const json& job, std::int64_t now_ms) {
     Field(out, "timeout", !t ? std::string() : *t == 0 ? "none" : FormatDurationMs(*t));
   }
   Field(out, "key", Str(job, "key"));
-  Field(out, "created", Time(job, "created_ms"));
-  Field(out, "updated", Time(job, "updated_ms"));
+  Field(out, "created", IsoTime(job, "created_ms"));
+  Field(out, "updated", IsoTime(job, "updated_ms"));
   if (Str(job, "state") == "scheduled" || Str(job, "state") == "queued")
-    Field(out, "run at", Time(job, "run_at_ms"));
-  Field(out, "finished", Time(job, "finished_ms"));
+    Field(out, "run at", IsoTime(job, "run_at_ms"));
+  Field(out, "finished", IsoTime(job, "finished_ms"));
   Field(out, "waiting", Str(job, "waiting"));
   Field(out, "error", Str(job, "error"));
   const json& params = Get(job, "params");
@@ -131,14 +125,14 @@ std::string FormatJobTable(const json& jobs) {
       std::vector<std::string> info;
       if (!Str(job, "waiting").empty()) info.push_back("waiting: " + Str(job, "waiting"));
       if (state == "scheduled" && Int(job, "run_at_ms"))
-        info.push_back("next run " + Time(job, "run_at_ms", false));
+        info.push_back("next run " + IsoTime(job, "run_at_ms", false));
       if (!Str(job, "error").empty()) info.push_back("error: " + Str(job, "error"));
       std::string joined;
       for (const auto& part : info) joined += (joined.empty() ? "" : "; ") + part;
       std::string attempt = Number(job, "attempt");
       if (auto m = Int(job, "max_attempts"); m && !attempt.empty()) attempt += "/" + std::to_string(*m);
       table.AddRow({Str(job, "id"), state, Str(job, "kind"), Str(job, "queue"),
-                    Number(job, "priority"), attempt, Time(job, "created_ms", false), joined});
+                    Number(job, "priority"), attempt, IsoTime(job, "created_ms", false), joined});
     }
   }
   return table.Render();

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "producers/time_format.h"
+
 namespace sluice::reply {
 
 using json = nlohmann::json;
@@ -39,6 +41,16 @@ std::string Compact(const json& v) {
 
 std::string Pretty(const json& v) {
   return v.dump(2, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
+std::string IsoTime(const nlohmann::json& obj, std::string_view key, bool with_millis) {
+  auto v = Int(obj, key);
+  return v ? FormatIsoUtc(*v, with_millis) : std::string();
+}
+
+std::string Number(const nlohmann::json& obj, std::string_view key) {
+  auto v = Int(obj, key);
+  return v ? std::to_string(*v) : std::string();
 }
 
 }  // namespace sluice::reply

@@ -17,6 +17,10 @@ namespace sluice::reply {
 std::string Str(const nlohmann::json& obj, std::string_view key);
 // The integer at obj[key] (an integral float counts); nullopt otherwise.
 std::optional<std::int64_t> Int(const nlohmann::json& obj, std::string_view key);
+// The integer at obj[key] as decimal text; "" when there is none.
+std::string Number(const nlohmann::json& obj, std::string_view key);
+// The Unix-ms integer at obj[key] as ISO-8601 UTC text; "" when there is none.
+std::string IsoTime(const nlohmann::json& obj, std::string_view key, bool with_millis = true);
 // obj[key] or null when absent (obj need not be an object).
 const nlohmann::json& Get(const nlohmann::json& obj, std::string_view key);
 // `v` as one line of JSON; invalid UTF-8 (a tail cut mid-character) is

@@ -15,19 +15,13 @@ using json = nlohmann::json;
 using reply::Compact;
 using reply::Get;
 using reply::Int;
+using reply::IsoTime;
+using reply::Number;
 using reply::Str;
 
 constexpr const char* kRunStates[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 
-std::string Time(const json& obj, const char* key, bool with_millis = true) {
-  auto v = Int(obj, key);
-  return v ? FormatIsoUtc(*v, with_millis) : std::string();
-}
 
-std::string Number(const json& obj, const char* key) {
-  auto v = Int(obj, key);
-  return v ? std::to_string(*v) : std::string();
-}
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
@@ -52,7 +46,7 @@ const json& Stages(const json& run) {
   return stages.is_array() ? stages : kNone;
 }
 
-void Field(std::ostringstream& out, const char* label, const std::string& value) {
+void RunField(std::ostringstream& out, const char* label, const std::string& value) {
   if (value.empty()) return;
   std::string l = label;
   l.resize(14, ' ');
@@ -81,24 +75,24 @@ std::string FormatRunLine(const json& run) { return Str(run, "id") + " " + Str(r
 
 std::string FormatRun(const json& run, std::int64_t now_ms) {
   std::ostringstream out;
-  Field(out, "id", Str(run, "id"));
-  Field(out, "workflow", Str(run, "workflow"));
-  Field(out, "state", Str(run, "state"));
+  RunField(out, "id", Str(run, "id"));
+  RunField(out, "workflow", Str(run, "workflow"));
+  RunField(out, "state", Str(run, "state"));
   {
     std::string trigger = Str(run, "trigger");
     if (const std::string slot = Str(run, "slot"); !slot.empty()) trigger += " (slot " + slot + ")";
-    Field(out, "trigger", trigger);
+    RunField(out, "trigger", trigger);
   }
-  Field(out, "logical date", Str(run, "logical_date"));
+  RunField(out, "logical date", Str(run, "logical_date"));
   const json& params = Get(run, "params");
-  if (params.is_object() && !params.empty()) Field(out, "params", Compact(params));
-  Field(out, "created", Time(run, "created_ms"));
-  Field(out, "started", Time(run, "started_ms"));
-  Field(out, "finished", Time(run, "finished_ms"));
+  if (params.is_object() && !params.empty()) RunField(out, "params", Compact(params));
+  RunField(out, "created", IsoTime(run, "created_ms"));
+  RunField(out, "started", IsoTime(run, "started_ms"));
+  RunField(out, "finished", IsoTime(run, "finished_ms"));
   {
     std::string d = Duration(run, now_ms);
     if (!d.empty() && !Int(run, "finished_ms")) d += " so far";
-    Field(out, "duration", d);
+    RunField(out, "duration", d);
   }
   const json& stages = Stages(run);
   if (!stages.empty()) {
@@ -116,7 +110,7 @@ std::string FormatRunTable(const json& runs, std::int64_t now_ms) {
   if (runs.is_array())
     for (const json& r : runs)
       table.AddRow({Str(r, "id"), Str(r, "workflow"), Str(r, "state"), Str(r, "trigger"),
-                    Str(r, "logical_date"), Time(r, "started_ms", false), Duration(r, now_ms)});
+                    Str(r, "logical_date"), IsoTime(r, "started_ms", false), Duration(r, now_ms)});
   return table.Render();
 }
 

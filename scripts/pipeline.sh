@@ -5,7 +5,7 @@
 # `coffee` workflow (`sluice run coffee --wait`), then prints the serving
 # tables and the stage timings. Every process it starts is stopped by PID.
 #
-# Usage: scripts/pipeline.sh [--data DIR] [--as-of YYYY-MM-DD] [--jobs]
+# Usage: scripts/pipeline.sh [--data DIR] [--as-of YYYY-MM-DD]
 #   --data DIR     where everything lives (default: data, or $SLUICE_DATA_DIR):
 #                  DIR/origin (generated files), DIR/landing, DIR/lakehouse.sqlite,
 #                  DIR/analytics.sqlite, DIR/state.sqlite persist between runs,
@@ -13,9 +13,6 @@
 #                  (logs, nginx temp, the endpoint file) is per run.
 #   --as-of DATE   the generator's "today" and the run's logical date
 #                  (default: today, UTC)
-#   --jobs         FALLBACK for a broker without workflows: submits the same
-#                  stages as plain jobs (sluice submit + wait) instead of
-#                  `sluice run`. Not the normal path.
 # Binaries from $SLUICE_BIN_DIR (default build/bin). Exit 0 when the run
 # succeeded; otherwise non-zero, after the logs' tails.
 set -euo pipefail
@@ -24,12 +21,10 @@ repo=$(pwd)
 bin=${SLUICE_BIN_DIR:-build/bin}
 data=${SLUICE_DATA_DIR:-data}
 as_of=""
-mode=run
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data=$2; shift 2 ;;
     --as-of) as_of=$2; shift 2 ;;
-    --jobs) mode=jobs; shift ;;
     -h|--help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "pipeline.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -120,7 +115,7 @@ echo "serving $data/origin on $origin (pid ${pids[-1]})"
 echo
 echo "== 3. broker and workers"
 broker_args=(--endpoint 'tcp://127.0.0.1:*' --endpoint-file "$run_dir/endpoint" --state "$data/state.sqlite")
-[ "$mode" = run ] && broker_args+=(--workflows pipeline/default/workflows.toml)
+broker_args+=(--workflows pipeline/default/workflows.toml)
 "$bin/sluice-broker" "${broker_args[@]}" 2>"$run_dir/broker.log" &
 started $! broker
 for _ in $(seq 1 200); do
@@ -139,68 +134,27 @@ echo "broker on $SLUICE_BROKER (state: $data/state.sqlite), 2 workers"
 
 # The run's logical date: today (UTC), or --as-of (then also a run parameter,
 # so the extracts ask for that period and the models build up to it).
-today=${as_of:-$(date -u +%F)}
 run_params=(--param "origin=$origin")
 [ -n "$as_of" ] && run_params+=(--param "date=$as_of")
 start_s=$(date +%s.%N)
 echo
-if [ "$mode" = run ]; then
-  echo "== 4. sluice run coffee ${run_params[*]} --wait"
-  set +e
-  "$bin/sluice" run coffee "${run_params[@]}" --wait --timeout 1800 | tee "$run_dir/run.out"
-  rc=${PIPESTATUS[0]}
-  set -e
-  # The run just started is the newest of the workflow.
-  run_id=$("$bin/sluice" --json runs --workflow coffee --limit 1 2>/dev/null |
-    "$python" -c 'import json, sys; r = json.load(sys.stdin)["runs"]; print(r[0]["id"] if r else "")' || true)
-  : >"$run_dir/stage_jobs.txt"
-  if [ -n "$run_id" ] && "$bin/sluice" --json status "$run_id" >"$run_dir/run.json"; then
-    "$python" -c '
+echo "== 4. sluice run coffee ${run_params[*]} --wait"
+set +e
+"$bin/sluice" run coffee "${run_params[@]}" --wait --timeout 1800 | tee "$run_dir/run.out"
+rc=${PIPESTATUS[0]}
+set -e
+# The run just started is the newest of the workflow.
+run_id=$("$bin/sluice" --json runs --workflow coffee --limit 1 2>/dev/null |
+  "$python" -c 'import json, sys; r = json.load(sys.stdin)["runs"]; print(r[0]["id"] if r else "")' || true)
+: >"$run_dir/stage_jobs.txt"
+if [ -n "$run_id" ] && "$bin/sluice" --json status "$run_id" >"$run_dir/run.json"; then
+  "$python" -c '
 import json, sys
 run = json.load(open(sys.argv[1]))
 for s in run.get("stages", []):
-    print(s["name"], s.get("job") or "")' "$run_dir/run.json" >"$run_dir/stage_jobs.txt"
-  fi
-  [ "$rc" -eq 0 ] && [ -z "$run_id" ] && { echo "pipeline.sh: the run is not listed by 'sluice runs'" >&2; rc=1; }
-else
-  # FALLBACK (--jobs): the workflow's stages as plain jobs, for a broker
-  # without --workflows. Same params as pipeline/default/workflows.toml.
-  echo "== 4. FALLBACK: the coffee stages as plain jobs (sluice submit + wait), not a workflow run"
-  : >"$run_dir/stage_jobs.txt"
-  submit() {  # stage-name kind [submit args...]
-    local name=$1 kind=$2
-    shift 2
-    local id
-    id=$("$bin/sluice" submit "$kind" --max-attempts 3 --backoff 5 "$@")
-    echo "$name $id" >>"$run_dir/stage_jobs.txt"
-    echo "$id"
-  }
-  ids=(
-    "$(submit extract_psd extract.http --param source=usda_psd --param "url=$origin/psd/psd_coffee_{year}-{month}.csv" \
-        --param-json fallback_periods=6 --param "date=$today" --timeout 300)"
-    "$(submit extract_cot extract.http --param source=cftc_cot --param "url=$origin/cot/cot_softs_history.csv" \
-        --param "date=$today" --timeout 300)"
-    "$(submit extract_prices extract.http --param source=futures_prices \
-        --param "url=$origin/prices/softs_futures_daily.csv" --param "date=$today" --timeout 300)"
-    "$(submit extract_weather extract.http --param source=weather \
-        --param "url=$origin/weather/growing_regions_daily.json" --param "date=$today" --timeout 300)"
-  )
-  set +e
-  "$bin/sluice" wait --timeout 600 "${ids[@]}" >/dev/null
-  rc=$?
-  if [ "$rc" -eq 0 ]; then
-    id=$(submit transform transform.sql --param "models=$models" --param "end_ds=$today" --timeout 1800)
-    "$bin/sluice" wait --timeout 1800 "$id" >/dev/null
-    rc=$?
-  fi
-  if [ "$rc" -eq 0 ]; then
-    id=$(submit export export.serving --timeout 600)
-    "$bin/sluice" wait --timeout 600 "$id" >/dev/null
-    rc=$?
-  fi
-  set -e
-  run_id=""
+  print(s["name"], s.get("job") or "")' "$run_dir/run.json" >"$run_dir/stage_jobs.txt"
 fi
+[ "$rc" -eq 0 ] && [ -z "$run_id" ] && { echo "pipeline.sh: the run is not listed by 'sluice runs'" >&2; rc=1; }
 end_s=$(date +%s.%N)
 
 # Each stage's job with its outputs, for the summary below.
@@ -296,8 +250,6 @@ echo
 if [ -n "${run_id:-}" ]; then
   echo "== 7. the run's stage timings (sluice status $run_id)"
   "$bin/sluice" status "$run_id"
-else
-  echo "== 7. timings: see the stages above (no workflow run in --jobs mode)"
 fi
 echo
 echo "== 8. extractions (newest first; files_skipped = 1: unchanged at the origin, nothing fetched)"

@@ -18,11 +18,6 @@ trap 'rm -rf "$data"' EXIT
 as_of=2025-06-17
 
 args=(--data "$data" --as-of "$as_of")
-if ! "$bin/sluice-broker" --help 2>&1 | grep -q -- '--workflows'; then
-  # Until the broker reads workflow registries, the same stages go as jobs.
-  echo "NOTE: sluice-broker has no --workflows yet: testing the --jobs fallback"
-  args+=(--jobs)
-fi
 
 fail() { echo "FAIL: $*"; exit 1; }
 serving() { sqlite3 "$data/analytics.sqlite" "$1"; }

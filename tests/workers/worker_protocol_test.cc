@@ -26,7 +26,7 @@ using testing::Params;
 using testing::Received;
 using proto::Command;
 
-constexpr auto kWait = 20s;  // the most any single expected message may take
+constexpr auto kProtocolWait = 20s;  // the most any single expected message may take
 
 WorkerOptions TestOptions(const FakeBroker& broker) {
   WorkerOptions o;
@@ -69,7 +69,7 @@ class RunningWorker {
 
 // Waits for the RESULT of `job`, skipping other messages.
 std::optional<proto::JobResult> ResultFor(FakeBroker& broker, const std::string& job,
-                                          std::chrono::milliseconds timeout = kWait) {
+                                          std::chrono::milliseconds timeout = kProtocolWait) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
     auto m = broker.ReceiveCommand(Command::kResult, std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -87,7 +87,7 @@ TEST(WorkerProtocol, ReadyAnnouncesTheWorker) {
   o.slots = 3;
   o.queues = {"a", "b"};
   RunningWorker w(o);
-  auto m = broker.ReceiveCommand(Command::kReady, kWait);
+  auto m = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(m);
   proto::Ready ready = DecodeReady(*m);
   EXPECT_EQ(ready.worker, "w-test");
@@ -108,7 +108,7 @@ TEST(WorkerProtocol, ExecIsAnnouncedWithAllowExec) {
   WorkerOptions o = TestOptions(broker);
   o.allow_exec = true;
   RunningWorker w(o);
-  auto m = broker.ReceiveCommand(Command::kReady, kWait);
+  auto m = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(m);
   proto::Ready ready = DecodeReady(*m);
   EXPECT_NE(std::find(ready.kinds.begin(), ready.kinds.end(), "exec"), ready.kinds.end());
@@ -117,7 +117,7 @@ TEST(WorkerProtocol, ExecIsAnnouncedWithAllowExec) {
 TEST(WorkerProtocol, RunsJobsAndReportsResults) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
   broker.SendJob(broker.peer(), "j2", 1, "test.fail", Params(R"({"succeed_on": 2})"));
   broker.SendJob(broker.peer(), "j3", 1, "test.sleep", Params(R"({"ms": 10})"));
@@ -138,8 +138,8 @@ TEST(WorkerProtocol, RunsJobsAndReportsResults) {
 TEST(WorkerProtocol, HeartbeatsWhenIdle) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
-  auto hb = broker.ReceiveCommand(Command::kHeartbeat, kWait);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
+  auto hb = broker.ReceiveCommand(Command::kHeartbeat, kProtocolWait);
   ASSERT_TRUE(hb);
   proto::Heartbeat beat;
   ASSERT_TRUE(proto::Decode(hb->body, &beat).ok());
@@ -149,7 +149,7 @@ TEST(WorkerProtocol, HeartbeatsWhenIdle) {
 TEST(WorkerProtocol, ResendsUnackedResultsAfterTheBrokerGoesSilent) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   const std::string first_peer = broker.peer();
   broker.SendJob(first_peer, "j1", 1, "test.noop", Params("{}"));
   broker.SendJob(first_peer, "j2", 1, "test.noop", Params("{}"));
@@ -158,13 +158,13 @@ TEST(WorkerProtocol, ResendsUnackedResultsAfterTheBrokerGoesSilent) {
   broker.SendAck(first_peer, {{"j1", 1}});
 
   broker.set_silent(true);  // no more heartbeats: after 3 intervals the worker gives up on us
-  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(ready) << "the worker did not reconnect";
   EXPECT_NE(ready->peer, first_peer) << "a reconnect uses a new socket";
   broker.set_silent(false);
 
   std::set<std::string> resent;
-  auto m = broker.ReceiveCommand(Command::kResult, kWait);
+  auto m = broker.ReceiveCommand(Command::kResult, kProtocolWait);
   ASSERT_TRUE(m);
   resent.insert(DecodeResult(*m).job);
   broker.seen = [&](const Received& r) {
@@ -179,7 +179,7 @@ TEST(WorkerProtocol, ResendsUnackedResultsToARestartedBroker) {
   auto broker = std::make_unique<FakeBroker>();
   const int port = broker->port();
   RunningWorker w(TestOptions(*broker));
-  ASSERT_TRUE(broker->ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker->ReceiveCommand(Command::kReady, kProtocolWait));
   broker->SendJob(broker->peer(), "j1", 1, "test.noop", Params("{}"));
   ASSERT_TRUE(ResultFor(*broker, "j1"));
 
@@ -189,7 +189,7 @@ TEST(WorkerProtocol, ResendsUnackedResultsToARestartedBroker) {
   Received m;
   // Like the real broker: anything but READY from an unknown connection
   // gets ERROR unknown_worker (or the worker times us out: either way, READY).
-  for (auto end = std::chrono::steady_clock::now() + kWait; std::chrono::steady_clock::now() < end;) {
+  for (auto end = std::chrono::steady_clock::now() + kProtocolWait; std::chrono::steady_clock::now() < end;) {
     auto r = broker->Receive(1s);
     if (!r) continue;
     m = *r;
@@ -200,7 +200,7 @@ TEST(WorkerProtocol, ResendsUnackedResultsToARestartedBroker) {
     broker->Send(m.peer, Command::kError, body);
   }
   ASSERT_EQ(m.command, Command::kReady);
-  auto r = broker->ReceiveCommand(Command::kResult, kWait);
+  auto r = broker->ReceiveCommand(Command::kResult, kProtocolWait);
   ASSERT_TRUE(r);
   EXPECT_EQ(DecodeResult(*r).job, "j1");
 }
@@ -208,7 +208,7 @@ TEST(WorkerProtocol, ResendsUnackedResultsToARestartedBroker) {
 TEST(WorkerProtocol, UnknownWorkerErrorGetsReadyAndResultsAgain) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
   ASSERT_TRUE(ResultFor(broker, "j1"));
   std::this_thread::sleep_for(250ms);  // past the worker's "just sent READY" window
@@ -216,9 +216,9 @@ TEST(WorkerProtocol, UnknownWorkerErrorGetsReadyAndResultsAgain) {
   std::string body;
   proto::Encode(e, &body);
   broker.Send(broker.peer(), Command::kError, body);
-  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(ready);
-  auto r = broker.ReceiveCommand(Command::kResult, kWait);
+  auto r = broker.ReceiveCommand(Command::kResult, kProtocolWait);
   ASSERT_TRUE(r);
   EXPECT_EQ(DecodeResult(*r).job, "j1");
 }
@@ -226,17 +226,17 @@ TEST(WorkerProtocol, UnknownWorkerErrorGetsReadyAndResultsAgain) {
 TEST(WorkerProtocol, BrokerByeMakesTheWorkerReconnectKeepingResults) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   const std::string first_peer = broker.peer();
   broker.SendJob(first_peer, "j1", 1, "test.noop", Params("{}"));
   ASSERT_TRUE(ResultFor(broker, "j1"));
   std::string body;
   proto::Encode(proto::Bye{"broker restarting"}, &body);
   broker.Send(first_peer, Command::kBye, body);
-  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(ready);
   EXPECT_NE(ready->peer, first_peer);
-  auto r = broker.ReceiveCommand(Command::kResult, kWait);
+  auto r = broker.ReceiveCommand(Command::kResult, kProtocolWait);
   ASSERT_TRUE(r);
   EXPECT_EQ(DecodeResult(*r).job, "j1");
 }
@@ -244,11 +244,11 @@ TEST(WorkerProtocol, BrokerByeMakesTheWorkerReconnectKeepingResults) {
 TEST(WorkerProtocol, ReadyAfterAReconnectListsRunningAttempts) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j7", 3, "test.sleep", Params(R"({"ms": 600000})"));
   broker.Pump(100ms);
   broker.set_silent(true);
-  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(ready);
   proto::Ready r = DecodeReady(*ready);
   ASSERT_EQ(r.running.size(), 1u);
@@ -259,7 +259,7 @@ TEST(WorkerProtocol, ReadyAfterAReconnectListsRunningAttempts) {
 TEST(WorkerProtocol, NeverRunsMoreBlockingJobsThanSlots) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));  // 2 slots
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   for (const char* job : {"j1", "j2", "j3", "j4"})
     broker.SendJob(broker.peer(), job, 1, "test.sleep", Params(R"({"ms": 1500})"));
   // While two sleep, an inline job still runs: it takes no slot.
@@ -267,7 +267,7 @@ TEST(WorkerProtocol, NeverRunsMoreBlockingJobsThanSlots) {
 
   std::vector<proto::JobResult> results;
   while (results.size() < 5) {
-    auto m = broker.ReceiveCommand(Command::kResult, kWait);
+    auto m = broker.ReceiveCommand(Command::kResult, kProtocolWait);
     ASSERT_TRUE(m) << "only " << results.size() << " results arrived";
     results.push_back(DecodeResult(*m));
   }
@@ -296,7 +296,7 @@ TEST(WorkerProtocol, PrefetchedJobsWaitForASlotInOrder) {
   o.slots = 1;
   o.prefetch = 2;
   RunningWorker w(o);
-  auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(ready);
   EXPECT_EQ(DecodeReady(*ready).prefetch, 2u);
   for (const char* job : {"j1", "j2", "j3", "j4", "j5"})
@@ -304,7 +304,7 @@ TEST(WorkerProtocol, PrefetchedJobsWaitForASlotInOrder) {
   broker.SendCancel(broker.peer(), "j3", 1);  // still waiting (j1 sleeps): never starts
   std::vector<proto::JobResult> results;
   while (results.size() < 5) {
-    auto m = broker.ReceiveCommand(Command::kResult, kWait);
+    auto m = broker.ReceiveCommand(Command::kResult, kProtocolWait);
     ASSERT_TRUE(m) << "only " << results.size() << " results arrived";
     results.push_back(DecodeResult(*m));
   }
@@ -327,7 +327,7 @@ TEST(WorkerProtocol, DrainingHandsPrefetchedJobsBackAtOnce) {
   o.slots = 1;
   o.prefetch = 1;
   RunningWorker w(o);
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 1000})"));
   broker.SendJob(broker.peer(), "j2", 1, "test.sleep", Params(R"({"ms": 1000})"));
   broker.Pump(200ms);
@@ -343,7 +343,7 @@ TEST(WorkerProtocol, DrainingHandsPrefetchedJobsBackAtOnce) {
 TEST(WorkerProtocol, CancelStopsASleep) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 2, "test.sleep", Params(R"({"ms": 600000})"));
   broker.Pump(200ms);
   broker.SendCancel(broker.peer(), "j1", 1);  // another attempt: ignored
@@ -358,7 +358,7 @@ TEST(WorkerProtocol, CancelStopsASleep) {
 TEST(WorkerProtocol, JobTimeoutStopsASleep) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 600000})"), /*timeout_ms=*/200);
   auto r = ResultFor(broker, "j1");
   ASSERT_TRUE(r);
@@ -368,7 +368,7 @@ TEST(WorkerProtocol, JobTimeoutStopsASleep) {
 TEST(WorkerProtocol, UnknownKindFailsWithoutRetry) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "no.such.kind", Params("{}"));
   auto r = ResultFor(broker, "j1");
   ASSERT_TRUE(r);
@@ -380,7 +380,7 @@ TEST(WorkerProtocol, UnknownKindFailsWithoutRetry) {
 TEST(WorkerProtocol, ExecIsRefusedWithoutAllowExec) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "exec", Params(R"({"command": "touch", "args": ["/tmp/sluice-must-not-exist"]})"));
   auto r = ResultFor(broker, "j1");
   ASSERT_TRUE(r);
@@ -395,7 +395,7 @@ TEST(WorkerProtocol, ExecRunsWithAllowExec) {
   WorkerOptions o = TestOptions(broker);
   o.allow_exec = true;
   RunningWorker w(o);
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "exec", Params(R"({"command": "sh", "args": ["-c", "echo hi; exit 4"]})"));
   auto r = ResultFor(broker, "j1");
   ASSERT_TRUE(r);
@@ -408,7 +408,7 @@ TEST(WorkerProtocol, ExecRunsWithAllowExec) {
 TEST(WorkerProtocol, BadParamsFailWithoutRetry) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": "soon"})"));
   auto r = ResultFor(broker, "j1");
   ASSERT_TRUE(r);
@@ -420,7 +420,7 @@ TEST(WorkerProtocol, BadParamsFailWithoutRetry) {
 TEST(WorkerProtocol, AMalformedJobThatNamesItsAttemptIsAnswered) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   // {job: "j1", attempt: 1, kind: "bad kind!"}: the kind is not a name.
   std::string body = Params(R"({"job": "j1", "attempt": 1, "kind": "bad kind!"})");
   broker.Send(broker.peer(), Command::kJob, body);
@@ -440,7 +440,7 @@ TEST(WorkerProtocol, AMalformedJobThatNamesItsAttemptIsAnswered) {
 TEST(WorkerProtocol, GarbageIsDroppedAndTheWorkerCarriesOn) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   const std::string peer = broker.peer();
   broker.SendFrames(peer, {"hello"});
   broker.SendFrames(peer, {"a", "b", "c", "d", "e"});
@@ -455,7 +455,7 @@ TEST(WorkerProtocol, GarbageIsDroppedAndTheWorkerCarriesOn) {
   broker.Send(peer, Command::kSubmit, Params(R"({"req": 1})"));  // wrong direction
   broker.Send(peer, Command::kError, "junk");
   broker.SendJob(peer, "ok", 1, "test.noop", Params("{}"));
-  auto m = broker.ReceiveCommand(Command::kResult, kWait);
+  auto m = broker.ReceiveCommand(Command::kResult, kProtocolWait);
   ASSERT_TRUE(m);
   proto::JobResult r = DecodeResult(*m);
   EXPECT_EQ(r.job, "ok") << "nothing before it deserved a RESULT";
@@ -465,10 +465,10 @@ TEST(WorkerProtocol, GarbageIsDroppedAndTheWorkerCarriesOn) {
 TEST(WorkerProtocol, ARepeatedJobIsNotRunTwice) {
   FakeBroker broker;
   RunningWorker w(TestOptions(broker));
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 300})"));
   broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 300})"));  // while running
-  auto first = broker.ReceiveCommand(Command::kResult, kWait);
+  auto first = broker.ReceiveCommand(Command::kResult, kProtocolWait);
   ASSERT_TRUE(first);
   EXPECT_EQ(DecodeResult(*first).outcome, Outcome::kSucceeded);
   int extra = 0;
@@ -478,7 +478,7 @@ TEST(WorkerProtocol, ARepeatedJobIsNotRunTwice) {
   EXPECT_EQ(extra, 0) << "the duplicate JOB ran a second time";
   // Once finished but not ACKed, the same JOB gets the same RESULT back.
   broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 300})"));
-  auto again = broker.ReceiveCommand(Command::kResult, kWait);
+  auto again = broker.ReceiveCommand(Command::kResult, kProtocolWait);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->body, first->body);
 }
@@ -488,16 +488,16 @@ TEST(WorkerProtocol, StopRequestDrainsReturnsAndSaysBye) {
   WorkerOptions o = TestOptions(broker);
   o.grace = 1500ms;
   RunningWorker w(o);
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "short", 1, "test.sleep", Params(R"({"ms": 300})"));
   broker.SendJob(broker.peer(), "long", 1, "test.sleep", Params(R"({"ms": 600000})"));
   broker.Pump(100ms);
   w.RequestStop();
 
   // First: slots 0.
-  for (auto end = std::chrono::steady_clock::now() + kWait;;) {
+  for (auto end = std::chrono::steady_clock::now() + kProtocolWait;;) {
     ASSERT_LT(std::chrono::steady_clock::now(), end) << "no HEARTBEAT {slots: 0}";
-    auto hb = broker.ReceiveCommand(Command::kHeartbeat, kWait);
+    auto hb = broker.ReceiveCommand(Command::kHeartbeat, kProtocolWait);
     ASSERT_TRUE(hb);
     proto::Heartbeat beat;
     ASSERT_TRUE(proto::Decode(hb->body, &beat).ok());
@@ -508,7 +508,7 @@ TEST(WorkerProtocol, StopRequestDrainsReturnsAndSaysBye) {
 
   std::map<std::string, proto::JobResult> results;
   while (results.size() < 3) {
-    auto m = broker.ReceiveCommand(Command::kResult, kWait);
+    auto m = broker.ReceiveCommand(Command::kResult, kProtocolWait);
     ASSERT_TRUE(m) << "got " << results.size() << " results";
     proto::JobResult r = DecodeResult(*m);
     results[r.job] = r;
@@ -519,7 +519,7 @@ TEST(WorkerProtocol, StopRequestDrainsReturnsAndSaysBye) {
   EXPECT_EQ(results["long"].outcome, Outcome::kReturned);
   EXPECT_TRUE(results["long"].retryable);
 
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kProtocolWait));
   EXPECT_EQ(w.Join(), 0);
 }
 
@@ -528,11 +528,11 @@ TEST(WorkerProtocol, ShutdownWaitsForAcksOnlySoLong) {
   WorkerOptions o = TestOptions(broker);
   o.ack_wait = 500ms;
   RunningWorker w(o);
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
   ASSERT_TRUE(ResultFor(broker, "j1"));
   w.RequestStop();
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kWait)) << "no BYE without ACKs";
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kProtocolWait)) << "no BYE without ACKs";
   EXPECT_EQ(w.Join(), 0);
 }
 
@@ -541,7 +541,7 @@ TEST(WorkerProtocol, ASecondStopRequestReturnsRunningJobsAtOnce) {
   WorkerOptions o = TestOptions(broker);
   o.grace = 3600s;
   RunningWorker w(o);
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   broker.SendJob(broker.peer(), "j1", 1, "test.sleep", Params(R"({"ms": 600000})"));
   broker.Pump(100ms);
   w.RequestStop(2);
@@ -549,7 +549,7 @@ TEST(WorkerProtocol, ASecondStopRequestReturnsRunningJobsAtOnce) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->outcome, Outcome::kReturned);
   broker.SendAck(broker.peer(), {{"j1", 1}});
-  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kWait));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kProtocolWait));
   EXPECT_EQ(w.Join(), 0);
 }
 
