@@ -64,7 +64,15 @@ Status Broker::LoadWorkflows(std::int64_t now) {
       }
     }
   }
-  if (!runs_.empty()) Logf("workflows: %zu unfinished runs", runs_.size());
+  if (!runs_.empty()) {
+    Logf("workflows: %zu unfinished runs", runs_.size());
+    // Queued runs whose turn has come (e.g. the limit was raised by hand).
+    std::set<std::string> names;
+    for (const auto& [seq, r] : runs_)
+      if (r.phase == RunPhase::kQueued) names.insert(r.row.workflow);
+    if (!names.empty() && !Db(store_.Begin())) return fatal_;
+    for (const std::string& w : names) TryStartQueued(w, now);
+  }
   InitCron(now, /*startup=*/true);
   return Status::Ok();
 }
