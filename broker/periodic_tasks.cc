@@ -45,6 +45,11 @@ void Broker::RunPeriodicTasks(std::int64_t now) {
       deleted += by_state[i];
     }
     counters_.pruned += deleted;
+    // Finished workflow runs age out with their jobs (runs still in memory
+    // have live stage jobs and are not finished long enough ago).
+    auto runs = run_store_.Prune(now - config_.retention_ms, kPruneChunk);
+    if (!Db(runs.status())) return;
+    deleted += *runs;
     retention_task_.runs++;
     retention_task_.last_ms = now;
     retention_task_.next_ms = now + (prune_cursor_ != 0 || deleted > 0 ? 50 : kRetentionPeriodMs);

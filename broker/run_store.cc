@@ -166,6 +166,36 @@ Result<std::optional<std::int64_t>> RunStore::LastFire(const std::string& workfl
   return out;
 }
 
+Result<std::int64_t> RunStore::Prune(std::int64_t cutoff_ms, int max_rows) {
+  // Runs first (a temp list, so stages and runs go by the same seqs).
+  auto pick = db_->Prepare(
+      "SELECT seq FROM runs WHERE finished_ms IS NOT NULL AND finished_ms < ?1 "
+      "AND state <> 'queued' AND state <> 'running' ORDER BY seq LIMIT ?2");
+  if (!pick.ok()) return pick.status();
+  pick->Bind(1, cutoff_ms).Bind(2, static_cast<std::int64_t>(max_rows));
+  std::vector<std::int64_t> seqs;
+  int rc;
+  while ((rc = pick->Step()) == SQLITE_ROW) seqs.push_back(pick->Int(0));
+  if (rc != SQLITE_DONE) return Status::Internal(pick->error());
+  auto del_stages = db_->Prepare("DELETE FROM run_stages WHERE run_seq = ?1");
+  auto del_run = db_->Prepare("DELETE FROM runs WHERE seq = ?1");
+  if (!del_stages.ok()) return del_stages.status();
+  if (!del_run.ok()) return del_run.status();
+  for (std::int64_t seq : seqs) {
+    del_stages->Bind(1, seq);
+    if (Status s = del_stages->Run(); !s.ok()) return s;
+    del_run->Bind(1, seq);
+    if (Status s = del_run->Run(); !s.ok()) return s;
+  }
+  auto fires = db_->Prepare(
+      "DELETE FROM cron_fires WHERE fired_ms < ?1 AND slot_ms < "
+      "(SELECT max(slot_ms) FROM cron_fires AS latest WHERE latest.workflow = cron_fires.workflow)");
+  if (!fires.ok()) return fires.status();
+  fires->Bind(1, cutoff_ms);
+  if (Status s = fires->Run(); !s.ok()) return s;
+  return static_cast<std::int64_t>(seqs.size());
+}
+
 Result<std::set<std::string>> RunStore::Paused() {
   std::set<std::string> out;
   int rc;

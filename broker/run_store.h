@@ -57,6 +57,12 @@ class RunStore {
                     std::int64_t run_seq);
   Result<std::optional<std::int64_t>> LastFire(const std::string& workflow);
 
+  // Deletes up to `max_rows` finished runs (with their stages) that ended
+  // before `cutoff_ms`, and the cron fires recorded before it except each
+  // workflow's latest (the one a restart must not fire again). Returns the
+  // number of runs deleted.
+  Result<std::int64_t> Prune(std::int64_t cutoff_ms, int max_rows);
+
   Result<std::set<std::string>> Paused();
   Status SetPaused(const std::string& workflow, bool paused);
 

@@ -319,6 +319,39 @@ TEST_F(WorkflowRunsTest, FailedRunAndDeadJobArePostedToTheWebhook) {
   EXPECT_NE(all.find("run r1 of diamond failed"), std::string::npos) << all;
 }
 
+TEST_F(WorkflowRunsTest, FinishedRunsAgeOutWithRetention) {
+  config_.retention_ms = 3600 * 1000;
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  clock_.Advance(5 * 60 * 1000);  // a cron slot of every5 (and lazy)
+  ASSERT_EQ(WaitRunCount(client, "every5", 1), 1u);
+  worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
+  for (int i = 0; i < 2; ++i) {
+    std::string job = NextJob(worker).first;
+    ASSERT_FALSE(job.empty());
+    worker.Result(job, 1, Outcome::kSucceeded);
+  }
+  WaitRun(client, "r1", "succeeded");
+  WaitRun(client, "r2", "succeeded");
+  clock_.Advance(2 * 3600 * 1000);  // past the retention; the next slots fire too
+  json runs;
+  for (int i = 0; i < 200; ++i) {
+    runs = Runs(client, "every5");
+    if (!runs.empty() && runs.back()["id"] != "r1") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  for (const auto& r : runs) EXPECT_NE(r["id"], "r1") << "the old run was not pruned";
+  EXPECT_EQ(Status(client, "r1")["code"], "not_found");
+  // The latest fire of each workflow stays: a restart must not fire it again.
+  StopBroker();
+  Database db;
+  ASSERT_TRUE(db.Open(config_.state_path, true).ok());
+  auto st = db.Prepare("SELECT count(*) FROM cron_fires WHERE workflow = 'every5'");
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->Step(), SQLITE_ROW);
+  EXPECT_GE(st->Int(0), 1);
+}
+
 TEST_F(WorkflowRunsTest, BrokerRefusesToStartWithABadRegistry) {
   WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"test.noop\"\ndepends_on = [\"ghost\"]\n");
   Broker broker(config_, &clock_);
