@@ -54,6 +54,10 @@ Status Broker::Start() {
   s = store_.CountByQueueAndState(
       [&](const std::string& q, JobState st, std::int64_t n) { counts_.Add(q, st, n); });
   if (!s.ok()) return s;
+  if (AlertSenderConfig alerts = AlertSender::FromEnv(); !alerts.url.empty()) {
+    alerts_ = std::make_unique<AlertSender>(alerts);
+    Logf("alerts: failed runs and dead jobs are posted to ALERT_WEBHOOK_URL");
+  }
   s = LoadWorkflows(now);  // after the counts: a catch-up fire submits jobs
   if (!s.ok()) return s;
   Logf("state %s: %zu scheduled, %zu queued, %zu running (awaiting re-adoption), next id j%lld",

@@ -45,6 +45,7 @@
 #include "broker/ready_queue.h"
 #include "broker/state_counts.h"
 #include "broker/timer_set.h"
+#include "broker/utc_text.h"
 #include "broker/worker_registry.h"
 #include "pipeline/retry_policy.h"
 #include "pipeline/workflows/workflow.h"
@@ -75,9 +76,6 @@ struct BrokerConfig {
   std::atomic<bool>* reload_requested = nullptr;
 };
 
-// UTC text of Unix milliseconds: "2024-03-05" / "2024-03-05T06:00:00Z".
-std::string UtcDay(std::int64_t ms);
-std::string UtcIso(std::int64_t ms);
 
 // Monotonic counters reported by STATS.
 struct BrokerCounters {

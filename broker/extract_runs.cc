@@ -1,7 +1,5 @@
 #include "broker/extract_runs.h"
 
-#include <ctime>
-
 #include <msgpack.hpp>
 
 #include "pipeline/period.h"
@@ -45,15 +43,6 @@ bool Unpack(std::string_view bytes, msgpack::object_handle* h) {
 }
 
 }  // namespace
-
-std::string SqliteUtc(std::int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[24];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
 
 void DefaultExtractConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) {
   msgpack::object_handle h;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/job.h"
+#include "broker/utc_text.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/job_state.h"
 #include "schemas/status.h"
@@ -25,8 +26,6 @@ namespace sluice::broker {
 
 inline constexpr std::string_view kExtractKind = "extract.http";
 
-// "YYYY-MM-DD HH:MM:SS" (UTC) of a Unix-ms instant: SQLite's own format.
-std::string SqliteUtc(std::int64_t unix_ms);
 
 class ExtractRuns {
  public:

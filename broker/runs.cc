@@ -1,8 +1,6 @@
 // Workflow runs: starting them (RUN, cron), moving them along their DAG as
 // their stage jobs end, cancelling and reviving them, and describing them.
 // The DAG rules are in workflow_run.h; this file applies and persists them.
-#include <ctime>
-
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "pipeline/workflows/registry.h"
@@ -10,29 +8,9 @@
 #include "schemas/job_id.h"
 
 namespace sluice::broker {
-namespace {
-
-std::string UtcText(std::int64_t ms, const char* format) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
-
-}  // namespace
-
-std::string UtcDay(std::int64_t ms) { return UtcText(ms, "%Y-%m-%d"); }
-std::string UtcIso(std::int64_t ms) { return UtcText(ms, "%Y-%m-%dT%H:%M:%SZ"); }
 
 Status Broker::LoadWorkflows(std::int64_t now) {
   if (Status s = run_store_.Prepare(store_.db()); !s.ok()) return s;
-  AlertSenderConfig alert_config = AlertSender::FromEnv();
-  if (!alert_config.url.empty()) {
-    alerts_ = std::make_unique<AlertSender>(alert_config);
-    Logf("alerts: failed runs and dead jobs are posted to ALERT_WEBHOOK_URL");
-  }
   if (!config_.workflows_path.empty()) {
     auto reg = workflows::LoadRegistry(config_.workflows_path);
     if (!reg.ok()) return reg.status();

@@ -50,6 +50,10 @@ std::optional<Period> ParsePeriod(std::string_view s, PeriodUnit unit) {
   return p;
 }
 
+bool IsIsoDay(std::string_view s) {
+  return s.size() == 10 && s[4] == '-' && s[7] == '-' && ParsePeriod(s, PeriodUnit::kDay).has_value();
+}
+
 Period PeriodAt(long long unix_ms, PeriodUnit unit) {
   std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};

@@ -29,6 +29,8 @@ Period PeriodAt(long long unix_ms, PeriodUnit unit);
 Period Step(const Period& p, int n);
 // "2024", "2024-03" or "2024-03-15", by unit.
 std::string FormatPeriod(const Period& p);
+// Exactly "YYYY-MM-DD" and a real calendar date.
+bool IsIsoDay(std::string_view s);
 // Replaces {year} (2024), {month} (03), {day} (15) and {date} (2024-03-15)
 // in `tmpl`; other text, including ${env:...}, is left alone.
 std::string ExpandPeriodTemplate(std::string_view tmpl, const Period& p);

@@ -1,6 +1,24 @@
 #include "schemas/sqlite_db.h"
 
 namespace sluice {
+namespace {
+
+std::string Quoted(std::string_view s, char quote) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += quote;
+  for (char c : s) {
+    if (c == quote) out += quote;
+    out += c;
+  }
+  out += quote;
+  return out;
+}
+
+}  // namespace
+
+std::string QuoteIdentifier(std::string_view name) { return Quoted(name, '"'); }
+std::string QuoteLiteral(std::string_view text) { return Quoted(text, '\''); }
 
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {

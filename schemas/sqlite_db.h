@@ -12,6 +12,11 @@
 
 namespace sluice {
 
+// Quoting for SQL text built at run time: an identifier as "name", text as
+// 'text', embedded quotes doubled.
+std::string QuoteIdentifier(std::string_view name);
+std::string QuoteLiteral(std::string_view text);
+
 class Statement {
  public:
   Statement() = default;

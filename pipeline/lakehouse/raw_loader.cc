@@ -31,13 +31,13 @@ struct FileLoad {
 };
 
 std::string InsertSql(const std::string& table, const std::vector<std::string>& columns) {
-  std::string sql = "INSERT INTO " + QuoteIdent(table) + " (";
+  std::string sql = "INSERT INTO " + QuoteIdentifier(table) + " (";
   std::string values;
   for (const auto& c : columns) {
-    sql += QuoteIdent(c) + ", ";
+    sql += QuoteIdentifier(c) + ", ";
     values += "?, ";
   }
-  sql += QuoteIdent(kSourceFileColumn) + ", " + QuoteIdent(kIngestDateColumn) + ") VALUES (" + values + "?, ?)";
+  sql += QuoteIdentifier(kSourceFileColumn) + ", " + QuoteIdentifier(kIngestDateColumn) + ") VALUES (" + values + "?, ?)";
   return sql;
 }
 

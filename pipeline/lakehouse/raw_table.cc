@@ -27,18 +27,6 @@ std::string Shown(std::string_view s) {
 
 }  // namespace
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 2);
-  out += '"';
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 Status ValidateColumnNames(const std::vector<std::string>& names) {
   std::unordered_set<std::string> seen;
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -69,16 +57,16 @@ Status EnsureRawTable(sluice::Database& db, const std::string& table, const std:
   const std::string suffix = type.empty() ? std::string() : " " + std::string(type);
 
   if (have.empty()) {
-    std::string sql = "CREATE TABLE " + QuoteIdent(table) + " (";
-    for (const auto& c : columns) sql += QuoteIdent(c) + suffix + ", ";
-    sql += QuoteIdent(kSourceFileColumn) + " TEXT, " + QuoteIdent(kIngestDateColumn) + " TEXT)";
+    std::string sql = "CREATE TABLE " + QuoteIdentifier(table) + " (";
+    for (const auto& c : columns) sql += QuoteIdentifier(c) + suffix + ", ";
+    sql += QuoteIdentifier(kSourceFileColumn) + " TEXT, " + QuoteIdentifier(kIngestDateColumn) + " TEXT)";
     Status s = db.Exec(sql);
     if (!s.ok()) return Status::IOError("creating " + table + ": " + s.message());
     return Status::Ok();
   }
   for (const auto& c : columns) {
     if (have.count(FoldCase(c))) continue;
-    Status s = db.Exec("ALTER TABLE " + QuoteIdent(table) + " ADD COLUMN " + QuoteIdent(c) + suffix);
+    Status s = db.Exec("ALTER TABLE " + QuoteIdentifier(table) + " ADD COLUMN " + QuoteIdentifier(c) + suffix);
     if (!s.ok()) return Status::IOError("adding column " + Shown(c) + " to " + table + ": " + s.message());
   }
   return Status::Ok();

@@ -20,9 +20,6 @@ namespace sluice::lakehouse {
 inline constexpr std::string_view kSourceFileColumn = "_source_file";
 inline constexpr std::string_view kIngestDateColumn = "_ingest_date";
 
-// "name" with inner quotes doubled: an SQL identifier.
-std::string QuoteIdent(std::string_view name);
-
 // InvalidArgument naming the first bad column, else OK.
 Status ValidateColumnNames(const std::vector<std::string>& names);
 

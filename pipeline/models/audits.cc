@@ -1,6 +1,6 @@
 #include "pipeline/models/audits.h"
 
-#include "pipeline/models/sql_quote.h"
+#include "schemas/sqlite_db.h"
 #include "pipeline/models/sql_rows.h"
 #include "pipeline/models/sql_tokens.h"
 

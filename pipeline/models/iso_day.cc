@@ -6,10 +6,6 @@
 
 namespace sluice::models {
 
-bool IsIsoDay(std::string_view s) {
-  return s.size() == 10 && s[4] == '-' && s[7] == '-' && ParsePeriod(s, PeriodUnit::kDay).has_value();
-}
-
 std::string NextIsoDay(std::string_view day) {
   auto p = ParsePeriod(day, PeriodUnit::kDay);
   if (!p) return std::string(day);

@@ -5,10 +5,12 @@
 #include <string>
 #include <string_view>
 
+#include "pipeline/period.h"
+
 namespace sluice::models {
 
-// Exactly 'YYYY-MM-DD' and a real calendar date.
-bool IsIsoDay(std::string_view s);
+// Exactly 'YYYY-MM-DD' and a real calendar date (pipeline/period.h).
+using ::sluice::IsIsoDay;
 // The day after `day` (which must be IsIsoDay).
 std::string NextIsoDay(std::string_view day);
 // Today in UTC.

@@ -5,7 +5,7 @@
 #include "pipeline/models/audits.h"
 #include "pipeline/models/iso_day.h"
 #include "pipeline/models/model_sql.h"
-#include "pipeline/models/sql_quote.h"
+#include "schemas/sqlite_db.h"
 #include "pipeline/models/sql_rows.h"
 #include "pipeline/models/sql_tokens.h"
 

@@ -11,7 +11,7 @@
 
 #include "pipeline/models/iso_day.h"
 #include "pipeline/models/model_sql.h"
-#include "pipeline/models/sql_quote.h"
+#include "schemas/sqlite_db.h"
 #include "pipeline/models/sql_tokens.h"
 #include "pipeline/models/sql_value.h"
 #include "schemas/sqlite_db.h"

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "pipeline/models/sql_quote.h"
+#include "schemas/sqlite_db.h"
 
 namespace sluice::models {
 

@@ -15,15 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Quote(std::string_view name) {
-  std::string q = "\"";
-  for (char c : name) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
-
 Status Errno(const std::string& what, const std::string& path) {
   return Status::IOError(what + " " + path + ": " + std::strerror(errno));
 }
@@ -127,7 +118,7 @@ Result<ExportReport> ExportServing(Database& lake, const std::string& serving_pa
   ExportReport report;
   for (const std::string& name : names) {
     if (cancelled && cancelled()) return Status::Unavailable("export cancelled");
-    std::string q = Quote(name);
+    std::string q = QuoteIdentifier(name);
     if (auto s = lake.Exec("CREATE TABLE out." + q + " AS SELECT * FROM main." + q); !s.ok())
       return Status::IOError("copying " + name + ": " + s.message());
     auto rows = QueryInt(lake, "SELECT count(*) FROM out." + q);

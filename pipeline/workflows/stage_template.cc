@@ -4,6 +4,8 @@
 #include <exception>
 #include <utility>
 
+#include "pipeline/period.h"
+
 namespace sluice::workflows {
 namespace {
 
@@ -20,14 +22,6 @@ bool OneOf(std::string_view s, const std::array<std::string_view, N>& list) {
   for (std::string_view x : list)
     if (x == s) return true;
   return false;
-}
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-int Digits(std::string_view s) {
-  int v = 0;
-  for (char c : s) v = v * 10 + (c - '0');
-  return v;
 }
 
 std::string Expand(std::string_view text, const Vars& vars, bool skip_dates) {
@@ -73,19 +67,7 @@ nlohmann::json ExpandValue(const nlohmann::json& v, const Vars& vars) {
 
 }  // namespace
 
-bool IsCalendarDate(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (!IsDigit(s[i])) return false;
-  const int y = Digits(s.substr(0, 4));
-  const int m = Digits(s.substr(5, 2));
-  const int d = Digits(s.substr(8, 2));
-  if (y < 1 || m < 1 || m > 12 || d < 1) return false;
-  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  const int max = (m == 2 && leap) ? 29 : kDays[m - 1];
-  return d <= max;
-}
+bool IsCalendarDate(std::string_view s) { return IsIsoDay(s); }
 
 std::string ExpandTemplate(std::string_view text, const Vars& vars) {
   return Expand(text, vars, false);
