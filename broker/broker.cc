@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "broker/log.h"
+#include "schemas/fault_vfs.h"
 #include "schemas/protocol.h"
 
 namespace sluice::broker {
@@ -21,48 +22,18 @@ Broker::~Broker() {
 
 Status Broker::Start() {
   started_ms_ = clock_->NowMs();
-  Status s = store_.Open(config_.state_path, config_.sync);
-  if (!s.ok()) return s;
-  s = extract_.Prepare(store_.db());
-  if (!s.ok()) return s;
-  const std::int64_t now = clock_->NowMs();
-  std::size_t n_sched = 0, n_queued = 0, n_running = 0;
-  s = store_.LoadLive([&](Job&& j) {
-    j.gen = 1;
-    Job& job = live_[j.seq] = std::move(j);
-    switch (job.state) {
-      case JobState::kScheduled:
-        ArmTimer(job, TimerKind::kRunAt, job.run_at_ms);
-        ++n_sched;
-        break;
-      case JobState::kQueued:
-        ready_.Push(job.queue, job.kind, {job.priority, job.seq, job.gen});
-        ++n_queued;
-        break;
-      case JobState::kRunning:
-        // Its worker, if alive, re-announces it in READY; else it is lost.
-        job.worker.clear();
-        if (!job.concurrency_key.empty()) gate_.Started(job.concurrency_key);
-        ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());
-        ++n_running;
-        break;
-      default:
-        break;
-    }
-  });
-  if (!s.ok()) return s;
-  s = store_.CountByQueueAndState(
-      [&](const std::string& q, JobState st, std::int64_t n) { counts_.Add(q, st, n); });
+  if (!config_.state_vfs.empty() && config_.state_vfs == fault::kVfsName && !fault::Register())
+    return Status::Internal("cannot register the SQLite VFS " + config_.state_vfs);
+  Status s = store_.Open(config_.state_path, config_.sync,
+                         config_.state_vfs.empty() ? nullptr : config_.state_vfs.c_str());
   if (!s.ok()) return s;
   if (AlertSenderConfig alerts = AlertSender::FromEnv(); !alerts.url.empty()) {
     alerts_ = std::make_unique<AlertSender>(alerts);
     Logf("alerts: failed runs and dead jobs are posted to ALERT_WEBHOOK_URL");
   }
-  s = LoadWorkflows(now);  // after the counts: a catch-up fire submits jobs
+  const std::int64_t now = clock_->NowMs();
+  s = LoadState(now, /*startup=*/true);
   if (!s.ok()) return s;
-  Logf("state %s: %zu scheduled, %zu queued, %zu running (awaiting re-adoption), next id j%lld",
-       config_.state_path.c_str(), n_sched, n_queued, n_running,
-       static_cast<long long>(store_.next_job_seq()));
   checkpointer_ = std::make_unique<Checkpointer>(config_.state_path, 1000);
 
   try {
@@ -78,10 +49,67 @@ Status Broker::Start() {
     return Status::IOError("cannot bind " + config_.endpoint + ": " + e.what());
   }
   Logf("listening on %s", bound_endpoint_.c_str());
+  // Workers can reach us only now: the grace for re-announcing what they
+  // still run starts here, however long the load took.
+  const std::int64_t bound_ms = clock_->NowMs();
+  for (auto& [seq, job] : live_)
+    if (job.state == JobState::kRunning && job.has_timer && job.timer_kind == TimerKind::kOrphan)
+      ArmTimer(job, TimerKind::kOrphan, bound_ms + OrphanGraceMs());
+  if (dispatch_hold_until_ms_ > 0)
+    dispatch_hold_until_ms_ = bound_ms + static_cast<std::int64_t>(config_.liveness) * config_.heartbeat_ms;
   dispatch_more_ = true;
-  if (n_queued > 0 || n_running > 0) dispatch_hold_until_ms_ = now + config_.heartbeat_ms * 3 / 2;
   retention_task_.next_ms = now + 10000;
   return WriteEndpointFile();
+}
+
+Status Broker::LoadState(std::int64_t now, bool startup) {
+  Status s = extract_.Prepare(store_.db());
+  if (!s.ok()) return s;
+  std::size_t n_sched = 0, n_queued = 0, n_running = 0;
+  s = store_.LoadLive([&](Job&& j) {
+    j.gen = 1;
+    Job& job = live_[j.seq] = std::move(j);
+    switch (job.state) {
+      case JobState::kScheduled:
+        ArmTimer(job, TimerKind::kRunAt, job.run_at_ms);
+        ++n_sched;
+        break;
+      case JobState::kQueued:
+        ready_.Push(job.queue, job.kind, {job.priority, job.seq, job.gen});
+        ++n_queued;
+        break;
+      case JobState::kRunning:
+        // Dispatched (the dispatch is written before its JOB goes out): its
+        // worker re-announces it in READY or re-sends its result; else the
+        // orphan timer records it lost and it runs again, as the next attempt.
+        job.worker.clear();
+        if (!job.concurrency_key.empty()) gate_.Started(job.concurrency_key);
+        ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());
+        ++n_running;
+        break;
+      default:
+        break;
+    }
+  });
+  if (!s.ok()) return s;
+  s = store_.CountByQueueAndState(
+      [&](const std::string& q, JobState st, std::int64_t n) { counts_.Add(q, st, n); });
+  if (!s.ok()) return s;
+  s = LoadWorkflows(now, startup);  // after the counts: a catch-up fire submits jobs
+  if (!s.ok()) return s;
+  Logf("state %s: %zu scheduled, %zu queued, %zu running (awaiting re-adoption), next id j%lld",
+       config_.state_path.c_str(), n_sched, n_queued, n_running,
+       static_cast<long long>(store_.next_job_seq()));
+  // A database of a version that did not write dispatches (before 4) may
+  // hold running jobs that read 'queued': give their workers time to
+  // re-announce them before anything runs twice.
+  if (startup && n_queued > 0 && store_.opened_version() > 0 && store_.opened_version() < 4) {
+    legacy_queued_ = true;
+    dispatch_hold_until_ms_ = now + static_cast<std::int64_t>(config_.liveness) * config_.heartbeat_ms;
+    Logf("state written by an earlier version: dispatch waits %lld ms for workers to re-announce",
+         static_cast<long long>(dispatch_hold_until_ms_ - now));
+  }
+  return Status::Ok();
 }
 
 Status Broker::WriteEndpointFile() {
@@ -101,8 +129,167 @@ Status Broker::WriteEndpointFile() {
 }
 
 bool Broker::Db(const Status& s) {
-  if (!s.ok() && fatal_.ok()) fatal_ = s;
+  if (!s.ok() && fatal_.ok()) {
+    fatal_ = s;
+    fatal_code_ = store_.last_error_code();
+  }
   return s.ok();
+}
+
+// ---- the state database's health ------------------------------------------
+
+namespace {
+
+constexpr std::chrono::milliseconds kFirstProbe{100};
+constexpr std::chrono::milliseconds kMaxProbe{2000};
+// RESULTs held while degraded, at most (beyond: dropped unacknowledged; the
+// worker keeps them and sends them again after its next READY).
+constexpr std::size_t kMaxHeldResultBytes = 64u << 20;
+
+// Errors a later try may clear: a lock, a full disk, an I/O error, memory.
+// Anything else (corruption, a file that is not a database, a bug) stops
+// the broker.
+bool Transient(int sqlite_code) {
+  switch (sqlite_code & 0xff) {
+    case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL: case SQLITE_IOERR:
+    case SQLITE_NOMEM: case SQLITE_READONLY: case SQLITE_CANTOPEN: case SQLITE_PROTOCOL:
+    case SQLITE_CONSTRAINT:  // the commit hook refused a write that would have committed alone
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Cause(int sqlite_code, const std::string& message) {
+  switch (sqlite_code & 0xff) {
+    case SQLITE_FULL: return "the disk is full (" + message + ")";
+    case SQLITE_BUSY: case SQLITE_LOCKED: return "another process holds its lock (" + message + ")";
+    case SQLITE_IOERR: return "an I/O error (" + message + ")";
+    default: return message;
+  }
+}
+
+}  // namespace
+
+std::string Broker::DegradedMessage() const {
+  return "the state database does not take writes: " + degraded_why_ +
+         "; not accepting changes until it does (the broker retries by itself)";
+}
+
+bool Broker::Writable(std::int64_t now) {
+  if (store_.in_transaction()) return true;
+  if (!fatal_.ok()) return false;
+  if (degraded_) {
+    if (std::chrono::steady_clock::now() < next_probe_) return false;
+    Status p = store_.Probe();
+    if (!p.ok()) {
+      const int code = store_.last_error_code();
+      degraded_why_ = Cause(code, p.message());
+      probe_backoff_ = std::min(probe_backoff_ * 2, kMaxProbe);
+      next_probe_ = std::chrono::steady_clock::now() + probe_backoff_;
+      return false;
+    }
+  }
+  Status s = store_.Begin();
+  if (!s.ok()) {
+    EnterDegraded(Cause(store_.last_error_code(), s.message()));
+    return false;
+  }
+  cron_at_begin_ = next_fire_;
+  if (degraded_) LeaveDegraded(now);
+  return fatal_.ok();
+}
+
+void Broker::EnterDegraded(const std::string& why) {
+  if (!degraded_) Logf("state database: %s; degraded: refusing changes, serving queries", why.c_str());
+  degraded_ = true;
+  degraded_why_ = why;
+  probe_backoff_ = kFirstProbe;
+  next_probe_ = std::chrono::steady_clock::now() + probe_backoff_;
+}
+
+void Broker::LeaveDegraded(std::int64_t now) {
+  degraded_ = false;
+  Logf("state database takes writes again; %zu held results to record", held_results_.size());
+  dispatch_more_ = true;
+  StartQueuedRuns(now);
+  std::vector<HeldResult> held;
+  held.swap(held_results_);
+  held_bytes_ = 0;
+  for (const HeldResult& h : held) {
+    OnResult(h.rid, h.body);
+    if (!fatal_.ok()) break;  // handled by the caller's failure check
+  }
+}
+
+Status Broker::OnStoreFailure(const Status& s, int sqlite_code, std::int64_t now) {
+  counters_.store_failures++;
+  if (!Transient(sqlite_code)) return s;
+  const std::string why = Cause(sqlite_code, s.message());
+  Logf("state database write failed: %s; rolling back and reloading the state", why.c_str());
+  // What that transaction would have acknowledged is refused; ACKs and JOBs
+  // of it are dropped (the workers are told to re-announce themselves).
+  std::vector<Outgoing> deferred;
+  deferred.swap(deferred_);
+  for (Outgoing& o : deferred) {
+    if (o.cmd == proto::Command::kReply) {
+      proto::ErrorMsg e{o.req, std::string(proto::err::kInternal),
+                        ("nothing of this request was stored: the state database failed: " + why)
+                            .substr(0, proto::kMaxErrorBytes)};
+      std::string body;
+      proto::Encode(e, &body);
+      SendTo(o.rid, proto::Command::kError, body);
+    } else if (o.cmd == proto::Command::kError) {
+      SendTo(o.rid, o.cmd, o.body);
+    }
+  }
+  workers_.ForEach([&](Worker& w) {
+    std::string body;
+    proto::Encode(proto::Bye{"the broker reloads its state; announce yourself again"}, &body);
+    SendNow(w, proto::Command::kBye, body);
+  });
+  // A restart in place: the store reopened, every memory of jobs, workers
+  // and runs rebuilt from what is stored.
+  store_.Rollback();
+  store_.Close();
+  Status o = store_.Open(config_.state_path, config_.sync,
+                         config_.state_vfs.empty() ? nullptr : config_.state_vfs.c_str());
+  if (!o.ok()) return Status::IOError("cannot reopen the state database after a failed write: " + o.message());
+  const std::map<std::string, std::int64_t> cron = cron_at_begin_;
+  live_.clear();
+  runs_.clear();
+  run_of_job_.clear();
+  run_events_.clear();
+  ready_ = ReadyQueues();
+  timers_ = TimerSet();
+  workers_ = WorkerRegistry();
+  gate_ = ConcurrencyGate();
+  counts_ = StateCounts();
+  txn_timed_ = false;
+  fatal_ = Status::Ok();
+  fatal_code_ = 0;
+  Status l = LoadState(now, /*startup=*/false);
+  if (!l.ok()) return l;
+  if (!cron.empty()) next_fire_ = cron;  // slots that fired in the lost transaction fire again
+  EnterDegraded(why);
+  return Status::Ok();
+}
+
+void Broker::RefuseWrite(const std::string& rid, std::uint8_t command, std::string_view body) {
+  counters_.refused_degraded++;
+  switch (static_cast<proto::Command>(command)) {
+    case proto::Command::kResult: {
+      if (workers_.ByRoutingId(rid) == nullptr) return OnResult(rid, body);  // unknown_worker
+      if (held_bytes_ + body.size() > kMaxHeldResultBytes) return;          // kept by the worker
+      held_bytes_ += body.size();
+      held_results_.push_back({rid, std::string(body)});
+      return;
+    }
+    case proto::Command::kBye:
+      return OnBye(rid, body);  // RemoveWorker orphans instead of writing
+    default:
+      return ReplyError(rid, proto::PeekReq(body), proto::err::kInternal, DegradedMessage());
+  }
 }
 
 Status Broker::Run(const std::atomic<bool>& stop) {
@@ -118,8 +305,7 @@ Status Broker::Run(const std::atomic<bool>& stop) {
   // keep what they run and re-announce it to the next broker.
   Status s = CommitIfDue(true);
   if (!s.ok()) return s;
-  s = store_.Commit();  // the last dispatches' writes
-  if (!s.ok()) return s;
+  if (!fatal_.ok()) return fatal_;
   workers_.ForEach([&](Worker& w) {
     std::string body;
     proto::Encode(proto::Bye{"broker shutting down"}, &body);
@@ -133,8 +319,18 @@ Status Broker::Run(const std::atomic<bool>& stop) {
 
 int Broker::PollTimeoutMs(std::int64_t now) {
   const bool held = now < dispatch_hold_until_ms_;
-  if ((dispatch_more_ && !held) || (!deferred_.empty() && !store_.in_transaction())) return 0;
+  if (!deferred_.empty() && !store_.in_transaction()) return 0;
+  // While degraded, work that writes (timers, dispatch, cron, retention)
+  // waits for the next probe, not for its own due time.
+  std::int64_t probe_ms = 0;
+  if (degraded_) {
+    probe_ms = now + std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   next_probe_ - std::chrono::steady_clock::now()).count());
+  }
+  auto writes_at = [&](std::int64_t due_ms) { return degraded_ ? std::max(due_ms, probe_ms) : due_ms; };
+  if (dispatch_more_ && !held && !degraded_) return 0;
   std::int64_t due = now + config_.heartbeat_ms;
+  if (degraded_) due = std::min(due, probe_ms);
   if (store_.in_transaction()) {
     // Wake for the group commit (rounded up: never spin for a fraction of a ms).
     auto left = config_.commit_interval_us -
@@ -144,9 +340,9 @@ int Broker::PollTimeoutMs(std::int64_t now) {
     due = std::min<std::int64_t>(due, now + (left + 999) / 1000);
   }
   if (held) due = std::min(due, dispatch_hold_until_ms_);
-  if (!timers_.empty()) due = std::min(due, timers_.next_due_ms());
-  due = std::min(due, NextTaskDueMs());
-  due = std::min(due, NextCronDueMs());
+  if (!timers_.empty()) due = std::min(due, writes_at(timers_.next_due_ms()));
+  due = std::min(due, writes_at(NextTaskDueMs()));
+  due = std::min(due, writes_at(NextCronDueMs()));
   workers_.ForEach([&](Worker& w) {
     due = std::min(due, w.last_sent_ms + w.heartbeat_ms);
     due = std::min(due, w.last_seen_ms + static_cast<std::int64_t>(config_.liveness) * w.heartbeat_ms + 1);
@@ -204,8 +400,13 @@ Status Broker::Turn(bool* stop_requested) {
                    }());
         break;
     }
-    if (!fatal_.ok()) return fatal_;
+    if (!fatal_.ok()) {
+      Status s = OnStoreFailure(fatal_, fatal_code_, clock_->NowMs());
+      if (!s.ok()) return s;
+    }
   }
+  // Drained: commit now rather than wait out the group-commit window.
+  const bool drained = !(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN);
   now = clock_->NowMs();
   Tick(now);
   if (config_.reload_requested && config_.reload_requested->exchange(false)) {
@@ -215,8 +416,14 @@ Status Broker::Turn(bool* stop_requested) {
   CronTick(now);
   ProcessRunEvents(now);
   Dispatch(now);
-  if (!fatal_.ok()) return fatal_;
-  return CommitIfDue(false);
+  if (!fatal_.ok()) {
+    Status s = OnStoreFailure(fatal_, fatal_code_, clock_->NowMs());
+    if (!s.ok()) return s;
+  }
+  Status s = CommitIfDue(drained);
+  if (!s.ok()) return s;
+  if (!fatal_.ok()) return OnStoreFailure(fatal_, fatal_code_, clock_->NowMs());
+  return Status::Ok();
 }
 
 Status Broker::CommitIfDue(bool force) {
@@ -231,50 +438,46 @@ Status Broker::CommitIfDue(bool force) {
     const auto age = std::chrono::duration_cast<std::chrono::microseconds>(steady_now - txn_opened_).count();
     if (!force && age < config_.commit_interval_us) return Status::Ok();
     Status s = store_.Commit();
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      const int code = store_.last_error_code();
+      txn_timed_ = false;
+      return OnStoreFailure(s, code, clock_->NowMs());
+    }
     txn_timed_ = false;
     counters_.commits++;
   }
   FlushDeferred();
-  // Jobs created or re-queued in this turn are committed now: make them
-  // dispatchable, and dispatch at once (those writes commit next turn).
-  if (!enqueue_after_commit_.empty()) {
-    for (std::int64_t seq : enqueue_after_commit_) {
-      auto it = live_.find(seq);
-      if (it != live_.end() && it->second.state == JobState::kQueued)
-        ready_.Push(it->second.queue, it->second.kind, {it->second.priority, seq, it->second.gen});
-    }
-    enqueue_after_commit_.clear();
-    Dispatch(clock_->NowMs());
-    if (!fatal_.ok()) return fatal_;
-  }
   return Status::Ok();
 }
 
 void Broker::Handle(proto::Incoming& in) {
   using C = proto::Command;
   using Handler = void (Broker::*)(const std::string&, std::string_view);
+  struct Entry {
+    Handler handler;
+    bool writes;  // needs the state database to take writes
+  };
   // The dispatch table: command -> thin handler. Broker-to-peer commands
   // (JOB, CANCEL, ACK, REPLY, ERROR) are refused.
-  static const std::unordered_map<std::uint8_t, Handler> kTable = {
-      {static_cast<std::uint8_t>(C::kReady), &Broker::OnReady},
-      {static_cast<std::uint8_t>(C::kHeartbeat), &Broker::OnHeartbeat},
-      {static_cast<std::uint8_t>(C::kResult), &Broker::OnResult},
-      {static_cast<std::uint8_t>(C::kBye), &Broker::OnBye},
-      {static_cast<std::uint8_t>(C::kSubmit), &Broker::OnSubmit},
-      {static_cast<std::uint8_t>(C::kStatus), &Broker::OnStatus},
-      {static_cast<std::uint8_t>(C::kList), &Broker::OnList},
-      {static_cast<std::uint8_t>(C::kRetry), &Broker::OnRetry},
-      {static_cast<std::uint8_t>(C::kCancelJob), &Broker::OnCancelJob},
-      {static_cast<std::uint8_t>(C::kWorkers), &Broker::OnWorkers},
-      {static_cast<std::uint8_t>(C::kStats), &Broker::OnStats},
-      {static_cast<std::uint8_t>(C::kExtractions), &Broker::OnExtractions},
-      {static_cast<std::uint8_t>(C::kRun), &Broker::OnRun},
-      {static_cast<std::uint8_t>(C::kRuns), &Broker::OnRuns},
-      {static_cast<std::uint8_t>(C::kSchedules), &Broker::OnSchedules},
-      {static_cast<std::uint8_t>(C::kPause), &Broker::OnPause},
-      {static_cast<std::uint8_t>(C::kResume), &Broker::OnResume},
-      {static_cast<std::uint8_t>(C::kReload), &Broker::OnReload},
+  static const std::unordered_map<std::uint8_t, Entry> kTable = {
+      {static_cast<std::uint8_t>(C::kReady), {&Broker::OnReady, false}},
+      {static_cast<std::uint8_t>(C::kHeartbeat), {&Broker::OnHeartbeat, false}},
+      {static_cast<std::uint8_t>(C::kResult), {&Broker::OnResult, true}},
+      {static_cast<std::uint8_t>(C::kBye), {&Broker::OnBye, true}},
+      {static_cast<std::uint8_t>(C::kSubmit), {&Broker::OnSubmit, true}},
+      {static_cast<std::uint8_t>(C::kStatus), {&Broker::OnStatus, false}},
+      {static_cast<std::uint8_t>(C::kList), {&Broker::OnList, false}},
+      {static_cast<std::uint8_t>(C::kRetry), {&Broker::OnRetry, true}},
+      {static_cast<std::uint8_t>(C::kCancelJob), {&Broker::OnCancelJob, true}},
+      {static_cast<std::uint8_t>(C::kWorkers), {&Broker::OnWorkers, false}},
+      {static_cast<std::uint8_t>(C::kStats), {&Broker::OnStats, false}},
+      {static_cast<std::uint8_t>(C::kExtractions), {&Broker::OnExtractions, false}},
+      {static_cast<std::uint8_t>(C::kRun), {&Broker::OnRun, true}},
+      {static_cast<std::uint8_t>(C::kRuns), {&Broker::OnRuns, false}},
+      {static_cast<std::uint8_t>(C::kSchedules), {&Broker::OnSchedules, false}},
+      {static_cast<std::uint8_t>(C::kPause), {&Broker::OnPause, true}},
+      {static_cast<std::uint8_t>(C::kResume), {&Broker::OnResume, true}},
+      {static_cast<std::uint8_t>(C::kReload), {&Broker::OnReload, true}},
   };
   if (Worker* w = workers_.ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
   auto it = kTable.find(in.command);
@@ -285,7 +488,9 @@ void Broker::Handle(proto::Incoming& in) {
                    " is not accepted by the broker");
     return;
   }
-  (this->*(it->second))(in.routing_id, in.body);
+  if (it->second.writes && !Writable(clock_->NowMs()))
+    return RefuseWrite(in.routing_id, in.command, in.body);
+  (this->*(it->second.handler))(in.routing_id, in.body);
 }
 
 bool Broker::SendNow(Worker& w, proto::Command cmd, std::string_view body) {
@@ -297,8 +502,8 @@ bool Broker::SendTo(const std::string& rid, proto::Command cmd, std::string_view
   return proto::SendMessage(socket_, rid, cmd, body);
 }
 
-void Broker::Defer(const std::string& rid, proto::Command cmd, std::string body) {
-  deferred_.push_back({rid, cmd, std::move(body)});
+void Broker::Defer(const std::string& rid, proto::Command cmd, std::string body, std::uint64_t req) {
+  deferred_.push_back({rid, cmd, std::move(body), req});
 }
 
 void Broker::FlushDeferred() {
@@ -311,11 +516,20 @@ void Broker::FlushDeferred() {
     proto::Encode(ack, &body);
     SendNow(w, proto::Command::kAck, body);
   });
+  std::vector<std::string> gone;
   for (auto& o : deferred_) {
+    if (o.cmd == proto::Command::kJob) {
+      // The attempt is written; a worker that vanished since loses it.
+      Worker* w = workers_.ByRoutingId(o.rid);
+      if (w != nullptr) w->last_sent_ms = clock_->NowMs();
+      if (!SendTo(o.rid, o.cmd, o.body)) gone.push_back(o.rid);
+      continue;
+    }
     if (!SendTo(o.rid, o.cmd, o.body) && config_.verbose)
       Logf("reply to a vanished peer dropped (%s)", proto::CommandName(static_cast<std::uint8_t>(o.cmd)));
   }
   deferred_.clear();
+  for (const auto& rid : gone) RemoveWorker(rid, "worker unreachable", clock_->NowMs());
 }
 
 }  // namespace sluice::broker

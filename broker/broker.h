@@ -4,14 +4,26 @@
 //   1. poll the ROUTER socket until the next deadline (timers, heartbeats,
 //      periodic tasks) or 0 when work is pending;
 //   2. handle every waiting message (up to max_messages_per_turn): state
-//      changes go into the store's open transaction; replies and ACKs are
-//      deferred; JOBs may be sent at once (dispatch needs no commit: a
-//      restarted broker re-adopts or re-runs, never loses);
+//      changes go into the store's open transaction; replies, ACKs and JOBs
+//      are deferred;
 //   3. tick(now): due timers, silent workers, heartbeats, periodic tasks;
-//   4. dispatch queued jobs to workers with free slots;
-//   5. commit; then send the deferred replies (so nothing is acknowledged
-//      before it is durable) and make the jobs created or re-queued in this
-//      turn dispatchable (only committed jobs are dispatched).
+//   4. dispatch queued jobs to workers with free slots (the dispatch is
+//      written, its JOB deferred);
+//   5. commit (when the input is drained, or the transaction is
+//      commit_interval_us old); then send what was deferred, so nothing is
+//      acknowledged, and no attempt started, before it is durable; and make
+//      the jobs created or re-queued in this turn dispatchable.
+//
+// The state database's health: a write needs Writable(), which opens the
+// transaction (BEGIN IMMEDIATE). When another process holds the write lock,
+// the disk is full or an I/O error strikes, the broker does not stop: after
+// a failed write or commit it rolls back, drops what that transaction would
+// have acknowledged (its requests get `internal`), reloads its state from
+// the database as a restart would (workers are told BYE and re-announce),
+// and runs degraded: queries and heartbeats are served, new work is refused
+// with `internal` naming the cause, RESULTs are held unacknowledged, and
+// timers, dispatch and cron wait. A probe write every so often ends that
+// as soon as the database takes writes again.
 //
 // The files: broker.cc (loop, sockets), commands.cc (the dispatch table of
 // thin handlers), lifecycle.cc (the rules: submit, dispatch, results,
@@ -72,6 +84,7 @@ struct BrokerConfig {
   std::int64_t commit_interval_us = 1000;
   bool verbose = false;
   std::string workflows_path;             // the registry (TOML); empty: no workflows
+  std::string state_vfs;                  // SQLite VFS of the state DB (tests: fault_vfs.h); empty: default
   // Set (e.g. by SIGHUP) to have the loop reload the registry; not owned.
   std::atomic<bool>* reload_requested = nullptr;
 };
@@ -81,7 +94,8 @@ struct BrokerConfig {
 struct BrokerCounters {
   std::int64_t submitted = 0, dispatched = 0, succeeded = 0, failed = 0, timed_out = 0, lost = 0,
                dead = 0, cancelled = 0, retried = 0, returned = 0, duplicate_results = 0,
-               bad_messages = 0, commits = 0, pruned = 0, runs_started = 0, runs_failed = 0;
+               bad_messages = 0, commits = 0, pruned = 0, runs_started = 0, runs_failed = 0,
+               store_failures = 0, refused_degraded = 0;
 };
 
 struct TaskStats {
@@ -113,11 +127,31 @@ class Broker {
   void Handle(proto::Incoming& in);
   bool SendNow(Worker& w, proto::Command cmd, std::string_view body);
   bool SendTo(const std::string& rid, proto::Command cmd, std::string_view body);
-  void Defer(const std::string& rid, proto::Command cmd, std::string body);
+  // `req`: for a REPLY, the request it answers (it becomes an ERROR when
+  // the transaction it acknowledges fails).
+  void Defer(const std::string& rid, proto::Command cmd, std::string body, std::uint64_t req = 0);
   void FlushDeferred();
   Status WriteEndpointFile();
-  // Records a failed store write; the loop stops at the end of the message.
+  // Records a failed store write; the loop recovers (or stops) at the end of
+  // the message.
   bool Db(const Status& s);
+
+  // --- the state database's health (broker.cc)
+  // True when this turn may write: the transaction is open, or opens now.
+  // False while degraded (until a probe write succeeds) or when the lock is
+  // held elsewhere (then degraded).
+  bool Writable(std::int64_t now);
+  void EnterDegraded(const std::string& why);
+  void LeaveDegraded(std::int64_t now);
+  // After a failed write or commit: stop (unrecoverable, e.g. corruption)
+  // with that Status, or roll back, reload and run degraded (Ok).
+  Status OnStoreFailure(const Status& s, int sqlite_code, std::int64_t now);
+  // Loads live jobs, counts, workflow runs and cron from the store.
+  Status LoadState(std::int64_t now, bool startup);
+  // Refuses (or holds, for a RESULT) a message that needs a write while
+  // the state database is not writable.
+  void RefuseWrite(const std::string& rid, std::uint8_t command, std::string_view body);
+  std::string DegradedMessage() const;
 
   // --- commands (commands.cc): decode, call the lifecycle, answer.
   void OnReady(const std::string& rid, std::string_view body);
@@ -161,14 +195,15 @@ class Broker {
   void DisarmTimer(Job& job);
   proto::SubmittedJob SubmitOne(const proto::JobSpec& spec, std::int64_t now);
   void Dispatch(std::int64_t now);
-  void RecordResult(Worker* from, const proto::JobResult& r, std::int64_t now);
+  void RecordResult(Worker& from, const proto::JobResult& r, std::int64_t now);
   // Ends the running attempt of `job` and moves the job on (done, retry,
   // dead). Invalidates `job` when it leaves memory.
   void EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now);
   void AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& running, std::int64_t now);
   void Orphan(Job& job, std::int64_t now);
   void RemoveWorker(const std::string& rid, const std::string& why, std::int64_t now);
-  void MakeQueued(Job& job, std::int64_t now, std::string_view last_error = {});  // dispatchable after commit
+  void MakeQueued(Job& job, std::int64_t now, std::string_view last_error = {});
+  void Enqueue(const Job& job);  // into the ready queues; dispatched this turn
   void MakeScheduled(Job& job, std::int64_t run_at_ms);
   void Forget(std::int64_t seq);                 // a job that became terminal
   Status RetryJob(std::int64_t seq, std::int64_t now);
@@ -178,7 +213,9 @@ class Broker {
   std::int64_t OrphanGraceMs() const { return (config_.liveness + 2LL) * config_.heartbeat_ms; }
 
   // --- workflow runs (runs.cc)
-  Status LoadWorkflows(std::int64_t now);
+  Status LoadWorkflows(std::int64_t now, bool startup);
+  // Queued runs whose turn has come (e.g. after a restart) start.
+  void StartQueuedRuns(std::int64_t now);
   Status ReloadRegistry(std::string* message);
   void InitCron(std::int64_t now, bool startup);
   void CronTick(std::int64_t now);
@@ -238,24 +275,39 @@ class Broker {
   ReadyQueues ready_;
   TimerSet timers_;
   WorkerRegistry workers_;
-  std::vector<std::int64_t> enqueue_after_commit_;
 
   struct Outgoing {
     std::string rid;
     proto::Command cmd;
     std::string body;
+    std::uint64_t req = 0;
   };
   std::vector<Outgoing> deferred_;
   std::string scratch_;  // reused encode buffer for immediate sends
   std::string extract_params_;  // an extract job's params as sent
 
   Status fatal_;
+  int fatal_code_ = 0;  // SQLite's extended code when fatal_ was set
+  // Degraded: the state database does not take writes (see the top).
+  bool degraded_ = false;
+  std::string degraded_why_;
+  std::chrono::steady_clock::time_point next_probe_{};
+  std::chrono::milliseconds probe_backoff_{0};
+  struct HeldResult {
+    std::string rid, body;
+  };
+  std::vector<HeldResult> held_results_;  // RESULTs received while degraded, not ACKed
+  std::size_t held_bytes_ = 0;
+  std::map<std::string, std::int64_t> cron_at_begin_;  // next_fire_ when the transaction opened
   bool txn_timed_ = false;
   std::chrono::steady_clock::time_point txn_opened_;
   bool dispatch_more_ = false;   // a worker may have credit and the queue jobs
   // After a restart with live jobs, dispatch waits this long so workers can
   // re-announce what they still run before anything is run twice.
   std::int64_t dispatch_hold_until_ms_ = 0;
+  // The state was written by a version that did not write dispatches: a
+  // job loaded as queued may be running (its attempt one more than stored).
+  bool legacy_queued_ = false;
   std::int64_t started_ms_ = 0;
   std::mt19937_64 rng_;
   BrokerCounters counters_;

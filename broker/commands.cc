@@ -65,7 +65,7 @@ void Broker::ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json
   body["req"] = req;
   body["ok"] = true;
   std::vector<std::uint8_t> bytes = nlohmann::json::to_msgpack(body);
-  Defer(rid, proto::Command::kReply, std::string(bytes.begin(), bytes.end()));
+  Defer(rid, proto::Command::kReply, std::string(bytes.begin(), bytes.end()), req);
 }
 
 void Broker::OnReady(const std::string& rid, std::string_view body) {
@@ -139,18 +139,16 @@ void Broker::OnResult(const std::string& rid, std::string_view body) {
     return ReplyError(rid, 0, proto::err::kBadRequest, s.message());
   }
   Worker* w = workers_.ByRoutingId(rid);
-  RecordResult(w, m, clock_->NowMs());
-  if (w != nullptr) {
-    w->pending_acks.push_back({m.job, m.attempt});
-  } else {
-    // Recorded all the same; the worker must introduce itself again.
-    proto::Ack ack;
-    ack.acks.push_back({m.job, m.attempt});
-    std::string ab;
-    proto::Encode(ack, &ab);
-    Defer(rid, proto::Command::kAck, std::move(ab));
-    ReplyError(rid, 0, proto::err::kUnknownWorker, "send READY first");
+  if (w == nullptr) {
+    // Neither recorded nor ACKed: the worker sends READY, then again its
+    // results (PROTOCOL.md §5).
+    return ReplyError(rid, 0, proto::err::kUnknownWorker,
+                      "send READY first; RESULT " + m.job + " attempt " + std::to_string(m.attempt) +
+                          " was not recorded");
   }
+  RecordResult(*w, m, clock_->NowMs());
+  if (!fatal_.ok()) return;  // not stored: not ACKed
+  w->pending_acks.push_back({m.job, m.attempt});
   dispatch_more_ = true;
 }
 
@@ -180,7 +178,7 @@ void Broker::OnSubmit(const std::string& rid, std::string_view body) {
   }
   std::string out;
   proto::Encode(reply, &out);
-  Defer(rid, proto::Command::kReply, std::move(out));
+  Defer(rid, proto::Command::kReply, std::move(out), m.req);
 }
 
 void Broker::OnStatus(const std::string& rid, std::string_view body) {
@@ -321,7 +319,12 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
         {"cancelled", c.cancelled}, {"retried", c.retried}, {"returned", c.returned},
         {"duplicate_results", c.duplicate_results}, {"bad_messages", c.bad_messages},
         {"commits", c.commits}, {"pruned", c.pruned}, {"runs_started", c.runs_started},
-        {"runs_failed", c.runs_failed}}},
+        {"runs_failed", c.runs_failed}, {"store_failures", c.store_failures},
+        {"refused_degraded", c.refused_degraded}}},
+      {"state_db",
+       {{"writable", !degraded_},
+        {"error", degraded_ ? degraded_why_ : std::string()},
+        {"held_results", held_results_.size()}}},
       {"tasks",
        {{"retention", {{"runs", retention_task_.runs}, {"last_ms", retention_task_.last_ms}}},
         {"wal_checkpoint",

@@ -7,6 +7,10 @@
 namespace sluice::broker {
 namespace {
 
+// How long Begin waits for a lock held by another connection before it
+// fails (and the broker serves on, trying again later).
+constexpr int kLoopBusyTimeoutMs = 10;
+
 constexpr const char* kJobColumns =
     "seq, kind, queue, priority, params, state, attempt, failures, max_attempts, backoff_ms, "
     "timeout_ms, run_at_ms, created_ms, updated_ms, idem_key, finished_ms, last_error, outputs, "
@@ -41,13 +45,13 @@ JobRecord ReadJob(const Statement& st, bool with_params) {
 
 }  // namespace
 
-Status JobStore::Open(const std::string& path, SyncMode sync) {
+Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
   path_ = path;
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) return Status::IOError("cannot create " + parent.string() + ": " + ec.message());
-  Status s = db_.Open(path);
+  Status s = db_.Open(path, false, vfs);
   if (!s.ok()) return s;
   // WAL: readers never block the writer. Checkpoints are run by the
   // Checkpointer thread, not inside our commits.
@@ -60,6 +64,15 @@ Status JobStore::Open(const std::string& path, SyncMode sync) {
   if (s.ok()) s = Migrate();
   if (s.ok()) s = PrepareAll();
   if (!s.ok()) return Status::IOError(path + ": " + s.message());
+  // From now on a lock held by someone else makes Begin fail soon, and the
+  // broker keeps serving while it waits (it must never freeze its loop).
+  sqlite3_busy_timeout(db_.handle(), kLoopBusyTimeoutMs);
+  // Nothing commits but Commit() and Probe(): after a failed write SQLite
+  // may have rolled the transaction back on its own, and a later write of
+  // the same turn would otherwise commit by itself, half a change.
+  sqlite3_commit_hook(db_.handle(), [](void* self) -> int {
+    return static_cast<JobStore*>(self)->committing_ ? 0 : 1;
+  }, this);
   auto st = db_.Prepare("SELECT value FROM counters WHERE name='next_job_seq'");
   if (!st.ok()) return st.status();
   if (st->Step() == SQLITE_ROW) next_job_seq_ = st->Int(0);
@@ -71,6 +84,7 @@ Status JobStore::Open(const std::string& path, SyncMode sync) {
 }
 
 void JobStore::Close() {
+  if (db_.handle()) sqlite3_commit_hook(db_.handle(), nullptr, nullptr);
   if (in_txn_) db_.Exec("ROLLBACK");
   in_txn_ = false;
   begin_ = {}; commit_ = {}; save_seq_ = {}; insert_job_ = {};
@@ -85,6 +99,7 @@ Status JobStore::Migrate() {
   if (!st.ok()) return st.status();
   int version = st->Step() == SQLITE_ROW ? static_cast<int>(st->Int(0)) : 0;
   st->Reset();
+  opened_version_ = version;
   const auto migrations = schema::Migrations();
   if (version > static_cast<int>(migrations.size()))
     return Status::Corruption("state schema version " + std::to_string(version) +
@@ -108,7 +123,7 @@ Status JobStore::PrepareAll() {
   struct P { Statement* st; const char* sql; };
   const std::string load = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE seq=?1";
   const P all[] = {
-      {&begin_, "BEGIN"},
+      {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&save_seq_, "UPDATE counters SET value=?1 WHERE name='next_job_seq'"},
       {&insert_job_,
@@ -151,10 +166,38 @@ Status JobStore::Commit() {
     Status s = SaveCounters();
     if (!s.ok()) return s;
   }
+  committing_ = true;
   Status s = commit_.Run();
+  committing_ = false;
   if (!s.ok()) return Status::IOError("commit failed: " + s.message());
   in_txn_ = false;
   return s;
+}
+
+void JobStore::Rollback() {
+  if (!in_txn_ && sqlite3_get_autocommit(db_.handle())) return;
+  // The statements first: a statement left mid-step keeps the transaction.
+  for (Statement* st : {&begin_, &commit_, &save_seq_, &insert_job_, &insert_attempt_, &update_job_,
+                        &find_key_, &load_job_, &load_attempts_})
+    if (st->valid()) st->Reset();
+  if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
+  in_txn_ = false;
+  counters_dirty_ = false;
+}
+
+Status JobStore::Probe() {
+  if (in_txn_) return Status::Internal("Probe() inside a transaction");
+  Status s = db_.Exec("BEGIN IMMEDIATE");
+  if (s.ok()) s = db_.Exec("UPDATE counters SET value=value WHERE name='next_job_seq'");
+  committing_ = true;
+  if (s.ok()) s = db_.Exec("COMMIT");
+  committing_ = false;
+  if (!s.ok() && !sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
+  return s;
+}
+
+int JobStore::last_error_code() const {
+  return db_.handle() ? sqlite3_extended_errcode(db_.handle()) : SQLITE_CANTOPEN;
 }
 
 Status JobStore::SaveCounters() {

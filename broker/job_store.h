@@ -1,11 +1,12 @@
 // JobStore: the broker's durable state in SQLite (WAL mode). The broker's
-// single thread owns it; writes go into one open transaction per event-loop
-// turn (Begin lazily, Commit at the end of the turn). Reads on the same
-// connection see that transaction's writes.
+// single thread owns it; writes go into one open transaction (BEGIN
+// IMMEDIATE: the write lock is taken at Begin, so a lock held by another
+// process shows there, never halfway through) that the loop commits as a
+// group. Reads on the same connection see that transaction's writes.
 //
-// Contract: a failed write or commit is fatal for the broker (it must stop
-// rather than acknowledge what it has not stored); callers propagate the
-// Status up to the loop, which exits.
+// Contract: a failed write or commit means nothing of the open transaction
+// is stored; the broker rolls back, reloads its state from here and
+// acknowledges nothing of it (broker.h: "the state database's health").
 #pragma once
 
 #include <array>
@@ -36,13 +37,25 @@ class JobStore {
   // Opens or creates the database at `path` (its folder is created), sets
   // WAL mode and runs pending migrations. Refuses a database whose schema is
   // newer than this build.
-  Status Open(const std::string& path, SyncMode sync);
+  // `vfs`: a registered SQLite VFS (tests: the fault seam); null: default.
+  Status Open(const std::string& path, SyncMode sync, const char* vfs = nullptr);
   void Close();
+  // The schema version the file had before Open migrated it (0: new file).
+  int opened_version() const { return opened_version_; }
+  // SQLite's extended result code of the last failed call on the connection.
+  int last_error_code() const;
   const std::string& path() const { return path_; }
 
   // Transactions. Begin() is a no-op while one is open.
+  // Begin fails at once (after a short busy wait) when another connection
+  // holds the write lock.
   Status Begin();
   Status Commit();
+  // Drops the open transaction, if any (after a failed write or commit).
+  void Rollback();
+  // A tiny write transaction, committed: does the database take writes
+  // again (lock free, disk not full)?
+  Status Probe();
   bool in_transaction() const { return in_txn_; }
 
   // The next job sequence number to hand out; persisted by SaveCounters().
@@ -94,6 +107,8 @@ class JobStore {
   Database db_;
   std::string path_;
   bool in_txn_ = false;
+  bool committing_ = false;  // the commit hook lets only our own COMMITs through
+  int opened_version_ = 0;
   std::int64_t next_job_seq_ = 1;
   bool counters_dirty_ = false;
 

@@ -84,21 +84,37 @@ proto::SubmittedJob Broker::SubmitOne(const proto::JobSpec& spec, std::int64_t n
   proto::SubmittedJob out{FormatJobId(j.seq), true, j.state};
   Job& job = live_[j.seq] = std::move(j);
   if (job.state == JobState::kScheduled) ArmTimer(job, TimerKind::kRunAt, job.run_at_ms);
-  else enqueue_after_commit_.push_back(job.seq);
+  else Enqueue(job);
   return out;
+}
+
+void Broker::Enqueue(const Job& job) {
+  // Dispatching it in this same transaction is safe: its JOB goes out only
+  // after the commit that stores both the job and its dispatch.
+  ready_.Push(job.queue, job.kind, {job.priority, job.seq, job.gen});
+  dispatch_more_ = true;
 }
 
 void Broker::Dispatch(std::int64_t now) {
   if (now < dispatch_hold_until_ms_) return;  // dispatch_more_ stays set
+  if (ready_.size() == 0) {
+    dispatch_more_ = false;
+    return;
+  }
+  bool any_credit = false;
+  workers_.ForEach([&](Worker& w) { any_credit = any_credit || w.credit() > 0; });
+  if (!any_credit) {
+    dispatch_more_ = false;
+    return;
+  }
+  if (!Writable(now)) return;  // dispatch_more_ stays set: tried again after the next probe
   dispatch_more_ = false;
-  if (ready_.size() == 0) return;
   auto valid = [this](const ReadyEntry& e) {
     auto it = live_.find(e.seq);
     return it != live_.end() && it->second.gen == e.gen && it->second.state == JobState::kQueued;
   };
-  std::vector<std::string> gone;
   workers_.ForEach([&](Worker& w) {
-    while (w.credit() > 0) {
+    while (w.credit() > 0 && fatal_.ok()) {
       auto e = ready_.PopBest(w.queues, w.kinds, valid);
       if (!e) break;
       Job& job = live_[e->seq];
@@ -109,7 +125,6 @@ void Broker::Dispatch(std::int64_t now) {
       const std::string* params = &job.params;
       if (job.kind == kExtractKind) {
         // Kind-specific: the run row, and the cursor and period in the params.
-        if (!Db(store_.Begin())) return;
         Job next = job;
         next.attempt = job.attempt + 1;
         if (!Db(extract_.OnDispatch(next, now, &extract_params_))) return;
@@ -118,19 +133,15 @@ void Broker::Dispatch(std::int64_t now) {
       scratch_.clear();
       proto::EncodeJob(FormatJobId(job.seq), job.attempt + 1, job.kind, job.queue, *params,
                        job.timeout_ms, &scratch_);
-      if (!SendNow(w, proto::Command::kJob, scratch_)) {
-        // The peer vanished under us: the job stays queued.
-        ready_.Push(job.queue, job.kind, *e);
-        gone.push_back(w.routing_id);
-        break;
-      }
-      // Nothing is written: the attempt is stored when it ends (see
-      // JobStore::InsertAttempt for why that is safe).
       SetState(job, JobState::kRunning, now);
       job.attempt++;
       job.worker = w.id;
       job.host = w.host;
       job.started_ms = now;
+      // The dispatch is written, and its JOB sent only after that commit:
+      // a restarted broker knows every attempt that may be running.
+      if (!Db(store_.UpdateJob(job, 0, {}, {}))) return;
+      Defer(w.routing_id, proto::Command::kJob, scratch_);
       w.leases.insert({job.seq, job.attempt});
       if (job.timeout_ms > 0)
         ArmTimer(job, TimerKind::kLease,
@@ -138,23 +149,36 @@ void Broker::Dispatch(std::int64_t now) {
       counters_.dispatched++;
     }
   });
-  for (const auto& rid : gone) RemoveWorker(rid, "worker unreachable", now);
 }
 
-void Broker::RecordResult(Worker* from, const proto::JobResult& r, std::int64_t now) {
+void Broker::RecordResult(Worker& from, const proto::JobResult& r, std::int64_t now) {
   auto seq = ParseJobId(r.job);
-  if (from != nullptr && seq) from->leases.erase({*seq, r.attempt});
+  if (seq) from.leases.erase({*seq, r.attempt});
   auto it = seq ? live_.find(*seq) : live_.end();
-  if (it == live_.end() || it->second.state != JobState::kRunning ||
-      it->second.attempt != r.attempt) {
-    // Already recorded (a re-sent result), or the attempt was declared lost
-    // or timed out, or the job was cancelled: acknowledged, ignored.
+  Job* job = it != live_.end() ? &it->second : nullptr;
+  if (legacy_queued_ && job != nullptr && job->state == JobState::kQueued && r.attempt == job->attempt + 1) {
+    // Ran under a broker that did not write its dispatches (a database of
+    // an earlier version, loaded as queued): this is that attempt's result.
+    SetState(*job, JobState::kRunning, now);
+    job->attempt = r.attempt;
+    job->started_ms = now;
+    job->worker.clear();
+  }
+  // The current attempt of a live job is recorded from the worker holding
+  // its lease; when no lease is known (after a restart, or an orphan), from
+  // any worker that has sent READY. Anything else was recorded already, or
+  // the attempt was declared lost, timed out or cancelled: ACKed, ignored.
+  if (job == nullptr || job->state != JobState::kRunning || job->attempt != r.attempt ||
+      (!job->worker.empty() && job->worker != from.id)) {
     counters_.duplicate_results++;
     return;
   }
-  Job& job = it->second;
-  if (Worker* holder = job.worker.empty() ? nullptr : workers_.ById(job.worker))
-    holder->leases.erase({job.seq, job.attempt});
+  if (Worker* holder = job->worker.empty() ? nullptr : workers_.ById(job->worker))
+    holder->leases.erase({job->seq, job->attempt});
+  if (job->worker.empty()) {
+    job->worker = from.id;
+    job->host = from.host;
+  }
   AttemptEnd end;
   end.outcome = r.outcome == Outcome::kCancelled ? Outcome::kFailed : r.outcome;
   end.error = r.outcome == Outcome::kCancelled && r.error.empty() ? "cancelled by the worker" : r.error;
@@ -164,7 +188,7 @@ void Broker::RecordResult(Worker* from, const proto::JobResult& r, std::int64_t 
   end.stdout_tail = r.stdout_tail;
   end.stderr_tail = r.stderr_tail;
   end.outputs = r.outputs;
-  EndAttempt(job, end, now);
+  EndAttempt(*job, end, now);
 }
 
 void Broker::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now) {
@@ -226,7 +250,7 @@ void Broker::MakeQueued(Job& job, std::int64_t now, std::string_view last_error)
   SetState(job, JobState::kQueued, now);
   job.run_at_ms = now;
   Db(store_.UpdateJob(job, 0, last_error, {}));
-  enqueue_after_commit_.push_back(job.seq);
+  Enqueue(job);
 }
 
 void Broker::MakeScheduled(Job& job, std::int64_t run_at_ms) {
@@ -259,12 +283,15 @@ void Broker::AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& runni
       if (job.state == JobState::kRunning && job.attempt == p.attempt &&
           (holder == nullptr || holder == &w)) {
         adopt = true;
-      } else if (job.state == JobState::kQueued && p.attempt == job.attempt + 1) {
-        // Running on this worker when the broker restarted (dispatch is
-        // not stored, so the job was loaded as queued): adopt that attempt.
+      } else if (legacy_queued_ && job.state == JobState::kQueued && p.attempt == job.attempt + 1 &&
+                 Writable(now)) {
+        // Running on this worker under a broker that did not write its
+        // dispatches (a database of an earlier version): adopt that attempt,
+        // and write it as this version writes a dispatch.
         SetState(job, JobState::kRunning, now);
         job.attempt = p.attempt;
         job.started_ms = now;
+        Db(store_.UpdateJob(job, 0, {}, {}));
         adopt = true;
       }
       if (adopt) {
@@ -289,13 +316,20 @@ void Broker::AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& runni
 void Broker::RemoveWorker(const std::string& rid, const std::string& why, std::int64_t now) {
   auto w = workers_.Remove(rid);
   if (!w) return;
-  Logf("worker %s (host %s) removed: %s; %zu attempts lost", w->id.c_str(), w->host.c_str(),
-       why.c_str(), w->leases.size());
+  const bool writable = Writable(now);
+  Logf("worker %s (host %s) removed: %s; %zu attempts %s", w->id.c_str(), w->host.c_str(),
+       why.c_str(), w->leases.size(), writable ? "lost" : "orphaned (the state database does not take writes)");
   for (const auto& [seq, attempt] : w->leases) {
     auto it = live_.find(seq);
     if (it == live_.end()) continue;
     Job& job = it->second;
     if (job.state != JobState::kRunning || job.attempt != attempt || job.worker != w->id) continue;
+    if (!writable) {
+      // Recorded lost by its orphan timer, once writes work again (unless
+      // the worker comes back with it first).
+      Orphan(job, now);
+      continue;
+    }
     AttemptEnd end;
     end.outcome = Outcome::kLost;
     end.error = "worker lost: " + why + " (worker " + w->id + " on " + w->host + ")";

@@ -11,8 +11,12 @@ constexpr int kPruneChunk = 2000;
 }  // namespace
 
 void Broker::Tick(std::int64_t now) {
+  // Timers write (a retry queued, a lease or orphan ended): they wait while
+  // the state database does not take writes.
   Deadline d;
-  while (fatal_.ok() && timers_.PopDue(now, &d)) OnTimer(d, now);
+  if (degraded_) (void)Writable(now);  // the probe: held results are recorded once it succeeds
+  if (!timers_.empty() && timers_.next_due_ms() <= now && Writable(now))
+    while (fatal_.ok() && timers_.PopDue(now, &d)) OnTimer(d, now);
 
   std::vector<std::pair<std::string, std::int64_t>> silent;
   workers_.ForEach([&](Worker& w) {
@@ -32,7 +36,7 @@ void Broker::Tick(std::int64_t now) {
 std::int64_t Broker::NextTaskDueMs() const { return retention_task_.next_ms; }
 
 void Broker::RunPeriodicTasks(std::int64_t now) {
-  if (now >= retention_task_.next_ms && fatal_.ok()) {
+  if (now >= retention_task_.next_ms && fatal_.ok() && Writable(now)) {
     // Prune finished jobs past the retention age, a chunk per turn so the
     // loop never stalls; come back soon while there is more.
     if (!Db(store_.Begin())) return;

@@ -9,7 +9,7 @@
 
 namespace sluice::broker {
 
-Status Broker::LoadWorkflows(std::int64_t now) {
+Status Broker::LoadWorkflows(std::int64_t now, bool startup) {
   if (Status s = run_store_.Prepare(store_.db()); !s.ok()) return s;
   if (!config_.workflows_path.empty()) {
     auto reg = workflows::LoadRegistry(config_.workflows_path);
@@ -42,17 +42,22 @@ Status Broker::LoadWorkflows(std::int64_t now) {
       }
     }
   }
-  if (!runs_.empty()) {
-    Logf("workflows: %zu unfinished runs", runs_.size());
-    // Queued runs whose turn has come (e.g. the limit was raised by hand).
-    std::set<std::string> names;
-    for (const auto& [seq, r] : runs_)
-      if (r.phase == RunPhase::kQueued) names.insert(r.row.workflow);
-    if (!names.empty() && !Db(store_.Begin())) return fatal_;
-    for (const std::string& w : names) TryStartQueued(w, now);
+  if (!runs_.empty()) Logf("workflows: %zu unfinished runs", runs_.size());
+  if (startup) {
+    StartQueuedRuns(now);
+    if (!fatal_.ok()) return fatal_;
   }
-  InitCron(now, /*startup=*/true);
+  InitCron(now, startup);
   return Status::Ok();
+}
+
+void Broker::StartQueuedRuns(std::int64_t now) {
+  // Queued runs whose turn has come (e.g. the limit was raised by hand).
+  std::set<std::string> names;
+  for (const auto& [seq, r] : runs_)
+    if (r.phase == RunPhase::kQueued) names.insert(r.row.workflow);
+  if (names.empty() || !Writable(now)) return;
+  for (const std::string& w : names) TryStartQueued(w, now);
 }
 
 Status Broker::ReloadRegistry(std::string* message) {
@@ -107,6 +112,10 @@ void Broker::InitCron(std::int64_t now, bool startup) {
 }
 
 void Broker::CronTick(std::int64_t now) {
+  bool any_due = false;
+  for (const auto& [name, due] : next_fire_) any_due = any_due || due <= now;
+  // A slot fires with a write; while writes fail it waits (and fires late).
+  if (!any_due || !Writable(now)) return;
   for (auto& [name, due] : next_fire_) {
     if (due > now) continue;
     const workflows::WorkflowDef* w = registry_.Find(name);
@@ -219,7 +228,7 @@ void Broker::SubmitReady(WorkflowRun& run, std::int64_t now) {
 
 void Broker::ProcessRunEvents(std::int64_t now) {
   while (!run_events_.empty() && fatal_.ok()) {
-    if (!Db(store_.Begin())) return;
+    if (!Writable(now)) return;
     auto events = std::move(run_events_);
     run_events_.clear();
     for (const auto& [job_seq, state] : events) {

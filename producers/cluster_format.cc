@@ -58,6 +58,16 @@ std::string FormatStats(const json& stats) {
   if (auto up = Int(stats, "uptime_ms")) out << "uptime   " << FormatDurationMs(*up) << '\n';
   const json& workers = Get(stats, "workers");
   if (!workers.is_null()) out << "workers  " << Scalar(workers) << '\n';
+  const json& state_db = Get(stats, "state_db");
+  if (state_db.is_object()) {
+    const json& writable = Get(state_db, "writable");
+    if (writable.is_boolean() && writable.get<bool>()) {
+      out << "state db writable\n";
+    } else {
+      out << "state db NOT WRITABLE: " << Str(state_db, "error") << " (" << Number(state_db, "held_results")
+          << " results held; retrying)\n";
+    }
+  }
 
   // Maps of name -> number, e.g. jobs per state and counters.
   auto counts = [&](const char* title, const json& m) {
@@ -100,7 +110,7 @@ std::string FormatStats(const json& stats) {
   // Whatever else a newer broker reports.
   for (const auto& [k, v] : stats.items()) {
     if (k == "version" || k == "uptime_ms" || k == "workers" || k == "jobs" || k == "queues" ||
-        k == "counters" || k == "tasks")
+        k == "counters" || k == "tasks" || k == "state_db")
       continue;
     out << k << "  " << Scalar(v) << '\n';
   }

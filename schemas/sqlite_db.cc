@@ -95,11 +95,11 @@ std::string Statement::error() const { return db_ ? sqlite3_errmsg(db_) : "no da
 
 Database::~Database() { Close(); }
 
-Status Database::Open(const std::string& path, bool read_only) {
+Status Database::Open(const std::string& path, bool read_only, const char* vfs) {
   Close();
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     Close();

@@ -69,7 +69,9 @@ class Database {
   ~Database();
 
   // Opens (creating if needed) the file. Parent directories must exist.
-  Status Open(const std::string& path, bool read_only = false);
+  // `vfs`: a registered SQLite VFS by name (tests: fault_vfs.h); null: the
+  // default one.
+  Status Open(const std::string& path, bool read_only = false, const char* vfs = nullptr);
   // Opens a file that nobody writes while it is open (SQLite's `immutable`:
   // read only, no locking, no journal checks).
   Status OpenImmutable(const std::string& path);

@@ -144,7 +144,18 @@ CREATE TABLE workflow_state (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 3> kAll = {kV1, kV2, kV3};
+// Version 4 (no DDL): from this version on a dispatch is written before its
+// JOB is sent (jobs.state 'running', jobs.attempt the dispatched attempt), so
+// a restarted broker knows every attempt that may be running and never runs
+// one twice. A database of an earlier version may hold jobs that were
+// running while they read 'queued': the broker holds their dispatch for a
+// while after opening it (JobStore::opened_version). The marker row says
+// which rule the data follows.
+constexpr std::string_view kV4 = R"sql(
+INSERT OR IGNORE INTO counters(name, value) VALUES ('dispatch_written', 1);
+)sql";
+
+constexpr std::array<std::string_view, 4> kAll = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -5,10 +5,12 @@
 // the schema is a new entry appended here (never an edit of an old one) and a
 // test that opens a database of the previous version.
 //
-// `attempts` holds finished attempts only; a running attempt lives in the
-// broker's memory until it ends (and `jobs.state` stays 'queued' meanwhile):
-// dispatch costs no write, and a restarted broker re-adopts what workers
-// still run or re-runs it under the same attempt number.
+// `attempts` holds finished attempts only. A dispatch is written before its
+// JOB goes out (`jobs.state` 'running', `jobs.attempt` the running attempt,
+// since version 4), so a restarted broker knows which attempts may still be
+// running: workers re-announce them or re-send their results, and an attempt
+// nobody claims within the grace period is recorded `lost` and the job runs
+// again under the next attempt number. No attempt number is ever run twice.
 //
 // Conventions: times are INTEGER Unix milliseconds in columns ending in _ms;
 // a job's public id is 'j' || seq (the `id` column is generated); params and

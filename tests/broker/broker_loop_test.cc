@@ -320,7 +320,7 @@ TEST_F(BrokerLoopTest, RestartedBrokerReadoptsRunningAttempts) {
   EXPECT_EQ(st["attempts"][0]["worker"], "w1");
 }
 
-TEST_F(BrokerLoopTest, RunningJobNobodyReadoptsRunsAgainAfterTheHold) {
+TEST_F(BrokerLoopTest, RunningJobNobodyReadoptsIsLostAndRunsAgainAsTheNextAttempt) {
   StartBroker();
   std::string id;
   {
@@ -333,18 +333,22 @@ TEST_F(BrokerLoopTest, RunningJobNobodyReadoptsRunsAgainAfterTheHold) {
   StartBroker();
   Peer client(ctx_, endpoint_), other(ctx_, endpoint_);
   other.Ready("w2", 1, {}, 60000);
-  EXPECT_EQ(other.Recv(1500).cmd, 0) << "re-run before workers could re-announce it";
-  clock_.Advance(config_.heartbeat_ms * 3 / 2 + 1);
+  // Attempt 1 may still run on w1: nothing is dispatched while it may come
+  // back (the STATS reply is a fence: a JOB would come before it).
+  other.SendJson(Command::kStats, {{"req", 1}});
+  EXPECT_EQ(other.Recv().cmd, static_cast<std::uint8_t>(Command::kReply)) << "re-run before workers could re-announce it";
+  clock_.Advance((config_.liveness + 2) * config_.heartbeat_ms + 1);
   Msg m = other.Recv();
   ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob));
-  // Dispatch is not stored: the re-run is the same attempt, recorded once.
-  EXPECT_EQ(m.Json()["attempt"], 1);
-  other.Result(id, 1, Outcome::kSucceeded);
+  // The dispatch was stored: the re-run is the next attempt; the first is lost.
+  EXPECT_EQ(m.Json()["attempt"], 2);
+  other.Result(id, 2, Outcome::kSucceeded);
   ASSERT_EQ(other.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
   json st = Status(client, id)["job"];
   EXPECT_EQ(st["state"], "succeeded");
-  ASSERT_EQ(st["attempts"].size(), 1u);
-  EXPECT_EQ(st["attempts"][0]["worker"], "w2");
+  ASSERT_EQ(st["attempts"].size(), 2u);
+  EXPECT_EQ(st["attempts"][0]["outcome"], "lost");
+  EXPECT_EQ(st["attempts"][1]["worker"], "w2");
 }
 
 TEST_F(BrokerLoopTest, StatusAndListShowRunningAttemptsFromMemory) {

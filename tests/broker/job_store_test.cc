@@ -87,7 +87,9 @@ TEST_F(JobStoreTest, RefusesANewerSchema) {
   {
     JobStore s;
     ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    ASSERT_TRUE(s.Begin().ok());
     ASSERT_TRUE(s.db().Exec("PRAGMA user_version=99").ok());
+    ASSERT_TRUE(s.Commit().ok());
   }
   JobStore s;
   Status st = s.Open(path_, SyncMode::kNormal);
@@ -108,7 +110,9 @@ TEST_F(JobStoreTest, JobSeqIsNeverReusedEvenAfterPruning) {
       last = j.seq;
     }
     ASSERT_TRUE(s.Commit().ok());
+    ASSERT_TRUE(s.Begin().ok());
     ASSERT_TRUE(s.db().Exec("DELETE FROM jobs").ok());  // as retention would
+    ASSERT_TRUE(s.Commit().ok());
   }
   JobStore s;
   ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
@@ -167,6 +171,7 @@ TEST_F(JobStoreTest, AttemptsAndStateRoundTrip) {
 TEST_F(JobStoreTest, StateCheckConstraintRejectsUnknownStates) {
   JobStore s;
   ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  ASSERT_TRUE(s.Begin().ok());
   EXPECT_FALSE(s.db().Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, "
                            "timeout_ms, run_at_ms, created_ms, updated_ms) "
                            "VALUES (1, 'k', x'80', 'done', 1, 1, 0, 0, 0, 0)")
@@ -283,6 +288,65 @@ TEST_F(JobStoreTest, LoadLiveReturnsOnlyLiveJobsInOrder) {
   EXPECT_EQ(live[0].state, JobState::kQueued);
   EXPECT_EQ(live[0].attempt, 2u);
   EXPECT_EQ(live[1].state, JobState::kScheduled);
+}
+
+TEST_F(JobStoreTest, MigratesAVersion3DatabaseToWrittenDispatches) {
+  {
+    Database db;
+    std::filesystem::create_directories(dir_ / "sub");
+    ASSERT_TRUE(db.Open(path_).ok());
+    for (int v = 0; v < 3; ++v) ASSERT_TRUE(db.Exec(schema::Migrations()[v]).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA user_version=3").ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, timeout_ms, "
+                        "run_at_ms, created_ms, updated_ms) VALUES (7, 'k', x'80', 'queued', 3, 1, 0, 0, 0, 0)")
+                    .ok());
+  }
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_EQ(s.opened_version(), 3);
+  auto v = s.db().Prepare("PRAGMA user_version");
+  ASSERT_TRUE(v.ok() && v->Step() == SQLITE_ROW);
+  EXPECT_EQ(v->Int(0), 4);
+  auto marker = s.db().Prepare("SELECT value FROM counters WHERE name='dispatch_written'");
+  ASSERT_TRUE(marker.ok() && marker->Step() == SQLITE_ROW);
+  EXPECT_EQ(marker->Int(0), 1);
+  auto job = s.Load(7, false);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  EXPECT_EQ((*job)->job.state, JobState::kQueued);
+  EXPECT_GT(s.next_job_seq(), 7);
+}
+
+TEST_F(JobStoreTest, NothingCommitsOutsideCommit) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  // A write outside Begin/Commit (as after SQLite rolled a failed
+  // transaction back on its own) must not commit by itself.
+  EXPECT_FALSE(s.db().Exec("UPDATE counters SET value=value+100 WHERE name='next_job_seq'").ok());
+  ASSERT_TRUE(s.Begin().ok());
+  Job j = MakeJob(s, 1000);
+  ASSERT_TRUE(s.InsertJob(j).ok());
+  ASSERT_TRUE(s.Commit().ok());
+  EXPECT_TRUE(s.Probe().ok());
+  auto load = s.Load(j.seq, false);
+  ASSERT_TRUE(load.ok() && load->has_value());
+  auto next = s.db().Prepare("SELECT value FROM counters WHERE name='next_job_seq'");
+  ASSERT_TRUE(next.ok() && next->Step() == SQLITE_ROW);
+  EXPECT_EQ(next->Int(0), j.seq + 1);
+}
+
+TEST_F(JobStoreTest, RollbackDropsTheOpenTransaction) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  ASSERT_TRUE(s.Begin().ok());
+  Job j = MakeJob(s, 1000);
+  ASSERT_TRUE(s.InsertJob(j).ok());
+  s.Rollback();
+  EXPECT_FALSE(s.in_transaction());
+  auto load = s.Load(j.seq, false);
+  ASSERT_TRUE(load.ok());
+  EXPECT_FALSE(load->has_value());
+  ASSERT_TRUE(s.Begin().ok());
+  ASSERT_TRUE(s.Commit().ok());
 }
 
 }  // namespace

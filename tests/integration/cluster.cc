@@ -31,7 +31,9 @@ std::string BinPath(const std::string& name) { return BinDir() + "/" + name; }
 
 Cluster::Cluster(std::string dir) : dir_(std::move(dir)) {}
 
-Cluster::~Cluster() {
+Cluster::~Cluster() { KillAll(); }
+
+void Cluster::KillAll() {
   // Workers first, so that they do not spend their last moments reconnecting.
   for (auto& w : workers_) w->KillGroup();
   if (broker_) broker_->KillGroup();

@@ -34,7 +34,9 @@ class Cluster {
 
   const std::string& dir() const { return dir_; }
   const std::string& endpoint() const { return endpoint_; }
-  std::string state_path() const { return dir_ + "/state.sqlite"; }
+  std::string state_path() const { return state_path_.empty() ? dir_ + "/state.sqlite" : state_path_; }
+  // Puts the state database elsewhere (e.g. on a small tmpfs).
+  void set_state_path(std::string path) { state_path_ = std::move(path); }
   std::string endpoint_file() const { return dir_ + "/broker.endpoint"; }
 
   // Starts the broker and waits (up to `timeout`) until it has written its
@@ -58,11 +60,15 @@ class Cluster {
   CommandResult Cli(std::vector<std::string> args, Ms timeout = Scaled(Ms(60000)),
                     bool with_broker_flag = true);
 
+  // Kills every process it started (as the destructor does).
+  void KillAll();
+
   // A description of every process (state + stderr tail) for failure output.
   std::string Describe();
 
  private:
   std::string dir_;
+  std::string state_path_;
   std::string endpoint_;
   std::vector<std::string> broker_args_;
   std::unique_ptr<Process> broker_;
