@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
           ->delimiter(',');
   app.add_flag("--secret-in-url", options.secret_in_url,
                "Allow ${env:NAME} secrets in extract.http URLs (by default only in headers)");
-  app.add_option("--extract-max-bytes", options.extract_max_bytes,
+  long long extract_max_bytes = static_cast<long long>(options.extract_max_bytes);
+  app.add_option("--extract-max-bytes", extract_max_bytes,
                  "Largest body extract.http keeps; a job's max_bytes may ask for less, not more "
                  "(0: no limit)")
       ->capture_default_str();
@@ -152,6 +153,11 @@ int main(int argc, char** argv) {
   } else if (const char* env = std::getenv("SLUICE_SECRET_ENV"); env != nullptr && *env != '\0') {
     options.secret_env = Split(env, ',');
   }
+  if (extract_max_bytes < 0) {
+    std::fprintf(stderr, "sluice-worker: --extract-max-bytes: must be a number of bytes >= 0\n");
+    return 2;
+  }
+  options.extract_max_bytes = static_cast<std::uint64_t>(extract_max_bytes);
   options.slots = slots;
   options.prefetch = prefetch;
   options.heartbeat = std::chrono::milliseconds(heartbeat_ms);
