@@ -38,7 +38,7 @@ bin=$(cd "$bin" && pwd)
 mkdir -p "$data"
 data=$(cd "$data" && pwd)
 run_dir=$data/run
-models=pipeline/default/models   # relative to the workers' working folder (the repository)
+models=pipeline/default/models   # relative to the workers' first --models-root (the repository)
 
 # Per-run scratch only; origin, landing, lakehouse, serving DB and broker
 # state persist.
@@ -127,7 +127,8 @@ done
 export SLUICE_BROKER=$(cat "$run_dir/endpoint")
 for i in 1 2; do
   "$bin/sluice-worker" --slots 4 --worker-id "pipeline-worker-$i" --landing "$data/landing" \
-    --lakehouse "$data/lakehouse.sqlite" --serving "$data/analytics.sqlite" 2>"$run_dir/worker$i.log" &
+    --lakehouse "$data/lakehouse.sqlite" --serving "$data/analytics.sqlite" \
+    --models-root "$repo" 2>"$run_dir/worker$i.log" &
   started $! "worker $i"
 done
 echo "broker on $SLUICE_BROKER (state: $data/state.sqlite), 2 workers"

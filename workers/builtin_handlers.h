@@ -9,8 +9,8 @@ namespace sluice::worker {
 // exec: runs a program. params: command (str, required; a bare name is
 // looked up in PATH), args ([str]), env ({str: str}, added to the worker's
 // environment), cwd (str). The child gets its own process group; a stop
-// (timeout, CANCEL, shutdown) kills the whole group: SIGTERM, then SIGKILL
-// after kExecKillGraceMs. When the program exits, whatever it left running
+// (timeout, CANCEL, shutdown) kills the whole group: SIGTERM (with SIGCONT,
+// so a stopped group acts on it), then SIGKILL after kExecKillGraceMs. When the program exits, whatever it left running
 // in its group is killed too. Non-zero exit = failed; exit_code is the exit
 // status, or -N when killed by signal N.
 void RunExec(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
@@ -21,17 +21,23 @@ inline constexpr int kExecKillGraceMs = 2000;
 // params:
 //   url (str, required)   {year} {month} {day} {date} expand from the period
 //                         (pipeline/period.h: in a month period {day} is 01);
-//                         ${env:NAME} from the worker's environment
-//                         (secret_template.h); http/https only
+//                         http/https only. ${env:NAME} only when the worker
+//                         runs with --secret-in-url (HandlerSettings::
+//                         secret_in_url), else refused (bad params)
 //   source (str, required) the landing sub-folder: 1-64 of [A-Za-z0-9._-],
 //                         not starting with '.'
 //   ext (str)             file extension before ".gz"; default: the URL's
 //                         ("x.csv.gz" -> csv), else "bin"
-//   headers ({str: str})  values may hold ${env:NAME}
+//   headers ({str: str})  values may hold ${env:NAME}, from the worker's
+//                         environment (secret_template.h) when the worker's
+//                         --secret-env allows NAME (secret_allow_list.h)
 //   timeout_s (number)    whole transfer, default 300; a transfer that sees
 //                         no byte for min(timeout_s, 30) s fails too
-//   max_bytes (uint)      body limit, 0 (default) = none; over it: failed,
-//                         not retryable, nothing kept
+//   max_bytes (uint)      body limit; 0 or absent: the worker's
+//                         --extract-max-bytes (default 2 GiB, kDefault-
+//                         ExtractMaxBytes). A value above that is refused
+//                         (bad params). Over it: failed, not retryable,
+//                         nothing kept
 //   dedup (str)           etag | hash | auto (default: etag when the
 //                         response has one, else hash of the content)
 //   date (str)            the logical period, YYYY-MM-DD, YYYY-MM or YYYY,
@@ -48,8 +54,8 @@ inline constexpr int kExecKillGraceMs = 2000;
 // Failed, retryable (retry_after_ms from Retry-After): DNS/connect errors,
 // timeouts, stalls, truncated bodies, 408, 429, 5xx, local disk errors.
 // Failed, not retryable: other statuses (404 after the fallback periods),
-// bad params, an unset secret, max_bytes exceeded, a Content-Encoding other
-// than gzip. CANCEL / job timeout stop the transfer at once. No failure
+// bad params, a secret not allowed or unset, max_bytes exceeded, a
+// Content-Encoding other than gzip. CANCEL / job timeout stop the transfer at once. No failure
 // leaves a landing file or a temp file behind.
 // outputs (always all keys): status_code (int, 0: no response), url (the
 // expanded URL, secrets unresolved), period (fetched: 2024, 2024-03 or
@@ -65,7 +71,8 @@ void RunExtractHttp(const JobContext& job, const CancelToken& cancel, proto::Job
 // lakehouse's raw tables (HandlerSettings::lakehouse_path; files under
 // HandlerSettings::landing_dir), as declared by a sources file
 // (pipeline/lakehouse/raw_source.h). params: models (a models folder; its
-// sources.toml is read) or sources (the file itself) -- exactly one. Each
+// sources.toml is read) or sources (the file itself) -- exactly one, inside
+// the worker's models roots (models_roots.h; else refused, not retryable). Each
 // file loads in one transaction with its ledger row, so a re-run loads only
 // new files. A malformed file fails the job (not retryable) naming the
 // file, the line and the reason, and nothing of it is loaded.
@@ -76,7 +83,8 @@ void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult*
 // transform.sql: the raw load of `{models}/sources.toml` (when it exists and
 // `load` is not false), then the models folder's SQL models built in
 // dependency order against the lakehouse (pipeline/models/model_run.h).
-// params: models (str, required), start_ds / end_ds ('YYYY-MM-DD', the
+// params: models (str, required; inside the worker's models roots, see
+// models_roots.h, else refused), start_ds / end_ds ('YYYY-MM-DD', the
 // interval of incremental models; default end: today UTC), select ([str]:
 // only these models), load (bool, default true). A bad folder (syntax,
 // unknown table, cycle), a SQL error or a failed audit fails the job, not
@@ -88,11 +96,16 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
 
 // export.serving: copies every serving_ table (and view) of the lakehouse
 // (HandlerSettings::lakehouse_path) into a new SQLite file next to the
-// analytics database (HandlerSettings::serving_path, or params `serving`),
-// fsyncs it and renames it over the old one (pipeline/serving/
-// serving_export.h). Fails, not retryable, when there is no lakehouse or it
-// has no serving_ table; retryable on SQLite or disk errors. A failure
-// leaves the previous analytics database in place.
+// analytics database (HandlerSettings::serving_path), fsyncs it and renames
+// it over the old one (pipeline/serving/serving_export.h). params: serving
+// (str) another file in the same folder, as a bare file name or a path
+// whose folder is that folder (no `..`, symlinks resolved); not the
+// lakehouse, not an SQLite -wal/-shm/-journal name, and when it exists an
+// analytics database that an export wrote (a regular file). Anything else
+// is refused (bad params) and nothing is written. Fails, not retryable,
+// when there is no lakehouse or it has no serving_ table; retryable on
+// SQLite or disk errors. A failure leaves the previous analytics database
+// in place.
 // outputs: version (int, grows by one per export of this lakehouse), path,
 // tables ({name: rows}), rows, bytes.
 void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);

@@ -260,7 +260,10 @@ ChildExit RunChild(const ChildCommand& command, const CancelToken& cancel,
     if (stop == StopReason::kNone) {
       stop = cancel.reason();
       if (stop != StopReason::kNone) {
+        // SIGCONT too: a stopped process would hold SIGTERM pending
+        // until SIGKILL; continued, it can act on it.
         ::kill(-pid, SIGTERM);
+        ::kill(-pid, SIGCONT);
         kill_at = now + kill_grace;
       }
     }

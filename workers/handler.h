@@ -21,12 +21,17 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "schemas/messages.h"
 #include "workers/cancel_token.h"
 #include "workers/event_log.h"
+#include "workers/secret_allow_list.h"
 
 namespace sluice::worker {
+
+// extract.http's default body limit: 2 GiB.
+inline constexpr std::uint64_t kDefaultExtractMaxBytes = std::uint64_t{2} << 30;
 
 // Worker-wide settings that handlers read, from WorkerOptions. Fixed for
 // the life of the worker; shared by all slot threads (read only).
@@ -34,6 +39,13 @@ struct HandlerSettings {
   std::string landing_dir = "data/landing";            // --landing: where extract.http writes
   std::string lakehouse_path = "data/lakehouse.sqlite";  // --lakehouse: load, transform, export
   std::string serving_path = "data/analytics.sqlite";    // --serving: export.serving's target
+  // --models-root: where load / transform.sql may read (models_roots.h).
+  std::vector<std::string> models_roots = {"."};
+  SecretAllowList secret_env;   // --secret-env: what ${env:NAME} may read
+  bool secret_in_url = false;   // --secret-in-url: ${env:NAME} allowed in extract.http URLs
+  // --extract-max-bytes: extract.http's body limit, and the most a job's
+  // max_bytes may ask for; 0: no limit.
+  std::uint64_t extract_max_bytes = kDefaultExtractMaxBytes;
 };
 
 struct JobContext {

@@ -2,14 +2,93 @@
 // database, swapped in atomically (pipeline/serving/serving_export.h).
 #include <msgpack.hpp>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "pipeline/serving/serving_export.h"
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
+#include "workers/landing_names.h"
+#include "workers/models_roots.h"
 
 namespace sluice::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A SQLite file in rollback-journal mode that holds _sluice_export: an
+// analytics database that an export wrote. Read without changing a byte
+// (the header first, then an immutable connection).
+bool IsServingDatabase(const std::string& path) {
+  char header[100] = {};
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in.read(header, sizeof header)) return false;
+  }
+  if (std::memcmp(header, "SQLite format 3", 16) != 0) return false;
+  if (header[18] != 1 || header[19] != 1) return false;  // WAL: a lakehouse or a state DB
+  Database db;
+  if (!db.OpenImmutable(path).ok()) return false;
+  auto st = db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  if (!st.ok()) return false;
+  st->Bind(1, serving::kExportMetaTable);
+  return st->Step() == SQLITE_ROW;
+}
+
+// The file this export replaces. The worker's --serving, unless the job's
+// `serving` param names another file in that file's folder: a bare file
+// name, or a path without `..` whose folder is the same folder (compared
+// with symlinks resolved). That file must not be the lakehouse nor an
+// SQLite side file, and when it exists it must be an analytics database a
+// previous export wrote (not a symlink, not another application's file).
+// InvalidArgument otherwise: a job cannot have the worker overwrite any
+// file it can write.
+Result<std::string> ServingTarget(const std::string& param, const HandlerSettings& settings) {
+  const std::string& configured = settings.serving_path;
+  if (param == configured) return configured;
+  const fs::path folder = fs::path(configured).parent_path().empty() ? fs::path(".")
+                                                                     : fs::path(configured).parent_path();
+  const fs::path canonical_folder = CanonicalPath(folder);
+  auto refuse = [&](std::string_view why) -> Status {
+    return Status::InvalidArgument("field 'serving' " + Quoted(param) + " " + std::string(why) +
+                                   "; a job may only name another file in the folder of the worker's "
+                                   "--serving (" + canonical_folder.string() +
+                                   "), as a bare file name or a path in that folder");
+  };
+  if (param.find('\0') != std::string::npos) return refuse("contains a NUL byte");
+  const fs::path given(param);
+  for (const fs::path& part : given)
+    if (part == "..") return refuse("must not contain '..'");
+  const fs::path name = given.filename();
+  if (name.empty() || name == "." || name == "..") return refuse("must name a file");
+  if (given.has_parent_path()) {
+    if (canonical_folder.empty() || CanonicalPath(given.parent_path()) != canonical_folder)
+      return refuse("is not in the serving folder");
+  }
+  const std::string n = name.string();
+  for (std::string_view side : {"-wal", "-shm", "-journal"})
+    if (n.size() >= side.size() && n.compare(n.size() - side.size(), side.size(), side) == 0)
+      return refuse("names an SQLite side file");
+  const fs::path target = folder / name;
+  if (CanonicalPath(target) == CanonicalPath(configured)) return configured;
+  if (CanonicalPath(target) == CanonicalPath(settings.lakehouse_path)) return refuse("is the lakehouse");
+  struct stat st;
+  if (::lstat(target.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) return refuse("exists and is not a regular file");
+    if (!IsServingDatabase(target.string()))
+      return refuse("exists and is not an analytics database that export.serving wrote");
+  } else if (errno != ENOENT) {
+    return refuse(std::string("cannot be examined: ") + std::strerror(errno));
+  }
+  return target.string();
+}
+
+}  // namespace
 
 void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::JobResult* result) {
   proto::MapReader params(job.params, "export.serving params");
@@ -18,6 +97,11 @@ void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::J
   params.Str("serving", &serving, 4096, false);
   if (params.ok() && serving.empty()) params.Fail("field 'serving' must not be empty");
   if (!params.ok()) return SetBadParams(params.status(), result);
+  if (auto target = ServingTarget(serving, job.settings); target.ok()) {
+    serving = std::move(target.value());
+  } else {
+    return SetBadParams(Status::InvalidArgument("export.serving: " + target.status().message()), result);
+  }
 
   auto fail = [&](std::string error, bool retryable) {
     result->outcome = Outcome::kFailed;

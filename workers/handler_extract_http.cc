@@ -145,13 +145,19 @@ void ReadCursor(proto::MapReader& params, Params* p) {
 }
 
 // False (with `result` set) when the params are bad.
-bool ReadParams(const msgpack::object& map, Params* p, proto::JobResult* result) {
+bool ReadParams(const msgpack::object& map, const HandlerSettings& settings, Params* p,
+                proto::JobResult* result) {
   proto::MapReader params(map, "extract.http params");
   params.Str("url", &p->url, kMaxUrlBytes, /*required=*/true);
   if (params.ok() && (p->url.empty() || !proto::IsPrintable(p->url, kMaxUrlBytes)))
     params.Fail("field 'url' must be 1-8192 bytes without control characters");
   if (params.ok())
     if (Status st = CheckSecretReferences(p->url); !st.ok()) params.Fail("field 'url': " + st.message());
+  // A URL ends up in logs, proxies and the origin's access log: secrets go
+  // in headers unless the operator allows them in URLs.
+  if (params.ok() && !settings.secret_in_url && p->url.find("${env:") != std::string::npos)
+    params.Fail("field 'url': ${env:...} secrets are not allowed in URLs on this worker; send them "
+                "in a header, or start the worker with --secret-in-url");
 
   params.Str("source", &p->source, kMaxParamBytes, /*required=*/true);
   if (params.ok())
@@ -175,7 +181,12 @@ bool ReadParams(const msgpack::object& map, Params* p, proto::JobResult* result)
   }
 
   ReadSeconds(params, "timeout_s", &p->timeout_s);
+  // 0 or absent: the worker's cap. A job may lower the cap, not raise it.
   params.Uint("max_bytes", &p->max_bytes, false);
+  if (params.ok() && settings.extract_max_bytes != 0 && p->max_bytes > settings.extract_max_bytes)
+    params.Fail("field 'max_bytes' " + std::to_string(p->max_bytes) + " is above this worker's limit of " +
+                std::to_string(settings.extract_max_bytes) + " bytes (sluice-worker --extract-max-bytes)");
+  if (p->max_bytes == 0) p->max_bytes = settings.extract_max_bytes;
 
   std::string dedup = "auto", date, period = "month";
   params.Str("dedup", &dedup, kMaxParamBytes, false);
@@ -288,7 +299,7 @@ bool ExtractRun::Stopped(StopReason why) {
 }
 
 void ExtractRun::Run() {
-  if (!ReadParams(job_.params, &p_, result_)) return;
+  if (!ReadParams(job_.params, job_.settings, &p_, result_)) return;
   const auto now = std::chrono::system_clock::now();
   const long long now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -298,7 +309,7 @@ void ExtractRun::Run() {
   out_.period = FormatPeriod(period_);
 
   for (const auto& [name, value] : p_.headers) {
-    Result<std::string> v = ResolveSecrets(value, env_, &redactor_);
+    Result<std::string> v = ResolveSecrets(value, job_.settings.secret_env, env_, &redactor_);
     if (!v.ok()) {
       Fail("extract.http: header '" + name + "': " + v.status().message(), false);
       return;
@@ -342,7 +353,7 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
   out_.period = FormatPeriod(period);
   const std::string what = "GET " + url;
 
-  Result<std::string> resolved = ResolveSecrets(url, env_, &redactor_);
+  Result<std::string> resolved = ResolveSecrets(url, job_.settings.secret_env, env_, &redactor_);
   if (!resolved.ok()) return Fail("extract.http: url: " + resolved.status().message(), false);
 
   HttpRequest request;

@@ -7,6 +7,7 @@
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
 #include "workers/lakehouse_step.h"
+#include "workers/models_roots.h"
 
 namespace sluice::worker {
 
@@ -18,7 +19,21 @@ void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult*
   if (params.ok() && models.empty() == sources.empty())
     params.Fail("give either 'models' (a models folder with sources.toml) or 'sources' (a file)");
   if (!params.ok()) return SetBadParams(params.status(), result);
-  if (sources.empty()) sources = (std::filesystem::path(models) / "sources.toml").string();
+  // Only under the worker's models roots; the sources file a models folder
+  // implies is checked too (it may be a symlink).
+  const std::vector<std::string>& roots = job.settings.models_roots;
+  if (sources.empty()) {
+    auto folder = ConfineToModelsRoots("models", models, roots);
+    if (!folder.ok()) return RefuseModelsPath("load", folder.status(), result);
+    sources = (std::filesystem::path(*folder) / "sources.toml").string();
+    auto file = ConfineToModelsRoots("models", sources, roots);
+    if (!file.ok()) return RefuseModelsPath("load", file.status(), result);
+    sources = std::move(file.value());
+  } else {
+    auto file = ConfineToModelsRoots("sources", sources, roots);
+    if (!file.ok()) return RefuseModelsPath("load", file.status(), result);
+    sources = std::move(file.value());
+  }
 
   Database db;
   if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())

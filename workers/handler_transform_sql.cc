@@ -9,6 +9,7 @@
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
 #include "workers/lakehouse_step.h"
+#include "workers/models_roots.h"
 
 namespace sluice::worker {
 namespace {
@@ -41,6 +42,10 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
   ReadStringList(params, "select", &options.select);
   if (!params.ok()) return SetBadParams(params.status(), result);
   options.cancelled = [&cancel] { return cancel.stopped(); };
+  // Only under the worker's models roots (models_roots.h).
+  auto confined = ConfineToModelsRoots("models", dir, job.settings.models_roots);
+  if (!confined.ok()) return RefuseModelsPath("transform.sql", confined.status(), result);
+  dir = std::move(confined.value());
 
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
@@ -49,13 +54,19 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
     result->error = "transform.sql: no models folder " + dir;
     return;
   }
+  std::string sources = (std::filesystem::path(dir) / "sources.toml").string();
+  load = load && std::filesystem::exists(sources, ec);
+  if (load) {  // it may be a symlink
+    auto file = ConfineToModelsRoots("models", sources, job.settings.models_roots);
+    if (!file.ok()) return RefuseModelsPath("transform.sql", file.status(), result);
+    sources = std::move(file.value());
+  }
   Database db;
   if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())
     return FailFromStatus("transform.sql", s, cancel, result);
 
   lakehouse::LoadReport loaded;
-  const std::string sources = (std::filesystem::path(dir) / "sources.toml").string();
-  if (load && std::filesystem::exists(sources, ec)) {
+  if (load) {
     auto report = LoadSourcesFile(db, sources, job.settings.landing_dir, cancel);
     if (!report.ok()) return FailFromStatus("transform.sql: load", report.status(), cancel, result);
     loaded = std::move(*report);

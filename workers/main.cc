@@ -9,7 +9,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -37,6 +39,19 @@ void EnsureStandardFds() {
       ::close(null);
     }
   }
+}
+
+// `text` cut at each `separator`, without empty pieces.
+std::vector<std::string> Split(std::string_view text, char separator) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    std::size_t end = text.find(separator);
+    std::string_view piece = text.substr(0, end);
+    if (!piece.empty()) out.emplace_back(piece);
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return out;
 }
 
 }  // namespace
@@ -85,6 +100,26 @@ int main(int argc, char** argv) {
                  "The analytics database export.serving replaces atomically (what readers open)")
       ->envname("SERVING_DB_PATH")
       ->capture_default_str();
+  std::vector<std::string> models_roots, secret_env;
+  auto* models_root_option =
+      app.add_option("--models-root", models_roots,
+                     "A folder load and transform.sql may read models folders and sources files "
+                     "from (repeatable; env SLUICE_MODELS_ROOT, colon-separated). A job's models= "
+                     "or sources= must be an absolute path inside one, or relative to the first. "
+                     "Default: the working folder");
+  auto* secret_env_option =
+      app.add_option("--secret-env", secret_env,
+                     "Environment variables extract.http's ${env:NAME} may read: names, or "
+                     "prefixes ending in '*' (repeatable, comma-separated; env SLUICE_SECRET_ENV). "
+                     "Default: SLUICE_SECRET_*")
+          ->delimiter(',');
+  app.add_flag("--secret-in-url", options.secret_in_url,
+               "Allow ${env:NAME} secrets in extract.http URLs (by default only in headers)");
+  long long extract_max_bytes = static_cast<long long>(options.extract_max_bytes);
+  app.add_option("--extract-max-bytes", extract_max_bytes,
+                 "Largest body extract.http keeps; a job's max_bytes may ask for less, not more "
+                 "(0: no limit)")
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms,
                  "Heartbeat interval in ms; the broker is presumed gone after 3 silent intervals")
       ->capture_default_str();
@@ -105,6 +140,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sluice-worker: --grace: must be a number of seconds >= 0\n");
     return 2;
   }
+  // Flags win over the environment.
+  if (models_root_option->count() > 0) {
+    options.models_roots = models_roots;
+  } else if (const char* env = std::getenv("SLUICE_MODELS_ROOT"); env != nullptr && *env != '\0') {
+    options.models_roots = Split(env, ':');
+  }
+  if (secret_env_option->count() > 0) {
+    options.secret_env.clear();
+    for (const std::string& entry : secret_env)
+      for (std::string& piece : Split(entry, ',')) options.secret_env.push_back(std::move(piece));
+  } else if (const char* env = std::getenv("SLUICE_SECRET_ENV"); env != nullptr && *env != '\0') {
+    options.secret_env = Split(env, ',');
+  }
+  if (extract_max_bytes < 0) {
+    std::fprintf(stderr, "sluice-worker: --extract-max-bytes: must be a number of bytes >= 0\n");
+    return 2;
+  }
+  options.extract_max_bytes = static_cast<std::uint64_t>(extract_max_bytes);
   options.slots = slots;
   options.prefetch = prefetch;
   options.heartbeat = std::chrono::milliseconds(heartbeat_ms);

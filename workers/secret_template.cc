@@ -35,6 +35,13 @@ Status Malformed(std::string_view text, std::size_t pos) {
 
 }  // namespace
 
+bool IsSecretName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameBytes || !NameStart(name[0])) return false;
+  for (char c : name)
+    if (!NameChar(c)) return false;
+  return true;
+}
+
 EnvLookup ProcessEnvironment() {
   return [](const char* name) -> const char* { return std::getenv(name); };
 }
@@ -70,8 +77,8 @@ Status CheckSecretReferences(std::string_view text) {
   return Status::Ok();
 }
 
-Result<std::string> ResolveSecrets(std::string_view text, const EnvLookup& lookup,
-                                   SecretRedactor* redactor) {
+Result<std::string> ResolveSecrets(std::string_view text, const SecretAllowList& allowed,
+                                   const EnvLookup& lookup, SecretRedactor* redactor) {
   std::string out;
   std::size_t done = 0;
   for (std::size_t pos = text.find(kOpen); pos != std::string_view::npos;) {
@@ -79,6 +86,9 @@ Result<std::string> ResolveSecrets(std::string_view text, const EnvLookup& looku
     std::size_t n = ParseReference(text, pos, &name);
     if (n == 0) return Malformed(text, pos);
     const std::string name_z(name);
+    if (!allowed.Allows(name))
+      return Status::InvalidArgument("secret ${env:" + name_z + "} is not allowed on this worker (sluice-worker --secret-env: " +
+                                     allowed.Describe() + ")");
     const char* value = lookup(name_z.c_str());
     if (value == nullptr)
       return Status::InvalidArgument("secret ${env:" + name_z +

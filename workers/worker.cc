@@ -42,7 +42,7 @@ Worker::Worker(WorkerOptions options, StopRequests* stop)
       host_(HostName()),
       kinds_(AnnouncedKinds(options_.allow_exec)),
       log_("worker " + id_),
-      settings_{options_.landing, options_.lakehouse, options_.serving},
+      settings_(SettingsFrom(options_)),
       stop_(stop),
       context_(1),
       link_(context_, options_.broker, options_.heartbeat),

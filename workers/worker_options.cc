@@ -8,6 +8,8 @@
 
 #include "schemas/msgpack_reader.h"
 #include "schemas/protocol.h"
+#include "workers/handler.h"
+#include "workers/secret_allow_list.h"
 
 namespace sluice::worker {
 
@@ -49,7 +51,25 @@ Status ValidateOptions(const WorkerOptions& o) {
     return Status::InvalidArgument("--serving: must not be the lakehouse file");
   if (o.landing.find('\0') != std::string::npos)
     return Status::InvalidArgument("--landing: must not contain a NUL byte");
+  if (o.models_roots.empty()) return Status::InvalidArgument("--models-root: at least one folder is needed");
+  for (const std::string& root : o.models_roots)
+    if (root.empty() || root.find('\0') != std::string::npos)
+      return Status::InvalidArgument("--models-root: a folder must be a non-empty path");
+  if (auto list = SecretAllowList::Parse(o.secret_env); !list.ok()) return list.status();
   return Status::Ok();
+}
+
+HandlerSettings SettingsFrom(const WorkerOptions& o) {
+  HandlerSettings s;
+  s.landing_dir = o.landing;
+  s.lakehouse_path = o.lakehouse;
+  s.serving_path = o.serving;
+  s.models_roots = o.models_roots;
+  auto list = SecretAllowList::Parse(o.secret_env);
+  s.secret_env = list.ok() ? std::move(list.value()) : SecretAllowList::Parse({}).value();
+  s.secret_in_url = o.secret_in_url;
+  s.extract_max_bytes = o.extract_max_bytes;
+  return s;
 }
 
 }  // namespace sluice::worker

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct WorkerOptions {
   std::string landing = "data/landing";            // landing zone root (extract.http)
   std::string lakehouse = "data/lakehouse.sqlite";  // load, transform.sql, export.serving
   std::string serving = "data/analytics.sqlite";    // export.serving's target
+  std::vector<std::string> models_roots = {"."};    // where load / transform.sql may read
+  std::vector<std::string> secret_env = {"SLUICE_SECRET_*"};  // what ${env:NAME} may read
+  bool secret_in_url = false;                      // ${env:NAME} allowed in extract.http URLs
+  std::uint64_t extract_max_bytes = std::uint64_t{2} << 30;  // extract.http body cap; 0: none
   std::chrono::milliseconds heartbeat{1000};       // >= 10 ms
   std::chrono::milliseconds grace{30000};          // after a stop request, how long running jobs may finish
   std::chrono::milliseconds ack_wait{5000};        // at shutdown, how long to wait for the last ACKs
@@ -35,5 +40,9 @@ std::string DefaultWorkerId();
 // InvalidArgument naming the first option out of range, e.g.
 // "--queues: 'a b' must be 1-64 characters of [A-Za-z0-9._-]".
 Status ValidateOptions(const WorkerOptions& options);
+
+struct HandlerSettings;
+// What handlers read, from validated options.
+HandlerSettings SettingsFrom(const WorkerOptions& options);
 
 }  // namespace sluice::worker

@@ -22,6 +22,7 @@
 #include "nginx_server.h"
 #include "scripted_http_server.h"
 #include "workers/handler_table.h"
+#include "workers/secret_allow_list.h"
 #include "workers/sha256_stream.h"
 
 namespace sluice::worker {
@@ -536,6 +537,32 @@ TEST_F(ExtractNginx, MaxBytesExceededKeepsNothingAndIsFinal) {
   EXPECT_EQ(ok.outcome, Outcome::kSucceeded) << ok.error;
 }
 
+// Issue 9, defect 9: a default body limit (2 GiB), which a job may lower
+// and not raise.
+TEST_F(ExtractNginx, TheWorkersMaxBytesIsTheDefaultAndTheCeiling) {
+  EXPECT_EQ(HandlerSettings().extract_max_bytes, std::uint64_t{2} << 30);
+  EXPECT_EQ(kDefaultExtractMaxBytes, std::uint64_t{2} << 30);
+  nginx_.WriteFile("data/big.csv", std::string(100000, 'b'));
+  settings_.extract_max_bytes = 50000;
+  for (const json& params : {json{{"url", nginx_.Url("/data/big.csv")}, {"source", "mb"}},
+                             json{{"url", nginx_.Url("/data/big.csv")}, {"source", "mb"}, {"max_bytes", 0}}}) {
+    auto r = Run(params);
+    EXPECT_EQ(r.outcome, Outcome::kFailed) << params.dump();
+    EXPECT_FALSE(r.retryable);
+    EXPECT_TRUE(Contains(r.error, "max_bytes = 50000")) << r.error;
+  }
+  auto above = Run({{"url", nginx_.Url("/data/big.csv")}, {"source", "mb"}, {"max_bytes", 100001}});
+  EXPECT_EQ(above.outcome, Outcome::kFailed);
+  EXPECT_FALSE(above.retryable);
+  EXPECT_TRUE(Contains(above.error, "max_bytes")) << above.error;
+  EXPECT_TRUE(Contains(above.error, "--extract-max-bytes")) << above.error;
+  EXPECT_TRUE(LandingFiles().empty());
+
+  settings_.extract_max_bytes = 0;  // no limit
+  auto ok = Run({{"url", nginx_.Url("/data/big.csv")}, {"source", "mb"}});
+  EXPECT_EQ(ok.outcome, Outcome::kSucceeded) << ok.error;
+}
+
 TEST_F(ExtractHttp, MaxBytesAlsoStopsABodyOfUnknownLength) {
   ScriptedHttpServer origin([](int, const std::string&) {
     ScriptedReply r;
@@ -639,10 +666,11 @@ TEST_F(ExtractHttp, ConnectionRefusedIsRetryable) {
 
 TEST_F(ExtractNginx, SecretsAreSentResolvedAndNeverShown) {
   const std::string value = "k3y-VALUE-93";
-  ::setenv("SLUICE_TEST_API_KEY", value.c_str(), 1);
+  ::setenv("SLUICE_SECRET_TEST_API_KEY", value.c_str(), 1);
   nginx_.WriteFile("data/s.csv", "s\n");
-  const std::string url = nginx_.Url("/data/s.csv?token=${env:SLUICE_TEST_API_KEY}");
-  auto r = Run({{"url", url}, {"source", "sec"}, {"headers", {{"X-Api-Key", "${env:SLUICE_TEST_API_KEY}"}}}});
+  settings_.secret_in_url = true;
+  const std::string url = nginx_.Url("/data/s.csv?token=${env:SLUICE_SECRET_TEST_API_KEY}");
+  auto r = Run({{"url", url}, {"source", "sec"}, {"headers", {{"X-Api-Key", "${env:SLUICE_SECRET_TEST_API_KEY}"}}}});
   ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
   json o = Out(r);
   EXPECT_EQ(o["url"], url);
@@ -655,25 +683,25 @@ TEST_F(ExtractNginx, SecretsAreSentResolvedAndNeverShown) {
   EXPECT_TRUE(Contains(log[0], "token=" + value)) << log[0];
 
   // A failure quotes the template, not the value.
-  auto missing = Run({{"url", nginx_.Url("/nope.csv?token=${env:SLUICE_TEST_API_KEY}")}, {"source", "sec"}});
+  auto missing = Run({{"url", nginx_.Url("/nope.csv?token=${env:SLUICE_SECRET_TEST_API_KEY}")}, {"source", "sec"}});
   EXPECT_EQ(missing.outcome, Outcome::kFailed);
-  EXPECT_TRUE(Contains(missing.error, "${env:SLUICE_TEST_API_KEY}")) << missing.error;
+  EXPECT_TRUE(Contains(missing.error, "${env:SLUICE_SECRET_TEST_API_KEY}")) << missing.error;
   EXPECT_FALSE(Contains(missing.error, value));
   EXPECT_FALSE(Contains(std::string(missing.outputs), value));
-  ::unsetenv("SLUICE_TEST_API_KEY");
+  ::unsetenv("SLUICE_SECRET_TEST_API_KEY");
 }
 
 // Regression: libcurl forwarded custom headers — secrets included — to
 // whatever host a redirect named.
 TEST_F(ExtractHttp, RedirectsAreNotFollowedWithSecretHeaders) {
-  ::setenv("SLUICE_TEST_REDIRECT_KEY", "s3cret-77", 1);
+  ::setenv("SLUICE_SECRET_TEST_REDIRECT_KEY", "s3cret-77", 1);
   ScriptedHttpServer elsewhere([](int, const std::string&) { return Reply(200, "", "x\n"); });
   const std::string target = elsewhere.Url("/x.csv");
   ScriptedHttpServer origin([&](int, const std::string&) {
     return Reply(302, "Location: " + target + "\r\n", "");
   });
   auto r = Run({{"url", origin.Url("/a.csv")}, {"source", "redir"},
-                {"headers", {{"X-Api-Key", "${env:SLUICE_TEST_REDIRECT_KEY}"}}}});
+                {"headers", {{"X-Api-Key", "${env:SLUICE_SECRET_TEST_REDIRECT_KEY}"}}}});
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_FALSE(r.retryable);
   EXPECT_TRUE(Contains(r.error, "302")) << r.error;
@@ -684,39 +712,108 @@ TEST_F(ExtractHttp, RedirectsAreNotFollowedWithSecretHeaders) {
   auto plain = Run({{"url", origin.Url("/a.csv")}, {"source", "redir"}});
   EXPECT_EQ(plain.outcome, Outcome::kSucceeded) << plain.error;
   EXPECT_EQ(elsewhere.Requests().size(), 1u);
-  ::unsetenv("SLUICE_TEST_REDIRECT_KEY");
+  ::unsetenv("SLUICE_SECRET_TEST_REDIRECT_KEY");
 }
 
 TEST_F(ExtractHttp, LibcurlErrorsAreRedacted) {
-  ::setenv("SLUICE_TEST_HOST", "127.0.0.1", 1);
-  auto r = Run({{"url", "http://${env:SLUICE_TEST_HOST}:1/x.csv"}, {"source", "red"}});
+  ::setenv("SLUICE_SECRET_TEST_HOST", "127.0.0.1", 1);
+  settings_.secret_in_url = true;
+  auto r = Run({{"url", "http://${env:SLUICE_SECRET_TEST_HOST}:1/x.csv"}, {"source", "red"}});
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_TRUE(r.retryable);
   EXPECT_FALSE(Contains(r.error, "127.0.0.1")) << r.error;
-  EXPECT_TRUE(Contains(r.error, "${env:SLUICE_TEST_HOST}")) << r.error;
-  ::unsetenv("SLUICE_TEST_HOST");
+  EXPECT_TRUE(Contains(r.error, "${env:SLUICE_SECRET_TEST_HOST}")) << r.error;
+  ::unsetenv("SLUICE_SECRET_TEST_HOST");
 }
 
 TEST_F(ExtractNginx, AnUnsetSecretFailsNamingItAndSendsNothing) {
-  ::setenv("SLUICE_TEST_SET_SECRET", "visible-if-leaked", 1);
-  ::unsetenv("SLUICE_TEST_UNSET_SECRET");
+  ::setenv("SLUICE_SECRET_TEST_SET", "visible-if-leaked", 1);
+  ::unsetenv("SLUICE_SECRET_TEST_UNSET");
   nginx_.WriteFile("data/s.csv", "s\n");
-  auto r = Run({{"url", nginx_.Url("/data/s.csv?a=${env:SLUICE_TEST_SET_SECRET}")},
+  settings_.secret_in_url = true;
+  auto r = Run({{"url", nginx_.Url("/data/s.csv?a=${env:SLUICE_SECRET_TEST_SET}")},
                 {"source", "sec"},
-                {"headers", {{"X-Api-Key", "${env:SLUICE_TEST_UNSET_SECRET}"}}}});
+                {"headers", {{"X-Api-Key", "${env:SLUICE_SECRET_TEST_UNSET}"}}}});
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_FALSE(r.retryable);
-  EXPECT_TRUE(Contains(r.error, "SLUICE_TEST_UNSET_SECRET")) << r.error;
+  EXPECT_TRUE(Contains(r.error, "SLUICE_SECRET_TEST_UNSET")) << r.error;
   EXPECT_FALSE(Contains(r.error, "visible-if-leaked"));
   EXPECT_FALSE(Contains(std::string(r.outputs), "visible-if-leaked"));
 
-  auto r2 = Run({{"url", nginx_.Url("/data/s.csv?a=${env:SLUICE_TEST_UNSET_SECRET}")}, {"source", "sec"}});
+  auto r2 = Run({{"url", nginx_.Url("/data/s.csv?a=${env:SLUICE_SECRET_TEST_UNSET}")}, {"source", "sec"}});
   EXPECT_EQ(r2.outcome, Outcome::kFailed);
   EXPECT_FALSE(r2.retryable);
-  EXPECT_TRUE(Contains(r2.error, "SLUICE_TEST_UNSET_SECRET")) << r2.error;
+  EXPECT_TRUE(Contains(r2.error, "SLUICE_SECRET_TEST_UNSET")) << r2.error;
   EXPECT_TRUE(nginx_.AccessLog().empty()) << "no request was made";
   EXPECT_TRUE(LandingFiles().empty());
-  ::unsetenv("SLUICE_TEST_SET_SECRET");
+  ::unsetenv("SLUICE_SECRET_TEST_SET");
+}
+
+// Regression (issue 9, defect 7): `url=http://x/?leak=${env:HOME}` sent any
+// variable of the worker's environment to any host.
+TEST_F(ExtractNginx, SecretsComeOnlyFromTheAllowList) {
+  ::setenv("SLUICE_TEST_NOT_A_SECRET", "private-value-41", 1);
+  ::setenv("SLUICE_SECRET_TEST_OK", "fine-value-42", 1);
+  nginx_.WriteFile("data/s.csv", "s\n");
+  settings_.secret_in_url = true;  // the name is what is refused here
+  for (const json& params : {
+           json{{"url", nginx_.Url("/data/s.csv")}, {"source", "sec"},
+                {"headers", {{"X-Api-Key", "${env:SLUICE_TEST_NOT_A_SECRET}"}}}},
+           json{{"url", nginx_.Url("/data/s.csv?leak=${env:HOME}")}, {"source", "sec"}},
+           json{{"url", nginx_.Url("/data/s.csv?leak=${env:SLUICE_TEST_NOT_A_SECRET}")}, {"source", "sec"}},
+       }) {
+    auto r = Run(params);
+    EXPECT_EQ(r.outcome, Outcome::kFailed) << params.dump();
+    EXPECT_FALSE(r.retryable) << params.dump();
+    EXPECT_TRUE(Contains(r.error, "is not allowed on this worker")) << r.error;
+    EXPECT_TRUE(Contains(r.error, "--secret-env: SLUICE_SECRET_*")) << r.error;
+    EXPECT_FALSE(Contains(r.error, "private-value-41")) << r.error;
+  }
+  EXPECT_TRUE(nginx_.AccessLog().empty()) << "nothing was sent";
+  EXPECT_TRUE(LandingFiles().empty());
+
+  // Allowed by the default prefix...
+  auto ok = Run({{"url", nginx_.Url("/data/s.csv")}, {"source", "sec"},
+                 {"headers", {{"X-Api-Key", "${env:SLUICE_SECRET_TEST_OK}"}}}});
+  ASSERT_EQ(ok.outcome, Outcome::kSucceeded) << ok.error;
+  // ... or by a list the operator gives (which replaces the default).
+  settings_.secret_env = SecretAllowList::Parse({"SLUICE_TEST_NOT_*"}).value();
+  auto listed = Run({{"url", nginx_.Url("/data/s.csv")}, {"source", "sec2"},
+                     {"headers", {{"X-Api-Key", "${env:SLUICE_TEST_NOT_A_SECRET}"}}}});
+  ASSERT_EQ(listed.outcome, Outcome::kSucceeded) << listed.error;
+  auto unlisted = Run({{"url", nginx_.Url("/data/s.csv")}, {"source", "sec3"},
+                       {"headers", {{"X-Api-Key", "${env:SLUICE_SECRET_TEST_OK}"}}}});
+  EXPECT_EQ(unlisted.outcome, Outcome::kFailed);
+  EXPECT_TRUE(Contains(unlisted.error, "--secret-env: SLUICE_TEST_NOT_*")) << unlisted.error;
+  auto log = nginx_.AccessLog();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_TRUE(Contains(log[0], "key=\"fine-value-42\"")) << log[0];
+  EXPECT_TRUE(Contains(log[1], "key=\"private-value-41\"")) << log[1];
+  ::unsetenv("SLUICE_TEST_NOT_A_SECRET");
+  ::unsetenv("SLUICE_SECRET_TEST_OK");
+}
+
+TEST_F(ExtractNginx, SecretsInTheUrlOnlyWithSecretInUrl) {
+  ::setenv("SLUICE_SECRET_TEST_TOKEN", "url-token-43", 1);
+  nginx_.WriteFile("data/s.csv", "s\n");
+  ASSERT_FALSE(settings_.secret_in_url) << "the default";
+  auto r = Run({{"url", nginx_.Url("/data/s.csv?token=${env:SLUICE_SECRET_TEST_TOKEN}")}, {"source", "sec"}});
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_TRUE(Contains(r.error, "--secret-in-url")) << r.error;
+  EXPECT_TRUE(nginx_.AccessLog().empty()) << "nothing was sent";
+
+  // In a header it is fine by default; in the URL once the operator says so.
+  auto header = Run({{"url", nginx_.Url("/data/s.csv")}, {"source", "sec"},
+                     {"headers", {{"X-Api-Key", "${env:SLUICE_SECRET_TEST_TOKEN}"}}}});
+  EXPECT_EQ(header.outcome, Outcome::kSucceeded) << header.error;
+  settings_.secret_in_url = true;
+  auto url = Run({{"url", nginx_.Url("/data/s.csv?token=${env:SLUICE_SECRET_TEST_TOKEN}")}, {"source", "sec4"}});
+  EXPECT_EQ(url.outcome, Outcome::kSucceeded) << url.error;
+  auto log = nginx_.AccessLog();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_TRUE(Contains(log[1], "token=url-token-43")) << log[1];
+  ::unsetenv("SLUICE_SECRET_TEST_TOKEN");
 }
 
 // --- stopping ---

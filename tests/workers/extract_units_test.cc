@@ -13,8 +13,10 @@
 #include <set>
 
 #include "workers/gzip_stream.h"
+#include "workers/handler.h"
 #include "workers/landing_names.h"
 #include "workers/landing_zone.h"
+#include "workers/secret_allow_list.h"
 #include "workers/secret_template.h"
 #include "workers/sha256_stream.h"
 
@@ -24,6 +26,12 @@ namespace {
 using namespace std::chrono;
 
 // --- secret references ---
+
+// Every name: these tests are about the grammar, not the allow-list.
+const SecretAllowList& All() {
+  static const SecretAllowList all = SecretAllowList::Parse({"*"}).value();
+  return all;
+}
 
 EnvLookup Fake(std::map<std::string, std::string> vars) {
   auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
@@ -35,7 +43,7 @@ EnvLookup Fake(std::map<std::string, std::string> vars) {
 
 TEST(SecretTemplate, ResolvesEveryReference) {
   SecretRedactor redactor;
-  auto r = ResolveSecrets("Bearer ${env:TOKEN} and ${env:_X1}${env:TOKEN}", Fake({{"TOKEN", "t0k"}, {"_X1", "x"}}),
+  auto r = ResolveSecrets("Bearer ${env:TOKEN} and ${env:_X1}${env:TOKEN}", All(), Fake({{"TOKEN", "t0k"}, {"_X1", "x"}}),
                           &redactor);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(*r, "Bearer t0k and xt0k");
@@ -43,13 +51,13 @@ TEST(SecretTemplate, ResolvesEveryReference) {
 }
 
 TEST(SecretTemplate, OtherDollarsAreLiteral) {
-  auto r = ResolveSecrets("$HOME ${HOME} $ {env:X} ${envX} $$", Fake({}), nullptr);
+  auto r = ResolveSecrets("$HOME ${HOME} $ {env:X} ${envX} $$", All(), Fake({}), nullptr);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, "$HOME ${HOME} $ {env:X} ${envX} $$");
 }
 
 TEST(SecretTemplate, UnsetNameFailsNamingItOnly) {
-  auto r = ResolveSecrets("a=${env:SET_ONE}&b=${env:MISSING_ONE}", Fake({{"SET_ONE", "value-123"}}), nullptr);
+  auto r = ResolveSecrets("a=${env:SET_ONE}&b=${env:MISSING_ONE}", All(), Fake({{"SET_ONE", "value-123"}}), nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("MISSING_ONE"), std::string::npos) << r.status().message();
   EXPECT_EQ(r.status().message().find("value-123"), std::string::npos) << r.status().message();
@@ -59,7 +67,7 @@ TEST(SecretTemplate, MalformedReferencesAreErrors) {
   for (const char* bad : {"${env:}", "${env:1A}", "${env:A", "${env:A-B}", "x ${env:", "${env:A }",
                           "${env:\x01}"}) {
     EXPECT_FALSE(CheckSecretReferences(bad).ok()) << bad;
-    EXPECT_FALSE(ResolveSecrets(bad, Fake({{"A", "v"}}), nullptr).ok()) << bad;
+    EXPECT_FALSE(ResolveSecrets(bad, All(), Fake({{"A", "v"}}), nullptr).ok()) << bad;
   }
   EXPECT_FALSE(CheckSecretReferences("${env:" + std::string(129, 'A') + "}").ok());
   EXPECT_TRUE(CheckSecretReferences("${env:" + std::string(128, 'A') + "}").ok());
@@ -68,10 +76,62 @@ TEST(SecretTemplate, MalformedReferencesAreErrors) {
 
 TEST(SecretTemplate, EmptyValueIsAllowedAndNotRedacted) {
   SecretRedactor redactor;
-  auto r = ResolveSecrets("[${env:E}]", Fake({{"E", ""}}), &redactor);
+  auto r = ResolveSecrets("[${env:E}]", All(), Fake({{"E", ""}}), &redactor);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, "[]");
   EXPECT_TRUE(redactor.empty());
+}
+
+// --- the secret allow-list (issue 9, defect 7) ---
+
+TEST(SecretAllowList, TheDefaultAllowsOnlySluiceSecretNames) {
+  SecretAllowList d;
+  EXPECT_TRUE(d.Allows("SLUICE_SECRET_API_KEY"));
+  EXPECT_TRUE(d.Allows("SLUICE_SECRET_"));
+  for (const char* name : {"HOME", "PATH", "SLUICE_BROKER", "SLUICE_SECRETX", "sluice_secret_x", "AWS_SECRET_ACCESS_KEY"})
+    EXPECT_FALSE(d.Allows(name)) << name;
+  EXPECT_EQ(d.Describe(), "SLUICE_SECRET_*");
+  EXPECT_EQ(HandlerSettings().secret_env.Describe(), "SLUICE_SECRET_*");
+}
+
+TEST(SecretAllowList, NamesAndPrefixes) {
+  auto list = SecretAllowList::Parse({"API_TOKEN", "VENDOR_*"});
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  EXPECT_TRUE(list->Allows("API_TOKEN"));
+  EXPECT_FALSE(list->Allows("API_TOKEN2"));
+  EXPECT_FALSE(list->Allows("API_TOKE"));
+  EXPECT_TRUE(list->Allows("VENDOR_"));
+  EXPECT_TRUE(list->Allows("VENDOR_KEY"));
+  EXPECT_FALSE(list->Allows("SLUICE_SECRET_X")) << "a list replaces the default";
+  EXPECT_EQ(list->Describe(), "API_TOKEN, VENDOR_*");
+  auto none = SecretAllowList::Parse({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->Allows("SLUICE_SECRET_X"));
+  EXPECT_EQ(none->Describe(), "none");
+  EXPECT_TRUE(SecretAllowList::Parse({"*"})->Allows("HOME"));
+  for (const char* bad : {"", "1A", "A-B", "A*B", "**", "A B", "A,B"}) {
+    auto r = SecretAllowList::Parse({bad});
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("--secret-env"), std::string::npos);
+    }
+  }
+}
+
+TEST(SecretTemplate, ANameNotAllowedFailsNamingTheRuleWithoutLookingItUp) {
+  std::vector<std::string> looked_up;
+  EnvLookup spy = [&looked_up](const char* name) -> const char* {
+    looked_up.emplace_back(name);
+    return "value-of-home";
+  };
+  SecretRedactor redactor;
+  auto r = ResolveSecrets("x=${env:SLUICE_SECRET_OK}&leak=${env:HOME}", SecretAllowList(), spy, &redactor);
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("${env:HOME} is not allowed"), std::string::npos) << m;
+  EXPECT_NE(m.find("--secret-env: SLUICE_SECRET_*"), std::string::npos) << m;
+  EXPECT_EQ(m.find("value-of-home"), std::string::npos) << m;
+  EXPECT_EQ(looked_up, std::vector<std::string>{"SLUICE_SECRET_OK"});
 }
 
 // --- landing names ---

@@ -28,6 +28,7 @@ class LakehouseHandlersTest : public ::testing::Test {
     settings_.landing_dir = dir_.File("landing");
     settings_.lakehouse_path = dir_.File("data/lakehouse.sqlite");
     settings_.serving_path = dir_.File("data/analytics.sqlite");
+    settings_.models_roots = {dir_.path()};
   }
   proto::JobResult Run(std::string_view kind, std::string_view params = "{}") {
     CancelToken never;
@@ -147,13 +148,13 @@ TEST_F(LakehouseHandlersTest, BadParamsAndMissingFolders) {
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_FALSE(r.retryable);
   EXPECT_NE(r.error.find("models"), std::string::npos) << r.error;
-  r = Run("transform.sql", R"({"models": "/nonexistent/models"})");
+  r = Run("transform.sql", R"({"models": ")" + dir_.File("nonexistent/models") + R"("})");
   EXPECT_FALSE(r.retryable);
   EXPECT_NE(r.error.find("no models folder"), std::string::npos) << r.error;
   r = Run("load", R"({"models": "a", "sources": "b"})");
   EXPECT_FALSE(r.retryable);
   EXPECT_NE(r.error.find("either"), std::string::npos) << r.error;
-  r = Run("load", R"({"sources": "/nonexistent/sources.toml"})");
+  r = Run("load", R"({"sources": ")" + dir_.File("nonexistent/sources.toml") + R"("})");
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_NE(r.error.find("sources.toml"), std::string::npos) << r.error;
 }
@@ -202,6 +203,176 @@ TEST_F(LakehouseHandlersTest, ExportServingParamsAreChecked) {
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_FALSE(r.retryable);
   EXPECT_NE(r.error.find("serving"), std::string::npos) << r.error;
+}
+
+// --- confinement (issue 9, defect 3) ---
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+std::string J(const std::string& key, const std::string& value) {
+  return json{{key, value}}.dump();
+}
+
+// Runs the test from `dir` (so that relative params land in the test's
+// folder even on a worker that does not confine them), then back.
+class WorkingFolder {
+ public:
+  explicit WorkingFolder(const std::string& dir) : old_(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  ~WorkingFolder() { std::filesystem::current_path(old_); }
+
+ private:
+  std::filesystem::path old_;
+};
+
+// Regression: `serving=/any/path` replaced an unrelated file with a SQLite
+// database, creating folders on the way.
+TEST_F(LakehouseHandlersTest, ExportServingRefusesFilesOutsideTheServingFolder) {
+  MakeLakehouse("CREATE TABLE serving_a (x); INSERT INTO serving_a VALUES (1);");
+  WriteFile("victim.txt", "keep me\n");
+  WriteFile("data/notes.txt", "keep me too\n");
+  const std::string outside = dir_.File("elsewhere/new/analytics.sqlite");
+  {  // A database of another kind in the serving folder (WAL, like state.sqlite).
+    Database other;
+    ASSERT_TRUE(other.Open(dir_.File("data/state.sqlite")).ok());
+    ASSERT_TRUE(other.Exec("PRAGMA journal_mode=WAL; CREATE TABLE jobs (id); INSERT INTO jobs VALUES (1);").ok());
+  }
+  const std::string state_before = Slurp(dir_.File("data/state.sqlite"));
+  const std::string lakehouse_before = Slurp(settings_.lakehouse_path);
+  std::filesystem::create_directory_symlink(dir_.path(), dir_.File("data/up"));
+  std::filesystem::create_symlink(dir_.File("victim.txt"), dir_.File("data/link.sqlite"));
+  WorkingFolder cwd(dir_.File("data"));
+
+  const std::string refused[] = {
+      dir_.File("victim.txt"),                // another folder
+      outside,                                // another folder, not there yet
+      dir_.File("some/other/path"),           // the issue's example, in the test folder
+      "../victim.txt",                        // `..`
+      dir_.File("data/../victim.txt"),        // `..`, even though it normalises
+      dir_.File("data/sub/analytics.sqlite"),  // a sub-folder (would be created)
+      dir_.File("data/up/victim.txt"),        // a symlinked folder that leads out
+      "link.sqlite",                          // a symlink in the folder
+      "notes.txt",                            // an existing file that is not an export
+      "state.sqlite",                         // another application's database
+      "lakehouse.sqlite",                     // the lakehouse
+      "analytics.sqlite-wal",                 // an SQLite side file
+      ".",                                    //
+  };
+  for (const std::string& target : refused) {
+    proto::JobResult r = Run("export.serving", J("serving", target));
+    EXPECT_EQ(r.outcome, Outcome::kFailed) << target;
+    EXPECT_FALSE(r.retryable) << target;
+    EXPECT_NE(r.error.find("serving"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find(std::filesystem::canonical(dir_.File("data")).string()), std::string::npos)
+        << "the error names the serving folder: " << r.error;
+  }
+  EXPECT_EQ(Slurp(dir_.File("victim.txt")), "keep me\n");
+  EXPECT_EQ(Slurp(dir_.File("data/notes.txt")), "keep me too\n");
+  EXPECT_EQ(Slurp(dir_.File("data/state.sqlite")), state_before);
+  EXPECT_EQ(Slurp(settings_.lakehouse_path), lakehouse_before);
+  EXPECT_TRUE(std::filesystem::is_symlink(dir_.File("data/link.sqlite")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("elsewhere")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("data/sub")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("some")));
+  EXPECT_FALSE(std::filesystem::exists(settings_.serving_path)) << "nothing was exported";
+}
+
+TEST_F(LakehouseHandlersTest, ExportServingMayNameAnotherFileInItsFolder) {
+  MakeLakehouse("CREATE TABLE serving_a (x); INSERT INTO serving_a VALUES (1);");
+  // Absent, the worker's own file, a bare name, a path in the folder, and
+  // a second export over a file an export wrote.
+  const std::pair<std::string, std::string> allowed[] = {
+      {"{}", settings_.serving_path},
+      {J("serving", settings_.serving_path), settings_.serving_path},
+      {J("serving", "second.sqlite"), dir_.File("data/second.sqlite")},
+      {J("serving", dir_.File("data/third.sqlite")), dir_.File("data/third.sqlite")},
+      {J("serving", dir_.File("data/./second.sqlite")), dir_.File("data/second.sqlite")},
+  };
+  for (const auto& [params, written] : allowed) {
+    proto::JobResult r = Run("export.serving", params);
+    ASSERT_EQ(r.outcome, Outcome::kSucceeded) << params << ": " << r.error;
+    EXPECT_EQ(std::filesystem::canonical(Outputs(r)["path"].get<std::string>()),
+              std::filesystem::canonical(written)) << params;
+    Database served;
+    ASSERT_TRUE(served.Open(written, true).ok());
+    auto st = served.Prepare("SELECT count(*) FROM serving_a");
+    ASSERT_TRUE(st.ok()) << written;
+    ASSERT_EQ(st->Step(), SQLITE_ROW);
+    EXPECT_EQ(st->Int(0), 1);
+  }
+}
+
+// Regression: `models=` and `sources=` read any path on the worker host.
+TEST_F(LakehouseHandlersTest, ModelsAndSourcesOutsideTheRootsAreRefused) {
+  // A valid models folder outside the root, so that a refusal is not just
+  // "there is nothing there".
+  ::sluice::testing::TempDir outside("sluice-outside-models");
+  settings_.models_roots = {dir_.File("root")};
+  std::filesystem::create_directories(dir_.File("root"));
+  WriteGz("prices/2024/03/a.csv.gz", "item,price\ncoffee,1\n");
+  const std::string models = MakeModels();  // dir_/models: outside dir_/root too
+  std::filesystem::create_directory_symlink(models, dir_.File("root/escape"));
+  std::filesystem::create_directories(dir_.File("root/own"));
+  std::filesystem::create_symlink(models + "/sources.toml", dir_.File("root/own/sources.toml"));
+  WorkingFolder cwd(dir_.File("root"));
+
+  const std::string root = std::filesystem::canonical(dir_.File("root")).string();
+  const std::pair<std::string, std::string> refused[] = {
+      {"transform.sql", J("models", "/etc")},
+      {"transform.sql", J("models", models)},
+      {"transform.sql", J("models", "../models")},
+      {"transform.sql", J("models", "escape")},                 // a symlink out of the root
+      {"transform.sql", J("models", dir_.File("root/escape"))},
+      {"transform.sql", J("models", "own")},                    // its sources.toml leads out
+      {"load", J("models", "/etc")},
+      {"load", J("models", "../x")},
+      {"load", J("models", "escape")},
+      {"load", J("models", "own")},
+      {"load", J("sources", "/etc/passwd")},
+      {"load", J("sources", models + "/sources.toml")},
+      {"load", J("sources", "../models/sources.toml")},
+      {"load", J("sources", "escape/sources.toml")},
+      {"load", J("sources", "own/sources.toml")},
+  };
+  for (const auto& [kind, params] : refused) {
+    proto::JobResult r = Run(kind, params);
+    EXPECT_EQ(r.outcome, Outcome::kFailed) << kind << " " << params;
+    EXPECT_FALSE(r.retryable) << kind << " " << params;
+    EXPECT_NE(r.error.find("outside the models roots"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find(root), std::string::npos) << "the error names the roots: " << r.error;
+  }
+  EXPECT_FALSE(std::filesystem::exists(settings_.lakehouse_path)) << "a refused job opened the lakehouse";
+}
+
+TEST_F(LakehouseHandlersTest, ModelsInsideTheRootsAreRead) {
+  WriteGz("prices/2024/03/a.csv.gz", "item,price\ncoffee,1\n");
+  const std::string models = MakeModels();  // dir_/models
+  std::filesystem::create_directories(dir_.File("first"));
+  std::filesystem::create_directory_symlink(models, dir_.File("first/linked"));
+  // Relative to the first root; absolute in the second; a symlink that
+  // stays inside the roots.
+  settings_.models_roots = {dir_.File("first"), dir_.path()};
+  proto::JobResult r = Run("load", J("models", "../models"));
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_EQ(Outputs(r)["files_loaded"], 1);
+  r = Run("load", J("sources", models + "/sources.toml"));
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  r = Run("transform.sql", J("models", "linked"));
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_EQ(Outputs(r)["models"].size(), 3u);
+  r = Run("transform.sql", J("models", models));
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+
+  // The root itself may be the models folder; by default the root is the
+  // working folder.
+  settings_.models_roots = {models};
+  r = Run("transform.sql", J("models", "."));
+  ASSERT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_EQ(HandlerSettings().models_roots, std::vector<std::string>{"."});
 }
 
 }  // namespace

@@ -106,6 +106,8 @@ TEST(WorkerProcess, BadFlagsExitTwoWithOneLine) {
       {"--slots", "0"},          {"--slots", "many"},     {"--no-such-flag"},
       {"--queues", "ok,not ok"}, {"--heartbeat-ms", "5"}, {"--grace", "-1"},
       {"--broker", "nonsense"},
+      {"--secret-env", "NOT-A-NAME"}, {"--secret-env", "A,1B"}, {"--models-root", ""},
+      {"--extract-max-bytes", "-1"},
   };
   for (const auto& args : bad) {
     const std::string err = dir.path + "/stderr";
@@ -116,6 +118,61 @@ TEST(WorkerProcess, BadFlagsExitTwoWithOneLine) {
     EXPECT_EQ(WEXITSTATUS(*status), 2) << args[0];
     std::string text = ReadFile(err);
     EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << args[0] << ": " << text;
+  }
+}
+
+// The confinement flags and their environment variables reach the
+// handlers: a flag wins over its variable, the variables split on ':' and ','.
+TEST(WorkerProcess, ModelsRootsAndSecretNamesFromFlagsAndEnvironment) {
+  TempDir dir;
+  const std::string a = dir.path + "/a", b = dir.path + "/b";
+  std::filesystem::create_directories(a);
+  std::filesystem::create_directories(b);
+  const std::string a_real = std::filesystem::canonical(a).string();
+  const std::string b_real = std::filesystem::canonical(b).string();
+  struct Case {
+    std::vector<std::string> flags;
+    std::map<std::string, std::string> env;
+    std::string roots_shown;    // in a refused load's error
+    std::string secrets_shown;  // in a refused extract's error
+  };
+  const Case cases[] = {
+      {{}, {{"SLUICE_MODELS_ROOT", a + ":" + b}, {"SLUICE_SECRET_ENV", "API_KEY,VENDOR_*"}},
+       "(" + a_real + ", " + b_real + ")", "--secret-env: API_KEY, VENDOR_*"},
+      {{"--models-root", b, "--secret-env", "ONE", "--secret-env", "TWO_*,THREE"},
+       {{"SLUICE_MODELS_ROOT", a}, {"SLUICE_SECRET_ENV", "API_KEY"}},
+       "(" + b_real + ")", "--secret-env: ONE, TWO_*, THREE"},
+      {{}, {}, "(" + std::filesystem::current_path().string() + ")", "--secret-env: SLUICE_SECRET_*"},
+  };
+  for (const Case& c : cases) {
+    FakeBroker broker;
+    for (const auto& [k, v] : c.env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<std::string> args = {"--broker", broker.endpoint(), "--worker-id", "wp-confine",
+                                     "--heartbeat-ms", "200", "--landing", dir.path + "/landing"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    WorkerProcess p(args);
+    for (const auto& [k, v] : c.env) ::unsetenv(k.c_str());
+    auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+    ASSERT_TRUE(ready);
+    std::map<std::string, proto::JobResult> results;
+    broker.seen = [&](const testing::Received& m) {
+      if (m.command == Command::kResult) {
+        proto::JobResult r = DecodeResult(m);
+        results[r.job] = r;
+      }
+    };
+    broker.SendJob(ready->peer, "load", 1, "load", Params(R"({"sources": "/etc/passwd"})"));
+    broker.SendJob(ready->peer, "extract", 1, "extract.http",
+                   Params(R"({"url": "http://127.0.0.1:1/x", "source": "s", "headers": {"X": "${env:HOME}"}})"));
+    ASSERT_TRUE(broker.PumpUntil([&] { return results.size() == 2; }, kWait));
+    broker.seen = nullptr;
+    EXPECT_EQ(results["load"].outcome, Outcome::kFailed);
+    EXPECT_FALSE(results["load"].retryable);
+    EXPECT_NE(results["load"].error.find(c.roots_shown), std::string::npos) << results["load"].error;
+    EXPECT_EQ(results["extract"].outcome, Outcome::kFailed);
+    EXPECT_FALSE(results["extract"].retryable);
+    EXPECT_NE(results["extract"].error.find(c.secrets_shown), std::string::npos) << results["extract"].error;
+    p.Signal(SIGKILL);
   }
 }
 
