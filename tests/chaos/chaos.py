@@ -26,11 +26,12 @@ Every exec job appends one line to side-effects.txt:
 from the SLUICE_JOB_ID and SLUICE_ATTEMPT the worker gives it, and
 CHAOS_PROCESS, which each worker process gets from us (w2#3: the third start
 of worker w2) and its children inherit. events.log has every fault with its
-time, in the same epoch milliseconds.
+time (epoch milliseconds, and seconds since the start: t+12.345s).
 """
 
 import argparse
 import collections
+import hashlib
 import json
 import os
 import random
@@ -65,9 +66,11 @@ def now_ms():
 
 # ---------------------------------------------------------------- the plan
 
-def plan_faults(rng, duration):
+def plan_faults(rng, duration, which):
     """[(t, action, target)], sorted by t: faults of one process never overlap.
-    Actions: kill/start (broker, workers), stop/cont (workers)."""
+    Actions: kill/start (broker, workers), stop/cont (workers). `which`:
+    all, workers (no broker kill) or none; the faults kept are those of
+    `all`, so that a violation can be traced to the faults it needs."""
     events = []
     t = rng.uniform(4, 10)
     while t < duration - 2:
@@ -84,7 +87,8 @@ def plan_faults(rng, duration):
                 down = rng.uniform(0.3, 4.0)  # sometimes longer than the liveness (1.5 s)
                 events += [(t, "stop", w), (t + down, "cont", w)]
             t += down + rng.uniform(3, 12)
-    return sorted((round(t, 3), a, w) for t, a, w in events)
+    keep = {"all": lambda w: True, "workers": lambda w: w != "broker", "none": lambda w: False}[which]
+    return sorted((round(t, 3), a, w) for t, a, w in events if keep(w))
 
 
 def job_spec(rng, key, side_file):
@@ -340,6 +344,7 @@ class Events:
 
     def __init__(self, path):
         self.lock = threading.Lock()
+        self.t0 = now_ms()
         self.items = []  # (ms, action, process tag, pid)
         self.file = open(path, "a")
         self.counts = collections.Counter()
@@ -349,8 +354,12 @@ class Events:
         with self.lock:
             self.items.append((ms, action, tag, pid))
             self.counts[(action, tag.split("#")[0] == "broker")] += 1
-            self.file.write("%d %s %s pid %d\n" % (ms, action, tag, pid))
+            self.file.write("%d %s %s %s pid %d\n" % (ms, self.rel(ms), action, tag, pid))
             self.file.flush()
+
+    def rel(self, ms):
+        """An epoch-ms time as seconds since the driver started: t+12.345s."""
+        return "t%+.3fs" % ((ms - self.t0) / 1000.0)
 
     def broker_outages(self):
         """[(down_ms, back_ms)]: each time the broker went away and came back."""
@@ -466,7 +475,7 @@ class Checker:
         self.side_file, self.broker_runs = side_file, broker_runs
         db = open_db(cluster.state)
         self.jobs = {r["id"]: dict(r) for r in db.execute(
-            "SELECT seq, id, kind, state, attempt, idem_key FROM jobs")}
+            "SELECT seq, id, kind, state, attempt, idem_key, last_error FROM jobs")}
         self.attempts = collections.defaultdict(list)
         for r in db.execute("SELECT job_id, attempt, outcome, worker, started_ms, finished_ms, error "
                             "FROM attempts ORDER BY job_seq, attempt"):
@@ -479,6 +488,16 @@ class Checker:
             "SELECT run_id, job_id, attempt, source FROM extraction_runs WHERE status = 'running'")]
         self.state_integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
         db.close()
+
+    def failed_runs(self):
+        """Why runs failed (not a violation: a stage may use up its attempts)."""
+        jobs_by_seq = {j["seq"]: j for j in self.jobs.values()}
+        for run in self.runs:
+            for s in self.stages.get(run["seq"], []):
+                job = jobs_by_seq.get(s["job_seq"])
+                if run["state"] != "succeeded" and s["state"] in ("dead", "cancelled") and job:
+                    yield "run %s %s: stage %s (%s) %s: %s" % (run["id"], run["state"], s["stage"], job["id"],
+                                                              s["state"], job["last_error"])
 
     def run_all(self):
         self.check_jobs()
@@ -506,7 +525,8 @@ class Checker:
             if len(succeeded) > 1:
                 self.v.add("job", "%s: attempts %s all succeeded" % (what, succeeded))
             if job["state"] == "succeeded" and (not succeeded or succeeded[-1] != nums[-1]):
-                self.v.add("job", "%s: succeeded, but its last attempt did not (attempts %s)" % (what, attempts))
+                self.v.add("job", "%s: succeeded, but its last attempt did not (attempts %s)"
+                           % (what, attempts))
             if job["state"] != "succeeded" and succeeded:
                 self.v.add("job", "%s: attempt %s succeeded" % (what, succeeded))
 
@@ -533,8 +553,9 @@ class Checker:
         for run in self.runs:
             stages = self.stages.get(run["seq"], [])
             states = [s["state"] for s in stages]
-            what = "run %s (%s, %s): stages %s" % (run["id"], run["trigger"], run["state"],
-                                                   ", ".join("%s=%s" % (s["stage"], s["state"]) for s in stages))
+            what = "run %s (%s, %s): stages %s" % (
+                run["id"], run["trigger"], run["state"],
+                ", ".join("%s=%s" % (s["stage"], s["state"]) for s in stages))
             if run["state"] not in TERMINAL_RUN_STATES:
                 self.v.add("run", "%s: has not ended" % what)
             for s in stages:
@@ -561,7 +582,8 @@ class Checker:
                 self.v.add("run", "%s: cancelled with stages unfinished" % what)
             seen = self.broker_runs.get(run["id"])
             if seen is not None and seen != run["state"]:
-                self.v.add("run", "run %s: the broker said %s, its table says %s" % (run["id"], seen, run["state"]))
+                self.v.add("run", "run %s: the broker said %s, its table says %s"
+                           % (run["id"], seen, run["state"]))
 
     def check_side_effects(self):
         """Per exec (job, attempt): at most one side effect; exactly one per
@@ -594,25 +616,29 @@ class Checker:
                                                 self.explain(job_id, attempt, effects, record)))
             elif record["outcome"] != "succeeded" and record["outcome"] not in UNFINISHED_OUTCOMES:
                 self.v.add("side-effect", "(%s, %d) has a side effect but the attempt is recorded %s\n%s"
-                           % (job_id, attempt, record["outcome"], self.explain(job_id, attempt, effects, record)))
+                           % (job_id, attempt, record["outcome"],
+                              self.explain(job_id, attempt, effects, record)))
         for job_id, job in self.jobs.items():
             if job["kind"] != "exec":
                 continue
             for a in self.attempts.get(job_id, []):
                 if a["outcome"] == "succeeded" and (job_id, a["attempt"]) not in lines:
-                    self.v.add("side-effect", "(%s, %d) succeeded without its side effect" % (job_id, a["attempt"]))
+                    self.v.add("side-effect", "(%s, %d) succeeded without its side effect"
+                               % (job_id, a["attempt"]))
 
     def explain(self, job_id, attempt, effects, record):
         """The side effects of one (job, attempt), its record, and the faults
         around them."""
-        out = ["    side effect by %s at %d" % e for e in sorted(effects, key=lambda e: e[1])]
+        rel = self.events.rel
+        out = ["    side effect by %s at %s" % (p, rel(ms)) for p, ms in sorted(effects, key=lambda e: e[1])]
         if record:
             out.append("    recorded: %s by %s, started %s, finished %s%s" % (
-                record["outcome"], record["worker"], record["started_ms"], record["finished_ms"],
+                record["outcome"], record["worker"], rel(record["started_ms"]),
+                record["finished_ms"] and rel(record["finished_ms"]),
                 ", error: " + record["error"] if record["error"] else ""))
         times = [ms for _, ms in effects]
         for ms, action, tag, pid in self.events.between(min(times) - 5000, max(times) + 5000):
-            out.append("    fault: %d %s %s" % (ms, action, tag))
+            out.append("    fault: %s %s %s" % (rel(ms), action, tag))
         if len(effects) > 1:
             out.append("    why: " + self.why_again(sorted(effects, key=lambda e: e[1])))
         return "\n".join(out)
@@ -627,25 +653,29 @@ class Checker:
                      if tag == first and action in ("kill", "exited") and ms > t1), None)
         if outage is None:
             return "no broker restart between the two runs"
+        rel = self.events.rel
         k, s = outage
         if died is not None and died < s:
-            return ("%s died at %d, before the broker came back at %d (down since %d): nobody could "
-                    "report the attempt" % (first, died, s, k))
-        return ("%s was up when the broker came back at %d (down since %d)%s: its result was not taken, "
-                "and the attempt ran again" % (first, s, k, "" if died is None else ", and died at %d" % died))
+            return ("%s died at %s, before the broker came back at %s (down since %s): nobody could "
+                    "report the attempt, and it ran again under the same number"
+                    % (first, rel(died), rel(s), rel(k)))
+        return ("%s was up when the broker came back at %s (down since %s)%s: its result was not taken, "
+                "and the attempt ran again" % (first, rel(s), rel(k),
+                                               "" if died is None else ", and died at %s" % rel(died)))
 
     def check_landing(self):
         """No partial landing file: every .gz decompresses whole (gzip -t);
         a temp file is left only by a worker SIGKILLed mid-download."""
-        kills = [ms for ms, action, tag, _ in self.events.items if action == "kill" and not tag.startswith("broker")]
+        kills = [ms for ms, action, tag, _ in self.events.items
+                 if action in ("kill", "exited") and not tag.startswith("broker")]
         for folder, _, files in os.walk(self.cluster.landing):
             for name in files:
                 path = os.path.join(folder, name)
                 if name.startswith(".sluice-tmp-"):
                     mtime_ms = os.stat(path).st_mtime * 1000
                     if not any(mtime_ms - 1000 <= k <= mtime_ms + STALE_TEMP_S * 1000 for k in kills):
-                        self.v.add("landing", "temp file %s left, and no worker was killed after its last write"
-                                   % path)
+                        self.v.add("landing", "temp file %s left, and no worker was killed after its last "
+                                   "write" % path)
                 elif name.endswith(".gz"):
                     r = subprocess.run(["gzip", "-t", path], capture_output=True, text=True)
                     if r.returncode != 0:
@@ -679,16 +709,19 @@ def main():
         ap.add_argument(name, required=True)
     ap.add_argument("--duration", type=int, required=True)
     ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--faults", choices=("all", "workers", "none"), default="all")
     args = ap.parse_args()
 
     began = time.monotonic()
     side_file = os.path.join(args.work, "side-effects.txt")
-    faults = plan_faults(random.Random("faults-%d" % args.seed), args.duration)
+    faults = plan_faults(random.Random("faults-%d" % args.seed), args.duration, args.faults)
     batches = plan_load(random.Random("load-%d" % args.seed), args.duration, args.seed, side_file)
+    plan = json.dumps({"faults": faults, "batches": batches}, indent=1)
     with open(os.path.join(args.work, "plan.json"), "w") as f:
-        json.dump({"faults": faults, "batches": batches}, f, indent=1)
-    print("chaos: plan: %d faults, %d batches, %d jobs" % (
-        len(faults), len(batches), sum(len(s) for _, s in batches)))
+        f.write(plan)
+    digest = hashlib.sha256(plan.replace(side_file, "SIDE_FILE").encode()).hexdigest()[:12]
+    print("chaos: plan %s: %d faults, %d batches, %d jobs" % (
+        digest, len(faults), len(batches), sum(len(s) for _, s in batches)))
 
     registry = os.path.join(args.work, "workflows.toml")
     make_registry(args.repo, args.origin, registry)
@@ -730,12 +763,11 @@ def main():
         rc, out, err = retry_cli(cluster, deadline, "pause", "coffee")
         if rc != 0:
             violations.add("run", "sluice pause coffee: exit %d: %s" % (rc, err.strip()))
-        left = None
-        while time.monotonic() < deadline:
+        while True:
             cluster.watch()
             max_wal = max(max_wal, wal_size(cluster.state))
             left = unfinished(cluster.state)
-            if left == (0, 0):
+            if left == (0, 0) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         if left != (0, 0):
@@ -761,6 +793,8 @@ def main():
                   len(checker.jobs), len(submitter.ids), submitter.resends, submitter.deduplicated,
                   len(checker.runs), dict(collections.Counter(r["state"] for r in checker.runs)), max_wal))
         print("chaos: job states %s" % dict(collections.Counter(j["state"] for j in checker.jobs.values())))
+        for line in checker.failed_runs():
+            print("chaos: " + line)
     except Exception as e:  # the soak could not run: a violation, with the logs kept
         violations.add("soak", "%s: %s" % (type(e).__name__, e))
     finally:

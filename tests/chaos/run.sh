@@ -11,6 +11,8 @@
 #   --duration   how long faults are injected and jobs submitted (default 60)
 #   --seed       draws the load and the faults (same seed, same choices;
 #                the timing is the machine's) (default 1)
+#   --faults     all (default), workers (no broker kill) or none: a soak
+#                without some faults, to tell which ones a violation needs
 # Binaries from $SLUICE_BIN_DIR (default build/bin, relative to the
 # repository). The last line of stdout is one JSON object:
 #   {"seconds":…,"broker_kills":…,"worker_kills":…,"stops":…,"jobs":…,"runs":…,"violations":N}
@@ -24,16 +26,20 @@ cd "$repo"
 
 duration=60
 seed=1
+faults=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=${2:?--duration needs a value}; shift 2 ;;
     --seed) seed=${2:?--seed needs a value}; shift 2 ;;
+    --faults) faults=${2:?--faults needs a value}; shift 2 ;;
     -h|--help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "chaos: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ "$duration" =~ ^[0-9]+$ && "$duration" -ge 10 ]] || { echo "chaos: --duration must be a whole number of seconds, at least 10" >&2; exit 2; }
+[[ "$duration" =~ ^[0-9]+$ && "$duration" -ge 10 ]] ||
+  { echo "chaos: --duration must be a whole number of seconds, at least 10" >&2; exit 2; }
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "chaos: --seed must be a non-negative integer" >&2; exit 2; }
+[[ "$faults" =~ ^(all|workers|none)$ ]] || { echo "chaos: --faults is all, workers or none" >&2; exit 2; }
 
 python=/usr/bin/python3
 nginx=/usr/sbin/nginx
@@ -78,7 +84,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "chaos: seed $seed, ${duration}s, in $work"
+echo "chaos: seed $seed, ${duration}s, faults: $faults, in $work"
 
 # 1. The origin: the default pipeline's generated data, served by nginx on a
 # free port (as scripts/pipeline.sh does).
@@ -110,7 +116,8 @@ echo "chaos: origin http://127.0.0.1:$port (nginx pid $nginx_pid)"
 # 2. The soak itself, in the background so that a signal here stops it
 # (bash runs a trap only once the foreground command is done).
 "$python" -u tests/chaos/chaos.py --repo "$repo" --bin "$bin" --work "$work" \
-  --origin "http://127.0.0.1:$port" --duration "$duration" --seed "$seed" --summary "$work/summary.json" &
+  --origin "http://127.0.0.1:$port" --duration "$duration" --seed "$seed" --faults "$faults" \
+  --summary "$work/summary.json" &
 driver_pid=$!
 rc=0
 wait "$driver_pid" || rc=$?
