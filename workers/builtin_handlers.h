@@ -8,9 +8,12 @@ namespace sluice::worker {
 
 // exec: runs a program. params: command (str, required; a bare name is
 // looked up in PATH), args ([str]), env ({str: str}, added to the worker's
-// environment), cwd (str). The child gets its own process group; a stop
+// environment), cwd (str). The child also gets SLUICE_JOB_ID and
+// SLUICE_ATTEMPT (the job's id and attempt number; they win over `env`), to
+// tag its side effects. The child gets its own process group; a stop
 // (timeout, CANCEL, shutdown) kills the whole group: SIGTERM (with SIGCONT,
-// so a stopped group acts on it), then SIGKILL after kExecKillGraceMs. When the program exits, whatever it left running
+// so a stopped group acts on it), then SIGKILL after kExecKillGraceMs. When
+// the program exits, whatever it left running
 // in its group is killed too. Non-zero exit = failed; exit_code is the exit
 // status, or -N when killed by signal N.
 void RunExec(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);

@@ -61,6 +61,14 @@ void RunExec(const JobContext& job, const CancelToken& cancel, proto::JobResult*
   if (params.ok() && cwd.find('\0') != std::string::npos) params.Fail("field 'cwd' contains a NUL byte");
   if (!params.ok()) return SetBadParams(params.status(), result);
 
+  // The job's identity, for a program that tags its side effects (a job
+  // may run again under a new attempt): these win over the params' `env`.
+  std::erase_if(extra_env, [](const auto& kv) {
+    return kv.first == "SLUICE_JOB_ID" || kv.first == "SLUICE_ATTEMPT";
+  });
+  extra_env.emplace_back("SLUICE_JOB_ID", std::string(job.job));
+  extra_env.emplace_back("SLUICE_ATTEMPT", std::to_string(job.attempt));
+
   ChildCommand command;
   command.env = ChildEnvironment(extra_env);
   Result<std::string> path = FindExecutable(program, PathOf(command.env));

@@ -146,8 +146,7 @@ TEST_F(BadInputTest, BrokerSurvivesGarbageAndKeepsServing) {
     SCOPED_TRACE("RESULT from a connection that never sent READY -> unknown_worker");
     ASSERT_TRUE(c.Send(proto::Command::kResult,
                        MsgpackMap({{"job", "j1"}, {"attempt", 1}, {"outcome", "succeeded"}})));
-    // The broker may also ACK it (it records and ACKs such a RESULT); the
-    // ERROR must come too.
+    // Neither recorded nor ACKed (PROTOCOL.md §5.3): the ERROR is the answer.
     json e;
     for (int i = 0; i < 3; ++i) {
       std::uint8_t cmd = 0;

@@ -164,6 +164,16 @@ TEST(Exec, EnvIsAddedAndCwdIsUsed) {
   EXPECT_EQ(r.stdout_tail, "hello world|/custom/home|from-worker\n" + dir + "\n");
 }
 
+TEST(Exec, TheChildKnowsItsJobAndAttempt) {
+  // A program tags its side effects with them; the params' env cannot
+  // override them.
+  auto r = RunHandler("exec", Sh("printf '%s %s\\n' \"$SLUICE_JOB_ID\" \"$SLUICE_ATTEMPT\"",
+                                 R"({"env": {"SLUICE_ATTEMPT": "99", "SLUICE_JOB_ID": "forged"}})"),
+                      /*attempt=*/3);
+  EXPECT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_EQ(r.stdout_tail, "j1 3\n");
+}
+
 TEST(Exec, PathFromEnvParamIsSearched) {
   char tmpl[] = "/tmp/sluice-exec-path-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
