@@ -83,6 +83,7 @@ Status Broker::LoadState(std::int64_t now, bool startup) {
         // worker re-announces it in READY or re-sends its result; else the
         // orphan timer records it lost and it runs again, as the next attempt.
         job.worker.clear();
+        job.started_ms = job.updated_ms;  // written at dispatch
         if (!job.concurrency_key.empty()) gate_.Started(job.concurrency_key);
         ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());
         ++n_running;

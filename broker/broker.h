@@ -184,6 +184,10 @@ class Broker {
     Outcome outcome = Outcome::kSucceeded;
     std::string error;
     bool retryable = true;
+    // False for an attempt whose fate is unknown through no fault of the job
+    // (a JOB lost with a broker that died right after sending it): it does
+    // not count against max_attempts.
+    bool counts = true;
     std::uint64_t retry_after_ms = 0;
     std::optional<std::int64_t> exit_code;
     std::string stdout_tail, stderr_tail, outputs;

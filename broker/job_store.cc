@@ -8,8 +8,9 @@ namespace sluice::broker {
 namespace {
 
 // How long Begin waits for a lock held by another connection before it
-// fails (and the broker serves on, trying again later).
-constexpr int kLoopBusyTimeoutMs = 10;
+// fails (and the broker serves on, trying again later): long enough for a
+// checkpoint's brief hold, short enough never to stall heartbeats.
+constexpr int kLoopBusyTimeoutMs = 100;
 
 constexpr const char* kJobColumns =
     "seq, kind, queue, priority, params, state, attempt, failures, max_attempts, backoff_ms, "

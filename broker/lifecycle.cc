@@ -221,7 +221,7 @@ void Broker::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now) {
   if (end.outcome == Outcome::kFailed) counters_.failed++;
   if (end.outcome == Outcome::kTimedOut) counters_.timed_out++;
   if (end.outcome == Outcome::kLost) counters_.lost++;
-  job.failures++;
+  if (end.counts) job.failures++;
   if (!end.retryable || job.failures >= job.max_attempts) {
     SetState(job, JobState::kDead, now);
     counters_.dead++;
@@ -432,8 +432,11 @@ void Broker::OnTimer(const Deadline& d, std::int64_t now) {
       if (job.state != JobState::kRunning || !job.worker.empty()) return;
       AttemptEnd end;
       end.outcome = Outcome::kLost;
+      // Its JOB may never have left a broker that died right after sending
+      // it; a worker that died with it is counted when it is removed.
       end.error = "worker lost: no worker re-announced this attempt within " +
-                  std::to_string(OrphanGraceMs()) + " ms";
+                  std::to_string(OrphanGraceMs()) + " ms (not counted against max_attempts)";
+      end.counts = false;
       EndAttempt(job, end, now);
       dispatch_more_ = true;
       return;
