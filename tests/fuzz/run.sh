@@ -16,7 +16,8 @@
 # (executions, result) and exits 1 if any target crashed, 2 on bad usage.
 # Environment: FUZZ_JOBS (build parallelism, default nproc), FUZZ_RSS_MB
 # (libFuzzer's -rss_limit_mb, default 2048), FUZZ_FLAGS (more libFuzzer
-# flags for every target), ASAN_OPTIONS / UBSAN_OPTIONS (defaults below).
+# flags for every target), ASAN_OPTIONS (default abort_on_error=1:
+# detect_leaks=1), UBSAN_OPTIONS (default print_stacktrace=1:halt_on_error=1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=${2:?--seconds needs a value}; shift 2 ;;
     --replay) replay=1; shift ;;
     --max-len) max_len=${2:?--max-len needs a value}; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
