@@ -23,32 +23,34 @@ bool ReceiveMessage(zmq::socket_t& socket, bool has_routing_id, Incoming* out,
       break;
     }
   }
+  *error = ParseFrames(has_routing_id, out);
+  return true;
+}
+
+FrameError ParseFrames(bool has_routing_id, Incoming* out) {
+  out->routing_id.clear();
+  out->body = {};
+  out->command = 0;
+  if (out->frames.empty()) return FrameError::kGarbage;
   std::size_t i = 0;
   if (has_routing_id) {
     out->routing_id.assign(out->frames[0].data<char>(), out->frames[0].size());
     i = 1;
   }
   const std::size_t n = out->frames.size() - i;
-  if (n < 2 || n > 3) {
-    *error = FrameError::kGarbage;
-    return true;
-  }
+  if (n < 2 || n > 3) return FrameError::kGarbage;
   std::string_view proto(out->frames[i].data<char>(), out->frames[i].size());
   if (proto != kProtocol) {
     // Our family, another version: answer so the peer knows. Anything else is garbage.
-    *error = (proto.size() >= 6 && proto.size() <= 16 && proto.substr(0, 6) == "SLUICE")
-                 ? FrameError::kVersion
-                 : FrameError::kGarbage;
-    return true;
+    return (proto.size() >= 6 && proto.size() <= 16 && proto.substr(0, 6) == "SLUICE")
+               ? FrameError::kVersion
+               : FrameError::kGarbage;
   }
-  if (out->frames[i + 1].size() != 1) {
-    *error = FrameError::kGarbage;
-    return true;
-  }
+  if (out->frames[i + 1].size() != 1) return FrameError::kGarbage;
   out->command = *out->frames[i + 1].data<std::uint8_t>();
   if (n == 3) out->body = std::string_view(out->frames[i + 2].data<char>(), out->frames[i + 2].size());
-  if (CommandName(out->command) == nullptr) *error = FrameError::kUnknownCommand;
-  return true;
+  if (CommandName(out->command) == nullptr) return FrameError::kUnknownCommand;
+  return FrameError::kNone;
 }
 
 bool SendMessage(zmq::socket_t& socket, std::string_view routing_id, Command command,

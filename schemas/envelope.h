@@ -35,6 +35,12 @@ enum class FrameError {
 bool ReceiveMessage(zmq::socket_t& socket, bool has_routing_id, Incoming* out,
                     FrameError* error);
 
+// What ReceiveMessage does once the frames are in: checks out->frames and
+// sets routing_id, command and body from them. Needs no socket, so tests and
+// the wire fuzzer (tests/fuzz) check the framing directly. No frames at all
+// is kGarbage.
+FrameError ParseFrames(bool has_routing_id, Incoming* out);
+
 // Sends one message without blocking. Returns false (and sends nothing) when
 // the peer is gone (ROUTER_MANDATORY: EHOSTUNREACH) or its queue is full.
 bool SendMessage(zmq::socket_t& socket, std::string_view routing_id, Command command,

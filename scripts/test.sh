@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite twice:
-# on the release build and under AddressSanitizer + UBSan.
+# on the release build and under AddressSanitizer + UBSan; then the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -12,4 +12,8 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== tests (asan+ubsan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+# Fuzzing (tests/fuzz): replay every seed, then fuzz each target for 15 s.
+echo "== fuzz"
+bash tests/fuzz/run.sh --replay
+bash tests/fuzz/run.sh --seconds 15
 echo "== all tests passed"

@@ -1,0 +1,38 @@
+MODEL (
+  name staging_futures_prices,
+  kind FULL,
+  grain (contract, trade_date),
+  description 'daily futures prices, typed: one row per contract and trading day',
+  audits (
+    not_null(columns := (trade_date, futures_root, contract, contract_month, settle)),
+    unique_grain,
+    accepted_values(column := futures_root, is_in := ('KC', 'SB', 'CC'))
+  )
+);
+-- Settlement-only days leave open/high/low empty (NULL) in the file.
+WITH typed AS (
+  SELECT
+    trim(trade_date) AS trade_date,
+    upper(trim(symbol)) AS futures_root,
+    upper(trim(contract)) AS contract,
+    trim(contract_month) AS contract_month,
+    CAST(open AS REAL) AS open,
+    CAST(high AS REAL) AS high,
+    CAST(low AS REAL) AS low,
+    CAST(close AS REAL) AS close,
+    CAST(settle AS REAL) AS settle,
+    CAST(volume AS INTEGER) AS volume,
+    CAST(open_interest AS INTEGER) AS open_interest,
+    _source_file,
+    _ingest_date
+  FROM raw_futures_prices
+  WHERE settle IS NOT NULL AND trim(settle) <> ''
+),
+ranked AS (
+  SELECT *, row_number() OVER (
+    PARTITION BY contract, trade_date ORDER BY _ingest_date DESC, _source_file DESC) AS rn
+  FROM typed
+)
+SELECT trade_date, futures_root, contract, contract_month, open, high, low, close, settle, volume, open_interest
+FROM ranked
+WHERE rn = 1

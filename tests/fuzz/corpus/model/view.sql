@@ -1,0 +1,2 @@
+MODEL (name staging_v, kind VIEW);
+SELECT 1 AS x
