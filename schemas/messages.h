@@ -156,6 +156,11 @@ Status Decode(std::string_view body, Submit* out);
 Status Decode(std::string_view body, SubmitReply* out);
 Status Decode(std::string_view body, ErrorMsg* out);
 
+// The `job` and `attempt` at the top of a JOB body, read even when the rest
+// cannot be decoded (params nested too deep, say), so that a worker can
+// refuse that attempt by name. InvalidArgument when they are not there.
+Status PeekAttempt(std::string_view body, JobAttempt* out);
+
 // The `req` of a request body, or 0 when absent or undecodable.
 std::uint64_t PeekReq(std::string_view body);
 
