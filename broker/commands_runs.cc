@@ -6,8 +6,8 @@
 #include "schemas/job_id.h"
 #include "schemas/msgpack_json.h"
 #include "schemas/msgpack_reader.h"
-#include "schemas/utf8.h"
 #include "schemas/protocol.h"
+#include "schemas/utf8.h"
 
 namespace sluice::broker {
 namespace {

@@ -394,11 +394,12 @@ Status Decode(std::string_view body, ErrorMsg* m) {
 
 namespace {
 
-// Reads the top-level `job` and `attempt` of a body and nothing else. It
-// builds nothing and gives up at the first value nested deeper than
-// kMaxDepth, by which time a JOB's `job` and `attempt` have been read
-// (EncodeJob writes them before `params`).
-class AttemptPeek : public msgpack::null_visitor {
+// Reads the top-level `req`, `job` and `attempt` of a body and nothing
+// else. It builds nothing and gives up at the first value nested deeper
+// than kMaxDepth or the first malformed byte, by which time the fields
+// written before it have been read: EncodeJob writes `job` and `attempt`
+// before `params`, clients write `req` first.
+class TopLevelPeek : public msgpack::null_visitor {
  public:
   bool visit_str(const char* p, std::uint32_t n) {
     if (depth_ != 1) return true;
@@ -407,7 +408,9 @@ class AttemptPeek : public msgpack::null_visitor {
     return true;
   }
   bool visit_positive_integer(std::uint64_t v) {
-    if (depth_ == 1 && !in_key_ && key_ == "attempt") attempt = v;
+    if (depth_ != 1 || in_key_) return true;
+    if (key_ == "attempt") attempt = v;
+    else if (key_ == "req") req = v;
     return true;
   }
   bool start_array(std::uint32_t) { return ++depth_ <= kMaxDepth; }
@@ -423,6 +426,17 @@ class AttemptPeek : public msgpack::null_visitor {
     return true;
   }
 
+  // Walks `body` as far as it goes.
+  void Run(std::string_view body) {
+    try {
+      std::size_t off = 0;
+      (void)msgpack::parse(body.data(), body.size(), off, *this);
+    } catch (const std::exception&) {
+      // what was read before the error stands
+    }
+  }
+
+  std::uint64_t req = 0;
   std::string job;
   std::uint64_t attempt = 0;
 
@@ -435,13 +449,8 @@ class AttemptPeek : public msgpack::null_visitor {
 }  // namespace
 
 Status PeekAttempt(std::string_view body, JobAttempt* out) {
-  AttemptPeek peek;
-  try {
-    std::size_t off = 0;
-    (void)msgpack::parse(body.data(), body.size(), off, peek);
-  } catch (const std::exception&) {
-    // what was read before the error stands
-  }
+  TopLevelPeek peek;
+  peek.Run(body);
   if (peek.job.empty() || peek.attempt == 0 || peek.attempt > UINT32_MAX)
     return Status::InvalidArgument("no job and attempt at the top of the body");
   out->job = std::move(peek.job);
@@ -450,12 +459,9 @@ Status PeekAttempt(std::string_view body, JobAttempt* out) {
 }
 
 std::uint64_t PeekReq(std::string_view body) {
-  msgpack::object_handle h;
-  if (!UnpackBody(body, &h).ok()) return 0;
-  MapReader r(h.get(), "request");
-  std::uint64_t req = 0;
-  r.Uint("req", &req, false);
-  return r.ok() ? req : 0;
+  TopLevelPeek peek;
+  peek.Run(body);
+  return peek.req;
 }
 
 }  // namespace sluice::proto

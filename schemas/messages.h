@@ -161,7 +161,9 @@ Status Decode(std::string_view body, ErrorMsg* out);
 // refuse that attempt by name. InvalidArgument when they are not there.
 Status PeekAttempt(std::string_view body, JobAttempt* out);
 
-// The `req` of a request body, or 0 when absent or undecodable.
+// The top-level `req` of a request body, or 0 when there is none. Read
+// like PeekAttempt: a body that fails to decode after its `req` (nested too
+// deep, say) still has its error matched to the request.
 std::uint64_t PeekReq(std::string_view body);
 
 }  // namespace sluice::proto

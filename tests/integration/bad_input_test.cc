@@ -234,6 +234,7 @@ TEST_F(BadInputTest, DeeplyNestedRunAndSubmitAreRefusedAndTheBrokerLives) {
     ASSERT_TRUE(e.is_object()) << "no answer to a deep RUN: " << cluster_.broker()->Describe();
     EXPECT_EQ(e.value("code", ""), "bad_request") << e.dump();
     EXPECT_EQ(e.value("message", ""), "RUN: nested deeper than 64 levels") << e.dump();
+    EXPECT_EQ(e.value("req", 0), 5) << e.dump();
   }
   {
     SCOPED_TRACE("SUBMIT with params nested 100,000 levels -> bad_request, nothing stored");
@@ -263,6 +264,7 @@ TEST_F(BadInputTest, DeeplyNestedRunAndSubmitAreRefusedAndTheBrokerLives) {
     json e = NextAnswer(c, Scaled(Ms(60000)));
     ASSERT_TRUE(e.is_object()) << "no answer to a 48 MiB nest: " << cluster_.broker()->Describe();
     EXPECT_EQ(e.value("code", ""), "bad_request") << e.dump();
+    EXPECT_EQ(e.value("req", 0), 9) << "the error names the request: " << e.dump();
     const std::int64_t peak = PeakRss(cluster_.broker()->pid());
     ASSERT_GT(peak, 0);
     EXPECT_LT(peak, std::int64_t{768} << 20) << "the broker peaked at " << (peak >> 20) << " MiB";

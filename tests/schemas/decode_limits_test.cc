@@ -113,7 +113,10 @@ TEST(DecodeLimits, EveryMessageDecoderAppliesThem) {
   Status s = Decode(submit(MapOfNested(kMaxDepth - 3)), &d);
   EXPECT_EQ(s.message(), "SUBMIT: nested deeper than 64 levels");
   EXPECT_FALSE(Decode(submit(MapOfNested(100000)), &d).ok());
-  EXPECT_EQ(PeekReq(submit(MapOfNested(100000))), 0u);
+  // The error can still be matched to its request: `req` comes first.
+  EXPECT_EQ(PeekReq(submit(MapOfNested(100000))), 1u);
+  EXPECT_EQ(PeekReq(NestedArrays(100000)), 0u);
+  EXPECT_EQ(PeekReq("\x81\xa3req"), 0u);  // truncated before the value
 
   JobResult r;
   r.job = "j1";

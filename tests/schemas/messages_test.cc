@@ -207,7 +207,8 @@ TEST(Messages, ResultWithBinaryTailsIsRepairedNotRefused) {
   EXPECT_EQ(d.stderr_tail, std::string("\x00\x01", 2) + fffd + fffd + fffd + " core dumped");
   EXPECT_EQ(d.stdout_tail, "ok " + fffd);
   msgpack::object_handle h = msgpack::unpack(d.outputs.data(), d.outputs.size());
-  EXPECT_EQ(h.get().as<std::map<std::string, std::string>>().at("file"), "x" + fffd + "y");
+  const auto outputs = h.get().as<std::map<std::string, std::string>>();
+  EXPECT_EQ(outputs.at("file"), "x" + fffd + "y");
 
   // A tail of multi-byte characters is clamped between characters, and a
   // tail of pure binary junk still fits its limit once repaired.
@@ -274,7 +275,9 @@ TEST(Messages, SubmitRefusesTimesThatOverflow) {
     pk.pack(v);
     Submit d;
     Status s = Decode(std::string_view(b.data(), b.size()), &d);
-    if (s.ok()) EXPECT_EQ(d.jobs.at(0).run_at_ms, key == "run_at_ms" ? v : 0u);
+    if (s.ok()) {
+      EXPECT_EQ(d.jobs.at(0).run_at_ms, key == "run_at_ms" ? v : 0u);
+    }
     return s;
   };
   EXPECT_TRUE(decode("run_at_ms", static_cast<std::uint64_t>(kMaxUnixMs)).ok());
