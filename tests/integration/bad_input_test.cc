@@ -205,6 +205,14 @@ std::string NestedArrays(std::size_t levels) {
 // {"a": <levels nested arrays>}.
 std::string MapOfNested(std::size_t levels) { return "\x81\xa1" "a" + NestedArrays(levels); }
 
+// `levels` maps inside one another, {"a": {"a": ... {}}}: 3 bytes a level.
+std::string NestedMaps(std::size_t levels) {
+  std::string s;
+  for (std::size_t i = 1; i < levels; ++i) s += "\x81\xa1" "a";
+  s.push_back('\x80');
+  return s;
+}
+
 // The broker's peak resident memory (VmHWM) in bytes, or -1.
 std::int64_t PeakRss(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -227,8 +235,8 @@ TEST_F(BadInputTest, DeeplyNestedRunAndSubmitAreRefusedAndTheBrokerLives) {
   const Ms answer_timeout = Scaled(Ms(30000));
   WireClient c(cluster_.endpoint());
   {
-    SCOPED_TRACE("RUN with params nested 43,000 levels -> bad_request");
-    std::string body = std::string("\x83\xa3req\x05\xa8workflow\xa1w\xa6params") + MapOfNested(43000);
+    SCOPED_TRACE("RUN with params nested 300,000 levels (the attack used 43,000) -> bad_request");
+    std::string body = std::string("\x83\xa3req\x05\xa8workflow\xa1w\xa6params") + NestedMaps(300000);
     ASSERT_TRUE(c.Send(proto::Command::kRun, body));
     json e = NextAnswer(c, answer_timeout);
     ASSERT_TRUE(e.is_object()) << "no answer to a deep RUN: " << cluster_.broker()->Describe();
