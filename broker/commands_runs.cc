@@ -4,20 +4,23 @@
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "schemas/job_id.h"
+#include "schemas/msgpack_json.h"
 #include "schemas/msgpack_reader.h"
 #include "schemas/protocol.h"
+#include "schemas/utf8.h"
 
 namespace sluice::broker {
 namespace {
 
-// The body as JSON, or a message saying why not.
+// The body as JSON, or a message saying why not. The decoding limits
+// (nesting, size: protocol.h) hold as for every other body.
 bool ReadBody(std::string_view body, const char* what, nlohmann::json* out, std::string* error) {
-  try {
-    *out = nlohmann::json::from_msgpack(body);
-  } catch (const std::exception& e) {
-    *error = std::string(what) + ": body is not msgpack: " + e.what();
+  auto j = proto::MsgpackToJson(body);
+  if (!j.ok()) {
+    *error = std::string(what) + ": " + j.status().message();
     return false;
   }
+  *out = std::move(j).value();
   if (!out->is_object()) {
     *error = std::string(what) + ": body must be a map";
     return false;
@@ -39,12 +42,18 @@ void Broker::OnRun(const std::string& rid, std::string_view body) {
   if (!ReadBody(body, "RUN", &b, &error)) return ReplyError(rid, req, proto::err::kBadRequest, error);
   const std::string name = Str(b, "workflow");
   if (name.empty()) return ReplyError(rid, req, proto::err::kBadRequest, "RUN: field 'workflow' (str) is required");
+  if (!proto::IsValidUtf8(name))
+    return ReplyError(rid, req, proto::err::kBadRequest, "RUN: field 'workflow' is not valid UTF-8");
   std::map<std::string, std::string> overrides;
   if (auto p = b.find("params"); p != b.end() && !p->is_null()) {
     if (!p->is_object()) return ReplyError(rid, req, proto::err::kBadRequest, "RUN: field 'params' must be a map");
     for (auto it = p->begin(); it != p->end(); ++it) {
+      if (!proto::IsValidUtf8(it.key()))
+        return ReplyError(rid, req, proto::err::kBadRequest, "RUN: a params key is not valid UTF-8");
       if (!it->is_string())
         return ReplyError(rid, req, proto::err::kBadRequest, "RUN: params." + it.key() + " must be a string");
+      if (!proto::IsValidUtf8(it->get_ref<const std::string&>()))
+        return ReplyError(rid, req, proto::err::kBadRequest, "RUN: params." + it.key() + " is not valid UTF-8");
       overrides[it.key()] = it->get<std::string>();
     }
   }

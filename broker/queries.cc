@@ -1,17 +1,19 @@
 // Read-only answers: how jobs look to clients.
 #include "broker/broker.h"
 #include "schemas/job_id.h"
+#include "schemas/msgpack_json.h"
 
 namespace sluice::broker {
 namespace {
 
-nlohmann::json MsgpackToJson(const std::string& bytes) {
+// Stored params or outputs as JSON. Bytes that do not decode within the
+// limits (params nested deeper than 64 levels, stored by a broker that did
+// not check) show as a string saying why, so the job can still be looked at.
+nlohmann::json StoredJson(const std::string& bytes, const char* what) {
   if (bytes.empty()) return nullptr;
-  try {
-    return nlohmann::json::from_msgpack(bytes);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
+  auto j = proto::MsgpackToJson(bytes);
+  if (!j.ok()) return std::string("(") + what + " not shown: " + j.status().message() + ")";
+  return std::move(j).value();
 }
 
 nlohmann::json OrNull(std::int64_t v) { return v ? nlohmann::json(v) : nlohmann::json(nullptr); }
@@ -68,8 +70,8 @@ nlohmann::json Broker::JobJson(const JobRecord& r, bool detail) const {
   std::string waiting = WaitingReason(j);
   if (!waiting.empty()) out["waiting"] = waiting;
   if (!detail) return out;
-  out["params"] = MsgpackToJson(j.params);
-  out["outputs"] = MsgpackToJson(r.outputs);
+  out["params"] = StoredJson(j.params, "params");
+  out["outputs"] = StoredJson(r.outputs, "outputs");
   nlohmann::json attempts = nlohmann::json::array();
   for (const auto& a : r.attempts) {
     attempts.push_back({

@@ -8,6 +8,7 @@
 
 #include "producers/job_spec.h"
 #include "schemas/envelope.h"
+#include "schemas/msgpack_json.h"
 
 namespace sluice {
 namespace {
@@ -138,13 +139,14 @@ Result<json> Client::RoundTrip(proto::Command command, std::string_view body) {
   auto reply = AwaitAny({*req});
   if (!reply.ok()) return reply.status();
   if (!reply->error.ok()) return reply->error;
-  json j = json::from_msgpack(reply->body.begin(), reply->body.end(), /*strict=*/true,
-                              /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
+  // Bounded like any decoder of peer input (schemas/msgpack_json.h).
+  auto j = proto::MsgpackToJson(reply->body);
+  if (!j.ok() || !j->is_object())
     return sluice::Status::Internal("the broker's " +
                                     std::string(proto::CommandName(static_cast<std::uint8_t>(command))) +
-                                    " reply is not a msgpack map with string keys");
-  return j;
+                                    " reply is not a msgpack map with string keys" +
+                                    (j.ok() ? "" : ": " + j.status().message()));
+  return std::move(j).value();
 }
 
 Result<json> Client::Request(proto::Command command, json body) {

@@ -2,6 +2,8 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
+
 #include "schemas/msgpack_reader.h"
 #include "schemas/protocol.h"
 
@@ -109,7 +111,7 @@ Status Decode(std::string_view body, Ready* m) {
   return DecodeWith(body, false, "READY", [&](MapReader& r) {
     r.Str("worker", &m->worker, kMaxIdBytes, true);
     if (r.ok() && !IsPrintable(m->worker, kMaxIdBytes)) r.Fail("field 'worker' must be printable");
-    r.Str("host", &m->host, kMaxNameBytes * 4, false);
+    r.ClampedStr("host", &m->host, kMaxNameBytes * 4, false);
     r.Int("pid", &m->pid, false, 0, INT32_MAX);
     r.NameList("queues", &m->queues, kMaxListItems, false);
     r.NameList("kinds", &m->kinds, kMaxListItems, true);
@@ -123,7 +125,7 @@ Status Decode(std::string_view body, Ready* m) {
     r.Uint("heartbeat_ms", &v, false, 3600000);
     if (r.ok() && v < 10) r.Fail("field 'heartbeat_ms' must be at least 10");
     m->heartbeat_ms = static_cast<std::uint32_t>(v);
-    r.Str("version", &m->version, kMaxNameBytes, false);
+    r.ClampedStr("version", &m->version, kMaxNameBytes, false);
     ReadPairs(r, "running", &m->running, kMaxRunning, false);
     if (r.ok() && m->queues.empty()) m->queues.push_back("default");
   });
@@ -187,7 +189,7 @@ Status Decode(std::string_view body, JobResult* m) {
     }
     r.ClampedStr("stdout", &m->stdout_tail, kMaxTailBytes, true);
     r.ClampedStr("stderr", &m->stderr_tail, kMaxTailBytes, true);
-    r.RawMap("outputs", &m->outputs, kMaxOutputsBytes, false);
+    r.RawMap("outputs", &m->outputs, kMaxOutputsBytes, false, Utf8Policy::kRepair);
   });
 }
 
@@ -316,11 +318,10 @@ Status Decode(std::string_view body, Submit* m) {
     std::uint64_t v = 0;
     jr.Uint("max_attempts", &v, false, kMaxAttempts);
     j.max_attempts = static_cast<std::uint32_t>(v);
-    constexpr std::uint64_t kYearMs = 366ull * 24 * 3600 * 1000;
-    jr.Uint("backoff_ms", &j.backoff_ms, false, kYearMs);
-    jr.Uint("timeout_ms", &j.timeout_ms, false, kYearMs);
-    jr.Uint("delay_ms", &j.delay_ms, false, 10 * kYearMs);
-    jr.Uint("run_at_ms", &j.run_at_ms, false);
+    jr.Uint("backoff_ms", &j.backoff_ms, false, kMaxDurationMs);
+    jr.Uint("timeout_ms", &j.timeout_ms, false, kMaxDurationMs);
+    jr.Uint("delay_ms", &j.delay_ms, false, kMaxDelayMs);
+    jr.Uint("run_at_ms", &j.run_at_ms, false, static_cast<std::uint64_t>(kMaxUnixMs));
     jr.Str("key", &j.key, kMaxKeyBytes, false);
     jr.Str("concurrency_key", &j.concurrency_key, kMaxKeyBytes, false);
     v = 0;
@@ -391,13 +392,76 @@ Status Decode(std::string_view body, ErrorMsg* m) {
   });
 }
 
-std::uint64_t PeekReq(std::string_view body) {
-  msgpack::object_handle h;
-  if (!UnpackBody(body, &h).ok()) return 0;
-  MapReader r(h.get(), "request");
+namespace {
+
+// Reads the top-level `req`, `job` and `attempt` of a body and nothing
+// else. It builds nothing and gives up at the first value nested deeper
+// than kMaxDepth or the first malformed byte, by which time the fields
+// written before it have been read: EncodeJob writes `job` and `attempt`
+// before `params`, clients write `req` first.
+class TopLevelPeek : public msgpack::null_visitor {
+ public:
+  bool visit_str(const char* p, std::uint32_t n) {
+    if (depth_ != 1) return true;
+    if (in_key_) key_.assign(p, std::min<std::uint32_t>(n, 16));
+    else if (key_ == "job" && n <= kMaxIdBytes) job.assign(p, n);
+    return true;
+  }
+  bool visit_positive_integer(std::uint64_t v) {
+    if (depth_ != 1 || in_key_) return true;
+    if (key_ == "attempt") attempt = v;
+    else if (key_ == "req") req = v;
+    return true;
+  }
+  bool start_array(std::uint32_t) { return ++depth_ <= kMaxDepth; }
+  bool end_array() { --depth_; return true; }
+  bool start_map(std::uint32_t) { return ++depth_ <= kMaxDepth; }
+  bool end_map() { --depth_; return true; }
+  bool start_map_key() {
+    if (depth_ == 1) in_key_ = true, key_.clear();
+    return true;
+  }
+  bool end_map_key() {
+    if (depth_ == 1) in_key_ = false;
+    return true;
+  }
+
+  // Walks `body` as far as it goes.
+  void Run(std::string_view body) {
+    try {
+      std::size_t off = 0;
+      (void)msgpack::parse(body.data(), body.size(), off, *this);
+    } catch (const std::exception&) {
+      // what was read before the error stands
+    }
+  }
+
   std::uint64_t req = 0;
-  r.Uint("req", &req, false);
-  return r.ok() ? req : 0;
+  std::string job;
+  std::uint64_t attempt = 0;
+
+ private:
+  std::size_t depth_ = 0;
+  bool in_key_ = false;
+  std::string key_;
+};
+
+}  // namespace
+
+Status PeekAttempt(std::string_view body, JobAttempt* out) {
+  TopLevelPeek peek;
+  peek.Run(body);
+  if (peek.job.empty() || peek.attempt == 0 || peek.attempt > UINT32_MAX)
+    return Status::InvalidArgument("no job and attempt at the top of the body");
+  out->job = std::move(peek.job);
+  out->attempt = static_cast<std::uint32_t>(peek.attempt);
+  return Status::Ok();
+}
+
+std::uint64_t PeekReq(std::string_view body) {
+  TopLevelPeek peek;
+  peek.Run(body);
+  return peek.req;
 }
 
 }  // namespace sluice::proto

@@ -156,7 +156,14 @@ Status Decode(std::string_view body, Submit* out);
 Status Decode(std::string_view body, SubmitReply* out);
 Status Decode(std::string_view body, ErrorMsg* out);
 
-// The `req` of a request body, or 0 when absent or undecodable.
+// The `job` and `attempt` at the top of a JOB body, read even when the rest
+// cannot be decoded (params nested too deep, say), so that a worker can
+// refuse that attempt by name. InvalidArgument when they are not there.
+Status PeekAttempt(std::string_view body, JobAttempt* out);
+
+// The top-level `req` of a request body, or 0 when there is none. Read
+// like PeekAttempt: a body that fails to decode after its `req` (nested too
+// deep, say) still has its error matched to the request.
 std::uint64_t PeekReq(std::string_view body);
 
 }  // namespace sluice::proto

@@ -1,18 +1,92 @@
 #include "schemas/msgpack_reader.h"
 
 #include "schemas/protocol.h"
+#include "schemas/utf8.h"
 
 namespace sluice::proto {
 
-Status UnpackBody(std::string_view body, msgpack::object_handle* handle) {
-  if (body.empty()) return Status::InvalidArgument("empty body");
+namespace {
+
+// Walks encoded msgpack without building anything and stops at the first
+// decoding limit crossed (protocol.h). The walk keeps one counter per
+// message, not per level: msgpack::parse itself is iterative.
+class LimitScan : public msgpack::null_visitor {
+ public:
+  bool start_array(std::uint32_t n) { return Open(n); }
+  bool end_array() { --depth_; return true; }
+  bool start_map(std::uint32_t n) { return Open(2ull * n); }
+  bool end_map() { --depth_; return true; }
+  void parse_error(std::size_t, std::size_t) { error_ = "malformed msgpack"; }
+  void insufficient_bytes(std::size_t, std::size_t) { error_ = "malformed msgpack: truncated"; }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool Open(std::uint64_t children) {
+    if (++depth_ > kMaxDepth) {
+      error_ = "nested deeper than " + std::to_string(kMaxDepth) + " levels";
+      return false;
+    }
+    elements_ += children;
+    if (elements_ > kMaxElements) {
+      error_ = "more than " + std::to_string(kMaxElements) + " values in one message";
+      return false;
+    }
+    return true;
+  }
+
+  std::size_t depth_ = 0;
+  std::uint64_t elements_ = 1;
+  std::string error_;
+};
+
+// The scan, then the limits msgpack-cxx checks itself (a second line of
+// defence: no length may exceed the message, no nesting kMaxDepth).
+Status Scan(std::string_view bytes, msgpack::unpack_limit* limit) {
+  if (bytes.empty()) return Status::InvalidArgument("empty body");
+  LimitScan scan;
+  std::size_t off = 0;
+  bool parsed = false;
   try {
-    std::size_t off = 0;
-    msgpack::unpack(*handle, body.data(), body.size(), off);
-    if (off != body.size()) return Status::InvalidArgument("trailing bytes after msgpack body");
+    parsed = msgpack::parse(bytes.data(), bytes.size(), off, scan);
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("malformed msgpack: ") + e.what());
   }
+  if (!parsed) return Status::InvalidArgument(scan.error().empty() ? "malformed msgpack" : scan.error());
+  if (off != bytes.size()) return Status::InvalidArgument("trailing bytes after msgpack body");
+  const std::size_t n = bytes.size();
+  *limit = msgpack::unpack_limit(n, n / 2, n, n, n, kMaxDepth);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status UnpackValue(std::string_view bytes, msgpack::object_handle* handle) {
+  msgpack::unpack_limit limit;
+  if (Status s = Scan(bytes, &limit); !s.ok()) return s;
+  try {
+    std::size_t off = 0;
+    msgpack::unpack(*handle, bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("malformed msgpack: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+Status UnpackValue(std::string_view bytes, msgpack::zone* zone, msgpack::object* out) {
+  msgpack::unpack_limit limit;
+  if (Status s = Scan(bytes, &limit); !s.ok()) return s;
+  try {
+    std::size_t off = 0;
+    *out = msgpack::unpack(*zone, bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
+  } catch (const std::exception& e) {
+    *out = msgpack::object();
+    return Status::InvalidArgument(std::string("malformed msgpack: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+Status UnpackBody(std::string_view body, msgpack::object_handle* handle) {
+  if (Status s = UnpackValue(body, handle); !s.ok()) return s;
   if (handle->get().type != msgpack::type::MAP) return Status::InvalidArgument("body is not a map");
   return Status::Ok();
 }
@@ -71,7 +145,9 @@ void MapReader::Str(std::string_view key, std::string* out, std::size_t max, boo
   if (o->type != msgpack::type::STR) return Fail("field '" + std::string(key) + "' must be a string");
   if (o->via.str.size > max)
     return Fail("field '" + std::string(key) + "' longer than " + std::to_string(max) + " bytes");
-  out->assign(o->via.str.ptr, o->via.str.size);
+  std::string_view v(o->via.str.ptr, o->via.str.size);
+  if (!IsValidUtf8(v)) return Fail("field '" + std::string(key) + "' is not valid UTF-8");
+  out->assign(v);
 }
 
 void MapReader::ClampedStr(std::string_view key, std::string* out, std::size_t max,
@@ -82,11 +158,7 @@ void MapReader::ClampedStr(std::string_view key, std::string* out, std::size_t m
     return Fail("field '" + std::string(key) + "' must be a string");
   const char* p = o->type == msgpack::type::STR ? o->via.str.ptr : o->via.bin.ptr;
   std::size_t n = o->type == msgpack::type::STR ? o->via.str.size : o->via.bin.size;
-  if (n > max) {
-    if (keep_tail) p += n - max;
-    n = max;
-  }
-  out->assign(p, n);
+  *out = RepairAndClampUtf8(std::string_view(p, n), max, keep_tail);
 }
 
 void MapReader::Name(std::string_view key, std::string* out, bool required) {
@@ -160,8 +232,58 @@ void MapReader::NameList(std::string_view key, std::vector<std::string>* out,
   }
 }
 
+namespace {
+
+struct RawMapSink {
+  std::string* s;
+  void write(const char* p, std::size_t n) { s->append(p, n); }
+};
+
+enum class PackError { kNone, kUtf8, kDepth };
+
+// Re-encodes `o` (at nesting level `depth`) into `pk`, checking or repairing
+// every string (keys too). Stops at the first string refused or at a
+// nesting deeper than kMaxDepth; the recursion is bounded by that depth.
+PackError PackChecked(msgpack::packer<RawMapSink>& pk, const msgpack::object& o, Utf8Policy utf8,
+                      std::size_t depth) {
+  switch (o.type) {
+    case msgpack::type::STR: {
+      std::string_view v(o.via.str.ptr, o.via.str.size);
+      if (IsValidUtf8(v)) {
+        pk.pack_str(o.via.str.size);
+        pk.pack_str_body(o.via.str.ptr, o.via.str.size);
+        return PackError::kNone;
+      }
+      if (utf8 == Utf8Policy::kRefuse) return PackError::kUtf8;
+      const std::string repaired = RepairUtf8(v);
+      pk.pack_str(static_cast<std::uint32_t>(repaired.size()));
+      pk.pack_str_body(repaired.data(), static_cast<std::uint32_t>(repaired.size()));
+      return PackError::kNone;
+    }
+    case msgpack::type::ARRAY:
+      if (depth > kMaxDepth) return PackError::kDepth;
+      pk.pack_array(o.via.array.size);
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i)
+        if (auto e = PackChecked(pk, o.via.array.ptr[i], utf8, depth + 1); e != PackError::kNone) return e;
+      return PackError::kNone;
+    case msgpack::type::MAP:
+      if (depth > kMaxDepth) return PackError::kDepth;
+      pk.pack_map(o.via.map.size);
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        if (auto e = PackChecked(pk, o.via.map.ptr[i].key, utf8, depth + 1); e != PackError::kNone) return e;
+        if (auto e = PackChecked(pk, o.via.map.ptr[i].val, utf8, depth + 1); e != PackError::kNone) return e;
+      }
+      return PackError::kNone;
+    default:
+      pk.pack(o);  // a scalar, bin or ext: nothing nested
+      return PackError::kNone;
+  }
+}
+
+}  // namespace
+
 void MapReader::RawMap(std::string_view key, std::string* out, std::size_t max_bytes,
-                       bool required) {
+                       bool required, Utf8Policy utf8) {
   const auto* o = Find(key);
   if (Missing(this, o, key, required)) {
     if (ok()) out->assign(1, static_cast<char>(0x80));
@@ -173,13 +295,15 @@ void MapReader::RawMap(std::string_view key, std::string* out, std::size_t max_b
     return;
   }
   // Re-encoded straight into `out` (an sbuffer would start at 8 KiB per call).
-  struct Sink {
-    std::string* s;
-    void write(const char* p, std::size_t n) { s->append(p, n); }
-  } sink{out};
+  RawMapSink sink{out};
   out->clear();
-  msgpack::packer<Sink> pk(sink);
-  pk.pack(*o);
+  msgpack::packer<RawMapSink> pk(sink);
+  if (PackError e = PackChecked(pk, *o, utf8, 1); e != PackError::kNone) {
+    out->clear();
+    return Fail("field '" + std::string(key) + "' " +
+                (e == PackError::kUtf8 ? std::string("holds a string that is not valid UTF-8")
+                                       : "nests deeper than " + std::to_string(kMaxDepth) + " levels"));
+  }
   if (out->size() > max_bytes) {
     out->clear();
     return Fail("field '" + std::string(key) + "' larger than " + std::to_string(max_bytes) +

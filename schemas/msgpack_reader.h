@@ -15,8 +15,24 @@
 
 namespace sluice::proto {
 
-// Unpacks `body` into `handle`; any msgpack exception becomes a Status.
+// Unpacks one msgpack value of any type from `bytes` (all of them) into
+// `handle`, within the decoding limits of protocol.h (kMaxDepth,
+// kMaxElements, no length beyond the bytes left): the bytes are walked
+// once without building anything, then decoded. Never recurses on the
+// input's depth, never throws: a violation is an InvalidArgument saying
+// which limit ("nested deeper than 64 levels").
+Status UnpackValue(std::string_view bytes, msgpack::object_handle* handle);
+// The same into a caller's zone (reused across calls); strings are copied
+// into `zone`, so `bytes` need not outlive `*out`.
+Status UnpackValue(std::string_view bytes, msgpack::zone* zone, msgpack::object* out);
+// UnpackValue, and the value must be a map: a message body.
 Status UnpackBody(std::string_view body, msgpack::object_handle* handle);
+
+// What a reader does with a string that is not UTF-8 (utf8.h).
+enum class Utf8Policy {
+  kRefuse,  // an error naming the field: what clients submit
+  kRepair,  // replaced with U+FFFD: what workers report
+};
 
 class MapReader {
  public:
@@ -31,10 +47,13 @@ class MapReader {
   // nullptr when absent (or the reader already failed).
   const msgpack::object* Find(std::string_view key) const;
 
-  // A string of at most `max` bytes. Absent: error if required, else untouched.
+  // A UTF-8 string of at most `max` bytes. Absent: error if required, else
+  // untouched.
   void Str(std::string_view key, std::string* out, std::size_t max, bool required);
-  // A string clamped to `max` bytes: longer text keeps its head (keep_tail =
-  // false) or its tail (keep_tail = true). Never an error for length.
+  // A string (or bin) clamped to `max` bytes: longer text keeps its head
+  // (keep_tail = false) or its tail (keep_tail = true), cut between
+  // characters. Invalid UTF-8 is repaired (U+FFFD). Never an error for
+  // length or content.
   void ClampedStr(std::string_view key, std::string* out, std::size_t max, bool keep_tail);
   // A name: 1..kMaxNameBytes of [A-Za-z0-9._-].
   void Name(std::string_view key, std::string* out, bool required);
@@ -47,8 +66,11 @@ class MapReader {
   void NameList(std::string_view key, std::vector<std::string>* out, std::size_t max_items,
                 bool required);
   // A map, re-encoded to msgpack bytes (at most `max_bytes`). Absent and not
-  // required: `out` becomes an empty map (0x80).
-  void RawMap(std::string_view key, std::string* out, std::size_t max_bytes, bool required);
+  // required: `out` becomes an empty map (0x80). Its strings, keys included,
+  // at any depth, are refused or repaired when they are not UTF-8
+  // (`utf8`); nesting deeper than kMaxDepth is refused.
+  void RawMap(std::string_view key, std::string* out, std::size_t max_bytes, bool required,
+              Utf8Policy utf8 = Utf8Policy::kRefuse);
 
   void Fail(std::string message);
 

@@ -70,6 +70,26 @@ inline constexpr std::int64_t kMinPriority = -1000;
 inline constexpr std::int64_t kMaxPriority = 1000;
 inline constexpr std::uint32_t kMaxAttempts = 1000;
 
+// Decoding limits (PROTOCOL.md §2.1), checked on the raw bytes before any
+// object is built, by every decoder of peer input (proto::UnpackBody): a
+// message over them is answered bad_request and changes nothing.
+//   - Nesting: at most kMaxDepth maps and arrays inside one another, the
+//     body's own map counting as the first. So a SUBMIT job's params (the
+//     body, `jobs`, the job spec, then params) may nest 61 levels.
+//   - Size: at most kMaxElements values in one message (a map entry is two:
+//     key and value), and no array, map, str, bin or ext longer than the
+//     bytes left in the message. Decoded, a value costs ~24 bytes, so one
+//     message never takes more than ~100 MiB on top of its own bytes.
+inline constexpr std::size_t kMaxDepth = 64;
+inline constexpr std::size_t kMaxElements = std::size_t{1} << 22;
+// Times in ms (run_at_ms) are at most 9999-12-31T23:59:59.999Z, so that any
+// sum of a time and a duration stays far from INT64_MAX.
+inline constexpr std::int64_t kMaxUnixMs = 253402300799999;
+// Durations a client may ask for (backoff_ms, timeout_ms: one year;
+// delay_ms: ten years).
+inline constexpr std::uint64_t kMaxDurationMs = 366ull * 24 * 3600 * 1000;
+inline constexpr std::uint64_t kMaxDelayMs = 10 * kMaxDurationMs;
+
 // Error codes carried by ERROR (`code` field).
 namespace err {
 inline constexpr std::string_view kBadRequest = "bad_request";

@@ -13,13 +13,10 @@ ParamsView::ParamsView() { object_.type = msgpack::type::NIL; }
 Status ParamsView::Parse(std::string_view raw) {
   zone_.clear();
   object_ = msgpack::object();
-  try {
-    std::size_t off = 0;
-    object_ = msgpack::unpack(zone_, raw.data(), raw.size(), off);
-    if (off != raw.size()) return Status::InvalidArgument("params: trailing bytes after the map");
-  } catch (const std::exception& e) {
+  // Within the decoding limits (nesting, size) of every message.
+  if (Status s = proto::UnpackValue(raw, &zone_, &object_); !s.ok()) {
     object_ = msgpack::object();
-    return Status::InvalidArgument(std::string("params: malformed msgpack: ") + e.what());
+    return Status::InvalidArgument("params: " + s.message());
   }
   if (object_.type != msgpack::type::MAP) return Status::InvalidArgument("params: not a map");
   return Status::Ok();

@@ -157,8 +157,8 @@ void Worker::OnJob(std::string_view body, Clock::time_point now) {
   if (!decoded.ok()) {
     // Answer if the attempt can be named at all, so the broker does not
     // wait for a lease to expire; the same message would fail anywhere.
-    proto::CancelMsg named;
-    if (proto::Decode(body, &named).ok())
+    proto::JobAttempt named;
+    if (proto::PeekAttempt(body, &named).ok())
       Refuse(named.job, named.attempt, Outcome::kFailed, false, "bad JOB: " + decoded.message(), now);
     return LogThrottled(now, "rejected a JOB: %s", decoded.message().c_str());
   }

@@ -22,6 +22,14 @@ namespace {
 
 constexpr double kMaxSeconds = 31536000;  // a year, for timeout_s and backoff_s
 
+// Whether `cron` fires at all. An expression that can fire does so within
+// kCronSearchYears of any instant (cron_expr.h); a fixed instant keeps the
+// answer the same whenever the registry is read.
+bool FiresAtAll(const CronExpr& cron) {
+  constexpr std::int64_t k2000 = 946684800;  // 2000-01-01T00:00:00Z
+  return cron.NextAfter(k2000).has_value();
+}
+
 constexpr std::string_view kWorkflowKeys[] = {"schedule", "catch_up", "max_active_runs",
                                               "description", "params", "stage"};
 constexpr std::string_view kStageKeys[] = {"name",    "kind",      "queue",        "params",
@@ -129,9 +137,16 @@ std::string Printed(const toml::node& n) {
   return out.str();
 }
 
+bool TooDeep(std::string* error) {
+  *error = "tables and arrays nested deeper than " + std::to_string(kMaxStageParamsDepth) + " levels";
+  return false;
+}
+
 // TOML value -> JSON. Dates and times become their TOML text
 // (2024-03-15, 07:30:00, 2024-03-15T07:30:00Z).
-bool ToJson(const toml::node& n, nlohmann::json* out, std::string* error) {
+// `depth` is the nesting level of `n` (the params table is 1); deeper than
+// kMaxStageParamsDepth is an error.
+bool ToJson(const toml::node& n, nlohmann::json* out, std::string* error, int depth = 1) {
   switch (n.type()) {
     case toml::node_type::string: *out = n.as_string()->get(); return true;
     case toml::node_type::integer: *out = n.as_integer()->get(); return true;
@@ -149,19 +164,21 @@ bool ToJson(const toml::node& n, nlohmann::json* out, std::string* error) {
     case toml::node_type::time:
     case toml::node_type::date_time: *out = Printed(n); return true;
     case toml::node_type::array: {
+      if (depth > kMaxStageParamsDepth) return TooDeep(error);
       *out = nlohmann::json::array();
       for (const toml::node& e : *n.as_array()) {
         nlohmann::json v;
-        if (!ToJson(e, &v, error)) return false;
+        if (!ToJson(e, &v, error, depth + 1)) return false;
         out->push_back(std::move(v));
       }
       return true;
     }
     case toml::node_type::table: {
+      if (depth > kMaxStageParamsDepth) return TooDeep(error);
       *out = nlohmann::json::object();
       for (auto&& [k, v] : *n.as_table()) {
         nlohmann::json j;
-        if (!ToJson(v, &j, error)) return false;
+        if (!ToJson(v, &j, error, depth + 1)) return false;
         (*out)[std::string(k.str())] = std::move(j);
       }
       return true;
@@ -241,6 +258,7 @@ class WorkflowReader {
     if (wf_.schedule.empty()) return;
     Result<CronExpr> cron = ParseCron(wf_.schedule);
     if (!cron.ok()) Fail(line, cron.status().message());
+    else if (!FiresAtAll(*cron)) Fail(line, "cron \"" + wf_.schedule + "\" never fires (no date matches it)");
     else wf_.cron = std::move(cron).value();
   }
 
@@ -549,7 +567,15 @@ bool IsValidRegistryName(std::string_view name) {
   return true;
 }
 
+namespace {
+Status TooLarge(const std::string& path) {
+  return Status::InvalidArgument(path + ": larger than " + std::to_string(kMaxRegistryBytes) + " bytes (" +
+                                 std::to_string(kMaxRegistryBytes >> 20) + " MiB), the registry's size limit");
+}
+}  // namespace
+
 Result<Registry> ParseRegistry(std::string_view text, const std::string& path) {
+  if (text.size() > kMaxRegistryBytes) return TooLarge(path);
   try {
     toml::table root = toml::parse(text, path);
     return FromTable(root, path);
@@ -570,10 +596,13 @@ Result<Registry> LoadRegistry(const std::string& path) {
     if (err == ENOENT) return Status::NotFound("cannot read " + path + ": " + why);
     return Status::IOError("cannot read " + path + ": " + why);
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // At most one byte past the limit is read: a huge file costs nothing.
+  std::string text(kMaxRegistryBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) return Status::IOError("cannot read " + path);
-  return ParseRegistry(text.str(), path);
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxRegistryBytes) return TooLarge(path);
+  return ParseRegistry(text, path);
 }
 
 }  // namespace sluice::workflows

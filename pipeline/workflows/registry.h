@@ -52,6 +52,7 @@
 // among stages that could go next, the one declared first in the file.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -61,11 +62,22 @@
 namespace sluice::workflows {
 
 inline constexpr int kMaxRegistryErrors = 100;
+// A larger registry file is refused before it is parsed (at start and on
+// every reload), so that a reload never stalls the broker's loop.
+inline constexpr std::size_t kMaxRegistryBytes = std::size_t{1} << 20;  // 1 MiB
+// Stage params may hold tables and arrays nested this deep (the params
+// table is level 1), so that the job they become stays well within the
+// protocol's nesting limit (schemas/protocol.h kMaxDepth).
+inline constexpr int kMaxStageParamsDepth = 32;
 
-// Reads and validates the registry file at `path`.
+// Reads and validates the registry file at `path`. A file over
+// kMaxRegistryBytes is InvalidArgument, `path: larger than 1048576 bytes
+// (1 MiB), the registry's size limit`; so is a `schedule` that never fires
+// (`0 0 30 2 *`), as `sluice cron` says.
 Result<Registry> LoadRegistry(const std::string& path);
 
 // Validates registry text; `path` names it in errors and in Registry::path.
+// Text over kMaxRegistryBytes is refused as above.
 Result<Registry> ParseRegistry(std::string_view text, const std::string& path);
 
 // [A-Za-z0-9._-]{1,64}: workflow, stage, queue and parameter names.

@@ -68,4 +68,28 @@ std::int64_t StateDb::Scalar(const std::string& sql) {
   return v;
 }
 
+std::string StateDb::Write(const std::string& path, const std::string& sql,
+                           const std::vector<std::string>& blobs) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    std::string e = "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_stmt* stmt = nullptr;
+  std::string error;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    error = std::string(sqlite3_errmsg(db)) + " in: " + sql;
+  } else {
+    for (std::size_t i = 0; i < blobs.size(); ++i)
+      sqlite3_bind_blob(stmt, static_cast<int>(i + 1), blobs[i].data(), static_cast<int>(blobs[i].size()),
+                        SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) != SQLITE_DONE) error = std::string(sqlite3_errmsg(db)) + " in: " + sql;
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return error;
+}
+
 }  // namespace sluice::testing

@@ -30,6 +30,13 @@ class StateDb {
   // The first column of the first row as an integer (-1 on error / no row).
   std::int64_t Scalar(const std::string& sql);
 
+  // Writes to the database at `path` (opened read-write; stop the broker
+  // first): runs one statement with `blobs` bound to its `?`s in order.
+  // Returns "" or the error. For tests that need rows an older broker
+  // could have written (e.g. params nested 100,000 deep).
+  static std::string Write(const std::string& path, const std::string& sql,
+                           const std::vector<std::string>& blobs = {});
+
  private:
   sqlite3* db_ = nullptr;
   std::string error_;

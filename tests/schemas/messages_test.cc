@@ -1,6 +1,10 @@
 #include "schemas/messages.h"
 
 #include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <vector>
 #include <msgpack.hpp>
 
 #include "schemas/protocol.h"
@@ -180,6 +184,137 @@ TEST(Messages, HeartbeatMayBeEmptyOrCarrySlots) {
   ASSERT_TRUE(Decode(body, &h).ok());
   ASSERT_TRUE(h.slots.has_value());
   EXPECT_EQ(*h.slots, 0u);
+}
+
+// Defect: a RESULT whose stderr tail (or error text) is not UTF-8 must not
+// lose the result: the text is repaired with U+FFFD, never refused.
+TEST(Messages, ResultWithBinaryTailsIsRepairedNotRefused) {
+  JobResult r;
+  r.job = "j7";
+  r.attempt = 1;
+  r.outcome = Outcome::kFailed;
+  r.error = "bad \xff byte";
+  r.stderr_tail = std::string("\x00\x01\xfe\xff\x80", 5) + " core dumped";
+  r.stdout_tail = "ok \xe2\x82";  // a character cut short
+  r.outputs = PackValue(std::map<std::string, std::string>{{"file", "x\xffy"}});
+  std::string body;
+  Encode(r, &body);
+  JobResult d;
+  Status s = Decode(body, &d);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::string fffd = "\xef\xbf\xbd";
+  EXPECT_EQ(d.error, "bad " + fffd + " byte");
+  EXPECT_EQ(d.stderr_tail, std::string("\x00\x01", 2) + fffd + fffd + fffd + " core dumped");
+  EXPECT_EQ(d.stdout_tail, "ok " + fffd);
+  msgpack::object_handle h = msgpack::unpack(d.outputs.data(), d.outputs.size());
+  const auto outputs = h.get().as<std::map<std::string, std::string>>();
+  EXPECT_EQ(outputs.at("file"), "x" + fffd + "y");
+
+  // A tail of multi-byte characters is clamped between characters, and a
+  // tail of pure binary junk still fits its limit once repaired.
+  std::string e_acute;
+  for (int i = 0; i < 3000; ++i) e_acute += "\xc3\xa9";
+  r.stdout_tail = "x" + e_acute;
+  r.stderr_tail = std::string(3 * kMaxTailBytes, '\xff');
+  body.clear();
+  Encode(r, &body);
+  ASSERT_TRUE(Decode(body, &d).ok());
+  EXPECT_EQ(d.stdout_tail, e_acute.substr(e_acute.size() - kMaxTailBytes));
+  EXPECT_LE(d.stderr_tail.size(), kMaxTailBytes);
+  EXPECT_EQ(d.stderr_tail.substr(0, 3), fffd);
+}
+
+// What a client submits must be UTF-8: refused (bad_request), never stored.
+TEST(Messages, SubmitRefusesStringsThatAreNotUtf8) {
+  auto decode = [](const std::function<void(JobSpec&)>& change) {
+    Submit m;
+    m.req = 1;
+    JobSpec j;
+    j.kind = "test.noop";
+    change(j);
+    m.jobs.push_back(j);
+    std::string body;
+    Encode(m, &body);
+    Submit d;
+    return Decode(body, &d);
+  };
+  EXPECT_TRUE(decode([](JobSpec& j) { j.key = "caf\xc3\xa9"; }).ok());
+  Status s = decode([](JobSpec& j) { j.key = "k\xff"; });
+  EXPECT_EQ(s.message(), "SUBMIT jobs[0]: field 'key' is not valid UTF-8");
+  s = decode([](JobSpec& j) { j.concurrency_key = "\xc0\x80"; });
+  EXPECT_EQ(s.message(), "SUBMIT jobs[0]: field 'concurrency_key' is not valid UTF-8");
+  s = decode([](JobSpec& j) { j.params = PackValue(std::map<std::string, std::string>{{"url", "http://x/\xff"}}); });
+  EXPECT_EQ(s.message(), "SUBMIT jobs[0]: field 'params' holds a string that is not valid UTF-8");
+  s = decode([](JobSpec& j) { j.params = PackValue(std::map<std::string, int>{{"k\xed\xa0\x80", 1}}); });
+  EXPECT_FALSE(s.ok());
+  s = decode([](JobSpec& j) {
+    j.params = PackValue(std::map<std::string, std::vector<std::string>>{{"args", {"ok", "\xfe"}}});
+  });
+  EXPECT_FALSE(s.ok());
+  // Binary values (msgpack bin) are not strings: they pass.
+  EXPECT_TRUE(decode([](JobSpec& j) { j.params = std::string("\x81\xa1" "b\xc4\x01\xff", 6); }).ok());
+  // kind and queue are names (ASCII), as before.
+  EXPECT_FALSE(decode([](JobSpec& j) { j.queue = "q\xc3\xa9"; }).ok());
+}
+
+// Defect: run_at_ms above INT64_MAX wrapped to a time in the past. Times
+// and durations that could overflow int64 millisecond arithmetic are refused.
+TEST(Messages, SubmitRefusesTimesThatOverflow) {
+  auto decode = [](std::string_view key, std::uint64_t v) {
+    msgpack::sbuffer b;
+    msgpack::packer<msgpack::sbuffer> pk(b);
+    pk.pack_map(2);
+    pk.pack("req");
+    pk.pack(1);
+    pk.pack("jobs");
+    pk.pack_array(1);
+    pk.pack_map(2);
+    pk.pack("kind");
+    pk.pack("test.noop");
+    pk.pack(std::string(key));
+    pk.pack(v);
+    Submit d;
+    Status s = Decode(std::string_view(b.data(), b.size()), &d);
+    if (s.ok()) {
+      EXPECT_EQ(d.jobs.at(0).run_at_ms, key == "run_at_ms" ? v : 0u);
+    }
+    return s;
+  };
+  EXPECT_TRUE(decode("run_at_ms", static_cast<std::uint64_t>(kMaxUnixMs)).ok());
+  for (std::uint64_t v : {static_cast<std::uint64_t>(kMaxUnixMs) + 1,
+                          static_cast<std::uint64_t>(INT64_MAX), static_cast<std::uint64_t>(INT64_MAX) + 1,
+                          UINT64_MAX}) {
+    Status s = decode("run_at_ms", v);
+    EXPECT_FALSE(s.ok()) << v;
+    EXPECT_EQ(s.message(), "SUBMIT jobs[0]: field 'run_at_ms' must be at most 253402300799999");
+  }
+  EXPECT_TRUE(decode("delay_ms", kMaxDelayMs).ok());
+  EXPECT_TRUE(decode("timeout_ms", kMaxDurationMs).ok());
+  EXPECT_TRUE(decode("backoff_ms", kMaxDurationMs).ok());
+  for (const char* key : {"delay_ms", "timeout_ms", "backoff_ms"}) {
+    EXPECT_FALSE(decode(key, kMaxDelayMs + 1).ok()) << key;
+    EXPECT_FALSE(decode(key, UINT64_MAX).ok()) << key;
+  }
+}
+
+// A READY's host and version are for display: repaired, not refused. The
+// worker id is an id: refused.
+TEST(Messages, ReadyRepairsDisplayTextAndRefusesABadWorkerId) {
+  Ready r;
+  r.worker = "w1";
+  r.host = "h\xff";
+  r.version = "1.0\xc3";
+  r.kinds = {"test.noop"};
+  std::string body;
+  Encode(r, &body);
+  Ready d;
+  ASSERT_TRUE(Decode(body, &d).ok());
+  EXPECT_EQ(d.host, "h\xef\xbf\xbd");
+  EXPECT_EQ(d.version, "1.0\xef\xbf\xbd");
+  r.worker = "w\xff";
+  body.clear();
+  Encode(r, &body);
+  EXPECT_EQ(Decode(body, &d).message(), "READY: field 'worker' is not valid UTF-8");
 }
 
 TEST(Messages, CommandNamesCoverTheTable) {

@@ -412,6 +412,63 @@ TEST(RegistryTest, LoadFromFile) {
   rmdir(dir);
 }
 
+// Defect: the registry took a schedule that never fires, which `sluice
+// cron` refuses. Same check, same words, the registry's line prefix.
+TEST(RegistryTest, CronThatNeverFiresIsRefused) {
+  auto with_schedule = [](const std::string& cron) {
+    return "[workflow.w]\n\nschedule = \"" + cron + "\"\n[[workflow.w.stage]]\nname = \"a\"\nkind = \"exec\"\n";
+  };
+  EXPECT_EQ(Error(with_schedule("0 0 30 2 *")), "reg.toml:3: workflow 'w': cron \"0 0 30 2 *\" never fires (no date matches it)");
+  EXPECT_EQ(Error(with_schedule("0 0 31 4,6,9,11 *")),
+            "reg.toml:3: workflow 'w': cron \"0 0 31 4,6,9,11 *\" never fires (no date matches it)");
+  // Rare is not never: every 29 February, and 30 February or any Monday.
+  EXPECT_TRUE(ParseRegistry(with_schedule("0 0 29 2 *"), "reg.toml").ok());
+  EXPECT_TRUE(ParseRegistry(with_schedule("0 0 30 2 MON"), "reg.toml").ok());
+}
+
+// Stage params nested deeper than kMaxStageParamsDepth would become a job
+// no decoder accepts: refused with the stage's line.
+TEST(RegistryTest, StageParamsNestedTooDeep) {
+  auto nested = [](int arrays) {
+    return Wf("params = { a = " + std::string(arrays, '[') + std::string(arrays, ']') + " }\n");
+  };
+  EXPECT_TRUE(ParseRegistry(nested(kMaxStageParamsDepth - 1), "reg.toml").ok());
+  EXPECT_EQ(Error(nested(kMaxStageParamsDepth)),
+            "reg.toml:5: workflow 'w': stage 'a': 'params' holds tables and arrays nested deeper than 32 levels");
+}
+
+// Defect: a 10 MB registry blocked the broker's loop for 1.7 s on reload.
+// Files over kMaxRegistryBytes are refused unread, at start and on reload
+// alike (both go through LoadRegistry).
+TEST(RegistryTest, FileOverTheSizeCapIsRefused) {
+  char dir[] = "/tmp/sluice-registry-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/workflows.toml";
+  const std::string valid = "[workflow.w]\n[[workflow.w.stage]]\nname = \"a\"\nkind = \"exec\"\n";
+  auto write = [&](std::size_t total) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    std::string pad = "#" + std::string(total - valid.size() - 2, 'x') + "\n";
+    out << valid << pad;
+  };
+  write(kMaxRegistryBytes);
+  Result<Registry> at_cap = LoadRegistry(path);
+  ASSERT_TRUE(at_cap.ok()) << at_cap.status().message();
+  EXPECT_EQ(at_cap->workflows.size(), 1u);
+
+  write(kMaxRegistryBytes + 1);
+  Result<Registry> over = LoadRegistry(path);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(over.status().message(), path + ": larger than 1048576 bytes (1 MiB), the registry's size limit");
+
+  write(10u << 20);
+  EXPECT_EQ(LoadRegistry(path).status().message(), over.status().message());
+  std::string text(kMaxRegistryBytes + 1, '#');
+  EXPECT_EQ(Error(text), "reg.toml: larger than 1048576 bytes (1 MiB), the registry's size limit");
+  std::remove(path.c_str());
+  rmdir(dir);
+}
+
 TEST(RegistryTest, NamesAccepted) {
   EXPECT_TRUE(IsValidRegistryName("a.b_c-D9"));
   EXPECT_TRUE(IsValidRegistryName(std::string(64, 'x')));
