@@ -31,7 +31,7 @@ namespace sluice::broker {
 
 class Checkpointer {
  public:
-  static constexpr std::int64_t kTruncateAboveBytes = 4 << 20;
+  static constexpr std::int64_t kTruncateAboveBytes = 2 << 20;
   static constexpr int kBusyMs = 20;
   static constexpr int kTickMs = 100;  // how often the WAL's size is looked at
 
