@@ -85,7 +85,9 @@ TEST_F(CheckpointerTest, WalStaysUnderItsBoundWhileWritesKeepComing) {
     max_wal = std::max(max_wal, FileSize(path_ + "-wal"));
     // Let the checkpointer in every 4 MiB: what it does with the WAL is
     // what is measured, not how fast this loop writes.
-    if (round % 4 == 3) ASSERT_TRUE(WaitForNextRun(c));
+    if (round % 4 == 3) {
+      ASSERT_TRUE(WaitForNextRun(c));
+    }
   }
   ASSERT_TRUE(WaitForNextRun(c));
   EXPECT_EQ(c.failures(), 0);
