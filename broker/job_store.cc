@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "schemas/database_owner.h"
 #include "schemas/state_schema.h"
 
 namespace sluice::broker {
@@ -44,6 +45,18 @@ JobRecord ReadJob(const Statement& st, bool with_params) {
   return r;
 }
 
+// What a state database from before the application_id stamp holds.
+const DatabaseKind& StateDatabase() {
+  static const DatabaseKind kind{
+      "sluice state database",
+      "tables jobs, attempts and counters and user_version 1 or more",
+      [](const DatabaseContents& c) {
+        return c.user_version >= 1 && c.HasTable("jobs") && c.HasTable("attempts") &&
+               c.HasTable("counters");
+      }};
+  return kind;
+}
+
 }  // namespace
 
 Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
@@ -52,6 +65,10 @@ Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) return Status::IOError("cannot create " + parent.string() + ": " + ec.message());
+  // Before anything that writes (WAL mode rewrites the header): is the file
+  // ours? Another application's database is refused, byte for byte intact.
+  auto owner = InspectDatabaseFile(path, StateDatabase());
+  if (!owner.ok()) return owner.status();
   Status s = db_.Open(path, false, vfs);
   if (!s.ok()) return s;
   // WAL: readers never block the writer. Checkpoints are run by the
@@ -60,9 +77,13 @@ Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
   if (!s.ok()) return Status::IOError("cannot set WAL mode on " + path + ": " + s.message());
   s = db_.Exec(sync == SyncMode::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   if (s.ok()) s = db_.Exec("PRAGMA wal_autocheckpoint=0");
+  // When a commit starts the WAL over (after a checkpoint caught up), the
+  // file is cut back to this size (4 MiB).
+  if (s.ok()) s = db_.Exec("PRAGMA journal_size_limit=4194304");
   if (s.ok()) s = db_.Exec("PRAGMA foreign_keys=OFF");
   if (s.ok()) s = db_.Exec("PRAGMA cache_size=-65536");
   if (s.ok()) s = Migrate();
+  if (s.ok() && *owner != DatabaseOwner::kSluice) s = StampApplicationId(db_);
   if (s.ok()) s = PrepareAll();
   if (!s.ok()) return Status::IOError(path + ": " + s.message());
   // From now on a lock held by someone else makes Begin fail soon, and the

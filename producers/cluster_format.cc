@@ -97,10 +97,18 @@ std::string FormatStats(const json& stats) {
   const json& tasks = Get(stats, "tasks");
   if (tasks.is_object() && !tasks.empty()) {
     out << "\ntasks:\n";
-    TextTable t({"TASK", "RUNS", "LAST RUN"});
+    TextTable t({"TASK", "RUNS", "LAST RUN", "DETAILS"});
     for (const auto& [name, task] : tasks.items()) {
       auto last = Int(task, "last_ms");
-      t.AddRow({name, Number(task, "runs"), last && *last > 0 ? FormatIsoUtc(*last, false) : ""});
+      // Whatever else the task reports (wal_checkpoint: failures,
+      // truncations, pages_checkpointed, wal_bytes), as key=value.
+      std::string details;
+      if (task.is_object())
+        for (const auto& [k, v] : task.items())
+          if (k != "runs" && k != "last_ms" && k != "next_ms")
+            details += (details.empty() ? "" : " ") + k + "=" + Scalar(v);
+      t.AddRow({name, Number(task, "runs"), last && *last > 0 ? FormatIsoUtc(*last, false) : "",
+                details});
     }
     std::istringstream lines(t.Render());
     std::string line;

@@ -3,7 +3,24 @@
 #include <filesystem>
 #include <system_error>
 
+#include "pipeline/lakehouse/load_ledger.h"
+#include "schemas/database_owner.h"
+
 namespace sluice::lakehouse {
+namespace {
+
+// What a lakehouse from before the application_id stamp holds: the load
+// ledger or the export counter, and no user_version.
+const DatabaseKind& Lakehouse() {
+  static const DatabaseKind kind{
+      "sluice lakehouse", std::string("a table ") + kLedgerTable + " or _sluice_exports and user_version 0",
+      [](const DatabaseContents& c) {
+        return c.user_version == 0 && (c.HasTable(kLedgerTable) || c.HasTable("_sluice_exports"));
+      }};
+  return kind;
+}
+
+}  // namespace
 
 Status OpenLakehouse(sluice::Database& db, const std::string& path) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -12,6 +29,10 @@ Status OpenLakehouse(sluice::Database& db, const std::string& path) {
     std::filesystem::create_directories(parent, ec);
     if (ec) return Status::IOError("cannot create " + parent.string() + ": " + ec.message());
   }
+  // Before anything that writes (WAL mode rewrites the header): is the file
+  // ours? Another application's database is refused, byte for byte intact.
+  auto owner = InspectDatabaseFile(path, Lakehouse());
+  if (!owner.ok()) return owner.status();
   Status s = db.Open(path);
   if (!s.ok()) return s;
   sqlite3_busy_timeout(db.handle(), kLakehouseBusyTimeoutMs);
@@ -21,6 +42,12 @@ Status OpenLakehouse(sluice::Database& db, const std::string& path) {
     if (!s.ok()) {
       db.Close();
       return Status::IOError(path + ": " + pragma + ": " + s.message());
+    }
+  }
+  if (*owner != DatabaseOwner::kSluice) {
+    if (s = StampApplicationId(db); !s.ok()) {
+      db.Close();
+      return Status::IOError(path + ": cannot set its application_id: " + s.message());
     }
   }
   return Status::Ok();

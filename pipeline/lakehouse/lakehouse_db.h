@@ -16,7 +16,11 @@ namespace sluice::lakehouse {
 inline constexpr int kLakehouseBusyTimeoutMs = 30000;
 
 // Creates the parent directories, opens (creating) the file and sets the
-// pragmas above.
+// pragmas above. The file must be sluice's (schemas/database_owner.h): new,
+// stamped with sluice's application_id, or an unstamped lakehouse of an
+// earlier release (it has `_sluice_loaded_files` or `_sluice_exports`),
+// which is stamped here. Anything else is refused (Corruption) before a byte
+// of it changes.
 Status OpenLakehouse(sluice::Database& db, const std::string& path);
 
 }  // namespace sluice::lakehouse

@@ -70,12 +70,35 @@ class TempExport {
 
 std::atomic<std::uint64_t> temp_counter{0};
 
+// The lakehouse as a file: a stamped one is sluice's; an unstamped one
+// cannot be told apart from one that tables were put in by hand, so only
+// another application's id (or a file that is no database) is refused.
+Status CheckLakehouseFile(Database& lake) {
+  const char* name = sqlite3_db_filename(lake.handle(), "main");
+  if (name == nullptr || *name == '\0') return Status::Ok();  // in memory
+  static const DatabaseKind kAnyLakehouse{"sluice lakehouse", "tables", [](const DatabaseContents&) {
+                                            return true;
+                                          }};
+  return InspectDatabaseFile(name, kAnyLakehouse).status();
+}
+
 }  // namespace
+
+const DatabaseKind& ServingDatabase() {
+  static const DatabaseKind kind{
+      "sluice serving database", std::string("a table ") + kExportMetaTable + " and user_version 0",
+      [](const DatabaseContents& c) { return c.user_version == 0 && c.HasTable(kExportMetaTable); }};
+  return kind;
+}
 
 Result<ExportReport> ExportServing(Database& lake, const std::string& serving_path,
                                    const std::function<bool()>& cancelled) {
   fs::path target(serving_path);
   fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  // Before anything is created or written: both files must be sluice's.
+  if (auto owner = InspectDatabaseFile(serving_path, ServingDatabase()); !owner.ok())
+    return owner.status();
+  if (auto s = CheckLakehouseFile(lake); !s.ok()) return s;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
@@ -112,6 +135,7 @@ Result<ExportReport> ExportServing(Database& lake, const std::string& serving_pa
   }
   if (auto s = lake.Exec("PRAGMA out.journal_mode = DELETE; PRAGMA out.synchronous = FULL"); !s.ok())
     return s;
+  if (auto s = StampApplicationId(lake, "out"); !s.ok()) return s;
   if (auto s = lake.Exec("BEGIN"); !s.ok()) return s;
   temp.in_tx_ = true;
 

@@ -16,6 +16,14 @@
 // Exports of one lakehouse must not run concurrently (the broker serializes
 // them with the lakehouse's concurrency key); temp files left by a crashed
 // export are removed by the next one.
+//
+// Whose files (schemas/database_owner.h): the new file is stamped with
+// sluice's application_id. A file already at the serving path is replaced
+// only when it is sluice's (stamped, or an unstamped export of an earlier
+// release: `_sluice_export` and user_version 0) or empty; anything else there
+// (another application's database, any other file) is refused and left as it
+// is, before anything is written. The lakehouse is refused when its
+// application_id is another application's, or it is not a database.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "schemas/database_owner.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
 
@@ -43,9 +52,14 @@ struct ExportReport {
 inline constexpr char kServingPrefix[] = "serving_";
 inline constexpr char kExportMetaTable[] = "_sluice_export";
 
+// What a serving database is, for InspectDatabaseFile (the export and
+// ServingReader check the file at the path with it).
+const DatabaseKind& ServingDatabase();
+
 // `lakehouse` is an open read-write connection to the lakehouse (the export
 // counter is written there). Fails, leaving the old analytics file in
-// place, when there is no serving table, on any SQLite or file error, or
+// place, when there is no serving table, on any SQLite or file error, when
+// the file at the path or the lakehouse is not sluice's (Corruption), or
 // when cancelled() turns true between tables.
 Result<ExportReport> ExportServing(Database& lakehouse, const std::string& serving_path,
                                    const std::function<bool()>& cancelled = {});

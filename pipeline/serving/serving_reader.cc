@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "pipeline/serving/serving_export.h"
+
 namespace sluice::serving {
 
 ServingReader::ServingReader(std::string path, std::chrono::milliseconds check_every)
@@ -17,6 +19,8 @@ Status ServingReader::Reopen() {
     struct stat before {};
     if (::stat(path_.c_str(), &before) != 0)
       return Status::NotFound("cannot open " + path_ + ": " + std::strerror(errno));
+    // Only a sluice serving database (a foreign file is refused, untouched).
+    if (auto owner = InspectDatabaseFile(path_, ServingDatabase()); !owner.ok()) return owner.status();
     auto db = std::make_unique<Database>();
     if (auto s = db->OpenImmutable(path_); !s.ok()) return s;
     // Opening is lazy: read the schema now so that a bad file fails here.

@@ -8,7 +8,9 @@
 // opens was complete before it appeared under the path. Versions never go
 // backwards, since a path only ever moves on to a newer file.
 //
-// Files are opened `immutable` (no locks, no journal checks): an exported
+// Only a sluice serving database is opened (serving_export.h says which
+// files are): another application's file at the path is an error, left as
+// it is. Files are opened `immutable` (no locks, no journal checks): an exported
 // file is never written after its rename. Not thread-safe: one reader per
 // thread.
 //

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 
+#include "schemas/database_owner.h"
 #include "schemas/messages.h"
 #include "schemas/state_schema.h"
+#include "tests/schemas/db_files.h"
 
 namespace sluice::broker {
 namespace {
@@ -347,6 +349,98 @@ TEST_F(JobStoreTest, RollbackDropsTheOpenTransaction) {
   EXPECT_FALSE(load->has_value());
   ASSERT_TRUE(s.Begin().ok());
   ASSERT_TRUE(s.Commit().ok());
+}
+
+// The application_id stamp (schemas/database_owner.h).
+std::int64_t ApplicationId(Database& db) {
+  auto st = db.Prepare("PRAGMA application_id");
+  if (!st.ok() || st->Step() != SQLITE_ROW) return -1;
+  return st->Int(0);
+}
+
+TEST_F(JobStoreTest, NewDatabaseIsStamped) {
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_EQ(ApplicationId(s.db()), kApplicationId);
+  s.Close();
+  JobStore again;
+  Status st = again.Open(path_, SyncMode::kNormal);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+// Every state database written before the stamp: id 0, sluice's tables.
+TEST_F(JobStoreTest, UnstampedDatabaseOfAnEarlierReleaseIsStampedAndKeepsItsJobs) {
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+  {
+    Database db;
+    ASSERT_TRUE(db.Open(path_).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA journal_mode=WAL").ok());
+    for (std::size_t v = 0; v < schema::Migrations().size(); ++v)
+      ASSERT_TRUE(db.Exec(schema::Migrations()[v]).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA user_version=" + std::to_string(schema::CurrentVersion())).ok());
+    ASSERT_TRUE(db.Exec("UPDATE counters SET value=8 WHERE name='next_job_seq'").ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, "
+                        "timeout_ms, run_at_ms, created_ms, updated_ms) "
+                        "VALUES (7, 'test.noop', x'80', 'queued', 5, 5000, 0, 1, 1, 1)")
+                    .ok());
+    EXPECT_EQ(ApplicationId(db), 0);
+  }
+  JobStore s;
+  Status st = s.Open(path_, SyncMode::kNormal);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(ApplicationId(s.db()), kApplicationId);
+  EXPECT_EQ(s.next_job_seq(), 8);
+  std::vector<Job> live;
+  ASSERT_TRUE(s.LoadLive([&](Job&& j) { live.push_back(std::move(j)); }).ok());
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].seq, 7);
+}
+
+// Defect: another application's database (user_version 0, its own tables)
+// was migrated in place and switched to WAL. Now it is refused, and not one
+// byte of it changes (no -wal or -shm either).
+TEST_F(JobStoreTest, RefusesAnotherApplicationsDatabaseWithoutChangingIt) {
+  ASSERT_TRUE(testing::MakeForeignDb(path_));
+  const testing::FileSnapshot before = testing::Snapshot(path_);
+  JobStore s;
+  Status st = s.Open(path_, SyncMode::kNormal);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(path_), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("is not a sluice state database"), std::string::npos) << st.message();
+  s.Close();
+  EXPECT_TRUE(testing::Snapshot(path_) == before) << "the refused file changed";
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+}
+
+TEST_F(JobStoreTest, RefusesCorruptTruncatedAndRandomFilesWithoutChangingThem) {
+  auto expect_refused = [&](const std::string& what, const std::string& why) {
+    const testing::FileSnapshot before = testing::Snapshot(path_);
+    JobStore s;
+    Status st = s.Open(path_, SyncMode::kNormal);
+    EXPECT_FALSE(st.ok()) << what;
+    EXPECT_NE(st.message().find(why), std::string::npos) << what << ": " << st.message();
+    s.Close();
+    EXPECT_TRUE(testing::Snapshot(path_) == before) << what << ": the refused file changed";
+  };
+  // A sluice state database with jobs, cut short.
+  {
+    JobStore s;
+    ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    ASSERT_TRUE(s.db().Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<3000) "
+                            "INSERT INTO jobs(kind, params, state, max_attempts, backoff_ms, timeout_ms, "
+                            "run_at_ms, created_ms, updated_ms) "
+                            "SELECT 'test.noop', randomblob(100), 'queued', 1, 1, 0, 1, 1, 1 FROM n")
+                    .ok());
+    s.Close();  // checkpoints everything into the file
+  }
+  ASSERT_FALSE(std::filesystem::exists(path_ + "-wal") && std::filesystem::file_size(path_ + "-wal") > 0);
+  const auto size = std::filesystem::file_size(path_);
+  testing::Truncate(path_, size / 2 / 4096 * 4096);
+  expect_refused("truncated", "truncated");
+  testing::Scribble(path_, 100, 300);
+  expect_refused("corrupt", "refusing");
+  testing::WriteRandomBytes(path_, 64 * 1024);
+  expect_refused("random bytes", "not a SQLite database");
 }
 
 }  // namespace

@@ -156,8 +156,10 @@ TEST(FormatWorkers, OneRowPerWorker) {
 TEST(FormatStats, ShowsEverySection) {
   json stats = json::parse(R"({"jobs": {"queued": 3, "dead": 1}, "queues": {"default": {"queued": 3,
     "running": 0, "scheduled": 2}}, "workers": 2, "counters": {"submitted": 10},
-    "tasks": {"lease_reaper": {"runs": 7, "last_ms": 1714566896789}}, "uptime_ms": 3723000,
-    "version": "0.1.0", "extra": {"a": 1}})");
+    "tasks": {"lease_reaper": {"runs": 7, "last_ms": 1714566896789},
+              "wal_checkpoint": {"runs": 9, "last_ms": 1714566896789, "failures": 0,
+                                 "pages_checkpointed": 1234, "wal_bytes": 4096}},
+    "uptime_ms": 3723000, "version": "0.1.0", "extra": {"a": 1}})");
   const std::string s = FormatStats(stats);
   EXPECT_THAT(s, HasSubstr("version  0.1.0\n"));
   EXPECT_THAT(s, HasSubstr("uptime   1h02m03s\n"));
@@ -165,7 +167,9 @@ TEST(FormatStats, ShowsEverySection) {
   EXPECT_THAT(s, HasSubstr("jobs:\n  dead    1\n  queued  3\n"));
   EXPECT_THAT(s, HasSubstr("  default  3       0        2\n"));
   EXPECT_THAT(s, HasSubstr("counters:\n  submitted  10\n"));
-  EXPECT_THAT(s, HasSubstr("  lease_reaper  7     2024-05-01T12:34:56Z\n"));
+  EXPECT_THAT(s, HasSubstr("  lease_reaper    7     2024-05-01T12:34:56Z\n"));
+  EXPECT_THAT(s, HasSubstr("  wal_checkpoint  9     2024-05-01T12:34:56Z  "
+                           "failures=0 pages_checkpointed=1234 wal_bytes=4096\n"));
   EXPECT_THAT(s, HasSubstr("extra  {\"a\":1}\n"));
   EXPECT_NO_THROW(FormatStats(json("x")));
   EXPECT_NO_THROW(FormatWorkers(json::object(), 0));

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "pipeline/serving/serving_reader.h"
+#include "schemas/database_owner.h"
 #include "tests/integration/temp_dir.h"
+#include "tests/schemas/db_files.h"
 
 namespace sluice::serving {
 namespace {
@@ -184,6 +186,71 @@ TEST_F(ServingExportTest, ReaderRefusesAFileThatIsNotADatabase) {
   ServingReader reader(serving());
   auto db = reader.Get();
   EXPECT_FALSE(db.ok());
+}
+
+// Whose files (schemas/database_owner.h).
+TEST_F(ServingExportTest, ExportedFileIsStamped) {
+  ASSERT_TRUE(ExportServing(lake_, serving()).ok());
+  Database out;
+  ASSERT_TRUE(out.Open(serving(), true).ok());
+  EXPECT_EQ(Int(out, "PRAGMA application_id"), kApplicationId);
+}
+
+// Defect: any file at the serving path was replaced. Another application's
+// database (or any other file) there is refused before anything is written.
+TEST_F(ServingExportTest, RefusesToReplaceAFileThatIsNotSluices) {
+  auto expect_refused = [&](const std::string& what, const std::string& why) {
+    const testing::FileSnapshot before = testing::Snapshot(serving());
+    auto r = ExportServing(lake_, serving());
+    ASSERT_FALSE(r.ok()) << what;
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << what;
+    EXPECT_NE(r.status().message().find(serving()), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << what << ": " << r.status().message();
+    EXPECT_TRUE(testing::Snapshot(serving()) == before) << what << ": the file changed";
+    EXPECT_EQ(FilesInOut(), std::vector<std::string>{"analytics.sqlite"}) << what;
+  };
+  ASSERT_TRUE(testing::MakeForeignDb(serving()));
+  expect_refused("foreign", "is not a sluice serving database");
+  testing::WriteRandomBytes(serving(), 5000);
+  expect_refused("random", "not a SQLite database");
+  // The lakehouse counted no export.
+  EXPECT_EQ(Int(lake_, "SELECT count(*) FROM sqlite_master WHERE name = '_sluice_exports'"), 0);
+}
+
+// Every analytics file written before the stamp: `_sluice_export`, no id.
+TEST_F(ServingExportTest, ReplacesAnUnstampedExportOfAnEarlierRelease) {
+  ASSERT_TRUE(testing::MakeDb(serving(), "CREATE TABLE serving_prices (day, price);"
+                                         "CREATE TABLE _sluice_export (version, exported_at, tables, rows);"
+                                         "INSERT INTO _sluice_export VALUES (4, 'x', 1, 0)"));
+  {
+    ServingReader reader(serving());
+    ASSERT_TRUE(reader.Get().ok()) << reader.Get().status().message();
+  }
+  auto r = ExportServing(lake_, serving());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Database out;
+  ASSERT_TRUE(out.Open(serving(), true).ok());
+  EXPECT_EQ(Int(out, "PRAGMA application_id"), kApplicationId);
+}
+
+TEST_F(ServingExportTest, RefusesALakehouseOfAnotherApplication) {
+  ASSERT_TRUE(lake_.Exec("PRAGMA application_id = 7").ok());
+  auto r = ExportServing(lake_, serving());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("belongs to another application"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(serving()));
+}
+
+TEST_F(ServingExportTest, ReaderRefusesAnotherApplicationsDatabase) {
+  ASSERT_TRUE(testing::MakeForeignDb(serving()));
+  const testing::FileSnapshot before = testing::Snapshot(serving());
+  ServingReader reader(serving());
+  auto db = reader.Get();
+  ASSERT_FALSE(db.ok());
+  EXPECT_NE(db.status().message().find("is not a sluice serving database"), std::string::npos)
+      << db.status().message();
+  EXPECT_TRUE(testing::Snapshot(serving()) == before);
 }
 
 }  // namespace
