@@ -43,7 +43,10 @@ Status ReadHeader(const std::string& path, unsigned char* header, std::size_t* g
 }
 
 // Checks what the header alone can tell: a SQLite file, of plausible size.
-Status CheckHeader(const std::string& path, std::int64_t size) {
+// With a non-empty -wal the size is not checked: a checkpoint cut short
+// (by a full disk, a crash) leaves the file shorter than its header says,
+// and the WAL still holds those pages.
+Status CheckHeader(const std::string& path, std::int64_t size, bool has_wal) {
   unsigned char h[kHeaderBytes] = {};
   std::size_t got = 0;
   if (Status s = ReadHeader(path, h, &got); !s.ok()) return s;
@@ -54,6 +57,7 @@ Status CheckHeader(const std::string& path, std::int64_t size) {
   if (page_size == 1) page_size = 65536;
   if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0)
     return Refuse(path, "its SQLite header is corrupt (page size " + std::to_string(page_size) + ")");
+  if (has_wal) return Status::Ok();
   if (size % page_size != 0)
     return Refuse(path, "it is truncated or damaged: " + std::to_string(size) +
                             " bytes is not a whole number of " + std::to_string(page_size) + "-byte pages");
@@ -121,7 +125,7 @@ Result<DatabaseOwner> InspectDatabaseFile(const std::string& path, const Databas
   const bool has_wal = ::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
   if (st.st_size == 0 && !has_wal) return DatabaseOwner::kNew;
   if (st.st_size > 0) {
-    if (Status s = CheckHeader(path, st.st_size); !s.ok()) return s;
+    if (Status s = CheckHeader(path, st.st_size, has_wal); !s.ok()) return s;
   }
   auto c = ReadContents(path, has_wal);
   if (!c.ok()) return c.status();

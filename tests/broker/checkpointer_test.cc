@@ -45,7 +45,10 @@ class CheckpointerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     path_ = (dir_ / "state.sqlite").string();
     ASSERT_TRUE(store_.Open(path_, SyncMode::kNormal).ok());
+    // Writes go through Begin/Commit: the store commits nothing else.
+    ASSERT_TRUE(store_.Begin().ok());
     ASSERT_TRUE(store_.db().Exec("CREATE TABLE filler (x BLOB)").ok());
+    ASSERT_TRUE(store_.Commit().ok());
   }
   void TearDown() override {
     store_.Close();
@@ -53,11 +56,14 @@ class CheckpointerTest : public ::testing::Test {
   }
   // `n` transactions of 64 rows of 1 KiB each.
   void Write(int n) {
-    for (int i = 0; i < n; ++i)
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(store_.Begin().ok());
       ASSERT_TRUE(store_.db()
                       .Exec("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<64) "
                             "INSERT INTO filler SELECT randomblob(1024) FROM r")
                       .ok());
+      ASSERT_TRUE(store_.Commit().ok());
+    }
   }
 
   std::filesystem::path dir_;

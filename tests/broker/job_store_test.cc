@@ -426,11 +426,13 @@ TEST_F(JobStoreTest, RefusesCorruptTruncatedAndRandomFilesWithoutChangingThem) {
   {
     JobStore s;
     ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    ASSERT_TRUE(s.Begin().ok());
     ASSERT_TRUE(s.db().Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<3000) "
                             "INSERT INTO jobs(kind, params, state, max_attempts, backoff_ms, timeout_ms, "
                             "run_at_ms, created_ms, updated_ms) "
                             "SELECT 'test.noop', randomblob(100), 'queued', 1, 1, 0, 1, 1, 1 FROM n")
                     .ok());
+    ASSERT_TRUE(s.Commit().ok());
     s.Close();  // checkpoints everything into the file
   }
   ASSERT_FALSE(std::filesystem::exists(path_ + "-wal") && std::filesystem::file_size(path_ + "-wal") > 0);
