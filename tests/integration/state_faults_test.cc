@@ -48,6 +48,18 @@ class StateFaultsTest : public IntegrationTest {
     return ok;
   }
 
+  // One small SUBMIT, again until one is accepted (the broker recovers by
+  // itself) or a generous deadline passes: its id, or none.
+  std::vector<std::string> SubmitOnceWritable() {
+    std::vector<std::string> after;
+    WaitUntil([&] {
+      std::map<std::string, int> r;
+      after = Flood(1, 10, &r);
+      return !after.empty();
+    }, Scaled(Ms(30000)), Ms(100));
+    return after;
+  }
+
   std::unique_ptr<Process> locker_;
   std::string mount_;
 };
@@ -86,12 +98,7 @@ TEST_F(StateFaultsTest, ExclusiveLockForTenSecondsDuringAFloodLosesNothing) {
     EXPECT_NE(message.find("lock"), std::string::npos) << n << " x " << message;
 
   // Writes again, by itself; the broker never stopped and kept its worker.
-  std::vector<std::string> after;
-  WaitUntil([&] {
-    std::map<std::string, int> r;
-    after = Flood(1, 10, &r);
-    return !after.empty();
-  }, Scaled(Ms(30000)), Ms(100));
+  std::vector<std::string> after = SubmitOnceWritable();
   ASSERT_EQ(after.size(), 1u);
   acked.push_back(after[0]);
   EXPECT_TRUE(cluster_.broker()->Running());
@@ -142,12 +149,7 @@ TEST_F(StateFaultsTest, FullDiskRefusesNewWorkAndRecoversWhenSpaceIsFreed) {
   EXPECT_TRUE(cluster_.broker()->Running());
 
   ::unlink(filler.c_str());
-  std::vector<std::string> after;
-  WaitUntil([&] {
-    std::map<std::string, int> r;
-    after = Flood(1, 10, &r);
-    return !after.empty();
-  }, Scaled(Ms(30000)), Ms(100));
+  std::vector<std::string> after = SubmitOnceWritable();
   ASSERT_EQ(after.size(), 1u) << "the broker did not take work again after space was freed";
   acked.push_back(after[0]);
   for (const auto& id : acked) {
