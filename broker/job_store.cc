@@ -1,5 +1,6 @@
 #include "broker/job_store.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "schemas/database_owner.h"
@@ -95,6 +96,27 @@ Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
   sqlite3_commit_hook(db_.handle(), [](void* self) -> int {
     return static_cast<JobStore*>(self)->committing_ ? 0 : 1;
   }, this);
+  // Called after every commit with the WAL's length in frames. The
+  // truncation waits at most 20 ms for a lock; a miss is counted, the
+  // commit stands, and the next try comes when the WAL has grown by half
+  // again (so a reader that holds a snapshot for long costs a few tries,
+  // not 20 ms on every commit).
+  sqlite3_wal_hook(db_.handle(), [](void* self, sqlite3* db, const char* name, int frames) -> int {
+    auto* store = static_cast<JobStore*>(self);
+    if (frames < store->writer_last_frames_) store->writer_retry_frames_ = 0;  // the WAL started over
+    store->writer_last_frames_ = frames;
+    if (frames <= std::max(kWriterCheckpointFrames, store->writer_retry_frames_)) return SQLITE_OK;
+    sqlite3_busy_timeout(db, 20);
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) == SQLITE_OK) {
+      ++store->writer_truncations_;
+      store->writer_retry_frames_ = 0;
+    } else {
+      ++store->writer_truncation_misses_;
+      store->writer_retry_frames_ = frames + std::max(256, frames / 2);
+    }
+    sqlite3_busy_timeout(db, kLoopBusyTimeoutMs);
+    return SQLITE_OK;
+  }, this);
   auto st = db_.Prepare("SELECT value FROM counters WHERE name='next_job_seq'");
   if (!st.ok()) return st.status();
   if (st->Step() == SQLITE_ROW) next_job_seq_ = st->Int(0);
@@ -107,6 +129,7 @@ Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
 
 void JobStore::Close() {
   if (db_.handle()) sqlite3_commit_hook(db_.handle(), nullptr, nullptr);
+  if (db_.handle()) sqlite3_wal_hook(db_.handle(), nullptr, nullptr);
   if (in_txn_) db_.Exec("ROLLBACK");
   in_txn_ = false;
   begin_ = {}; commit_ = {}; save_seq_ = {}; insert_job_ = {};

@@ -100,6 +100,17 @@ class JobStore {
 
   Database& db() { return db_; }
 
+  // The backstop of the WAL's bound. The Checkpointer thread keeps the WAL
+  // small while it gets CPU and the write lock; when it falls behind (a
+  // starved machine, a long busy spell) and a commit leaves more than this
+  // many frames in the WAL, the loop's own connection truncates it right
+  // after that commit (what wal_autocheckpoint does, but only as a rare
+  // last resort). ~6 MiB of 4 KiB pages.
+  static constexpr int kWriterCheckpointFrames = 1500;
+  // Truncations the backstop did / tried and could not do.
+  std::int64_t writer_truncations() const { return writer_truncations_; }
+  std::int64_t writer_truncation_misses() const { return writer_truncation_misses_; }
+
  private:
   Status Migrate();
   Status PrepareAll();
@@ -111,6 +122,9 @@ class JobStore {
   int opened_version_ = 0;
   std::int64_t next_job_seq_ = 1;
   bool counters_dirty_ = false;
+  std::int64_t writer_truncations_ = 0, writer_truncation_misses_ = 0;
+  int writer_last_frames_ = 0;   // the WAL's length after the last commit
+  int writer_retry_frames_ = 0;  // after a miss, the WAL length of the next try (1.5x)
 
   Statement begin_, commit_, save_seq_, insert_job_, insert_attempt_, update_job_, find_key_, load_job_, load_attempts_;
 };
