@@ -14,8 +14,8 @@ echo "== tests (asan+ubsan)"
 # recovery under faults, and its 60 s of load belongs once in CI.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE chaos
-# Fuzzing (tests/fuzz): replay every seed, then fuzz each target for 15 s.
+# Fuzzing (tests/fuzz): replay every seed, then fuzz each target for 10 s.
 echo "== fuzz"
 bash tests/fuzz/run.sh --replay
-bash tests/fuzz/run.sh --seconds 15
+bash tests/fuzz/run.sh --seconds 10
 echo "== all tests passed"
