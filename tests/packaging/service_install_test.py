@@ -2,7 +2,8 @@
 """README "Running it as a service", followed literally, in a temporary root.
 
 1. The first sh block of that README section runs line by line, with
-   /usr/local, /etc and /var/lib moved under a temp root and `cmake --install
+   /usr/local, /etc and /var/lib moved under a temp root (which starts with
+   only /etc/systemd/system, /var/lib and /usr/local) and `cmake --install
    build` taking the build folder under test. `systemctl` is not run (its
    `enable` line says which units and instances to start); `useradd` becomes a
    `mkdir -p` of its --home, and `chown` is left out (no such user in the temp
@@ -230,6 +231,10 @@ def main():
     logs = os.path.join(tmp, "test-logs")
     os.makedirs(logs)
     procs = Processes(logs)
+    # What any Debian system has; the rest (/etc/sluice, /var/lib/sluice, what
+    # is under /usr/local) is the README's to make.
+    for folder in ("/etc/systemd/system", "/var/lib", "/usr/local"):
+        os.makedirs(root.map(folder))
     ok = False
     try:
         print("== the README's install steps, in %s" % tmp)

@@ -171,7 +171,7 @@ TEST_F(LakehouseHandlersTest, MissingModelsFolderNamesTheResolvedPathAndItsBase)
   EXPECT_FALSE(r.retryable);
   EXPECT_NE(r.error.find("no models folder " + root + "/pipeline/default/models ("), std::string::npos)
       << r.error;
-  EXPECT_NE(r.error.find("models = \"pipeline/default/models\", resolved against the first models root " + root),
+  EXPECT_NE(r.error.find("models = 'pipeline/default/models', resolved against the first models root " + root),
             std::string::npos)
       << r.error;
   EXPECT_NE(r.error.find("--models-root"), std::string::npos) << r.error;
@@ -189,7 +189,7 @@ TEST_F(LakehouseHandlersTest, MissingModelsFolderNamesTheResolvedPathAndItsBase)
   r = Run("transform.sql", R"({"models": "m"})");
   EXPECT_FALSE(r.retryable);
   EXPECT_NE(r.error.find("no models folder " + cwd + "/sluice-no-such-root/m ("), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find("resolved against the first models root " + cwd + "/sluice-no-such-root (\"sluice-no-such-root\" "
+  EXPECT_NE(r.error.find("resolved against the first models root " + cwd + "/sluice-no-such-root ('sluice-no-such-root' "
                          "in the worker's working folder " + cwd + ")"),
             std::string::npos)
       << r.error;
