@@ -22,6 +22,7 @@ void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult*
   // Only under the worker's models roots; the sources file a models folder
   // implies is checked too (it may be a symlink).
   const std::vector<std::string>& roots = job.settings.models_roots;
+  std::string how;  // how the param became the path, for "no such file"
   if (sources.empty()) {
     auto folder = ConfineToModelsRoots("models", models, roots);
     if (!folder.ok()) return RefuseModelsPath("load", folder.status(), result);
@@ -29,10 +30,19 @@ void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult*
     auto file = ConfineToModelsRoots("models", sources, roots);
     if (!file.ok()) return RefuseModelsPath("load", file.status(), result);
     sources = std::move(file.value());
+    how = DescribeResolution("models", models, roots);
   } else {
+    how = DescribeResolution("sources", sources, roots);
     auto file = ConfineToModelsRoots("sources", sources, roots);
     if (!file.ok()) return RefuseModelsPath("load", file.status(), result);
     sources = std::move(file.value());
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(sources, ec)) {
+    result->outcome = Outcome::kFailed;
+    result->retryable = false;
+    result->error = "load: no sources file " + sources + " (" + how + ")";
+    return;
   }
 
   Database db;

@@ -45,13 +45,15 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
   // Only under the worker's models roots (models_roots.h).
   auto confined = ConfineToModelsRoots("models", dir, job.settings.models_roots);
   if (!confined.ok()) return RefuseModelsPath("transform.sql", confined.status(), result);
+  std::string param = std::move(dir);
   dir = std::move(confined.value());
 
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     result->outcome = Outcome::kFailed;
     result->retryable = false;
-    result->error = "transform.sql: no models folder " + dir;
+    result->error = "transform.sql: no models folder " + dir + " (" +
+                    DescribeResolution("models", param, job.settings.models_roots) + ")";
     return;
   }
   std::string sources = (std::filesystem::path(dir) / "sources.toml").string();

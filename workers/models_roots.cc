@@ -61,6 +61,22 @@ Result<std::string> ConfineToModelsRoots(std::string_view field, std::string_vie
                                                      : "(" + candidate.string() + ") is outside the models roots");
 }
 
+std::string DescribeResolution(std::string_view field, std::string_view param,
+                               const std::vector<std::string>& roots) {
+  std::string out = std::string(field) + " = " + Quoted(param);
+  std::error_code ec;
+  fs::path cwd = fs::current_path(ec);
+  std::string working = ec ? std::string("(unknown)") : cwd.string();
+  if (fs::path(param).is_absolute()) return out + ", an absolute path";
+  if (roots.empty() || roots.front().empty()) return out + ", with no models root to resolve it against";
+  const std::string& first = roots.front();
+  out += ", resolved against the first models root " + CanonicalPath(first).string();
+  if (fs::path(first).is_relative())
+    out += " (" + Quoted(first) + " in the worker's working folder " + working + ")";
+  out += "; the roots are set with sluice-worker --models-root or SLUICE_MODELS_ROOT";
+  return out;
+}
+
 void RefuseModelsPath(std::string_view kind, const Status& why, proto::JobResult* result) {
   result->outcome = Outcome::kFailed;
   result->retryable = false;

@@ -33,6 +33,14 @@ std::filesystem::path CanonicalPath(const std::filesystem::path& path);
 Result<std::string> ConfineToModelsRoots(std::string_view field, std::string_view param,
                                          const std::vector<std::string>& roots);
 
+// How `param` (the job's field `field`) became the path ConfineToModelsRoots
+// returned, for an error about that path: e.g. `models = "pipeline/default/models",
+// resolved against the first models root /var/lib/sluice (sluice-worker
+// --models-root, SLUICE_MODELS_ROOT; a relative root is taken from the
+// worker's working folder /var/lib/sluice)`.
+std::string DescribeResolution(std::string_view field, std::string_view param,
+                               const std::vector<std::string>& roots);
+
 // A param refused by ConfineToModelsRoots: `result` fails for good with
 // "<kind>: <why>".
 void RefuseModelsPath(std::string_view kind, const Status& why, proto::JobResult* result);

@@ -1,5 +1,7 @@
 #include "schemas/job_state.h"
 
+#include <cstdint>
+
 #include <gtest/gtest.h>
 
 #include "pipeline/retry_policy.h"
@@ -52,6 +54,10 @@ TEST(JobState, ReturnedDoesNotCountAsFailure) {
 TEST(JobId, FormatAndParse) {
   EXPECT_EQ(FormatJobId(42), "j42");
   EXPECT_EQ(FormatRunId(7), "r7");
+  EXPECT_EQ(FormatJobId(1), "j1");
+  EXPECT_EQ(FormatJobId(INT64_MAX), "j9223372036854775807");
+  EXPECT_EQ(FormatRunId(INT64_MIN), "r-9223372036854775808");
+  EXPECT_EQ(ParseJobId(FormatJobId(INT64_MAX)), INT64_MAX);
   EXPECT_EQ(ParseJobId("j42"), 42);
   EXPECT_EQ(ParseRunId("r7"), 7);
   for (const char* bad : {"", "j", "j0", "j01", "r42", "42", "j4x", "j-1", "j99999999999999999999"})

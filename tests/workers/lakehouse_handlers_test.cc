@@ -159,6 +159,42 @@ TEST_F(LakehouseHandlersTest, BadParamsAndMissingFolders) {
   EXPECT_NE(r.error.find("sources.toml"), std::string::npos) << r.error;
 }
 
+// A missing models folder or sources file is named by its absolute path,
+// with the param and the folder it was resolved against (a relative root:
+// the worker's working folder too), so a service's operator sees where the
+// worker looked.
+TEST_F(LakehouseHandlersTest, MissingModelsFolderNamesTheResolvedPathAndItsBase) {
+  namespace fs = std::filesystem;
+  std::string root = fs::weakly_canonical(dir_.path()).string();
+  proto::JobResult r = Run("transform.sql", R"({"models": "pipeline/default/models"})");
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("no models folder " + root + "/pipeline/default/models ("), std::string::npos)
+      << r.error;
+  EXPECT_NE(r.error.find("models = 'pipeline/default/models', resolved against the first models root " + root),
+            std::string::npos)
+      << r.error;
+  EXPECT_NE(r.error.find("--models-root"), std::string::npos) << r.error;
+
+  r = Run("load", R"({"models": "pipeline/default/models"})");
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("no sources file " + root + "/pipeline/default/models/sources.toml ("), std::string::npos)
+      << r.error;
+  EXPECT_NE(r.error.find("resolved against the first models root " + root), std::string::npos) << r.error;
+
+  // A relative root (the default is "."): taken from the working folder, which is named.
+  std::string cwd = fs::weakly_canonical(fs::current_path()).string();
+  settings_.models_roots = {"sluice-no-such-root"};
+  r = Run("transform.sql", R"({"models": "m"})");
+  EXPECT_FALSE(r.retryable);
+  EXPECT_NE(r.error.find("no models folder " + cwd + "/sluice-no-such-root/m ("), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("resolved against the first models root " + cwd + "/sluice-no-such-root ('sluice-no-such-root' "
+                         "in the worker's working folder " + cwd + ")"),
+            std::string::npos)
+      << r.error;
+}
+
 TEST_F(LakehouseHandlersTest, ExportServingWritesTheAnalyticsDatabase) {
   MakeLakehouse(
       "CREATE TABLE serving_a (x); INSERT INTO serving_a VALUES (1), (2);"
