@@ -25,7 +25,7 @@ int LakehouseSchemaVersion();
 // Brings `db` (open read-write) to LakehouseSchemaVersion(), each step in
 // its own IMMEDIATE transaction (another connection migrating at the same
 // time waits, then finds nothing left to do). A lakehouse of a newer
-// version is refused (FailedPrecondition), unchanged.
+// version is refused (Corruption), unchanged.
 Status MigrateLakehouse(sluice::Database& db);
 
 }  // namespace sluice::lakehouse
