@@ -234,7 +234,8 @@ sample "serving_coffee_balance: the world and the top producers, last 3 market y
      AND country_code IN ('WORLD', 'BR', 'VM', 'CO')
    ORDER BY country_code = 'WORLD' DESC, country_name, market_year LIMIT 12"
 sample "serving_price_monthly: coffee, last 6 months" \
-  "SELECT commodity_key, month, price_unit, trading_days, first_settle, last_settle, avg_settle, return_pct, volume
+  "SELECT commodity_key, month, price_unit, trading_days, first_settle, last_settle, avg_settle, return_pct,
+          front_contract, contract_rolled AS rolled, volume
    FROM serving_price_monthly WHERE commodity_key = 'coffee' ORDER BY month DESC LIMIT 6"
 sample "serving_positioning_weekly: coffee, last 6 reports" \
   "SELECT commodity_key, report_date, open_interest, noncomm_net, noncomm_net_pct_oi, noncomm_net_change, comm_net,
@@ -244,7 +245,7 @@ sample "serving_weather_anomaly: the last full month per region" \
   "SELECT region_name, month, days, tavg_c, clim_tavg_c, tavg_anomaly_c, precip_mm, clim_precip_mm,
           precip_anomaly_pct, dry_days
    FROM serving_weather_anomaly w
-   WHERE month = (SELECT max(month) FROM serving_weather_anomaly w2 WHERE w2.region_id = w.region_id AND w2.days >= 28)
+   WHERE month = (SELECT max(month) FROM serving_weather_anomaly w2 WHERE w2.region_id = w.region_id AND w2.is_partial_month = 0)
    ORDER BY region_name"
 
 echo

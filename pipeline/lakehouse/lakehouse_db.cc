@@ -3,7 +3,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include "pipeline/lakehouse/lakehouse_schema.h"
 #include "pipeline/lakehouse/load_ledger.h"
+#include "pipeline/lakehouse/status_context.h"
 #include "schemas/database_owner.h"
 
 namespace sluice::lakehouse {
@@ -49,6 +51,10 @@ Status OpenLakehouse(sluice::Database& db, const std::string& path) {
       db.Close();
       return Status::IOError(path + ": cannot set its application_id: " + s.message());
     }
+  }
+  if (s = MigrateLakehouse(db); !s.ok()) {
+    db.Close();
+    return WithContext(s, path + ": ");
   }
   return Status::Ok();
 }

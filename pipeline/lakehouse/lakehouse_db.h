@@ -20,7 +20,8 @@ inline constexpr int kLakehouseBusyTimeoutMs = 30000;
 // stamped with sluice's application_id, or an unstamped lakehouse of an
 // earlier release (it has `_sluice_loaded_files` or `_sluice_exports`),
 // which is stamped here. Anything else is refused (Corruption) before a byte
-// of it changes.
+// of it changes. Then a lakehouse of an earlier schema version is migrated
+// (lakehouse_schema.h); one of a newer version is refused (Corruption).
 Status OpenLakehouse(sluice::Database& db, const std::string& path);
 
 }  // namespace sluice::lakehouse

@@ -28,6 +28,7 @@ struct FileLoad {
   const std::function<bool()>& cancelled;
   bool was_cancelled = false;
   std::int64_t rows = 0;
+  std::int64_t load_id = 0;  // _load_id
 };
 
 std::string InsertSql(const std::string& table, const std::vector<std::string>& columns) {
@@ -37,14 +38,16 @@ std::string InsertSql(const std::string& table, const std::vector<std::string>& 
     sql += QuoteIdentifier(c) + ", ";
     values += "?, ";
   }
-  sql += QuoteIdentifier(kSourceFileColumn) + ", " + QuoteIdentifier(kIngestDateColumn) + ") VALUES (" + values + "?, ?)";
+  sql += QuoteIdentifier(kSourceFileColumn) + ", " + QuoteIdentifier(kIngestDateColumn) + ", " +
+         QuoteIdentifier(kLoadIdColumn) + ") VALUES (" + values + "?, ?, ?)";
   return sql;
 }
 
-// Binds the two metadata columns (after `n` data columns) for the whole file.
+// Binds the three metadata columns (after `n` data columns) for the whole file.
 void BindMeta(sqlite3_stmt* h, int n, const FileLoad& f) {
   sqlite3_bind_text(h, n + 1, f.rel.data(), static_cast<int>(f.rel.size()), SQLITE_STATIC);
   sqlite3_bind_text(h, n + 2, f.ingest_date.data(), static_cast<int>(f.ingest_date.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(h, n + 3, f.load_id);
 }
 
 bool CheckCancel(FileLoad& f) {
@@ -201,8 +204,13 @@ Result<LoadReport> LoadRaw(sluice::Database& db, const std::vector<RawSource>& s
 
       s = db.Exec("BEGIN IMMEDIATE");
       if (!s.ok()) return Status::IOError(rel + ": cannot begin a transaction: " + s.message());
-      s = source.format == RawFormat::kCsv ? LoadCsv(db, f) : LoadJson(db, f);
-      if (s.ok()) s = ledger.Record(rel, source.table, f.rows);
+      auto load_id = ledger.NextLoadId();
+      if (load_id.ok())
+        f.load_id = *load_id;
+      else
+        s = load_id.status();
+      if (s.ok()) s = source.format == RawFormat::kCsv ? LoadCsv(db, f) : LoadJson(db, f);
+      if (s.ok()) s = ledger.Record(rel, source.table, f.rows, f.load_id);
       if (s.ok()) s = db.Exec("COMMIT");
       if (!s.ok()) {
         (void)db.Exec("ROLLBACK");

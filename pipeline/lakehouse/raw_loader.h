@@ -3,7 +3,10 @@
 // For each source, in order, the landing files its glob matches (sorted by
 // path) that the load ledger does not list yet are loaded, each in ONE
 // transaction with its ledger row: a file is all in, or not at all. Rows get
-// `_source_file` (the relative path) and `_ingest_date` (see ingest_date.h).
+// `_source_file` (the relative path), `_ingest_date` (see ingest_date.h) and
+// `_load_id` (the file's load_id in the ledger: one more than the last file
+// loaded, so staging can keep the newest version of a row by it).
+// The lakehouse must be opened with OpenLakehouse (which migrates it).
 //   csv           columns from the header, declared TEXT: values as written
 //   json, ndjson  columns untyped: integers, reals and text keep their type,
 //                 bools are 0/1, null is NULL, objects and arrays are their

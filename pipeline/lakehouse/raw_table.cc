@@ -36,7 +36,7 @@ Status ValidateColumnNames(const std::vector<std::string>& names) {
     if (n.find('\0') != std::string::npos)
       return Status::InvalidArgument(where + ": column name " + Shown(n) + " holds a NUL byte");
     std::string folded = FoldCase(n);
-    if (folded == kSourceFileColumn || folded == kIngestDateColumn)
+    if (folded == kSourceFileColumn || folded == kIngestDateColumn || folded == kLoadIdColumn)
       return Status::InvalidArgument(where + ": column name " + Shown(n) + " is reserved for the loader");
     if (!seen.insert(folded).second)
       return Status::InvalidArgument(where + ": duplicate column name " + Shown(n) +
@@ -59,10 +59,18 @@ Status EnsureRawTable(sluice::Database& db, const std::string& table, const std:
   if (have.empty()) {
     std::string sql = "CREATE TABLE " + QuoteIdentifier(table) + " (";
     for (const auto& c : columns) sql += QuoteIdentifier(c) + suffix + ", ";
-    sql += QuoteIdentifier(kSourceFileColumn) + " TEXT, " + QuoteIdentifier(kIngestDateColumn) + " TEXT)";
+    sql += QuoteIdentifier(kSourceFileColumn) + " TEXT, " + QuoteIdentifier(kIngestDateColumn) + " TEXT, " +
+           QuoteIdentifier(kLoadIdColumn) + " INTEGER)";
     Status s = db.Exec(sql);
     if (!s.ok()) return Status::IOError("creating " + table + ": " + s.message());
     return Status::Ok();
+  }
+  // A table of a lakehouse from before load ids gets the column from the
+  // migration (lakehouse_schema.h); this is for one it did not know of.
+  if (!have.count(std::string(kLoadIdColumn))) {
+    Status s = db.Exec("ALTER TABLE " + QuoteIdentifier(table) + " ADD COLUMN " + QuoteIdentifier(kLoadIdColumn) +
+                       " INTEGER");
+    if (!s.ok()) return Status::IOError("adding column _load_id to " + table + ": " + s.message());
   }
   for (const auto& c : columns) {
     if (have.count(FoldCase(c))) continue;

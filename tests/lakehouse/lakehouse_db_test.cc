@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "pipeline/lakehouse/raw_loader.h"
 #include "schemas/database_owner.h"
 #include "tests/lakehouse/lake_fixture.h"
 #include "tests/schemas/db_files.h"
@@ -46,6 +47,63 @@ TEST_F(LakehouseDbTest, LakehouseOfAnEarlierReleaseIsStampedAndKept) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(Scalar(db, "PRAGMA application_id"), std::to_string(kApplicationId));
   EXPECT_EQ(Scalar(db, "SELECT count(*) FROM raw_a"), "2");
+}
+
+// A lakehouse of the previous layout (what the loader wrote before
+// `_load_id`: the ledger without load_id, raw tables with `_source_file`
+// and `_ingest_date` only) gets load ids on its first open, in ledger order
+// (the order the files were loaded, not their names), and later loads
+// continue after them.
+TEST_F(LakehouseDbTest, PreviousLayoutGetsLoadIdsInLedgerOrder) {
+  ASSERT_TRUE(files::MakeDb(
+      path(),
+      "PRAGMA journal_mode=WAL; PRAGMA application_id=1397506885;"
+      "CREATE TABLE _sluice_loaded_files (path TEXT PRIMARY KEY, raw_table TEXT NOT NULL, rows INTEGER NOT NULL,"
+      " loaded_at TEXT NOT NULL);"
+      "CREATE TABLE \"raw_p\" (\"k\" TEXT, \"v\" TEXT, \"_source_file\" TEXT, \"_ingest_date\" TEXT);"
+      "CREATE TABLE \"raw_j\" (\"k\", \"_source_file\" TEXT, \"_ingest_date\" TEXT);"
+      // loaded first: the name that sorts last
+      "INSERT INTO _sluice_loaded_files VALUES ('p/2024/03/f0.csv.gz', 'raw_p', 2, '2024-03-05 06:00:00');"
+      "INSERT INTO raw_p VALUES ('a', '22', 'p/2024/03/f0.csv.gz', '2024-03-01'),"
+      " ('b', '1', 'p/2024/03/f0.csv.gz', '2024-03-01');"
+      "INSERT INTO _sluice_loaded_files VALUES ('j/2024/03/j.json.gz', 'raw_j', 1, '2024-03-05 06:00:00');"
+      "INSERT INTO raw_j VALUES (7, 'j/2024/03/j.json.gz', '2024-03-01');"
+      "INSERT INTO _sluice_loaded_files VALUES ('p/2024/03/0a.csv.gz', 'raw_p', 1, '2024-03-05 06:00:00');"
+      "INSERT INTO raw_p VALUES ('a', '999', 'p/2024/03/0a.csv.gz', '2024-03-01');"
+      // a file with no rows: recorded, no table
+      "INSERT INTO _sluice_loaded_files VALUES ('e/2024/03/e.csv.gz', 'raw_e', 0, '2024-03-05 06:00:00');"));
+  sluice::Database db;
+  Status s = OpenLakehouse(db, path());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+
+  auto newest = [&db](const std::string& key) {
+    return Scalar(db, "SELECT v FROM raw_p WHERE k = '" + key + "' ORDER BY _load_id DESC LIMIT 1");
+  };
+  EXPECT_EQ(newest("a"), "999");
+  EXPECT_EQ(Scalar(db, "SELECT group_concat(path, ',') FROM (SELECT path FROM _sluice_loaded_files ORDER BY load_id)"),
+            "p/2024/03/f0.csv.gz,j/2024/03/j.json.gz,p/2024/03/0a.csv.gz,e/2024/03/e.csv.gz");
+  const std::string mismatched =
+      " AS r LEFT JOIN _sluice_loaded_files AS l ON l.path = r._source_file"
+      " WHERE r._load_id IS NULL OR l.load_id IS NOT r._load_id OR typeof(r._load_id) <> 'integer'";
+  EXPECT_EQ(Scalar(db, "SELECT count(*) FROM raw_p" + mismatched), "0");
+  EXPECT_EQ(Scalar(db, "SELECT count(*) FROM raw_j" + mismatched), "0");
+  EXPECT_EQ(Scalar(db, "SELECT count(*) FROM raw_p"), "3");
+  EXPECT_EQ(Scalar(db, "PRAGMA integrity_check"), "ok");
+
+  // Opening again changes nothing; the next file loaded comes after them all.
+  const std::string ids = Scalar(db, "SELECT group_concat(path || '=' || load_id, ',') FROM _sluice_loaded_files");
+  db.Close();
+  ASSERT_TRUE(OpenLakehouse(db, path()).ok());
+  EXPECT_EQ(Scalar(db, "SELECT group_concat(path || '=' || load_id, ',') FROM _sluice_loaded_files"), ids);
+  testing::WriteGzip(dir_.path() + "/landing/p/2024/03/00.csv.gz", "k,v\na,55\n");
+  RawSource src;
+  src.table = "raw_p";
+  src.glob = "p/*.csv.gz";
+  auto r = LoadRaw(db, {src}, dir_.path() + "/landing");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->files_loaded, 1);
+  EXPECT_EQ(newest("a"), "55");
+  EXPECT_EQ(Scalar(db, "SELECT count(*) FROM raw_p WHERE _load_id >= (SELECT _load_id FROM raw_p WHERE v = '55')"), "1");
 }
 
 TEST_F(LakehouseDbTest, ExportCounterAloneMarksAnEarlierLakehouseToo) {

@@ -147,6 +147,43 @@ TEST_F(LoadTest, RerunAddsNothingAndNewFilesAloneAreLoaded) {
   EXPECT_EQ(Scalar(db_, "SELECT group_concat(x, ',') FROM (SELECT x FROM raw_usda ORDER BY x)"), "1,2,3,4,5");
 }
 
+// `_load_id` orders the versions of a row: it grows with every file loaded,
+// across calls and tables, whatever the files' names; a file's rows share
+// its ledger row's load_id.
+TEST_F(LoadTest, LoadIdGrowsWithEveryFileLoadedAndMatchesTheLedger) {
+  std::vector<RawSource> src{Src("raw_p", "p/*.csv.gz"), Src("raw_j", "j/*.json.gz", RawFormat::kJson)};
+  Land("p/2024/03/b.csv.gz", "x\n1\n2\n");
+  Land("p/2024/03/c.csv.gz", "x\n3\n");
+  Land("j/2024/03/z.json.gz", "[{\"x\": 4}]");
+  ASSERT_TRUE(Load(src).ok());
+  // Loaded later, named to sort first, same ingest date.
+  Land("p/2024/03/a.csv.gz", "x\n5\n");
+  Land("j/2024/03/a.json.gz", "[{\"x\": 6}, {\"x\": 7}]");
+  auto r = Load(src);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->files_loaded, 2);
+
+  auto load_ids = [&](const std::string& table) {
+    return Scalar(db_, "SELECT group_concat(x || ':' || typeof(_load_id), ',') FROM (SELECT x, _load_id FROM " +
+                           table + " ORDER BY _load_id, x)");
+  };
+  EXPECT_EQ(load_ids("raw_p"), "1:integer,2:integer,3:integer,5:integer");
+  EXPECT_EQ(load_ids("raw_j"), "4:integer,6:integer,7:integer");
+  // Each row carries its own file's ledger load_id...
+  for (const char* t : {"raw_p", "raw_j"})
+    EXPECT_EQ(Scalar(db_, std::string("SELECT count(*) FROM ") + t +
+                              " AS r JOIN _sluice_loaded_files AS l ON l.path = r._source_file"
+                              " WHERE l.load_id IS NOT r._load_id"),
+              "0")
+        << t;
+  // ...one per file, in the order the files were loaded.
+  EXPECT_EQ(Scalar(db_, "SELECT count(DISTINCT load_id) FROM _sluice_loaded_files"), "5");
+  Rows order = Query(db_, "SELECT path FROM _sluice_loaded_files ORDER BY load_id");
+  ASSERT_EQ(order.size(), 5u);
+  EXPECT_EQ(order[3][0].text, T("p/2024/03/a.csv.gz"));
+  EXPECT_EQ(order[4][0].text, T("j/2024/03/a.json.gz"));
+}
+
 TEST_F(LoadTest, GlobCrossesFoldersAndSkipsDotFiles) {
   Land("src/2024/03/a.csv.gz", "x\n1\n");
   Land("src/2024/03/.sluice-tmp-ab12.csv.gz", "x\n2\n");
@@ -167,7 +204,7 @@ TEST_F(LoadTest, SchemaEvolutionAddsColumns) {
   auto r = Load({Src("raw_s", "s/*")});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Scalar(db_, "SELECT group_concat(name, ',') FROM pragma_table_info('raw_s')"),
-            "a,b,_source_file,_ingest_date,c");
+            "a,b,_source_file,_ingest_date,_load_id,c");
   Rows rows = Query(db_, "SELECT a, b, c FROM raw_s ORDER BY _source_file");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0][0].text, T("1"));
@@ -192,6 +229,10 @@ TEST_F(LoadTest, BadHeadersAreRejectedWithLineOne) {
   r = Load({Src("raw_h", "h/*/res*")});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "h/2024/01/res.csv.gz: line 1: column 2: column name '_Ingest_Date' is reserved for the loader");
+  Land("h/2024/01/lid.csv.gz", "_LOAD_ID,a\n1,2\n");
+  r = Load({Src("raw_h", "h/*/lid*")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "h/2024/01/lid.csv.gz: line 1: column 1: column name '_LOAD_ID' is reserved for the loader");
   EXPECT_EQ(Count("_sluice_loaded_files"), "0");
 }
 
@@ -243,7 +284,7 @@ TEST_F(LoadTest, JsonArrayKeepsTypes) {
   EXPECT_EQ(b[12].text, T("only here"));
   EXPECT_EQ(b[13].text, T("real"));
   EXPECT_EQ(Scalar(db_, "SELECT group_concat(name, ',') FROM pragma_table_info('raw_j')"),
-            "i,r,s,b,n,o,a,big,extra,_source_file,_ingest_date");
+            "i,r,s,b,n,o,a,big,extra,_source_file,_ingest_date,_load_id");
 }
 
 TEST_F(LoadTest, JsonRecordsPath) {

@@ -2,13 +2,18 @@ MODEL (
   name serving_coffee_balance,
   kind FULL,
   grain (country_code, market_year),
-  description 'the coffee balance by country and market year, plus a WORLD row per year (1000 60-kg bags)',
+  description 'the coffee balance by country and market year, plus a WORLD row per year (1000 60-kg bags); stocks_to_use is ending stocks over use: domestic consumption plus exports for a country, consumption alone for WORLD',
   audits (
     not_null(columns := (country_code, country_name, market_year, production, ending_stocks, role)),
     unique_grain,
     accepted_values(column := role, is_in := ('producer', 'consumer', 'world'))
   )
 );
+-- stocks_to_use = ending stocks / use. A country's use is its domestic
+-- consumption plus its exports (USDA's "total use"). The world's is world
+-- consumption alone: every bag exported is imported by another country and
+-- is consumed (or stocked) there, so adding world exports would count trade
+-- twice.
 WITH coffee AS (
   SELECT f.*
   FROM foundation_fct_supply_demand AS f
@@ -47,7 +52,9 @@ SELECT
   exports,
   domestic_consumption,
   ending_stocks,
-  CASE WHEN domestic_consumption + exports > 0
+  CASE WHEN role = 'world'
+       THEN CASE WHEN domestic_consumption > 0 THEN round(ending_stocks * 1.0 / domestic_consumption, 4) END
+       WHEN domestic_consumption + exports > 0
        THEN round(ending_stocks * 1.0 / (domestic_consumption + exports), 4) END AS stocks_to_use,
   CASE WHEN lag(production) OVER w > 0
        THEN round((production - lag(production) OVER w) * 100.0 / lag(production) OVER w, 2) END AS production_yoy_pct,

@@ -2,12 +2,20 @@ MODEL (
   name serving_weather_anomaly,
   kind FULL,
   grain (region_id, month),
-  description 'monthly weather per growing region against its own climatology (all years of the same calendar month)',
+  description 'monthly weather per growing region against its own climatology (all complete years of the same calendar month); a month not fully observed is flagged (is_partial_month) and gets no anomaly',
   audits (
-    not_null(columns := (region_id, month, tavg_c, clim_tavg_c, tavg_anomaly_c, days)),
-    unique_grain
+    not_null(columns := (region_id, month, tavg_c, clim_tavg_c, days, days_in_month, is_partial_month)),
+    unique_grain,
+    accepted_values(column := is_partial_month, is_in := (0, 1))
   )
 );
+-- A month is complete when every one of its days is observed (days =
+-- days_in_month). The climatology averages complete months only, and a
+-- partial month (the month in progress, or one with missing days) keeps its
+-- row with the days observed so far, is_partial_month = 1 and NULL
+-- anomalies: its means and sums cover only `days` days, so comparing them
+-- with a full month's climatology would be wrong (3 days of rain against a
+-- month's reads as a -97 % drought).
 WITH monthly AS (
   SELECT
     region_id,
@@ -16,6 +24,7 @@ WITH monthly AS (
     substr(obs_date, 1, 7) AS month,
     substr(obs_date, 6, 2) AS calendar_month,
     count(*) AS days,
+    CAST(strftime('%d', substr(obs_date, 1, 7) || '-01', '+1 month', '-1 day') AS INTEGER) AS days_in_month,
     avg(tavg_c) AS tavg_c,
     sum(precip_mm) AS precip_mm,
     sum(is_dry_day) AS dry_days,
@@ -23,11 +32,14 @@ WITH monthly AS (
   FROM foundation_fct_weather_daily
   GROUP BY region_id, substr(obs_date, 1, 7)
 ),
-climatology AS (
-  -- complete months only (at least 28 days)
-  SELECT region_id, calendar_month, avg(tavg_c) AS clim_tavg_c, avg(precip_mm) AS clim_precip_mm
+flagged AS (
+  SELECT *, CASE WHEN days < days_in_month THEN 1 ELSE 0 END AS is_partial_month
   FROM monthly
-  WHERE days >= 28
+),
+climatology AS (
+  SELECT region_id, calendar_month, avg(tavg_c) AS clim_tavg_c, avg(precip_mm) AS clim_precip_mm
+  FROM flagged
+  WHERE is_partial_month = 0
   GROUP BY region_id, calendar_month
 )
 SELECT
@@ -38,13 +50,16 @@ SELECT
   m.days,
   round(m.tavg_c, 2) AS tavg_c,
   round(c.clim_tavg_c, 2) AS clim_tavg_c,
-  round(m.tavg_c - c.clim_tavg_c, 2) AS tavg_anomaly_c,
+  CASE WHEN m.is_partial_month = 0 THEN round(m.tavg_c - c.clim_tavg_c, 2) END AS tavg_anomaly_c,
   round(m.precip_mm, 1) AS precip_mm,
   round(c.clim_precip_mm, 1) AS clim_precip_mm,
-  CASE WHEN c.clim_precip_mm > 0 THEN round((m.precip_mm - c.clim_precip_mm) * 100.0 / c.clim_precip_mm, 1) END
+  CASE WHEN m.is_partial_month = 0 AND c.clim_precip_mm > 0
+       THEN round((m.precip_mm - c.clim_precip_mm) * 100.0 / c.clim_precip_mm, 1) END
     AS precip_anomaly_pct,
   m.dry_days,
-  m.frost_days
-FROM monthly AS m
+  m.frost_days,
+  m.days_in_month,
+  m.is_partial_month
+FROM flagged AS m
 JOIN climatology AS c ON c.region_id = m.region_id AND c.calendar_month = m.calendar_month
 ORDER BY m.region_id, m.month

@@ -9,7 +9,8 @@ MODEL (
   )
 );
 -- The history file is re-published every week; of each (market, date) the
--- row of the newest landing file is kept. Dates arrive as MM/DD/YYYY.
+-- row of the file loaded last (the largest _load_id) is kept. Dates arrive
+-- as MM/DD/YYYY.
 WITH typed AS (
   SELECT
     trim(CFTC_Contract_Market_Code) AS cftc_contract_market_code,
@@ -25,14 +26,13 @@ WITH typed AS (
     CAST(NonRept_Positions_Long_All AS INTEGER) AS nonrept_long,
     CAST(NonRept_Positions_Short_All AS INTEGER) AS nonrept_short,
     CAST(Traders_Tot_All AS INTEGER) AS traders,
-    _source_file,
-    _ingest_date
+    _load_id
   FROM raw_cftc_cot
 ),
 ranked AS (
   SELECT *, row_number() OVER (
     PARTITION BY cftc_contract_market_code, report_date
-    ORDER BY _ingest_date DESC, _source_file DESC) AS rn
+    ORDER BY _load_id DESC) AS rn
   FROM typed
 )
 SELECT cftc_contract_market_code, market_name, report_date, open_interest, noncomm_long, noncomm_short,

@@ -9,7 +9,9 @@ MODEL (
     accepted_values(column := futures_root, is_in := ('KC', 'SB', 'CC'))
   )
 );
--- Settlement-only days leave open/high/low empty (NULL) in the file.
+-- Settlement-only days leave open/high/low empty (NULL) in the file. Every
+-- landed file is kept: of each (contract, day) the row of the file loaded
+-- last (the largest _load_id) wins.
 WITH typed AS (
   SELECT
     trim(trade_date) AS trade_date,
@@ -23,14 +25,13 @@ WITH typed AS (
     CAST(settle AS REAL) AS settle,
     CAST(volume AS INTEGER) AS volume,
     CAST(open_interest AS INTEGER) AS open_interest,
-    _source_file,
-    _ingest_date
+    _load_id
   FROM raw_futures_prices
   WHERE settle IS NOT NULL AND trim(settle) <> ''
 ),
 ranked AS (
   SELECT *, row_number() OVER (
-    PARTITION BY contract, trade_date ORDER BY _ingest_date DESC, _source_file DESC) AS rn
+    PARTITION BY contract, trade_date ORDER BY _load_id DESC) AS rn
   FROM typed
 )
 SELECT trade_date, futures_root, contract, contract_month, open, high, low, close, settle, volume, open_interest

@@ -10,7 +10,8 @@ MODEL (
 );
 -- Every snapshot file lands whole, so a value appears once per landed
 -- report. Calendar_Year/Month say when USDA last revised it: the newest
--- revision wins (then the newest landing file, for identical revisions).
+-- revision wins (then the file loaded last, the largest _load_id, for one
+-- revision landed twice).
 WITH typed AS (
   SELECT
     trim(Commodity_Code) AS commodity_code,
@@ -23,15 +24,14 @@ WITH typed AS (
     trim(Attribute_Description) AS attribute_description,
     trim(Unit_Description) AS unit_description,
     CAST(Value AS REAL) AS value,
-    _source_file,
-    _ingest_date
+    _load_id
   FROM raw_usda_psd
   WHERE trim(Value) <> ''
 ),
 ranked AS (
   SELECT *, row_number() OVER (
     PARTITION BY commodity_code, country_code, market_year, attribute_id
-    ORDER BY report_month DESC, _ingest_date DESC, _source_file DESC) AS rn
+    ORDER BY report_month DESC, _load_id DESC) AS rn
   FROM typed
 )
 SELECT commodity_code, commodity_description, country_code, country_name, market_year, report_month,

@@ -9,7 +9,8 @@ MODEL (
   )
 );
 -- raw_weather_regions holds one row per region and landed file; its `daily`
--- column is the JSON array of days.
+-- column is the JSON array of days. Of each (region, day) the row of the
+-- file loaded last (the largest _load_id) wins.
 WITH days AS (
   SELECT
     lower(trim(r.region)) AS region_id,
@@ -22,13 +23,12 @@ WITH days AS (
     CAST(json_extract(d.value, '$.tmax') AS REAL) AS tmax_c,
     CAST(json_extract(d.value, '$.tmin') AS REAL) AS tmin_c,
     CAST(json_extract(d.value, '$.precip_mm') AS REAL) AS precip_mm,
-    r._ingest_date,
-    r._source_file
+    r._load_id
   FROM raw_weather_regions AS r, json_each(r.daily) AS d
 ),
 ranked AS (
   SELECT *, row_number() OVER (
-    PARTITION BY region_id, obs_date ORDER BY _ingest_date DESC, _source_file DESC) AS rn
+    PARTITION BY region_id, obs_date ORDER BY _load_id DESC) AS rn
   FROM days
 )
 SELECT region_id, region_name, country_code, lat, lon, elevation_m, obs_date, tmax_c, tmin_c, precip_mm
