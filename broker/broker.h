@@ -232,7 +232,11 @@ class Broker {
   void SubmitReady(WorkflowRun& run, std::int64_t now);
   void ProcessRunEvents(std::int64_t now);
   void OnStageEnded(WorkflowRun& run, int stage, JobState state, std::int64_t now);
-  void FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why);
+  // `failed_stage`: the stage whose end failed the run, named with its job's
+  // last error in the run's alert.
+  void FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why,
+                 const StageRun* failed_stage = nullptr);
+  std::string LastErrorOf(std::int64_t job_seq);  // "" when unknown
   void PersistRun(WorkflowRun& run);
   void PersistStage(const WorkflowRun& run, int stage);
   Result<WorkflowRun*> FindRun(std::int64_t run_seq);  // loads a finished run into runs_

@@ -3,6 +3,7 @@
 // store in the turn's transaction.
 #include <cassert>
 
+#include "broker/alert_error.h"
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "schemas/job_id.h"
@@ -27,10 +28,6 @@ void Broker::SetState(Job& job, JobState to, std::int64_t now) {
   // A stage of a workflow run: its run moves on after this turn's handling
   // (not here: that may submit jobs while `job` is referenced).
   if (IsTerminal(to) && run_of_job_.count(job.seq)) run_events_.push_back({job.seq, to});
-  if (to == JobState::kDead)
-    Alert("sluice: job " + FormatJobId(job.seq) + " (" + job.kind + ") is dead",
-          "Job " + FormatJobId(job.seq) + " of kind " + job.kind + " on queue " + job.queue +
-              " failed " + std::to_string(job.failures) + " times and will not be retried.");
 }
 
 void Broker::ArmTimer(Job& job, TimerKind kind, std::int64_t due_ms) {
@@ -230,6 +227,14 @@ void Broker::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now) {
     Db(store_.UpdateJob(job, now, why.empty() ? std::string(OutcomeName(end.outcome)) : why, {}));
     Logf("job %s (%s) is dead after %u attempts: %s", FormatJobId(job.seq).c_str(),
          job.kind.c_str(), job.attempt, why.c_str());
+    // A stage of a workflow run: its run's alert says which stage died and
+    // why (FinishRun); one failure, one post.
+    if (!run_of_job_.count(job.seq)) {
+      const std::string error = AlertErrorExcerpt(why.empty() ? std::string(OutcomeName(end.outcome)) : why);
+      Alert("sluice: job " + FormatJobId(job.seq) + " (" + job.kind + ") is dead",
+            "Job " + FormatJobId(job.seq) + " of kind " + job.kind + " on queue " + job.queue + " failed " +
+                std::to_string(job.failures) + " times and will not be retried. Last error: " + error);
+    }
     Forget(job.seq);
     return;
   }

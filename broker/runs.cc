@@ -1,6 +1,7 @@
 // Workflow runs: starting them (RUN, cron), moving them along their DAG as
 // their stage jobs end, cancelling and reviving them, and describing them.
 // The DAG rules are in workflow_run.h; this file applies and persists them.
+#include "broker/alert_error.h"
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "pipeline/workflows/registry.h"
@@ -261,10 +262,17 @@ void Broker::OnStageEnded(WorkflowRun& run, int i, JobState state, std::int64_t 
   for (int k : run.FailDownstream(i)) PersistStage(run, k);
   if (run.phase == RunPhase::kRunning)
     FinishRun(run, RunPhase::kFailed, now,
-              "stage " + st.def.name + " ended " + std::string(StageStateName(st.state)));
+              "stage " + st.def.name + " ended " + std::string(StageStateName(st.state)), &st);
 }
 
-void Broker::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why) {
+std::string Broker::LastErrorOf(std::int64_t job_seq) {
+  auto rec = store_.Load(job_seq, /*with_attempts=*/false);
+  if (!rec.ok() || !rec->has_value()) return {};
+  return (*rec)->last_error;
+}
+
+void Broker::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why,
+                       const StageRun* failed_stage) {
   run.phase = phase;
   run.row.finished_ms = now;
   PersistRun(run);
@@ -273,9 +281,22 @@ void Broker::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const
        why.empty() ? "" : ": ", why.c_str());
   if (phase == RunPhase::kFailed) {
     counters_.runs_failed++;
-    Alert("sluice: run " + id + " of " + run.row.workflow + " failed",
-          "Run " + id + " of workflow " + run.row.workflow + " (logical date " + run.row.logical_date +
-              ") failed: " + why + ". Retry the stage's job with `sluice retry` to continue.");
+    // The run's one alert (its dead stage job posts none of its own): which
+    // stage, its job and the job's last error.
+    std::string title = "sluice: run " + id + " of " + run.row.workflow + " failed";
+    std::string text = "Run " + id + " of workflow " + run.row.workflow + " (logical date " +
+                       run.row.logical_date + ") failed: " + why + ".";
+    if (failed_stage != nullptr && failed_stage->job_seq != 0) {
+      const std::string job = FormatJobId(failed_stage->job_seq);
+      const std::string error = LastErrorOf(failed_stage->job_seq);
+      title += " at stage " + failed_stage->def.name;
+      text += " Stage " + failed_stage->def.name + " (job " + job + ", kind " + failed_stage->def.kind + ")";
+      if (!error.empty()) text += " last error: " + AlertErrorExcerpt(error);
+      text += "\nRetry the stage's job with `sluice retry " + job + "` to continue.";
+    } else {
+      text += " Retry the stage's job with `sluice retry` to continue.";
+    }
+    Alert(title, text);
   }
   std::string workflow = run.row.workflow;  // TryStartQueued may touch other runs
   TryStartQueued(workflow, now);

@@ -1,12 +1,16 @@
-// Commands about jobs: status, list, wait, retry, cancel.
+// Commands about jobs: status, list, wait, retry, cancel. `wait` also takes
+// run ids (r3); status and cancel get theirs from cli_runs.cc.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
 
 #include "producers/cli_context.h"
+#include "producers/cli_runs.h"
 #include "producers/exit_codes.h"
 #include "producers/job_format.h"
 #include "producers/reply_fields.h"
+#include "producers/run_format.h"
 #include "producers/seconds.h"
 #include "producers/time_format.h"
 #include "schemas/job_state.h"
@@ -56,9 +60,26 @@ int RunList(Context& ctx, const ListFilter& filter) {
 }
 
 struct WaitOptions {
-  std::vector<std::string> ids;
-  std::string timeout;  // seconds; empty: wait as long as it takes
+  std::vector<std::string> ids;  // job ids (j12) and run ids (r3), in any mix
+  std::string timeout;           // seconds; empty: wait as long as it takes
 };
+
+// One id `wait` follows: a job, or a workflow run (cli_runs.h IsRunId).
+struct Waited {
+  std::string id;
+  bool run = false;
+  json object;  // the last job or run object seen
+  bool done = false;
+};
+
+// A job is done in a terminal state, a run when it succeeded, failed or was
+// cancelled; either succeeded or it counts as failed.
+bool Finished(const Waited& w) {
+  const std::string state = reply::Str(w.object, "state");
+  if (w.run) return IsFinishedRunState(state);
+  auto s = ParseJobState(state);
+  return s && IsTerminal(*s);
+}
 
 int RunWait(Context& ctx, const WaitOptions& o) {
   std::optional<std::chrono::steady_clock::time_point> deadline;
@@ -70,19 +91,18 @@ int RunWait(Context& ctx, const WaitOptions& o) {
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
 
-  std::vector<json> jobs(o.ids.size());
-  std::vector<bool> done(o.ids.size(), false);
+  std::vector<Waited> waited;
+  for (const std::string& id : o.ids) waited.push_back({id, IsRunId(id), json(), false});
   bool timed_out = false;
   while (true) {
-    for (std::size_t i = 0; i < o.ids.size(); ++i) {
-      if (done[i]) continue;
-      auto job = client->Status(o.ids[i]);
-      if (!job.ok()) return ctx.Fail(job.status());
-      jobs[i] = std::move(job).value();
-      auto state = ParseJobState(reply::Str(jobs[i], "state"));
-      done[i] = state && IsTerminal(*state);
+    for (Waited& w : waited) {
+      if (w.done) continue;
+      auto object = w.run ? client->RunStatus(w.id) : client->Status(w.id);
+      if (!object.ok()) return ctx.Fail(object.status());
+      w.object = std::move(object).value();
+      w.done = Finished(w);
     }
-    if (std::find(done.begin(), done.end(), false) == done.end()) break;
+    if (std::all_of(waited.begin(), waited.end(), [](const Waited& w) { return w.done; })) break;
     const auto now = std::chrono::steady_clock::now();
     if (deadline && now >= *deadline) {
       timed_out = true;
@@ -93,24 +113,35 @@ int RunWait(Context& ctx, const WaitOptions& o) {
     std::this_thread::sleep_for(nap);
   }
 
-  std::size_t failed = 0, unfinished = 0;
+  std::size_t failed = 0, unfinished = 0, runs = 0;
   std::string unfinished_ids;
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (!done[i]) {
+  json jobs_json = json::array(), runs_json = json::array();
+  for (const Waited& w : waited) {
+    runs += w.run;
+    (w.run ? runs_json : jobs_json).push_back(w.object);
+    if (!w.done) {
       ++unfinished;
-      unfinished_ids += " " + o.ids[i];
-    } else if (reply::Str(jobs[i], "state") != JobStateName(JobState::kSucceeded)) {
+      unfinished_ids += " " + w.id;
+    } else if (reply::Str(w.object, "state") != "succeeded") {
       ++failed;
     }
   }
   if (ctx.global.json) {
-    ctx.PrintJson({{"jobs", json(jobs)}});
+    // One run id alone: the run object, as `run --wait` and `status r3` print
+    // it. Otherwise {"jobs": [...]} as ever, plus "runs" when there are any.
+    if (waited.size() == 1 && runs == 1)
+      ctx.PrintJson(waited[0].object);
+    else if (runs == 0)
+      ctx.PrintJson({{"jobs", std::move(jobs_json)}});
+    else
+      ctx.PrintJson({{"jobs", std::move(jobs_json)}, {"runs", std::move(runs_json)}});
   } else {
-    for (const auto& job : jobs) ctx.out << FormatJobLine(job);
+    for (const Waited& w : waited) ctx.out << (w.run ? FormatRunLine(w.object) : FormatJobLine(w.object));
   }
   if (timed_out) {
+    const char* what = runs == 0 ? "jobs" : runs == waited.size() ? "runs" : "jobs and runs";
     ctx.err << "sluice: wait: timed out after " << o.timeout << " s; " << unfinished << " of "
-            << jobs.size() << " jobs not finished:" << unfinished_ids << std::endl;
+            << waited.size() << " " << what << " not finished:" << unfinished_ids << std::endl;
     return kExitWaitTimeout;
   }
   return failed > 0 ? kExitFailed : kExitOk;
@@ -142,12 +173,16 @@ void AddJobCommands(CLI::App& app, Context& ctx, CommandList* commands) {
   }
   {
     auto o = std::make_shared<WaitOptions>();
-    CLI::App* c = app.add_subcommand("wait", "Wait until jobs end (succeeded, dead, cancelled or upstream_failed)");
+    CLI::App* c = app.add_subcommand(
+        "wait", "Wait until jobs end (succeeded, dead, cancelled or upstream_failed) or runs end");
     c->footer(
-        "Polls each unfinished job every 150 ms. Exit 0 when all succeeded, 1 when any ended\n"
-        "dead, cancelled or upstream_failed, 4 when --timeout ran out first.\n"
-        "--json prints {\"jobs\": [job, ...]} with each job's last known state.");
-    c->add_option("ids", o->ids, "Job ids")->required();
+        "Polls each unfinished job or run every 150 ms. Exit 0 when all succeeded, 1 when a\n"
+        "job ended dead, cancelled or upstream_failed or a run failed or was cancelled, 4 when\n"
+        "--timeout ran out first.\n"
+        "--json prints {\"jobs\": [job, ...]} with each job's last known state; a single run\n"
+        "id prints the run object (as `status r3 --json`); run ids among others add\n"
+        "\"runs\": [run, ...].");
+    c->add_option("ids", o->ids, "Job ids (j12) and run ids (r3)")->required();
     c->add_option("--timeout", o->timeout, "Give up after this many seconds (default: no limit)")
         ->type_name("S");
     commands->emplace_back(c, [&ctx, o] { return RunWait(ctx, *o); });

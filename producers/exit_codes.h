@@ -7,7 +7,7 @@ namespace sluice::cli {
 
 inline constexpr int kExitOk = 0;
 // A waited job ended dead, cancelled or upstream_failed; a waited run
-// (`run --wait`) ended failed or cancelled; or the broker refused the request
+// (`run --wait`, `wait r3`) ended failed or cancelled; or the broker refused the request
 // (not_found, invalid_state, internal, ...); or `models test` had a failing
 // test, or a models folder did not load.
 inline constexpr int kExitFailed = 1;
@@ -16,7 +16,7 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 // The broker did not answer within --rpc-timeout (or is shutting down).
 inline constexpr int kExitUnreachable = 3;
-// `wait --timeout` ran out before every job ended, or `run --wait
+// `wait --timeout` ran out before every job and run ended, or `run --wait
 // --timeout` before the run ended.
 inline constexpr int kExitWaitTimeout = 4;
 

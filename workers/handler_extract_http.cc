@@ -4,6 +4,7 @@
 // landing_writer.h; the transfer in http_fetch.h.
 #include <msgpack.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -14,6 +15,7 @@
 #include "workers/builtin_handlers.h"
 #include "workers/http_fetch.h"
 #include "workers/job_params.h"
+#include "workers/param_scalars.h"
 #include "workers/landing_names.h"
 #include "workers/landing_writer.h"
 #include "workers/landing_zone.h"
@@ -113,6 +115,15 @@ std::string CursorSafe(std::string_view value) {
   return std::string(value);
 }
 
+// Digits, with at most one '.' between digits: "30", "2.5" (no sign,
+// exponent, space or "inf").
+bool IsPlainDecimal(std::string_view s) {
+  const std::size_t dot = s.find('.');
+  if (dot != std::string_view::npos && (dot == 0 || dot + 1 == s.size())) return false;
+  if (dot != std::string_view::npos && s.find('.', dot + 1) != std::string_view::npos) return false;
+  return !s.empty() && s.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
 void ReadSeconds(proto::MapReader& reader, std::string_view key, double* out) {
   const msgpack::object* o = reader.Find(key);
   if (o == nullptr || o->type == msgpack::type::NIL) return;
@@ -121,6 +132,9 @@ void ReadSeconds(proto::MapReader& reader, std::string_view key, double* out) {
     v = static_cast<double>(o->via.u64);
   } else if (o->type == msgpack::type::FLOAT32 || o->type == msgpack::type::FLOAT64) {
     v = o->via.f64;
+  } else if (o->type == msgpack::type::STR && IsPlainDecimal({o->via.str.ptr, o->via.str.size})) {
+    // "30" or "2.5", as `sluice submit --param timeout_s=30` sends it.
+    std::from_chars(o->via.str.ptr, o->via.str.ptr + o->via.str.size, v);
   } else {
     return reader.Fail("field '" + std::string(key) + "' must be a number of seconds");
   }
@@ -182,7 +196,7 @@ bool ReadParams(const msgpack::object& map, const HandlerSettings& settings, Par
 
   ReadSeconds(params, "timeout_s", &p->timeout_s);
   // 0 or absent: the worker's cap. A job may lower the cap, not raise it.
-  params.Uint("max_bytes", &p->max_bytes, false);
+  ReadParamUint(params, "max_bytes", &p->max_bytes, false);
   if (params.ok() && settings.extract_max_bytes != 0 && p->max_bytes > settings.extract_max_bytes)
     params.Fail("field 'max_bytes' " + std::to_string(p->max_bytes) + " is above this worker's limit of " +
                 std::to_string(settings.extract_max_bytes) + " bytes (sluice-worker --extract-max-bytes)");
@@ -208,7 +222,7 @@ bool ReadParams(const msgpack::object& map, const HandlerSettings& settings, Par
     if (!p->date)
       params.Fail("field 'date' " + Quoted(date) + " must be a calendar date YYYY-MM-DD, a month YYYY-MM or a year YYYY");
   }
-  params.Uint("fallback_periods", &p->fallback_periods, false, kMaxFallbackPeriods);
+  ReadParamUint(params, "fallback_periods", &p->fallback_periods, false, kMaxFallbackPeriods);
   ReadCursor(params, p);
   if (!params.ok()) {
     SetBadParams(params.status(), result);

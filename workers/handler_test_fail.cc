@@ -4,13 +4,14 @@
 
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
+#include "workers/param_scalars.h"
 
 namespace sluice::worker {
 
 void RunTestFail(const JobContext& job, const CancelToken&, proto::JobResult* result) {
   proto::MapReader params(job.params, "test.fail params");
   std::int64_t succeed_on = 0;
-  params.Int("succeed_on", &succeed_on, /*required=*/true, INT64_MIN, INT64_MAX);
+  ReadParamInt(params, "succeed_on", &succeed_on, /*required=*/true, INT64_MIN, INT64_MAX);
   if (!params.ok()) return SetBadParams(params.status(), result);
   if (static_cast<std::int64_t>(job.attempt) >= succeed_on) return;
   result->outcome = Outcome::kFailed;

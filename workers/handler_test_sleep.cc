@@ -4,6 +4,7 @@
 
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
+#include "workers/param_scalars.h"
 
 namespace sluice::worker {
 
@@ -11,7 +12,7 @@ void RunTestSleep(const JobContext& job, const CancelToken& cancel, proto::JobRe
   proto::MapReader params(job.params, "test.sleep params");
   std::uint64_t ms = 0;
   constexpr std::uint64_t kMaxMs = 366ull * 24 * 3600 * 1000;  // keeps now + ms far from overflow
-  params.Uint("ms", &ms, /*required=*/true, kMaxMs);
+  ReadParamUint(params, "ms", &ms, /*required=*/true, kMaxMs);  // 1500 or "1500"
   if (!params.ok()) return SetBadParams(params.status(), result);
 
   const Clock::time_point start = Clock::now();

@@ -8,6 +8,7 @@
 #include "pipeline/models/model_run.h"
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
+#include "workers/param_scalars.h"
 #include "workers/lakehouse_step.h"
 #include "workers/models_roots.h"
 
@@ -38,7 +39,7 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
   params.Str("models", &dir, 4096, true);
   params.Str("start_ds", &options.start_ds, 10, false);
   params.Str("end_ds", &options.end_ds, 10, false);
-  params.Bool("load", &load, false);
+  ReadParamBool(params, "load", &load, false);
   ReadStringList(params, "select", &options.select);
   if (!params.ok()) return SetBadParams(params.status(), result);
   options.cancelled = [&cancel] { return cancel.stopped(); };

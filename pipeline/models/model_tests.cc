@@ -362,7 +362,7 @@ Result<ModelTestReport> RunModelTests(const std::filesystem::path& dir) {
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (it->is_regular_file(ec) && name.size() > 10 && name.compare(name.size() - 10, 10, ".test.toml") == 0)
-      files.push_back(it->path());
+      files.push_back(it->path().lexically_relative(dir));  // RunFile reads set.dir / file
   }
   if (ec) return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
   std::sort(files.begin(), files.end());

@@ -295,7 +295,12 @@ TEST_F(WorkflowRunsTest, ReloadRequestedBySignalFlag) {
   EXPECT_EQ(s.size(), 1u) << s.dump();
 }
 
-TEST_F(WorkflowRunsTest, FailedRunAndDeadJobArePostedToTheWebhook) {
+// One failure, one post (issue 10): a stage that dies makes its run's alert,
+// which names the stage and carries its error; the stage job's own "is dead"
+// alert is not sent. A job outside any run still alerts, with its error.
+// The count is taken after a fence: alerts are posted in the order they were
+// raised, so once the fence job's alert has arrived every earlier one has.
+TEST_F(WorkflowRunsTest, ADeadStagePostsOneAlertForItsRunWithTheError) {
   worker::testing::ScriptedHttpServer hook(
       [](int, const std::string&) { return worker::testing::Reply(200, "", "ok"); });
   ::setenv("ALERT_WEBHOOK_URL", hook.Url("/alerts").c_str(), 1);
@@ -305,18 +310,40 @@ TEST_F(WorkflowRunsTest, FailedRunAndDeadJobArePostedToTheWebhook) {
   Run(client, "diamond");
   worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
   std::string a = NextJob(worker).first;
-  worker.Result(a, 1, Outcome::kFailed, "boom", /*retryable=*/false);
+  ASSERT_FALSE(a.empty());
+  worker.Result(a, 1, Outcome::kFailed, "stage-a-error: disk on fire", /*retryable=*/false);
   WaitRun(client, "r1", "failed");
-  std::vector<std::string> posts;
-  for (int i = 0; i < 200 && posts.size() < 2; ++i) {
-    posts = hook.Requests();
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  ASSERT_EQ(posts.size(), 2u);
-  std::string all = posts[0] + posts[1];
-  EXPECT_NE(all.find("POST /alerts"), std::string::npos) << all;
-  EXPECT_NE(all.find("is dead"), std::string::npos) << all;
-  EXPECT_NE(all.find("run r1 of diamond failed"), std::string::npos) << all;
+
+  // The fence: a job of no run that dies, with an error longer than an
+  // alert carries.
+  const std::string long_error = "fence-error-head " + std::string(3000, 'x') + " fence-error-tail";
+  const std::string fence = Submit(client, {{"kind", "test.noop"}, {"max_attempts", 1}});
+  ASSERT_EQ(NextJob(worker).first, fence);
+  worker.Result(fence, 1, Outcome::kFailed, long_error, /*retryable=*/false);
+  auto has_fence = [&] {
+    for (const std::string& r : hook.Requests())
+      if (r.find("job " + fence + " ") != std::string::npos) return true;
+    return false;
+  };
+  for (int i = 0; i < 400 && !has_fence(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_TRUE(has_fence()) << "the fence job's alert never arrived";
+
+  const std::vector<std::string> posts = hook.Requests();
+  ASSERT_EQ(posts.size(), 2u) << "the run's alert and the fence's; got:\n"
+                              << [&] { std::string all; for (auto& p : posts) all += p + "\n---\n"; return all; }();
+  const std::string& run_alert = posts[0];
+  EXPECT_EQ(run_alert.rfind("POST /alerts", 0), 0u) << run_alert;
+  EXPECT_NE(run_alert.find("run r1 of diamond failed"), std::string::npos) << run_alert;
+  EXPECT_NE(run_alert.find("stage a"), std::string::npos) << run_alert;
+  EXPECT_NE(run_alert.find("stage-a-error: disk on fire"), std::string::npos) << run_alert;
+  EXPECT_NE(run_alert.find("sluice retry " + a), std::string::npos) << run_alert;
+  EXPECT_EQ(run_alert.find("is dead"), std::string::npos) << run_alert;
+
+  const std::string& job_alert = posts[1];
+  EXPECT_NE(job_alert.find("is dead"), std::string::npos) << job_alert;
+  EXPECT_NE(job_alert.find("fence-error-head x"), std::string::npos) << job_alert;
+  EXPECT_EQ(job_alert.find("fence-error-tail"), std::string::npos) << "cut to a few hundred bytes";
+  EXPECT_LT(job_alert.size(), 2000u);
 }
 
 TEST_F(WorkflowRunsTest, FinishedRunsAgeOutWithRetention) {

@@ -106,6 +106,26 @@ TEST_F(CliTest, SubmitAndWaitRoundTripWithJson) {
   EXPECT_EQ(job["params"].value("ms", json()), 300) << job.dump();
 }
 
+// `--param ms=300` sends the string "300": a built-in kind takes an integer
+// param as text holding one (issue 10), so the job runs instead of dying.
+TEST_F(CliTest, AnIntegerParamGivenAsText) {
+  const std::string id = CliSubmit({"test.sleep", "--param", "ms=300", "--max-attempts", "1"});
+  ASSERT_FALSE(id.empty());
+  CommandResult r = cluster_.Cli({"--json", "wait", id, "--timeout", "60"}, Scaled(Ms(120000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.Describe();
+  json job = client().Job(id);
+  EXPECT_EQ(job.value("state", ""), "succeeded") << job.dump();
+  EXPECT_EQ(job["params"].value("ms", json()), "300") << job.dump();
+  // Loose text is still refused, naming the param.
+  const std::string loose = CliSubmit({"test.sleep", "--param", "ms=15ab", "--max-attempts", "1"});
+  ASSERT_FALSE(loose.empty());
+  r = cluster_.Cli({"wait", loose, "--timeout", "60"}, Scaled(Ms(120000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.Describe();
+  job = client().Job(loose);
+  EXPECT_EQ(job.value("state", ""), "dead") << job.dump();
+  EXPECT_NE(job.dump().find("'ms'"), std::string::npos) << job.dump();
+}
+
 TEST_F(CliTest, WaitExitsOneForADeadJob) {
   const std::string id = CliSubmit({"test.fail", "--param-json", "succeed_on=99", "--max-attempts", "1"});
   ASSERT_FALSE(id.empty());

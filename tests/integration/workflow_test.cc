@@ -147,5 +147,76 @@ kind = "test.noop"
   ASSERT_TRUE(WaitUntil([&] { return Schedules().size() == 2; }, Scaled(Ms(30000)), Ms(100)));
 }
 
+// `sluice wait` takes run ids as `status` and `cancel` do (issue 10): it
+// waits until the run is terminal; exit 0 succeeded, 1 failed or cancelled,
+// 4 timed out; --json prints the run object.
+TEST_F(WorkflowTest, CliWaitTakesARunId) {
+  std::string reg = Registry(R"(
+[workflow.good]
+[[workflow.good.stage]]
+name = "a"
+kind = "test.sleep"
+params = { ms = 300 }
+[[workflow.good.stage]]
+name = "b"
+kind = "test.noop"
+depends_on = ["a"]
+
+[workflow.bad]
+[[workflow.bad.stage]]
+name = "a"
+kind = "test.fail"
+params = { succeed_on = 99 }
+max_attempts = 1
+
+[workflow.stuck]
+[[workflow.stuck.stage]]
+name = "a"
+kind = "test.noop"
+queue = "nobody-serves-this"
+)");
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--workflows", reg}));
+  cluster_.StartWorker(2);
+  ASSERT_TRUE(WaitForWorkers(1));
+  const std::string good = Run("good").value("id", ""), bad = Run("bad").value("id", ""),
+                    stuck = Run("stuck").value("id", "");
+  ASSERT_FALSE(good.empty() || bad.empty() || stuck.empty());
+
+  CommandResult r = cluster_.Cli({"--json", "wait", good, "--timeout", "60"}, Scaled(Ms(120000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.Describe();
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.Describe();
+  EXPECT_EQ(j.value("id", ""), good) << r.out;
+  EXPECT_EQ(j.value("state", ""), "succeeded") << r.out;
+  EXPECT_EQ(RunStatus(good).value("state", ""), "succeeded");
+
+  r = cluster_.Cli({"wait", bad, "--timeout", "60"}, Scaled(Ms(120000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.Describe();
+  EXPECT_NE(r.out.find(bad), std::string::npos) << r.Describe();
+  EXPECT_EQ(RunStatus(bad).value("state", ""), "failed");
+
+  r = cluster_.Cli({"wait", stuck, "--timeout", "1"}, Scaled(Ms(60000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 4) << r.Describe();
+  EXPECT_EQ(RunStatus(stuck).value("state", ""), "running");
+
+  // Run and job ids together: one document, each in the order given.
+  proto::JobSpec noop;
+  noop.kind = "test.noop";
+  const std::string job = SubmitOne(noop);
+  ASSERT_FALSE(job.empty());
+  r = cluster_.Cli({"--json", "wait", good, job, "--timeout", "60"}, Scaled(Ms(120000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.Describe();
+  j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.Describe();
+  ASSERT_EQ(j["runs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["runs"][0].value("id", ""), good) << r.out;
+  ASSERT_EQ(j["jobs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["jobs"][0].value("state", ""), "succeeded") << r.out;
+
+  // A run id that does not exist: the broker's not_found, exit 1.
+  r = cluster_.Cli({"wait", "r999", "--timeout", "5"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.Describe();
+}
+
 }  // namespace
 }  // namespace sluice::testing

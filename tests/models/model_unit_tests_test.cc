@@ -1,6 +1,7 @@
 // Model unit tests (*.test.toml): fixtures in, expected rows out.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "pipeline/models/model_tests.h"
@@ -71,6 +72,27 @@ TEST(ModelUnitTests, PassingTests) {
             "PASS serving/serving_monthly_prices.test.toml: monthly average (serving_monthly_prices)\n"
             "PASS serving/serving_monthly_prices.test.toml: interval filter (foundation_fct_prices)\n"
             "2 tests, 2 passed, 0 failed\n");
+}
+
+// The README's `sluice models test pipeline/default/models`: a folder given
+// relative to the working directory (its test files were once looked for
+// under the folder twice: "File could not be opened").
+TEST(ModelUnitTests, AFolderRelativeToTheWorkingDirectory) {
+  ModelsFolder f;
+  WriteModels(f);
+  f.Write("serving/serving_monthly_prices.test.toml", kPassing);
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(f.dir().parent_path());
+  auto report = RunModelTests(f.dir().filename() / ".");
+  auto plain = RunModelTests(f.dir().filename());
+  std::filesystem::current_path(before);
+  for (const auto* r : {&report, &plain}) {
+    ASSERT_TRUE(r->ok()) << r->status().message();
+    EXPECT_EQ((*r)->failed, 0) << FormatModelTestReport(**r);
+    EXPECT_EQ((*r)->passed, 2) << FormatModelTestReport(**r);
+    ASSERT_EQ((*r)->cases.size(), 2u);
+    EXPECT_EQ((*r)->cases[0].file, "serving/serving_monthly_prices.test.toml");
+  }
 }
 
 TEST(ModelUnitTests, WrongExpectationFailsWithADiff) {

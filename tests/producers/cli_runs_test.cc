@@ -291,6 +291,49 @@ TEST_F(CliRunsTest, RunWaitExitsFourWhenItsTimeoutRunsOut) {
   EXPECT_EQ(text.err, "sluice: run: timed out after 0 s; r2 is running\n");
 }
 
+// `wait` takes run ids as `status` and `cancel` do: it polls the run until
+// it is finished; exit 0 succeeded, 1 failed or cancelled, 4 timed out.
+TEST_F(CliRunsTest, WaitOnARunIdPollsUntilItEnds) {
+  ASSERT_EQ(Run({"run", "ok"}).code, kExitOk);
+  auto r = Run({"wait", "r1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, "r1 succeeded\n");
+  EXPECT_EQ(Polls("r1"), 2u);
+
+  ASSERT_EQ(Run({"run", "fail"}).code, kExitOk);
+  auto failed = Run({"wait", "r2", "--json"});
+  EXPECT_EQ(failed.code, kExitFailed) << failed.err;
+  json run = Json(failed);
+  EXPECT_EQ(run["id"], "r2");
+  EXPECT_EQ(run["state"], "failed");
+  EXPECT_EQ(run["stages"][1]["state"], "dead");
+}
+
+TEST_F(CliRunsTest, WaitOnARunIdTimesOutWithFour) {
+  ASSERT_EQ(Run({"run", "slow"}).code, kExitOk);
+  auto r = Run({"wait", "r1", "--timeout", "0.3", "--json"});
+  EXPECT_EQ(r.code, kExitWaitTimeout);
+  EXPECT_EQ(Json(r)["state"], "running");
+  EXPECT_EQ(r.err, "sluice: wait: timed out after 0.3 s; 1 of 1 runs not finished: r1\n");
+}
+
+TEST_F(CliRunsTest, WaitOnRunAndJobIdsTogether) {
+  ASSERT_EQ(Run({"run", "slow"}).code, kExitOk);
+  auto r = Run({"--json", "wait", "r1", "j7", "--timeout", "0"});
+  EXPECT_EQ(r.code, kExitWaitTimeout);
+  json j = Json(r);
+  ASSERT_EQ(j["runs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["runs"][0]["id"], "r1");
+  ASSERT_EQ(j["jobs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["jobs"][0]["id"], "j7");
+  EXPECT_EQ(r.err, "sluice: wait: timed out after 0 s; 2 of 2 jobs and runs not finished: r1 j7\n");
+
+  auto missing = Run({"wait", "r9"});
+  EXPECT_EQ(missing.code, kExitFailed);
+  EXPECT_EQ(missing.err, "sluice: not_found: no run r9\n");
+}
+
 TEST_F(CliRunsTest, StatusOfARunIdShowsItsStages) {
   ASSERT_EQ(Run({"run", "ok", "--param", "date=2024-05-01"}).code, kExitOk);
   auto r = Run({"status", "r1"});

@@ -532,6 +532,10 @@ TEST_F(ExtractNginx, MaxBytesExceededKeepsNothingAndIsFinal) {
   EXPECT_FALSE(r.retryable);
   EXPECT_TRUE(Contains(r.error, "max_bytes = 1000")) << r.error;
   EXPECT_TRUE(LandingFiles().empty());
+  // As `sluice submit --param max_bytes=1000` sends it: the same limit.
+  auto text = Run({{"url", nginx_.Url("/data/big.csv")}, {"source", "mb"}, {"max_bytes", "1000"}, {"timeout_s", "5.5"}});
+  EXPECT_FALSE(text.retryable);
+  EXPECT_TRUE(Contains(text.error, "max_bytes = 1000")) << text.error;
 
   auto ok = Run({{"url", nginx_.Url("/data/big.csv")}, {"source", "mb"}, {"max_bytes", 100000}});
   EXPECT_EQ(ok.outcome, Outcome::kSucceeded) << ok.error;
@@ -627,7 +631,12 @@ TEST_F(ExtractHttp, BadParamsAreFinalWithTheFieldNamed) {
       {{{"url", "http://h/x"}, {"source", "s"}, {"date", "2024-13"}}, "date"},
       {{{"url", "http://h/x"}, {"source", "s"}, {"period", "week"}}, "period"},
       {{{"url", "http://h/x"}, {"source", "s"}, {"timeout_s", -1}}, "timeout_s"},
-      {{{"url", "http://h/x"}, {"source", "s"}, {"timeout_s", "10"}}, "timeout_s"},
+      {{{"url", "http://h/x"}, {"source", "s"}, {"timeout_s", "10s"}}, "timeout_s"},
+      {{{"url", "http://h/x"}, {"source", "s"}, {"timeout_s", "1e3"}}, "timeout_s"},
+      {{{"url", "http://h/x"}, {"source", "s"}, {"timeout_s", ".5"}}, "timeout_s"},
+      {{{"url", "http://h/x"}, {"source", "s"}, {"timeout_s", "0"}}, "timeout_s"},
+      {{{"url", "http://h/x"}, {"source", "s"}, {"max_bytes", "15ab"}}, "max_bytes"},
+      {{{"url", "http://h/x"}, {"source", "s"}, {"fallback_periods", "-1"}}, "fallback_periods"},
       {{{"url", "http://h/x"}, {"source", "s"}, {"max_bytes", -5}}, "max_bytes"},
       {{{"url", "http://h/x"}, {"source", "s"}, {"headers", {{"X-A", "a\r\nX-Injected: 1"}}}}, "headers"},
       {{{"url", "http://h/x"}, {"source", "s"}, {"headers", {{"Bad Name", "v"}}}}, "headers"},

@@ -7,9 +7,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
 
 namespace sluice::worker::testing {
+namespace {
+
+// The Content-Length of a request head (0 when there is none).
+std::size_t ContentLength(const std::string& head) {
+  std::string lower(head);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::size_t at = lower.find("\r\ncontent-length:");
+  if (at == std::string::npos) return 0;
+  return static_cast<std::size_t>(std::strtoull(lower.c_str() + at + 17, nullptr, 10));
+}
+
+}  // namespace
 
 ScriptedReply Reply(int status, std::string_view headers, std::string_view body) {
   ScriptedReply r;
@@ -67,6 +81,16 @@ void ScriptedHttpServer::Handle(int fd) {
   std::string request;
   char buf[4096];
   while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+    pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (::poll(p, 2, 5000) <= 0 || p[1].revents != 0) return;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return;
+    request.append(buf, static_cast<std::size_t>(n));
+  }
+  // A body (a POST's): read it whole, as its Content-Length says.
+  const std::size_t head_end = request.find("\r\n\r\n");
+  const std::size_t want = head_end == std::string::npos ? 0 : head_end + 4 + ContentLength(request.substr(0, head_end));
+  while (request.size() < want && request.size() < (1u << 20)) {
     pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (::poll(p, 2, 5000) <= 0 || p[1].revents != 0) return;
     ssize_t n = ::read(fd, buf, sizeof buf);

@@ -33,7 +33,8 @@ class ScriptedHttpServer {
   ScriptedHttpServer& operator=(const ScriptedHttpServer&) = delete;
 
   std::string Url(std::string_view path) const;
-  // The request heads received so far.
+  // The requests received so far: each head, and its body when it has a
+  // Content-Length (read whole, up to 1 MiB).
   std::vector<std::string> Requests() const;
 
  private:

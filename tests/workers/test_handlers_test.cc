@@ -57,8 +57,14 @@ TEST(TestFail, FailsBelowSucceedOnThenSucceeds) {
   EXPECT_EQ(RunHandler("test.fail", R"({"succeed_on": -5})", 1).outcome, Outcome::kSucceeded);
 }
 
+// `sluice submit test.fail --param succeed_on=3` sends the string "3".
+TEST(TestFail, SucceedOnAsText) {
+  EXPECT_EQ(RunHandler("test.fail", R"({"succeed_on": "3"})", 2).outcome, Outcome::kFailed);
+  EXPECT_EQ(RunHandler("test.fail", R"({"succeed_on": "3"})", 3).outcome, Outcome::kSucceeded);
+}
+
 TEST(TestFail, BadParamsAreNotRetryableAndNameTheParam) {
-  for (const char* params : {"{}", R"({"succeed_on": "3"})", R"({"succeed_on": 1.5})"}) {
+  for (const char* params : {"{}", R"({"succeed_on": "3x"})", R"({"succeed_on": " 3"})", R"({"succeed_on": 1.5})"}) {
     auto r = RunHandler("test.fail", params);
     EXPECT_EQ(r.outcome, Outcome::kFailed) << params;
     EXPECT_FALSE(r.retryable) << params;
@@ -100,8 +106,16 @@ TEST(TestSleep, ShutdownReturnsIt) {
   EXPECT_EQ(RunHandler("test.sleep", R"({"ms": 600000})", token).outcome, Outcome::kReturned);
 }
 
+// `sluice submit test.sleep --param ms=100` sends the string "100".
+TEST(TestSleep, MsAsText) {
+  const auto start = Clock::now();
+  auto r = RunHandler("test.sleep", R"({"ms": "100"})");
+  EXPECT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  EXPECT_GE(Clock::now() - start, 100ms);
+}
+
 TEST(TestSleep, BadParamsAreNotRetryableAndNameTheParam) {
-  for (const char* params : {"{}", R"({"ms": "100"})", R"({"ms": -1})"}) {
+  for (const char* params : {"{}", R"({"ms": "100ms"})", R"({"ms": "-1"})", R"({"ms": -1})"}) {
     auto r = RunHandler("test.sleep", params);
     EXPECT_EQ(r.outcome, Outcome::kFailed) << params;
     EXPECT_FALSE(r.retryable) << params;
