@@ -9,6 +9,7 @@
 #include "broker/log.h"
 #include "schemas/fault_vfs.h"
 #include "schemas/protocol.h"
+#include "schemas/utf8_scan.h"
 
 namespace sluice::broker {
 
