@@ -9,6 +9,7 @@
 #include "broker/log.h"
 #include "schemas/fault_vfs.h"
 #include "schemas/protocol.h"
+#include "schemas/utf8_scan.h"
 
 namespace sluice::broker {
 
@@ -488,6 +489,15 @@ void Broker::Handle(proto::Incoming& in) {
                std::string("command ") + proto::CommandName(in.command) +
                    " is not accepted by the broker");
     return;
+  }
+  // What a client submits is UTF-8 throughout (PROTOCOL.md §2.1); what a
+  // worker reports is repaired by its decoder instead.
+  if (in.command >= static_cast<std::uint8_t>(C::kSubmit) && in.command <= static_cast<std::uint8_t>(C::kReload)) {
+    Status utf8 = proto::FindIllFormedUtf8(in.body, proto::CommandName(in.command));
+    if (!utf8.ok()) {
+      counters_.bad_messages++;
+      return ReplyError(in.routing_id, proto::PeekReq(in.body), proto::err::kBadRequest, utf8.message());
+    }
   }
   if (it->second.writes && !Writable(clock_->NowMs()))
     return RefuseWrite(in.routing_id, in.command, in.body);

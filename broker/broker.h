@@ -175,8 +175,13 @@ class Broker {
   void OnReload(const std::string& rid, std::string_view body);
   void OnRunStatus(const std::string& rid, std::uint64_t req, std::int64_t run_seq);
   void OnRunCancel(const std::string& rid, std::uint64_t req, std::int64_t run_seq);
+  // `attempt`: a refused RESULT's job and attempt, carried in the ERROR.
   void ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
-                  const std::string& message);
+                  const std::string& message, const proto::JobAttempt* attempt = nullptr);
+  // WORKERS, STATS, SCHEDULES: the body must be a map with a `req`. False
+  // (and bad_request sent) when it is not.
+  bool ReadReqOnly(const std::string& rid, std::uint8_t command, std::string_view body,
+                   std::uint64_t* req);
   void ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body);
 
   // --- lifecycle (lifecycle.cc): the rules.

@@ -10,6 +10,7 @@
 #include "schemas/job_id.h"
 #include "schemas/msgpack_reader.h"
 #include "schemas/protocol.h"
+#include "schemas/request_decode.h"
 
 namespace sluice::broker {
 namespace {
@@ -54,8 +55,15 @@ std::string_view ErrCode(const Status& s) {
 }  // namespace
 
 void Broker::ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
-                        const std::string& message) {
-  proto::ErrorMsg e{req, std::string(code), message.substr(0, proto::kMaxErrorBytes)};
+                        const std::string& message, const proto::JobAttempt* attempt) {
+  proto::ErrorMsg e;
+  e.req = req;
+  e.code = std::string(code);
+  e.message = message.substr(0, proto::kMaxErrorBytes);
+  if (attempt != nullptr) {
+    e.job = attempt->job;
+    e.attempt = attempt->attempt;
+  }
   std::string body;
   proto::Encode(e, &body);
   Defer(rid, proto::Command::kError, std::move(body));
@@ -136,7 +144,11 @@ void Broker::OnResult(const std::string& rid, std::string_view body) {
   Status s = proto::Decode(body, &m);
   if (!s.ok()) {
     counters_.bad_messages++;
-    return ReplyError(rid, 0, proto::err::kBadRequest, s.message());
+    // Named, so that the worker stops re-sending a result that will never
+    // be taken (PROTOCOL.md §5.3).
+    proto::JobAttempt named;
+    const bool readable = proto::PeekAttempt(body, &named).ok() && !named.job.empty() && named.attempt > 0;
+    return ReplyError(rid, 0, proto::err::kBadRequest, s.message(), readable ? &named : nullptr);
   }
   Worker* w = workers_.ByRoutingId(rid);
   if (w == nullptr) {
@@ -275,8 +287,19 @@ void Broker::OnCancelJob(const std::string& rid, std::string_view body) {
   ReplyJson(rid, req, {{"job", JobJson(**r, false)}});
 }
 
+bool Broker::ReadReqOnly(const std::string& rid, std::uint8_t command, std::string_view body,
+                         std::uint64_t* req) {
+  *req = proto::PeekReq(body);
+  Status s = proto::DecodeRequest(command, body);
+  if (s.ok()) return true;
+  counters_.bad_messages++;
+  ReplyError(rid, *req, proto::err::kBadRequest, s.message());
+  return false;
+}
+
 void Broker::OnWorkers(const std::string& rid, std::string_view body) {
-  std::uint64_t req = proto::PeekReq(body);
+  std::uint64_t req = 0;
+  if (!ReadReqOnly(rid, static_cast<std::uint8_t>(proto::Command::kWorkers), body, &req)) return;
   nlohmann::json list = nlohmann::json::array();
   workers_.ForEach([&](Worker& w) {
     nlohmann::json running = nlohmann::json::array();
@@ -298,7 +321,8 @@ void Broker::OnWorkers(const std::string& rid, std::string_view body) {
 }
 
 void Broker::OnStats(const std::string& rid, std::string_view body) {
-  std::uint64_t req = proto::PeekReq(body);
+  std::uint64_t req = 0;
+  if (!ReadReqOnly(rid, static_cast<std::uint8_t>(proto::Command::kStats), body, &req)) return;
   nlohmann::json by_state = nlohmann::json::object();
   for (int i = 0; i < StateCounts::kStates; ++i)
     by_state[std::string(JobStateName(static_cast<JobState>(i)))] = counts_.total(static_cast<JobState>(i));

@@ -129,7 +129,8 @@ void Broker::OnRunCancel(const std::string& rid, std::uint64_t req, std::int64_t
 }
 
 void Broker::OnSchedules(const std::string& rid, std::string_view body) {
-  std::uint64_t req = proto::PeekReq(body);
+  std::uint64_t req = 0;
+  if (!ReadReqOnly(rid, static_cast<std::uint8_t>(proto::Command::kSchedules), body, &req)) return;
   nlohmann::json list = nlohmann::json::array();
   for (const auto& w : registry_.workflows) list.push_back(ScheduleJson(w));
   ReplyJson(rid, req, {{"schedules", std::move(list)}});

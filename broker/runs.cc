@@ -393,7 +393,11 @@ nlohmann::json Broker::RunJson(const WorkflowRun& run, bool detail) {
                         {"started_ms", nullptr},
                         {"finished_ms", nullptr},
                         {"error", nullptr},
-                        {"depends_on", st.def.depends_on}};
+                        {"depends_on", st.def.depends_on},
+                        {"queue", st.def.queue},
+                        // Whether a connected worker announces this kind on
+                        // this queue now (a custom kind may have none yet).
+                        {"kind_served", workers_.AnyServes(st.def.queue, st.def.kind)}};
     if (st.job_seq) {
       std::optional<JobRecord> rec;
       auto live = live_.find(st.job_seq);
@@ -443,7 +447,13 @@ nlohmann::json Broker::ScheduleJson(const workflows::WorkflowDef& w) {
                         ? nlohmann::json(UtcIso(next->second))
                         : nlohmann::json(nullptr)},
       {"last_fire", nullptr},
-      {"active_runs", active}};
+      {"active_runs", active},
+      {"unserved_stages", nlohmann::json::array()}};
+  // Stages whose kind no connected worker announces on their queue (READY
+  // `kinds`, as WORKERS shows them): a run would wait there.
+  for (const auto& st : w.stages)
+    if (!workers_.AnyServes(st.queue, st.kind))
+      j["unserved_stages"].push_back({{"stage", st.name}, {"kind", st.kind}, {"queue", st.queue}});
   auto last = run_store_.LastFire(w.name);
   if (last.ok() && last->has_value()) j["last_fire"] = UtcIso(**last);
   return j;

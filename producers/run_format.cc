@@ -34,16 +34,38 @@ std::string Duration(const json& obj, std::int64_t now_ms) {
 }
 
 // The error explains a stage that ended badly; on a live one it is history.
+// Its first line is shown whole; a longer error (an audit failure lists the
+// offending rows) says where to read the rest.
 std::string StageError(const json& stage) {
   const std::string state = Str(stage, "state");
   if (state == "succeeded") return {};
-  return FirstLine(Str(stage, "error"));
+  const std::string error = Str(stage, "error");
+  std::string line = FirstLine(error);
+  const std::string job = Str(stage, "job");
+  if (line.size() < error.size() && !job.empty()) line += " (more: sluice status " + job + ")";
+  return line;
 }
 
 const json& Stages(const json& run) {
   static const json kNone = json::array();
   const json& stages = Get(run, "stages");
   return stages.is_array() ? stages : kNone;
+}
+
+// "r3: stage 'b' waits: no connected worker runs kind 'py.square' on queue
+// 'default'", a line for each stage not yet run whose kind no connected
+// worker announces (`kind_served` false).
+std::string UnservedStageLines(const json& run) {
+  std::string out;
+  for (const json& s : Stages(run)) {
+    const json& served = Get(s, "kind_served");
+    const std::string state = Str(s, "state");
+    if (!served.is_boolean() || served.get<bool>()) continue;
+    if (state != "pending" && state != "queued" && state != "scheduled") continue;
+    out += Str(run, "id") + ": stage '" + Str(s, "name") + "' waits: no connected worker runs kind '" +
+           Str(s, "kind") + "' on queue '" + Str(s, "queue") + "'\n";
+  }
+  return out;
 }
 
 void RunField(std::ostringstream& out, const char* label, const std::string& value) {
@@ -102,16 +124,20 @@ std::string FormatRun(const json& run, std::int64_t now_ms) {
                     Duration(s, now_ms), StageError(s)});
     out << '\n' << table.Render();
   }
+  if (const std::string unserved = UnservedStageLines(run); !unserved.empty()) out << '\n' << unserved;
   return out.str();
 }
 
 std::string FormatRunTable(const json& runs, std::int64_t now_ms) {
   TextTable table({"ID", "WORKFLOW", "STATE", "TRIGGER", "LOGICAL DATE", "STARTED", "DURATION"});
+  std::string unserved;
   if (runs.is_array())
-    for (const json& r : runs)
+    for (const json& r : runs) {
       table.AddRow({Str(r, "id"), Str(r, "workflow"), Str(r, "state"), Str(r, "trigger"),
                     Str(r, "logical_date"), IsoTime(r, "started_ms", false), Duration(r, now_ms)});
-  return table.Render();
+      unserved += UnservedStageLines(r);
+    }
+  return table.Render() + (unserved.empty() ? "" : "\n" + unserved);
 }
 
 std::string FormatRunSummary(const json& run, std::int64_t now_ms) {
@@ -128,6 +154,7 @@ std::string FormatRunSummary(const json& run, std::int64_t now_ms) {
 
 std::string FormatSchedules(const json& schedules) {
   TextTable table({"WORKFLOW", "SCHEDULE", "NEXT FIRE", "LAST FIRE", "PAUSED", "CATCH_UP", "ACTIVE RUNS"});
+  std::string notes;  // stages no connected worker serves
   if (schedules.is_array()) {
     for (const json& s : schedules) {
       std::string schedule = Str(s, "schedule");
@@ -138,9 +165,14 @@ std::string FormatSchedules(const json& schedules) {
       table.AddRow({Str(s, "workflow"), schedule.empty() ? "-" : schedule, Str(s, "next_fire"),
                     Str(s, "last_fire"), paused.is_boolean() ? (paused.get<bool>() ? "yes" : "no") : "",
                     Str(s, "catch_up"), active});
+      const json& unserved = Get(s, "unserved_stages");
+      if (!unserved.is_array()) continue;
+      for (const json& u : unserved)
+        notes += Str(s, "workflow") + ": stage '" + Str(u, "stage") + "': no connected worker runs kind '" +
+                 Str(u, "kind") + "' on queue '" + Str(u, "queue") + "'\n";
     }
   }
-  return table.Render();
+  return table.Render() + (notes.empty() ? "" : "\n" + notes);
 }
 
 namespace {

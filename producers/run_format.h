@@ -24,12 +24,18 @@ bool IsFinishedRunState(const std::string& state);
 // "r12 running" — one line, for commands that start or change a run.
 std::string FormatRunLine(const nlohmann::json& run);
 
+// A stage's ERROR cell is the first line of its error, whole; a longer
+// error adds "(more: sluice status j7)".
+//
 // The full view of one run (`status r12`, `cancel r12`): its fields, one a
-// line, then a table: STAGE STATE JOB ATTEMPTS DURATION ERROR.
+// line, then a table: STAGE STATE JOB ATTEMPTS DURATION ERROR, then a line
+// for each stage not yet run whose kind no connected worker announces
+// (`kind_served` false): "r12: stage 'b' waits: no connected worker runs
+// kind 'py.square' on queue 'default'".
 std::string FormatRun(const nlohmann::json& run, std::int64_t now_ms);
 
 // A table of runs, one a line: ID WORKFLOW STATE TRIGGER LOGICAL DATE STARTED
-// DURATION.
+// DURATION; then the waiting-stage lines of FormatRun for every run.
 std::string FormatRunTable(const nlohmann::json& runs, std::int64_t now_ms);
 
 // The end of `run --wait`: a table STAGE KIND STATE ATTEMPTS DURATION ERROR,
@@ -38,7 +44,9 @@ std::string FormatRunSummary(const nlohmann::json& run, std::int64_t now_ms);
 
 // A table of schedule entries: WORKFLOW SCHEDULE NEXT FIRE LAST FIRE PAUSED
 // CATCH_UP ACTIVE RUNS ("active/max_active_runs"). A workflow without a
-// schedule (manual runs only) shows "-".
+// schedule (manual runs only) shows "-". Then a line for each stage that no
+// connected worker serves (`unserved_stages`): "daily: stage 'b': no
+// connected worker runs kind 'py.square' on queue 'default'".
 std::string FormatSchedules(const nlohmann::json& schedules);
 
 // The live progress of `run --wait`. Update() takes each polled run object

@@ -1,7 +1,8 @@
 // The job kinds a stock sluice-worker runs (workers/handler_table.cc is the
-// implementation; a worker test keeps the two lists equal). The broker uses
-// the list to check a workflow registry before any run: a stage whose kind
-// no worker could run is refused at load, not discovered at 3 a.m.
+// implementation; a worker test keeps the two lists equal). The workflow
+// registry uses the list to refuse a near miss of a built-in kind (a typo
+// such as `extract.htp`) at load, not at 3 a.m.; other kinds are custom,
+// served by workers of one's own.
 #pragma once
 
 #include <array>

@@ -326,6 +326,9 @@ Status Decode(std::string_view body, Submit* m) {
     jr.Str("concurrency_key", &j.concurrency_key, kMaxKeyBytes, false);
     v = 0;
     jr.Uint("concurrency_limit", &v, false, 100000);
+    if (jr.ok() && v == 0 && jr.Find("concurrency_limit") != nullptr &&
+        jr.Find("concurrency_limit")->type != msgpack::type::NIL)
+      jr.Fail("field 'concurrency_limit' must be 1-100000 (absent: the default)");
     j.concurrency_limit = static_cast<std::uint32_t>(v);
     if (!jr.ok()) return jr.status();
   }
@@ -376,12 +379,17 @@ Status Decode(std::string_view body, SubmitReply* m) {
 void Encode(const ErrorMsg& m, std::string* out) {
   StringSink sink{out};
   Packer pk(sink);
-  pk.pack_map(4);
+  const bool names_attempt = !m.job.empty() && m.attempt > 0;
+  pk.pack_map(names_attempt ? 6 : 4);
   KNum(pk, "req", m.req);
   Key(pk, "ok");
   pk.pack(false);
   KStr(pk, "code", m.code);
   KStr(pk, "message", m.message);
+  if (names_attempt) {
+    KStr(pk, "job", m.job);
+    KNum(pk, "attempt", m.attempt);
+  }
 }
 
 Status Decode(std::string_view body, ErrorMsg* m) {
@@ -389,6 +397,12 @@ Status Decode(std::string_view body, ErrorMsg* m) {
     r.Uint("req", &m->req, false);
     r.Str("code", &m->code, 64, true);
     r.ClampedStr("message", &m->message, kMaxErrorBytes, false);
+    if (r.Find("job") != nullptr) {
+      r.Str("job", &m->job, kMaxIdBytes, false);
+      std::uint64_t attempt = 0;
+      r.Uint("attempt", &attempt, false, UINT32_MAX);
+      m->attempt = static_cast<std::uint32_t>(attempt);
+    }
   });
 }
 

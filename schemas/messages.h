@@ -126,6 +126,10 @@ struct ErrorMsg {
   std::uint64_t req = 0;
   std::string code;     // one of proto::err
   std::string message;  // one line
+  // A RESULT refused as bad_request: its job and attempt, when they could
+  // be read (else empty and 0), so that the worker stops re-sending it.
+  std::string job;
+  std::uint32_t attempt = 0;
 };
 
 // Encoders append a msgpack map to `out`.

@@ -8,6 +8,7 @@
 #include "schemas/messages.h"
 #include "schemas/msgpack_reader.h"
 #include "schemas/protocol.h"
+#include "schemas/utf8_scan.h"
 
 namespace sluice::proto {
 namespace {
@@ -70,10 +71,30 @@ Status ReqOnly(std::string_view body) {
   return Status::Ok();
 }
 
+// {req}: a map with a `req`, nothing else read.
+Status ReqRequired(std::string_view body, const char* what) {
+  return Fields(body, what, [&](MapReader& r) {
+    std::uint64_t req = 0;
+    r.Uint("req", &req, true);
+    return Status::Ok();
+  });
+}
+
+const char* ClientCommandName(std::uint8_t command) {
+  return command >= static_cast<std::uint8_t>(Command::kSubmit) &&
+                 command <= static_cast<std::uint8_t>(Command::kReload)
+             ? CommandName(command)
+             : nullptr;
+}
+
 }  // namespace
 
 Status DecodeRequest(std::uint8_t command, std::string_view body) {
   using C = Command;
+  // What a client submits is UTF-8 throughout, fields nobody reads included.
+  if (const char* client = ClientCommandName(command)) {
+    if (Status s = FindIllFormedUtf8(body, client); !s.ok()) return s;
+  }
   switch (static_cast<C>(command)) {
     case C::kReady: return Typed<Ready>(body);
     case C::kHeartbeat: return Typed<Heartbeat>(body);
@@ -147,9 +168,9 @@ Status DecodeRequest(std::uint8_t command, std::string_view body) {
                       r.Str("workflow", &workflow, kMaxNameBytes, true);
                       return Status::Ok();
                     });
-    case C::kWorkers:
-    case C::kStats:
-    case C::kSchedules:
+    case C::kWorkers: return ReqRequired(body, "WORKERS");
+    case C::kStats: return ReqRequired(body, "STATS");
+    case C::kSchedules: return ReqRequired(body, "SCHEDULES");
     case C::kReload:
       return ReqOnly(body);
   }

@@ -14,12 +14,16 @@
 //   RUN                              client -> broker   {req?, workflow, params?: {str: str}}
 //   RUNS                             client -> broker   {req?, workflow?, state?, limit?}
 //   PAUSE RESUME                     client -> broker   {req?, workflow}
-//   WORKERS STATS SCHEDULES RELOAD   client -> broker   only `req` is read
+//   WORKERS STATS SCHEDULES          client -> broker   {req}: a map with `req`
+//   RELOAD                           client -> broker   only `req` is read
 //   REPLY                            broker -> client   a map with `req` and `ok`
 //
 // It is the contract the wire fuzzer (tests/fuzz/fuzz_wire.cc) drives, so
 // the fuzzer keeps working when the codecs behind it are rewritten; a
 // receiver may call it to validate a body before acting on it.
+//
+// Every `str` of a client -> broker body (SUBMIT .. RELOAD), at any depth,
+// keys and unread fields included, must be UTF-8 (utf8_scan.h).
 //
 // Returns OK when the receiver would act on the body; otherwise the Status
 // the receiver answers with: InvalidArgument (bad_request) naming the

@@ -269,6 +269,14 @@ void Worker::OnError(std::string_view body, Clock::time_point now) {
     log_.Info("the broker does not know this worker (unknown_worker); sending READY again");
     return Introduce(now);
   }
+  if (error.code == proto::err::kBadRequest && !error.job.empty() && error.attempt > 0) {
+    // A RESULT the broker refused: sent again it would be refused again
+    // (PROTOCOL.md §5.3), so it is dropped.
+    if (unacked_.Ack(JobKeyView{error.job, error.attempt}))
+      log_.Info("the broker refused the result of job %s attempt %u (%s); not sending it again",
+                error.job.c_str(), error.attempt, error.message.c_str());
+    return;
+  }
   LogThrottled(now, "broker error %s: %s", error.code.c_str(), error.message.c_str());
 }
 

@@ -14,6 +14,8 @@
 
 #include <toml++/toml.h>
 
+#include "pipeline/workflows/edit_distance.h"
+#include "pipeline/workflows/stage_kind.h"
 #include "pipeline/workflows/stage_template.h"
 #include "schemas/job_kinds.h"
 
@@ -83,18 +85,6 @@ std::string Join(const std::string_view* begin, const std::string_view* end) {
     out += *p;
   }
   return out;
-}
-
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 template <std::size_t N>
@@ -347,8 +337,11 @@ class WorkflowReader {
       } else if (k == "kind") {
         const auto* s = node.as_string();
         if (s == nullptr) Fail(line, where + "'kind' must be a string, not " + TypeName(node));
-        else if (!proto::IsBuiltinKind(s->get()))
-          Fail(line, where + "unknown kind \"" + s->get() + "\" (known: " +
+        else if (!IsValidRegistryName(s->get()))
+          Fail(line, where + "bad kind \"" + s->get() + "\": it must be 1-64 characters of [A-Za-z0-9._-]");
+        else if (auto meant = NearMissOfBuiltinKind(s->get()))
+          Fail(line, where + "unknown kind \"" + s->get() + "\"; did you mean " + Quote(*meant) +
+                         "? (a custom kind may not be this close to a built-in one; built-in: " +
                          Join(proto::kBuiltinKinds.data(), proto::kBuiltinKinds.data() + proto::kBuiltinKinds.size()) +
                          ")");
         else st.kind = s->get();

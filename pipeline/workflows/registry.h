@@ -19,7 +19,12 @@
 //   [[workflow.coffee.stage]]
 //   name = "extract_prices"    # required, [A-Za-z0-9._-]{1,64}, unique in
 //                              #   the workflow
-//   kind = "extract.http"      # required, a builtin kind (schemas/job_kinds.h)
+//   kind = "extract.http"      # required: a built-in kind (schemas/job_kinds.h)
+//                              #   or a custom one, served by a worker of
+//                              #   your own: any [A-Za-z0-9._-]{1,64}, but
+//                              #   not a near miss of a built-in kind
+//                              #   (stage_kind.h: "extract.htp" is refused,
+//                              #   "did you mean 'extract.http'?")
 //   queue = "extract"          # optional, default "default", [A-Za-z0-9._-]{1,64}
 //   params = { source = "prices", url = "http://h/prices/{year}-{month}.csv" }
 //                              # optional table, becomes the job's JSON params
@@ -39,7 +44,7 @@
 // IOError). Every problem found is reported, one per line of the message,
 // in line order:
 //
-//   reg.toml:12: workflow 'coffee': stage 'load': unknown kind 'lod' (known: exec, ...)
+//   reg.toml:12: workflow 'coffee': stage 'load': unknown kind "lod"; did you mean 'load'? (...)
 //   reg.toml:14: workflow 'coffee': stage 'load': unknown dependency 'extract_price'
 //   reg.toml:20: workflow 'coffee': cycle: a -> b -> a
 //

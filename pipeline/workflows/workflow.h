@@ -19,7 +19,7 @@ namespace sluice::workflows {
 
 struct StageDef {
   std::string name;                     // [A-Za-z0-9._-]{1,64}, unique in its workflow
-  std::string kind;                     // a job kind (schemas/job_kinds.h)
+  std::string kind;                     // a job kind: built-in (schemas/job_kinds.h) or custom
   nlohmann::json params = nlohmann::json::object();  // may use {date} {year} {month} {day} {run_id} {<param>}
   std::string queue = "default";
   std::vector<std::string> depends_on;  // stage names of the same workflow

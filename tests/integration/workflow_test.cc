@@ -36,6 +36,9 @@ class WorkflowTest : public IntegrationTest {
     Answer a = client().Request(proto::Command::kRuns, {{"workflow", workflow}}, Scaled(Ms(30000)));
     return a.ok() ? a.body["runs"].size() : 0;
   }
+  static bool IsFinished(const std::string& state) {
+    return state == "succeeded" || state == "failed" || state == "cancelled";
+  }
   json Schedules() {
     Answer a = client().Request(proto::Command::kSchedules, json::object(), Scaled(Ms(30000)));
     return a.ok() ? a.body["schedules"] : json::array();
@@ -216,6 +219,86 @@ queue = "nobody-serves-this"
   // A run id that does not exist: the broker's not_found, exit 1.
   r = cluster_.Cli({"wait", "r999", "--timeout", "5"});
   EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.Describe();
+}
+
+// Defect: a stage of a custom kind was refused at load ("unknown kind"), so
+// a worker of one's own could not serve a workflow. Here the middle stage's
+// kind is served by a Python worker written from PROTOCOL.md
+// (tests/python/square_worker.py), the others by sluice-worker. Until the
+// Python worker connects, `sluice schedules` and `sluice runs` say that no
+// connected worker runs that kind; then the run succeeds.
+TEST_F(WorkflowTest, ACustomKindStageRunsOnAPythonWorker) {
+  const std::string script = std::string(SLUICE_SOURCE_DIR) + "/tests/python/square_worker.py";
+  {
+    CommandResult probe = RunCommand("python-probe", {"/usr/bin/python3", "-c", "import zmq, msgpack"},
+                                     dir_.path(), Scaled(Ms(30000)));
+    if (!probe.status.exited || probe.status.code != 0)
+      GTEST_SKIP() << "/usr/bin/python3 with python3-zmq and python3-msgpack is needed: " << probe.Describe();
+  }
+  std::string reg = Registry(R"(
+[workflow.squares]
+[[workflow.squares.stage]]
+name = "first"
+kind = "test.noop"
+[[workflow.squares.stage]]
+name = "square"
+kind = "py.square"
+params = { x = 7 }
+depends_on = ["first"]
+[[workflow.squares.stage]]
+name = "last"
+kind = "test.noop"
+depends_on = ["square"]
+)");
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--workflows", reg}));
+  cluster_.StartWorker(2);
+  ASSERT_TRUE(WaitForWorkers(1));
+
+  // Nobody runs py.square yet: SCHEDULES says so, in JSON and in text.
+  CommandResult sched = cluster_.Cli({"schedules", "--json"});
+  ASSERT_EQ(sched.status.code, 0) << sched.Describe();
+  json entry = json::parse(sched.out)["schedules"][0];
+  ASSERT_TRUE(entry["unserved_stages"].is_array()) << entry.dump();
+  ASSERT_EQ(entry["unserved_stages"].size(), 1u) << entry.dump();
+  EXPECT_EQ(entry["unserved_stages"][0]["stage"], "square");
+  EXPECT_EQ(entry["unserved_stages"][0]["kind"], "py.square");
+  EXPECT_EQ(entry["unserved_stages"][0]["queue"], "default");
+  CommandResult text = cluster_.Cli({"schedules"});
+  EXPECT_NE(text.out.find("no connected worker runs kind 'py.square'"), std::string::npos) << text.out;
+
+  // The run waits at the custom stage, and RUNS says why.
+  json run = Run("squares");
+  const std::string id = run.value("id", "");
+  ASSERT_FALSE(id.empty()) << run.dump();
+  json waiting = WaitRun(
+      id, [](const json& r) { return r.contains("stages") && r["stages"][1]["state"] == "queued"; },
+      Scaled(Ms(60000)));
+  ASSERT_EQ(waiting["stages"][1]["state"], "queued") << waiting.dump();
+  CommandResult runs = cluster_.Cli({"runs", "--json"});
+  ASSERT_EQ(runs.status.code, 0) << runs.Describe();
+  json stage = json::parse(runs.out)["runs"][0]["stages"][1];
+  EXPECT_EQ(stage["kind_served"], false) << stage.dump();
+  EXPECT_EQ(json::parse(runs.out)["runs"][0]["stages"][0]["kind_served"], true);
+  CommandResult runs_text = cluster_.Cli({"runs"});
+  EXPECT_NE(runs_text.out.find(id + ": stage 'square' waits: no connected worker runs kind 'py.square'"),
+            std::string::npos)
+      << runs_text.out;
+
+  // The Python worker comes: the run finishes, the middle stage through it.
+  Process python("python-worker", {"/usr/bin/python3", script, "--broker", cluster_.endpoint()}, dir_.path());
+  json done = WaitRun(id, [](const json& r) { return IsFinished(r.value("state", "")); }, Scaled(Ms(120000)));
+  ASSERT_EQ(done.value("state", ""), "succeeded") << done.dump() << "\n" << python.Describe();
+  const std::string job = done["stages"][1].value("job", "");
+  Answer status = client().Status(job, Scaled(Ms(30000)));
+  ASSERT_TRUE(status.ok()) << status.Describe();
+  EXPECT_EQ(status.body["job"]["outputs"]["square"], 49) << status.body.dump();
+  EXPECT_EQ(status.body["job"]["attempts"][0]["worker"].get<std::string>().rfind("py-square-", 0), 0u)
+      << status.body.dump();
+  // Served now: the schedule lists no stage without a worker.
+  json after = json::parse(cluster_.Cli({"schedules", "--json"}).out)["schedules"][0];
+  EXPECT_EQ(after["unserved_stages"].size(), 0u) << after.dump();
+  python.Signal(SIGTERM);
+  EXPECT_TRUE(python.Wait(Scaled(Ms(30000))).has_value());
 }
 
 }  // namespace

@@ -260,8 +260,8 @@ TEST_F(CliRunsTest, RunWaitExitsOneWhenTheRunFailed) {
   auto r = Run({"run", "fail", "--wait"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_EQ(r.err, "");
-  EXPECT_THAT(r.out, HasSubstr("transform dead (attempt 2) in 2.500 s: exit status 1\n"));
-  EXPECT_THAT(r.out, HasSubstr("transform  transform.sql  dead       2         2.500 s   exit status 1\n"));
+  EXPECT_THAT(r.out, HasSubstr("transform dead (attempt 2) in 2.500 s: exit status 1 (more: sluice status j2)\n"));
+  EXPECT_THAT(r.out, HasSubstr("transform  transform.sql  dead       2         2.500 s   exit status 1 (more: sluice status j2)\n"));
   EXPECT_THAT(r.out, EndsWith("r1 failed in 4.000 s\n"));
 }
 

@@ -50,7 +50,7 @@ TEST(DecodeRequest, EveryCommandTakesAWellFormedBody) {
       {Command::kBye, ""},           {Command::kJob, job},          {Command::kCancel, cancel},
       {Command::kAck, ack},          {Command::kSubmit, submit},    {Command::kRun, run},
       {Command::kStatus, id},        {Command::kList, req},         {Command::kRetry, id},
-      {Command::kCancelJob, id},     {Command::kWorkers, req},      {Command::kStats, ""},
+      {Command::kCancelJob, id},     {Command::kWorkers, req},      {Command::kStats, req},
       {Command::kExtractions, req},  {Command::kRuns, req},         {Command::kSchedules, req},
       {Command::kPause, run},        {Command::kResume, run},       {Command::kReload, req},
       {Command::kReply, Pack({{"req", 7}, {"ok", true}})},          {Command::kError, error},

@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "fake_broker.h"
 #include "handler_harness.h"
 #include "workers/worker.h"
@@ -551,6 +553,41 @@ TEST(WorkerProtocol, ASecondStopRequestReturnsRunningJobsAtOnce) {
   broker.SendAck(broker.peer(), {{"j1", 1}});
   ASSERT_TRUE(broker.ReceiveCommand(Command::kBye, kProtocolWait));
   EXPECT_EQ(w.Join(), 0);
+}
+
+// A RESULT the broker refuses as bad_request (its ERROR names the job and
+// attempt) will be refused again: the worker stops re-sending it.
+TEST(WorkerProtocol, AResultRefusedAsBadRequestIsNotSentAgain) {
+  FakeBroker broker;
+  RunningWorker w(TestOptions(broker));
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(broker, "j1"));
+  // Raw, as PROTOCOL.md §4 writes it.
+  const std::vector<std::uint8_t> refused = nlohmann::json::to_msgpack(
+      {{"req", 0}, {"ok", false}, {"code", "bad_request"}, {"message", "RESULT: field 'outputs' is bad"},
+       {"job", "j1"}, {"attempt", 1}});
+  broker.Send(broker.peer(), Command::kError, std::string(refused.begin(), refused.end()));
+  std::string body;
+  std::this_thread::sleep_for(250ms);  // past the worker's "just sent READY" window
+  proto::ErrorMsg unknown{0, std::string(proto::err::kUnknownWorker), "restarted"};
+  body.clear();
+  proto::Encode(unknown, &body);
+  broker.Send(broker.peer(), Command::kError, body);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
+  // After READY come the unacknowledged RESULTs, then the answer to a new
+  // JOB (the fence): j1 must not be among them.
+  broker.SendJob(broker.peer(), "j2", 1, "test.noop", Params("{}"));
+  std::vector<std::string> results;
+  for (auto end = std::chrono::steady_clock::now() + kProtocolWait; std::chrono::steady_clock::now() < end;) {
+    auto m = broker.ReceiveCommand(Command::kResult, 1s);
+    if (!m) continue;
+    results.push_back(DecodeResult(*m).job);
+    if (results.back() == "j2") break;
+  }
+  ASSERT_FALSE(results.empty());
+  EXPECT_EQ(results.back(), "j2");
+  EXPECT_EQ(std::count(results.begin(), results.end(), "j1"), 0);
 }
 
 }  // namespace
