@@ -258,7 +258,7 @@ TEST_F(WorkflowRunsTest, CronFiresOncePerSlotAcrossRestarts) {
 TEST_F(WorkflowRunsTest, BadRegistryIsRefusedAndTheOldOneStays) {
   StartBroker();
   Peer client(ctx_, endpoint_);
-  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"no.such.kind\"\n");
+  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"transform.sq\"\n");
   json r = client.Request(Command::kReload, json::object());
   EXPECT_EQ(r["code"], "bad_request");
   EXPECT_NE(r["message"].get<std::string>().find("workflows.toml:4"), std::string::npos) << r.dump();
@@ -279,7 +279,7 @@ TEST_F(WorkflowRunsTest, ReloadRequestedBySignalFlag) {
   config_.reload_requested = &reload;
   StartBroker();
   Peer client(ctx_, endpoint_);
-  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"no.such.kind\"\n");
+  WriteRegistry("[workflow.x]\n[[workflow.x.stage]]\nname = \"s\"\nkind = \"transform.sq\"\n");
   reload = true;
   for (int i = 0; i < 100 && reload; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(reload) << "the loop never looked at the flag";
