@@ -85,7 +85,7 @@ Status Broker::LoadState(std::int64_t now, bool startup) {
         // orphan timer records it lost and it runs again, as the next attempt.
         job.worker.clear();
         job.started_ms = job.updated_ms;  // written at dispatch
-        if (!job.concurrency_key.empty()) gate_.Started(job.concurrency_key);
+        HoldKey(job);
         ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());
         ++n_running;
         break;
@@ -353,8 +353,9 @@ int Broker::PollTimeoutMs(std::int64_t now) {
 }
 
 Status Broker::Turn(bool* stop_requested) {
-  zmq_pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-  int rc = zmq_poll(&item, 1, PollTimeoutMs(clock_->NowMs()));
+  zmq_pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wakeup_.fd(), ZMQ_POLLIN, 0}};
+  int rc = zmq_poll(items, wakeup_.fd() >= 0 ? 2 : 1, PollTimeoutMs(clock_->NowMs()));
+  if (rc > 0 && (items[1].revents & ZMQ_POLLIN)) wakeup_.Drain();
   if (rc < 0) {
     if (errno == EINTR) {
       *stop_requested = false;  // the signal handler sets the stop flag

@@ -47,6 +47,7 @@
 
 #include "broker/alert_sender.h"
 #include "broker/checkpointer.h"
+#include "broker/wakeup.h"
 #include "broker/clock.h"
 #include "broker/concurrency_gate.h"
 #include "broker/extract_runs.h"
@@ -115,6 +116,9 @@ class Broker {
   // On stop: commits, says BYE to workers, closes the database.
   Status Run(const std::atomic<bool>& stop);
   const std::string& bound_endpoint() const { return bound_endpoint_; }
+  // Ends the loop's wait now (thread-safe): after setting `stop`, or after
+  // moving an injected clock, so that the loop looks again at once.
+  void Wake() const { wakeup_.Poke(); }
 
  private:
   // --- loop (broker.cc)
@@ -213,7 +217,12 @@ class Broker {
   void RemoveWorker(const std::string& rid, const std::string& why, std::int64_t now);
   void MakeQueued(Job& job, std::int64_t now, std::string_view last_error = {});
   void Enqueue(const Job& job);  // into the ready queues; dispatched this turn
-  void MakeScheduled(Job& job, std::int64_t run_at_ms);
+  void MakeScheduled(Job& job, std::int64_t now, std::int64_t run_at_ms);
+  // The concurrency key's slot of the job's current attempt (ConcurrencyGate):
+  // taken when the attempt starts running; freed once the job has left that
+  // attempt and no worker holds its lease.
+  void HoldKey(const Job& job) { gate_.Hold(job.concurrency_key, {job.seq, job.attempt}); }
+  void ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt);
   void Forget(std::int64_t seq);                 // a job that became terminal
   Status RetryJob(std::int64_t seq, std::int64_t now);
   Status CancelJob(std::int64_t seq, std::int64_t now);
@@ -271,6 +280,7 @@ class Broker {
   std::string bound_endpoint_;
   JobStore store_;
   std::unique_ptr<Checkpointer> checkpointer_;
+  Wakeup wakeup_;
 
   std::unordered_map<std::int64_t, Job> live_;  // scheduled, queued, running
   // Workflows: the registry, runs that are unfinished (or have stage jobs

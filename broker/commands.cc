@@ -105,13 +105,21 @@ void Broker::OnReady(const std::string& rid, std::string_view body) {
     // An old connection of the same worker: its leases that the worker does
     // not list as running either have a result on its way or are gone.
     for (const auto& [seq, attempt] : replaced->leases) {
-      auto it = live_.find(seq);
-      if (it == live_.end() || it->second.state != JobState::kRunning ||
-          it->second.attempt != attempt)
-        continue;
       bool listed = false;
       for (const auto& p : m.running)
         if (ParseJobId(p.job) == seq && p.attempt == attempt) listed = true;
+      auto it = live_.find(seq);
+      if (it == live_.end() || it->second.state != JobState::kRunning ||
+          it->second.attempt != attempt) {
+        // Timed out or cancelled before: the worker is told to stop it
+        // (AdoptRunning) and keeps the lease until it reports; not listed,
+        // it is gone, and so is its slot of a concurrency key.
+        if (listed)
+          added->leases.insert({seq, attempt});
+        else
+          ReleaseKeyIfFree(seq, attempt);
+        continue;
+      }
       if (!listed) Orphan(it->second, now);
     }
   }

@@ -7,13 +7,24 @@ bool ConcurrencyGate::MayRun(const std::string& key, std::uint32_t limit) const 
   return running(key) < static_cast<std::int64_t>(limit == 0 ? 1 : limit);
 }
 
-void ConcurrencyGate::Stopped(const std::string& key, std::vector<ParkedJob>* unparked) {
+void ConcurrencyGate::Hold(const std::string& key, Attempt attempt) {
+  if (key.empty()) return;
+  if (holders_.emplace(attempt, key).second) ++running_[key];
+}
+
+bool ConcurrencyGate::Release(Attempt attempt, std::vector<ParkedJob>* unparked) {
+  auto h = holders_.find(attempt);
+  if (h == holders_.end()) return false;
+  const std::string key = std::move(h->second);
+  holders_.erase(h);
   auto it = running_.find(key);
   if (it != running_.end() && --it->second <= 0) running_.erase(it);
   auto p = parked_.find(key);
-  if (p == parked_.end()) return;
-  for (auto& j : p->second) unparked->push_back(std::move(j));
-  parked_.erase(p);
+  if (p != parked_.end()) {
+    for (auto& j : p->second) unparked->push_back(std::move(j));
+    parked_.erase(p);
+  }
+  return true;
 }
 
 std::int64_t ConcurrencyGate::running(const std::string& key) const {

@@ -12,22 +12,30 @@ namespace sluice::broker {
 void Broker::SetState(Job& job, JobState to, std::int64_t now) {
   assert(CanTransition(job.state, to));
   counts_.Move(job.queue, job.state, to);
-  if (!job.concurrency_key.empty()) {
-    if (to == JobState::kRunning) gate_.Started(job.concurrency_key);
-    if (job.state == JobState::kRunning) {
-      std::vector<ParkedJob> unparked;
-      gate_.Stopped(job.concurrency_key, &unparked);
-      for (auto& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
-      if (!unparked.empty()) dispatch_more_ = true;
-    }
-  }
+  const bool left_running = job.state == JobState::kRunning && to != JobState::kRunning;
   job.state = to;
   job.updated_ms = now;
   ++job.gen;
   DisarmTimer(job);  // every timer belongs to the state it was armed in
+  // Its key's slot is taken by the caller once the attempt number is set
+  // (HoldKey), and freed here only when no worker still runs the attempt.
+  if (left_running) ReleaseKeyIfFree(job.seq, job.attempt);
   // A stage of a workflow run: its run moves on after this turn's handling
   // (not here: that may submit jobs while `job` is referenced).
   if (IsTerminal(to) && run_of_job_.count(job.seq)) run_events_.push_back({job.seq, to});
+}
+
+void Broker::ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt) {
+  if (!gate_.Holds({seq, attempt})) return;
+  auto it = live_.find(seq);
+  if (it != live_.end() && it->second.state == JobState::kRunning && it->second.attempt == attempt) return;
+  bool leased = false;
+  workers_.ForEach([&](Worker& w) { leased = leased || w.leases.count({seq, attempt}) != 0; });
+  if (leased) return;  // timed out or cancelled, still running on its worker
+  std::vector<ParkedJob> unparked;
+  gate_.Release({seq, attempt}, &unparked);
+  for (auto& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
+  if (!unparked.empty()) dispatch_more_ = true;
 }
 
 void Broker::ArmTimer(Job& job, TimerKind kind, std::int64_t due_ms) {
@@ -135,6 +143,7 @@ void Broker::Dispatch(std::int64_t now) {
       job.worker = w.id;
       job.host = w.host;
       job.started_ms = now;
+      HoldKey(job);
       // The dispatch is written, and its JOB sent only after that commit:
       // a restarted broker knows every attempt that may be running.
       if (!Db(store_.UpdateJob(job, 0, {}, {}))) return;
@@ -150,7 +159,12 @@ void Broker::Dispatch(std::int64_t now) {
 
 void Broker::RecordResult(Worker& from, const proto::JobResult& r, std::int64_t now) {
   auto seq = ParseJobId(r.job);
-  if (seq) from.leases.erase({*seq, r.attempt});
+  if (seq) {
+    from.leases.erase({*seq, r.attempt});
+    // A timed-out or cancelled attempt ends here, on its worker: its slot
+    // of the concurrency key is free now.
+    ReleaseKeyIfFree(*seq, r.attempt);
+  }
   auto it = seq ? live_.find(*seq) : live_.end();
   Job* job = it != live_.end() ? &it->second : nullptr;
   if (legacy_queued_ && job != nullptr && job->state == JobState::kQueued && r.attempt == job->attempt + 1) {
@@ -160,6 +174,7 @@ void Broker::RecordResult(Worker& from, const proto::JobResult& r, std::int64_t 
     job->attempt = r.attempt;
     job->started_ms = now;
     job->worker.clear();
+    HoldKey(*job);
   }
   // The current attempt of a live job is recorded from the worker holding
   // its lease; when no lease is known (after a restart, or an orphan), from
@@ -247,7 +262,7 @@ void Broker::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now) {
   }
   std::uint64_t delay = BackoffDelayMs(job.failures, job.backoff_ms, config_.retry.cap_ms,
                                        end.retry_after_ms, rng_);
-  MakeScheduled(job, now + static_cast<std::int64_t>(delay));
+  MakeScheduled(job, now, now + static_cast<std::int64_t>(delay));
   Db(store_.UpdateJob(job, 0, error, {}));
 }
 
@@ -258,8 +273,8 @@ void Broker::MakeQueued(Job& job, std::int64_t now, std::string_view last_error)
   Enqueue(job);
 }
 
-void Broker::MakeScheduled(Job& job, std::int64_t run_at_ms) {
-  SetState(job, JobState::kScheduled, job.updated_ms);
+void Broker::MakeScheduled(Job& job, std::int64_t now, std::int64_t run_at_ms) {
+  SetState(job, JobState::kScheduled, now);
   job.run_at_ms = run_at_ms;
   ArmTimer(job, TimerKind::kRunAt, run_at_ms);
 }
@@ -296,6 +311,7 @@ void Broker::AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& runni
         SetState(job, JobState::kRunning, now);
         job.attempt = p.attempt;
         job.started_ms = now;
+        HoldKey(job);
         Db(store_.UpdateJob(job, 0, {}, {}));
         adopt = true;
       }
@@ -326,9 +342,12 @@ void Broker::RemoveWorker(const std::string& rid, const std::string& why, std::i
        why.c_str(), w->leases.size(), writable ? "lost" : "orphaned (the state database does not take writes)");
   for (const auto& [seq, attempt] : w->leases) {
     auto it = live_.find(seq);
-    if (it == live_.end()) continue;
+    if (it == live_.end() || it->second.state != JobState::kRunning || it->second.attempt != attempt ||
+        it->second.worker != w->id) {
+      ReleaseKeyIfFree(seq, attempt);  // an attempt it still ran after a timeout or a cancel
+      continue;
+    }
     Job& job = it->second;
-    if (job.state != JobState::kRunning || job.attempt != attempt || job.worker != w->id) continue;
     if (!writable) {
       // Recorded lost by its orphan timer, once writes work again (unless
       // the worker comes back with it first).

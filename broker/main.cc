@@ -19,9 +19,21 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
+// The loop's wakeup: a signal taken by another thread (the checkpointer's,
+// the alert sender's) does not interrupt the loop's poll; this does.
+std::atomic<const sluice::broker::Broker*> g_broker{nullptr};
 
-void OnSignal(int) { g_stop.store(true); }
-void OnHangup(int) { g_reload.store(true); }
+void WakeLoop() {
+  if (const auto* b = g_broker.load()) b->Wake();
+}
+void OnSignal(int) {
+  g_stop.store(true);
+  WakeLoop();
+}
+void OnHangup(int) {
+  g_reload.store(true);
+  WakeLoop();
+}
 
 // A CLI11 validator for durations.
 struct DurationValidator : public CLI::Validator {
@@ -126,7 +138,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sluice-broker: %s\n", s.message().c_str());
     return 3;
   }
+  g_broker.store(&broker);
   s = broker.Run(g_stop);
+  g_broker.store(nullptr);
   if (!s.ok()) {
     std::fprintf(stderr, "sluice-broker: fatal: %s\n", s.message().c_str());
     return 1;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,13 +23,20 @@ namespace sluice::broker::testing {
 using proto::Command;
 using json = nlohmann::json;
 
+// Moving it on wakes the broker it is attached to, which looks at its
+// timers at once (no waiting for the loop's next timeout).
 class FakeClock : public Clock {
  public:
   std::int64_t NowMs() const override { return now_.load(); }
-  void Advance(std::int64_t ms) { now_ += ms; }
+  void Advance(std::int64_t ms) {
+    now_ += ms;
+    if (const Broker* b = broker_.load()) b->Wake();
+  }
+  void Attach(const Broker* b) { broker_.store(b); }
 
  private:
   std::atomic<std::int64_t> now_{1'800'000'000'000};
+  std::atomic<const Broker*> broker_{nullptr};
 };
 
 struct Msg {
@@ -64,6 +72,28 @@ class Peer {
       if (in.command == static_cast<std::uint8_t>(Command::kHeartbeat)) continue;
       return {in.command, std::string(in.body)};
     }
+  }
+  // A fence, for checking that the broker sends this peer nothing (more):
+  // it answers one connection's requests in order, and sends what a turn
+  // produced before the replies of later turns. After two STATS round trips
+  // everything the broker was going to send because of what happened before
+  // this call has arrived. Returns those messages (HEARTBEATs left out).
+  std::vector<Msg> UntilFence() {
+    std::vector<Msg> before;
+    for (int round = 0; round < 2; ++round) {
+      const std::uint64_t req = ++req_;
+      SendJson(Command::kStats, {{"req", req}});
+      while (true) {
+        Msg m = Recv(10000);
+        if (m.cmd == 0) {
+          ADD_FAILURE() << "no reply to the fence";
+          return before;
+        }
+        if (m.cmd == static_cast<std::uint8_t>(Command::kReply) && m.Json().value("req", 0u) == req) break;
+        before.push_back(std::move(m));
+      }
+    }
+    return before;
   }
   json Request(Command c, json body) {
     body["req"] = ++req_;
@@ -127,12 +157,15 @@ class BrokerLoopTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
     endpoint_ = broker_->bound_endpoint();
     config_.endpoint = endpoint_;  // a restart binds the same port
+    clock_.Attach(broker_.get());
     thread_ = std::thread([this] { run_status_ = broker_->Run(stop_); });
   }
   void StopBroker() {
     if (!broker_) return;
     stop_ = true;
+    broker_->Wake();
     thread_.join();
+    clock_.Attach(nullptr);
     EXPECT_TRUE(run_status_.ok()) << run_status_.ToString();
     broker_.reset();
   }

@@ -38,7 +38,7 @@ TEST_F(BrokerLoopTest, NeverSendsMoreJobsThanSlots) {
   Msg a = worker.Recv(), b = worker.Recv();
   ASSERT_EQ(a.cmd, static_cast<std::uint8_t>(Command::kJob));
   ASSERT_EQ(b.cmd, static_cast<std::uint8_t>(Command::kJob));
-  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "a third job beyond 2 slots";
+  EXPECT_TRUE(worker.UntilFence().empty()) << "a third job beyond 2 slots";
   worker.Result(a.Json()["job"], 1, Outcome::kSucceeded);
   Msg next = worker.Recv();
   if (next.cmd == static_cast<std::uint8_t>(Command::kAck)) next = worker.Recv();
@@ -58,14 +58,14 @@ TEST_F(BrokerLoopTest, PrefetchAddsToCreditUntilTheWorkerDrains) {
     ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << "job " << i;
     got.push_back(m.Json()["job"]);
   }
-  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "more than slots + prefetch";
+  EXPECT_TRUE(worker.UntilFence().empty()) << "more than slots + prefetch";
   std::string drain;
   proto::Encode(proto::Heartbeat{0}, &drain);
   worker.Send(Command::kHeartbeat, drain);
   worker.Result(got[0], 1, Outcome::kSucceeded);
   Msg m = worker.Recv();
   EXPECT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kAck));
-  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "a draining worker got a job";
+  EXPECT_TRUE(worker.UntilFence().empty()) << "a draining worker got a job";
 }
 
 // Regression: lease timers of finished jobs used to stay in a lazily-cleaned
@@ -110,15 +110,106 @@ TEST_F(BrokerLoopTest, ConcurrencyKeyLimitsRunningJobs) {
     ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << i;
     got.push_back(m.Json()["job"]);
   }
-  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "a third job of key origin-a ran";
+  EXPECT_TRUE(worker.UntilFence().empty()) << "a third job of key origin-a ran";
   EXPECT_NE(std::find(got.begin(), got.end(), "j6"), got.end()) << "the unkeyed job waited";
   worker.Result(got[0] == "j6" ? got[1] : got[0], 1, Outcome::kSucceeded);
   Msg m = worker.Recv();
   if (m.cmd == static_cast<std::uint8_t>(Command::kAck)) m = worker.Recv();
   ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << "a freed key slot is used";
-  m = worker.Recv(1500);
-  if (m.cmd == static_cast<std::uint8_t>(Command::kAck)) m = worker.Recv(1500);
-  EXPECT_EQ(m.cmd, 0) << "over the key's limit";
+  // At most the ACK, if it came after the JOB; no other job of the key.
+  std::vector<Msg> rest = worker.UntilFence();
+  EXPECT_LE(rest.size(), 1u) << "over the key's limit";
+  for (const Msg& x : rest) EXPECT_EQ(x.cmd, static_cast<std::uint8_t>(Command::kAck)) << "over the key's limit";
+}
+
+// Waits until WORKERS lists `id`: its READY, and the dispatch of that
+// turn, have been handled before anything the client sends next.
+void WaitForWorker(Peer& client, const std::string& id) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json reply = client.Request(Command::kWorkers, json::object());
+    for (const auto& w : reply.value("workers", json::array()))
+      if (w.value("worker", "") == id) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  FAIL() << "worker " << id << " never showed up in WORKERS";
+}
+
+// A timed-out attempt may still run on its worker until that worker reports
+// it: its slot of the concurrency key stays taken until then, so the next
+// job of the key (a lakehouse "single writer") does not overlap it.
+// Regression: the slot was freed when the job left `running`.
+TEST_F(BrokerLoopTest, ATimedOutAttemptKeepsItsKeySlotUntilItsWorkerReports) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), w1(ctx_, endpoint_), w2(ctx_, endpoint_);
+  // a (kind k1) runs only on w1, b (kind k2) only on w2; one key.
+  const json keyed = {{"kind", "k2"}, {"concurrency_key", "lake"}, {"concurrency_limit", 1}};
+  json first = keyed;
+  first["kind"] = "k1";
+  first["timeout_ms"] = 1000;
+  first["max_attempts"] = 1;
+  const std::string a = Submit(client, first);
+  w1.Ready("w1", 1, {}, 3600 * 1000, 0, {"k1"});
+  ASSERT_EQ(w1.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  clock_.Advance(1000 + 2 * 1000 + 10);  // timeout + grace
+  Msg cancel = w1.Recv();
+  ASSERT_EQ(cancel.cmd, static_cast<std::uint8_t>(Command::kCancel));
+  EXPECT_EQ(Status(client, a)["job"]["state"], "dead");
+
+  const std::string b = Submit(client, keyed);
+  w2.Ready("w2", 1, {}, 3600 * 1000, 0, {"k2"});
+  WaitForWorker(client, "w2");
+  json st = Status(client, b)["job"];
+  EXPECT_EQ(st["state"], "queued") << "ran beside the timed-out attempt that w1 still runs: " << st.dump();
+
+  w1.Result(a, 1, Outcome::kCancelled);  // w1 has stopped it
+  ASSERT_EQ(w1.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  Msg job = w2.Recv();
+  ASSERT_EQ(job.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(job.Json()["job"], b);
+}
+
+// The same for a cancelled attempt, and for a worker that leaves without
+// reporting: its leases go with it, and so do their slots.
+TEST_F(BrokerLoopTest, ACancelledAttemptKeepsItsKeySlotUntilItsWorkerGoes) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), w1(ctx_, endpoint_), w2(ctx_, endpoint_);
+  // a (kind k1) runs only on w1, b (kind k2) only on w2; one key.
+  const json keyed = {{"kind", "k2"}, {"concurrency_key", "lake"}, {"concurrency_limit", 1}};
+  json first = keyed;
+  first["kind"] = "k1";
+  const std::string a = Submit(client, first);
+  w1.Ready("w1", 1, {}, 3600 * 1000, 0, {"k1"});
+  ASSERT_EQ(w1.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(client.Request(Command::kCancelJob, {{"id", a}})["job"]["state"], "cancelled");
+  ASSERT_EQ(w1.Recv().cmd, static_cast<std::uint8_t>(Command::kCancel));
+
+  const std::string b = Submit(client, keyed);
+  w2.Ready("w2", 1, {}, 3600 * 1000, 0, {"k2"});
+  WaitForWorker(client, "w2");
+  EXPECT_EQ(Status(client, b)["job"]["state"], "queued");
+
+  w1.SendJson(Command::kBye, {{"reason", "test"}});
+  Msg job = w2.Recv();
+  ASSERT_EQ(job.cmd, static_cast<std::uint8_t>(Command::kJob));
+  EXPECT_EQ(job.Json()["job"], b);
+}
+
+// A retry's state change is dated when it happens. Regression: the move to
+// `scheduled` kept the dispatch's updated_ms.
+TEST_F(BrokerLoopTest, AFailedAttemptDatesItsMoveToScheduled) {
+  StartBroker();
+  Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
+  const std::string id = Submit(client, {{"kind", "k"}, {"backoff_ms", 10000}});
+  worker.Ready("w1", 1, {}, 3600 * 1000);
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
+  const std::int64_t dispatched_at = clock_.NowMs();
+  clock_.Advance(5000);
+  worker.Result(id, 1, Outcome::kFailed, "boom");
+  ASSERT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
+  json st = Status(client, id)["job"];
+  EXPECT_EQ(st["state"], "scheduled");
+  EXPECT_GE(st["updated_ms"].get<std::int64_t>(), dispatched_at + 5000) << st.dump();
 }
 
 TEST_F(BrokerLoopTest, LakehouseKindsShareOneWriterKey) {
@@ -138,7 +229,7 @@ TEST_F(BrokerLoopTest, LakehouseKindsShareOneWriterKey) {
     ASSERT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kJob)) << i;
     got.push_back(m.Json()["job"]);
   }
-  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "two lakehouse jobs ran at once";
+  EXPECT_TRUE(worker.UntilFence().empty()) << "two lakehouse jobs ran at once";
   EXPECT_NE(std::find(got.begin(), got.end(), "j4"), got.end()) << "the job with its own key waited";
 }
 
@@ -221,7 +312,7 @@ TEST_F(BrokerLoopTest, FailedAttemptWaitsForItsBackoff) {
   json st = Status(client, id)["job"];
   EXPECT_EQ(st["state"], "scheduled");
   EXPECT_GE(st["run_at_ms"].get<std::int64_t>(), failed_at + 10000);
-  EXPECT_EQ(worker.Recv(1500).cmd, 0) << "dispatched before its backoff";
+  EXPECT_TRUE(worker.UntilFence().empty()) << "dispatched before its backoff";
   clock_.Advance(13000);  // past 10 s + 25% jitter
   Msg again = worker.Recv();
   ASSERT_EQ(again.cmd, static_cast<std::uint8_t>(Command::kJob));
@@ -264,7 +355,7 @@ TEST_F(BrokerLoopTest, LeaseTimeoutCancelsAndRetries) {
   EXPECT_EQ(st["attempts"][0]["outcome"], "timed_out");
   // Its slot stays taken until the worker reports the attempt.
   clock_.Advance(2000);
-  EXPECT_EQ(worker.Recv(1500).cmd, 0);
+  EXPECT_TRUE(worker.UntilFence().empty());
   worker.Result(id, 1, Outcome::kCancelled);
   Msg m = worker.Recv();
   if (m.cmd == static_cast<std::uint8_t>(Command::kAck)) m = worker.Recv();
@@ -426,7 +517,7 @@ TEST_F(BrokerLoopTest, DelayedJobWaitsForRunAt) {
   json r = client.Request(Command::kSubmit, {{"jobs", {{{"kind", "k"}, {"delay_ms", 60000}}}}});
   EXPECT_EQ(r["jobs"][0]["state"], "scheduled");
   worker.Ready("w1", 1, {}, 3600 * 1000);
-  EXPECT_EQ(worker.Recv(1500).cmd, 0);
+  EXPECT_TRUE(worker.UntilFence().empty());
   clock_.Advance(60001);
   EXPECT_EQ(worker.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
 }

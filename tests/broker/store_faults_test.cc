@@ -20,23 +20,6 @@
 namespace sluice::broker::testing {
 namespace {
 
-// Every message up to and including the next REPLY/ERROR answering a STATS
-// sent now: a fence for "nothing else came before it".
-std::vector<Msg> UntilFence(Peer& p) {
-  p.SendJson(Command::kStats, {{"req", 999999}});
-  std::vector<Msg> seen;
-  while (true) {
-    Msg m = p.Recv(10000);
-    if (m.cmd == 0) {
-      ADD_FAILURE() << "no answer to the fence STATS";
-      return seen;
-    }
-    seen.push_back(m);
-    if (m.cmd == static_cast<std::uint8_t>(Command::kReply) && m.Json().value("req", 0) == 999999)
-      return seen;
-  }
-}
-
 bool AnyOf(const std::vector<Msg>& ms, Command c) {
   for (const auto& m : ms)
     if (m.cmd == static_cast<std::uint8_t>(c)) return true;
@@ -130,7 +113,7 @@ TEST_F(StoreFaultsTest, LockHeldElsewhereNeitherKillsNorFreezesTheBroker) {
   const std::string a = Submit(c, {{"kind", "k"}});
   Peer w(ctx_, endpoint_);
   w.Ready("w1", 0);
-  EXPECT_FALSE(AnyOf(UntilFence(w), Command::kError));
+  EXPECT_FALSE(AnyOf(w.UntilFence(), Command::kError));
 
   // A second connection (another process would do the same) holds the write lock.
   sqlite3* other = nullptr;
@@ -143,7 +126,7 @@ TEST_F(StoreFaultsTest, LockHeldElsewhereNeitherKillsNorFreezesTheBroker) {
   EXPECT_NE(error.value("message", "").find("lock"), std::string::npos) << error.dump();
   // Heartbeats and queries go on.
   w.Send(Command::kHeartbeat, "");
-  EXPECT_FALSE(AnyOf(UntilFence(w), Command::kError));
+  EXPECT_FALSE(AnyOf(w.UntilFence(), Command::kError));
   EXPECT_EQ(Status(c, a)["job"]["state"], "queued");
   EXPECT_EQ(Stats(c)["workers"], 1);
 
@@ -176,7 +159,7 @@ TEST_F(StoreFaultsTest, ResultWhileDegradedIsHeldUnackedThenRecorded) {
 
   fault::Arm(fault::Op::kLock, SQLITE_BUSY);
   w.Result(id, 1, Outcome::kSucceeded);
-  std::vector<Msg> seen = UntilFence(w);
+  std::vector<Msg> seen = w.UntilFence();
   EXPECT_FALSE(AnyOf(seen, Command::kAck)) << "a RESULT that was not stored was ACKed";
   EXPECT_FALSE(AnyOf(seen, Command::kError));
   EXPECT_EQ(Status(c, id)["job"]["state"], "running");
@@ -234,7 +217,7 @@ TEST_F(ResultRulesTest, ResultWithoutReadyIsNeitherRecordedNorAcked) {
   ASSERT_EQ(real.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
 
   stranger.Result(id, 1, Outcome::kFailed, "forged", false);
-  std::vector<Msg> seen = UntilFence(stranger);
+  std::vector<Msg> seen = stranger.UntilFence();
   EXPECT_FALSE(AnyOf(seen, Command::kAck));
   ASSERT_TRUE(AnyOf(seen, Command::kError));
   EXPECT_EQ(seen[0].Json().value("code", ""), "unknown_worker");
@@ -258,7 +241,7 @@ TEST_F(ResultRulesTest, ResultFromAnotherWorkerThanTheLeaseHolderIsNotRecorded) 
   ASSERT_EQ(holder.Recv().cmd, static_cast<std::uint8_t>(Command::kJob));
   other.Ready("w2", 0);
   other.Result(id, 1, Outcome::kFailed, "not mine", false);
-  UntilFence(other);
+  other.UntilFence();
   EXPECT_EQ(Status(c, id)["job"]["state"], "running");
   holder.Result(id, 1, Outcome::kSucceeded);
   ASSERT_EQ(holder.Recv().cmd, static_cast<std::uint8_t>(Command::kAck));
@@ -296,7 +279,7 @@ TEST_F(ResultRulesTest, ResultFinishedWhileTheBrokerWasDownIsRecordedOnceAndNotR
   }
   // Well past every grace period, nothing is dispatched again.
   clock_.Advance(60000);
-  EXPECT_FALSE(AnyOf(UntilFence(w), Command::kJob));
+  EXPECT_FALSE(AnyOf(w.UntilFence(), Command::kJob));
 }
 
 }  // namespace
