@@ -165,7 +165,7 @@ Result<std::int64_t> Broker::StartRun(const workflows::WorkflowDef& w, const std
   if (!Db(store_.Begin())) return fatal_;
   RunRow row;
   row.seq = run_store_.AllocateRunSeq();
-  auto vars = workflows::RunVariables(logical_date, "r" + std::to_string(row.seq), w.name, w.params, overrides);
+  auto vars = workflows::RunVariables(logical_date, FormatRunId(row.seq), w.name, w.params, overrides);
   if (!vars.ok()) return vars.status();
   row.workflow = w.name;
   row.state = RunPhaseName(RunPhase::kQueued);
@@ -214,7 +214,7 @@ void Broker::SubmitReady(WorkflowRun& run, std::int64_t now) {
     spec.timeout_ms = st.def.timeout_ms;
     spec.max_attempts = st.def.max_attempts;
     spec.backoff_ms = st.def.backoff_ms;
-    spec.key = "r" + std::to_string(run.row.seq) + "/" + st.def.name;
+    spec.key = FormatRunId(run.row.seq) + "/" + st.def.name;
     proto::SubmittedJob job = SubmitOne(spec, now);
     auto seq = ParseJobId(job.id);
     if (!seq) return;  // SubmitOne failed: the broker is stopping (fatal_)
@@ -276,7 +276,7 @@ void Broker::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const
   run.phase = phase;
   run.row.finished_ms = now;
   PersistRun(run);
-  const std::string id = "r" + std::to_string(run.row.seq);
+  const std::string id = FormatRunId(run.row.seq);
   Logf("run %s (%s) %s%s%s", id.c_str(), run.row.workflow.c_str(), RunPhaseName(phase),
        why.empty() ? "" : ": ", why.c_str());
   if (phase == RunPhase::kFailed) {
@@ -419,7 +419,7 @@ nlohmann::json Broker::RunJson(const WorkflowRun& run, bool detail) {
     }
     stages.push_back(std::move(s));
   }
-  return {{"id", "r" + std::to_string(run.row.seq)},
+  return {{"id", FormatRunId(run.row.seq)},
           {"state", RunPhaseName(run.phase)},
           {"workflow", run.row.workflow},
           {"trigger", run.row.trigger},
