@@ -1,5 +1,5 @@
 // AlertSender: ntfy-style webhook alerts (a failed workflow run, a dead job
-// of no run: one failure, one post; texts in lifecycle.cc and runs.cc)
+// of no run: one failure, one post; texts in run_manager.cc)
 // posted from a helper thread, so that the event loop never waits on the
 // network. Enqueue() only takes a mutex and appends to a bounded queue.
 //

@@ -8,13 +8,14 @@
 
 #include "broker/log.h"
 #include "schemas/fault_vfs.h"
+#include "schemas/job_id.h"
 #include "schemas/protocol.h"
 #include "schemas/utf8_scan.h"
 
 namespace sluice::broker {
 
 Broker::Broker(BrokerConfig config, const Clock* clock)
-    : config_(std::move(config)), clock_(clock), ctx_(1), rng_(std::random_device{}()) {}
+    : config_(std::move(config)), clock_(clock), ctx_(1), retention_(config_.retention_ms) {}
 
 Broker::~Broker() {
   checkpointer_.reset();
@@ -52,65 +53,34 @@ Status Broker::Start() {
   Logf("listening on %s", bound_endpoint_.c_str());
   // Workers can reach us only now: the grace for re-announcing what they
   // still run starts here, however long the load took.
-  const std::int64_t bound_ms = clock_->NowMs();
-  for (auto& [seq, job] : live_)
-    if (job.state == JobState::kRunning && job.has_timer && job.timer_kind == TimerKind::kOrphan)
-      ArmTimer(job, TimerKind::kOrphan, bound_ms + OrphanGraceMs());
-  if (dispatch_hold_until_ms_ > 0)
-    dispatch_hold_until_ms_ = bound_ms + static_cast<std::int64_t>(config_.liveness) * config_.heartbeat_ms;
-  dispatch_more_ = true;
-  retention_task_.next_ms = now + 10000;
+  jobs_->OnListening(clock_->NowMs());
+  retention_.Schedule(now + 10000);
   return WriteEndpointFile();
 }
 
 Status Broker::LoadState(std::int64_t now, bool startup) {
-  Status s = extract_.Prepare(store_.db());
-  if (!s.ok()) return s;
-  std::size_t n_sched = 0, n_queued = 0, n_running = 0;
-  s = store_.LoadLive([&](Job&& j) {
-    j.gen = 1;
-    Job& job = live_[j.seq] = std::move(j);
-    switch (job.state) {
-      case JobState::kScheduled:
-        ArmTimer(job, TimerKind::kRunAt, job.run_at_ms);
-        ++n_sched;
-        break;
-      case JobState::kQueued:
-        ready_.Push(job.queue, job.kind, {job.priority, job.seq, job.gen});
-        ++n_queued;
-        break;
-      case JobState::kRunning:
-        // Dispatched (the dispatch is written before its JOB goes out): its
-        // worker re-announces it in READY or re-sends its result; else the
-        // orphan timer records it lost and it runs again, as the next attempt.
-        job.worker.clear();
-        job.started_ms = job.updated_ms;  // written at dispatch
-        HoldKey(job);
-        ArmTimer(job, TimerKind::kOrphan, now + OrphanGraceMs());
-        ++n_running;
-        break;
-      default:
-        break;
-    }
-  });
-  if (!s.ok()) return s;
-  s = store_.CountByQueueAndState(
-      [&](const std::string& q, JobState st, std::int64_t n) { counts_.Add(q, st, n); });
-  if (!s.ok()) return s;
-  s = LoadWorkflows(now, startup);  // after the counts: a catch-up fire submits jobs
-  if (!s.ok()) return s;
-  Logf("state %s: %zu scheduled, %zu queued, %zu running (awaiting re-adoption), next id j%lld",
-       config_.state_path.c_str(), n_sched, n_queued, n_running,
-       static_cast<long long>(store_.next_job_seq()));
-  // A database of a version that did not write dispatches (before 4) may
-  // hold running jobs that read 'queued': give their workers time to
-  // re-announce them before anything runs twice.
-  if (startup && n_queued > 0 && store_.opened_version() > 0 && store_.opened_version() < 4) {
-    legacy_queued_ = true;
-    dispatch_hold_until_ms_ = now + static_cast<std::int64_t>(config_.liveness) * config_.heartbeat_ms;
+  runs_.reset();
+  LifecycleConfig lc;
+  lc.retry = config_.retry;
+  lc.default_timeout_ms = config_.default_timeout_ms;
+  lc.heartbeat_ms = config_.heartbeat_ms;
+  lc.liveness = config_.liveness;
+  jobs_ = std::make_unique<JobLifecycle>(store_, hooks_, lc);
+  jobs_->SetWritableCheck([this](std::int64_t t) { return Writable(t); });
+  runs_ = std::make_unique<RunManager>(store_, *jobs_, RunManagerConfig{config_.workflows_path, config_.verbose},
+                                       [this](const std::string& title, const std::string& text) { Alert(title, text); });
+  auto loaded = jobs_->Load(now, startup);
+  if (!loaded.ok()) return loaded.status();
+  Effects fx;
+  // After the jobs: a catch-up fire submits jobs.
+  Status s = runs_->Load(now, startup, &fx);
+  if (!Apply(s, fx)) return fatal_;
+  Logf("state %s: %zu scheduled, %zu queued, %zu running (awaiting re-adoption), next id %s",
+       config_.state_path.c_str(), loaded->scheduled, loaded->queued, loaded->running,
+       FormatJobId(store_.next_job_seq()).c_str());
+  if (loaded->legacy)
     Logf("state written by an earlier version: dispatch waits %lld ms for workers to re-announce",
-         static_cast<long long>(dispatch_hold_until_ms_ - now));
-  }
+         static_cast<long long>(config_.liveness) * config_.heartbeat_ms);
   return Status::Ok();
 }
 
@@ -136,6 +106,26 @@ bool Broker::Db(const Status& s) {
     fatal_code_ = store_.last_error_code();
   }
   return s.ok();
+}
+
+bool Broker::Apply(const Status& s, Effects& fx) {
+  Status st = s;
+  if (st.ok() && (!fx.ended.empty() || (runs_->HasPendingEvents() && store_.in_transaction())))
+    st = runs_->OnJobsEnded(clock_->NowMs(), &fx);
+  for (Message& m : fx.send_now) {
+    if (Worker* w = jobs_->workers().ByRoutingId(m.rid)) SendNow(*w, m.cmd, m.body);
+    else SendTo(m.rid, m.cmd, m.body);
+  }
+  // JOBs of a failed transaction are never sent: their dispatch was not stored.
+  if (st.ok())
+    for (Message& m : fx.after_commit) Defer(m.rid, m.cmd, std::move(m.body));
+  fx = Effects();
+  return Db(st);
+}
+
+void Broker::Alert(const std::string& title, const std::string& text) {
+  if (config_.verbose) Logf("alert: %s", title.c_str());
+  if (alerts_) alerts_->Enqueue(title, text);  // never blocks: a queue and a thread
 }
 
 // ---- the state database's health ------------------------------------------
@@ -197,7 +187,7 @@ bool Broker::Writable(std::int64_t now) {
     EnterDegraded(Cause(store_.last_error_code(), s.message()));
     return false;
   }
-  cron_at_begin_ = next_fire_;
+  cron_at_begin_ = runs_->cron_slots();
   if (degraded_) LeaveDegraded(now);
   return fatal_.ok();
 }
@@ -213,8 +203,9 @@ void Broker::EnterDegraded(const std::string& why) {
 void Broker::LeaveDegraded(std::int64_t now) {
   degraded_ = false;
   Logf("state database takes writes again; %zu held results to record", held_results_.size());
-  dispatch_more_ = true;
-  StartQueuedRuns(now);
+  jobs_->RequestDispatch();
+  Effects fx;
+  Apply(runs_->StartQueuedRuns(now, &fx), fx);
   std::vector<HeldResult> held;
   held.swap(held_results_);
   held_bytes_ = 0;
@@ -245,7 +236,7 @@ Status Broker::OnStoreFailure(const Status& s, int sqlite_code, std::int64_t now
       SendTo(o.rid, o.cmd, o.body);
     }
   }
-  workers_.ForEach([&](Worker& w) {
+  jobs_->workers().ForEach([&](Worker& w) {
     std::string body;
     proto::Encode(proto::Bye{"the broker reloads its state; announce yourself again"}, &body);
     SendNow(w, proto::Command::kBye, body);
@@ -258,21 +249,12 @@ Status Broker::OnStoreFailure(const Status& s, int sqlite_code, std::int64_t now
                          config_.state_vfs.empty() ? nullptr : config_.state_vfs.c_str());
   if (!o.ok()) return Status::IOError("cannot reopen the state database after a failed write: " + o.message());
   const std::map<std::string, std::int64_t> cron = cron_at_begin_;
-  live_.clear();
-  runs_.clear();
-  run_of_job_.clear();
-  run_events_.clear();
-  ready_ = ReadyQueues();
-  timers_ = TimerSet();
-  workers_ = WorkerRegistry();
-  gate_ = ConcurrencyGate();
-  counts_ = StateCounts();
   txn_timed_ = false;
   fatal_ = Status::Ok();
   fatal_code_ = 0;
-  Status l = LoadState(now, /*startup=*/false);
+  Status l = LoadState(now, /*startup=*/false);  // a new lifecycle and run manager
   if (!l.ok()) return l;
-  if (!cron.empty()) next_fire_ = cron;  // slots that fired in the lost transaction fire again
+  if (!cron.empty()) runs_->RestoreCronSlots(cron);  // slots that fired in the lost transaction fire again
   EnterDegraded(why);
   return Status::Ok();
 }
@@ -281,7 +263,7 @@ void Broker::RefuseWrite(const std::string& rid, std::uint8_t command, std::stri
   counters_.refused_degraded++;
   switch (static_cast<proto::Command>(command)) {
     case proto::Command::kResult: {
-      if (workers_.ByRoutingId(rid) == nullptr) return OnResult(rid, body);  // unknown_worker
+      if (jobs_->workers().ByRoutingId(rid) == nullptr) return OnResult(rid, body);  // unknown_worker
       if (held_bytes_ + body.size() > kMaxHeldResultBytes) return;          // kept by the worker
       held_bytes_ += body.size();
       held_results_.push_back({rid, std::string(body)});
@@ -308,7 +290,7 @@ Status Broker::Run(const std::atomic<bool>& stop) {
   Status s = CommitIfDue(true);
   if (!s.ok()) return s;
   if (!fatal_.ok()) return fatal_;
-  workers_.ForEach([&](Worker& w) {
+  jobs_->workers().ForEach([&](Worker& w) {
     std::string body;
     proto::Encode(proto::Bye{"broker shutting down"}, &body);
     SendNow(w, proto::Command::kBye, body);
@@ -320,7 +302,6 @@ Status Broker::Run(const std::atomic<bool>& stop) {
 }
 
 int Broker::PollTimeoutMs(std::int64_t now) {
-  const bool held = now < dispatch_hold_until_ms_;
   if (!deferred_.empty() && !store_.in_transaction()) return 0;
   // While degraded, work that writes (timers, dispatch, cron, retention)
   // waits for the next probe, not for its own due time.
@@ -330,7 +311,7 @@ int Broker::PollTimeoutMs(std::int64_t now) {
                                                    next_probe_ - std::chrono::steady_clock::now()).count());
   }
   auto writes_at = [&](std::int64_t due_ms) { return degraded_ ? std::max(due_ms, probe_ms) : due_ms; };
-  if (dispatch_more_ && !held && !degraded_) return 0;
+  if (jobs_->WantsDispatch(now) && !degraded_) return 0;
   std::int64_t due = now + config_.heartbeat_ms;
   if (degraded_) due = std::min(due, probe_ms);
   if (store_.in_transaction()) {
@@ -341,11 +322,10 @@ int Broker::PollTimeoutMs(std::int64_t now) {
     if (left <= 0) return 0;
     due = std::min<std::int64_t>(due, now + (left + 999) / 1000);
   }
-  if (held) due = std::min(due, dispatch_hold_until_ms_);
-  if (!timers_.empty()) due = std::min(due, writes_at(timers_.next_due_ms()));
-  due = std::min(due, writes_at(NextTaskDueMs()));
-  due = std::min(due, writes_at(NextCronDueMs()));
-  workers_.ForEach([&](Worker& w) {
+  due = std::min(due, writes_at(jobs_->NextDueMs(now)));
+  due = std::min(due, writes_at(retention_.next_ms()));
+  due = std::min(due, writes_at(runs_->NextCronDueMs()));
+  jobs_->workers().ForEach([&](Worker& w) {
     due = std::min(due, w.last_sent_ms + w.heartbeat_ms);
     due = std::min(due, w.last_seen_ms + static_cast<std::int64_t>(config_.liveness) * w.heartbeat_ms + 1);
   });
@@ -414,11 +394,14 @@ Status Broker::Turn(bool* stop_requested) {
   Tick(now);
   if (config_.reload_requested && config_.reload_requested->exchange(false)) {
     std::string message;
-    (void)ReloadRegistry(&message);  // logged; a bad file keeps the old registry
+    (void)runs_->Reload(now, &message);  // logged; a bad file keeps the old registry
   }
-  CronTick(now);
-  ProcessRunEvents(now);
-  Dispatch(now);
+  Effects fx;
+  // A slot fires with a write; while writes fail it waits (and fires late).
+  if (fatal_.ok() && runs_->CronDue(now) && Writable(now)) Apply(runs_->CronTick(now, &fx), fx);
+  // Stage ends loaded from the store, applied once writes work.
+  if (fatal_.ok() && runs_->HasPendingEvents() && Writable(now)) Apply(Status::Ok(), fx);
+  if (fatal_.ok() && jobs_->WantsDispatch(now)) Apply(jobs_->Dispatch(now, &fx), fx);
   if (!fatal_.ok()) {
     Status s = OnStoreFailure(fatal_, fatal_code_, clock_->NowMs());
     if (!s.ok()) return s;
@@ -482,7 +465,7 @@ void Broker::Handle(proto::Incoming& in) {
       {static_cast<std::uint8_t>(C::kResume), {&Broker::OnResume, true}},
       {static_cast<std::uint8_t>(C::kReload), {&Broker::OnReload, true}},
   };
-  if (Worker* w = workers_.ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
+  if (Worker* w = jobs_->workers().ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
   auto it = kTable.find(in.command);
   if (it == kTable.end()) {
     counters_.bad_messages++;
@@ -520,7 +503,7 @@ void Broker::Defer(const std::string& rid, proto::Command cmd, std::string body,
 
 void Broker::FlushDeferred() {
   // ACKs gathered per worker go out as one message each.
-  workers_.ForEach([&](Worker& w) {
+  jobs_->workers().ForEach([&](Worker& w) {
     if (w.pending_acks.empty()) return;
     std::string body;
     proto::Ack ack;
@@ -532,7 +515,7 @@ void Broker::FlushDeferred() {
   for (auto& o : deferred_) {
     if (o.cmd == proto::Command::kJob) {
       // The attempt is written; a worker that vanished since loses it.
-      Worker* w = workers_.ByRoutingId(o.rid);
+      Worker* w = jobs_->workers().ByRoutingId(o.rid);
       if (w != nullptr) w->last_sent_ms = clock_->NowMs();
       if (!SendTo(o.rid, o.cmd, o.body)) gone.push_back(o.rid);
       continue;
@@ -541,7 +524,42 @@ void Broker::FlushDeferred() {
       Logf("reply to a vanished peer dropped (%s)", proto::CommandName(static_cast<std::uint8_t>(o.cmd)));
   }
   deferred_.clear();
-  for (const auto& rid : gone) RemoveWorker(rid, "worker unreachable", clock_->NowMs());
+  for (const auto& rid : gone) {
+    Effects fx;
+    Apply(jobs_->RemoveWorker(rid, "worker unreachable", clock_->NowMs(), &fx), fx);
+  }
+}
+
+// ---- time-driven work -----------------------------------------------------------
+
+void Broker::Tick(std::int64_t now) {
+  // Timers write (a retry queued, a lease or orphan ended): they wait while
+  // the state database does not take writes.
+  if (degraded_) (void)Writable(now);  // the probe: held results are recorded once it succeeds
+  Effects fx;
+  if (jobs_->TimerDue(now) && fatal_.ok() && Writable(now)) Apply(jobs_->OnTimer(now, &fx), fx);
+
+  std::vector<std::pair<std::string, std::int64_t>> silent;
+  jobs_->workers().ForEach([&](Worker& w) {
+    const std::int64_t limit = static_cast<std::int64_t>(config_.liveness) * w.heartbeat_ms;
+    if (now - w.last_seen_ms > limit) {
+      silent.emplace_back(w.routing_id, now - w.last_seen_ms);
+    } else if (now - w.last_sent_ms >= w.heartbeat_ms) {
+      SendNow(w, proto::Command::kHeartbeat, {});
+    }
+  });
+  for (const auto& [rid, ms] : silent)
+    Apply(jobs_->RemoveWorker(rid, "no heartbeat for " + std::to_string(ms) + " ms", now, &fx), fx);
+
+  if (retention_.Due(now) && fatal_.ok() && Writable(now)) {
+    std::array<std::int64_t, kJobStateCount> by_state{};
+    const std::int64_t before = retention_.pruned();
+    if (Db(retention_.Run(now, store_, runs_->run_store(), &by_state))) {
+      jobs_->OnPruned(by_state);
+      if (retention_.pruned() > before && config_.verbose)
+        Logf("retention: pruned %lld finished jobs", static_cast<long long>(retention_.pruned() - before));
+    }
+  }
 }
 
 }  // namespace sluice::broker

@@ -1,18 +1,25 @@
 // Broker: the single-threaded event loop at the heart of sluice-broker.
 //
+// The broker keeps the socket, the loop, the command table and
+// commit-then-send. The rules live in two collaborators that know nothing
+// of sockets: JobLifecycle (job_lifecycle.h: submit, dispatch, results,
+// retries, timeouts, cancels, workers' leases) and RunManager
+// (run_manager.h: workflow runs, their DAGs, cron). A message's path is one
+// chain: command handler -> lifecycle (or runs) -> Effects -> Apply (ended
+// jobs to the runs; CANCELs now; JOBs deferred) -> commit -> send.
+//
 // One turn of the loop:
-//   1. poll the ROUTER socket until the next deadline (timers, heartbeats,
-//      periodic tasks) or 0 when work is pending;
+//   1. poll the ROUTER socket and the wakeup fd until the next deadline
+//      (timers, heartbeats, cron, retention) or 0 when work is pending;
 //   2. handle every waiting message (up to max_messages_per_turn): state
 //      changes go into the store's open transaction; replies, ACKs and JOBs
 //      are deferred;
-//   3. tick(now): due timers, silent workers, heartbeats, periodic tasks;
+//   3. Tick(now): due timers, silent workers, heartbeats, retention; cron;
 //   4. dispatch queued jobs to workers with free slots (the dispatch is
 //      written, its JOB deferred);
 //   5. commit (when the input is drained, or the transaction is
 //      commit_interval_us old); then send what was deferred, so nothing is
-//      acknowledged, and no attempt started, before it is durable; and make
-//      the jobs created or re-queued in this turn dispatchable.
+//      acknowledged, and no attempt started, before it is durable.
 //
 // The state database's health: a write needs Writable(), which opens the
 // transaction (BEGIN IMMEDIATE). When another process holds the write lock,
@@ -25,9 +32,8 @@
 // timers, dispatch and cron wait. A probe write every so often ends that
 // as soon as the database takes writes again.
 //
-// The files: broker.cc (loop, sockets), commands.cc (the dispatch table of
-// thin handlers), lifecycle.cc (the rules: submit, dispatch, results,
-// retries, cancel, loss), queries.cc (read-only answers), periodic_tasks.cc.
+// The files: broker.cc (loop, sockets, the store's health), commands.cc
+// (the dispatch table of thin handlers and their answers).
 #pragma once
 
 #include <atomic>
@@ -36,10 +42,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
-#include <random>
 #include <string>
-#include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
@@ -47,21 +50,14 @@
 
 #include "broker/alert_sender.h"
 #include "broker/checkpointer.h"
-#include "broker/wakeup.h"
 #include "broker/clock.h"
-#include "broker/concurrency_gate.h"
-#include "broker/extract_runs.h"
-#include "broker/job.h"
+#include "broker/job_lifecycle.h"
 #include "broker/job_store.h"
-#include "broker/run_store.h"
-#include "broker/workflow_run.h"
-#include "broker/ready_queue.h"
-#include "broker/state_counts.h"
-#include "broker/timer_set.h"
-#include "broker/utc_text.h"
-#include "broker/worker_registry.h"
+#include "broker/kind_hooks.h"
+#include "broker/retention.h"
+#include "broker/run_manager.h"
+#include "broker/wakeup.h"
 #include "pipeline/retry_policy.h"
-#include "pipeline/workflows/workflow.h"
 #include "schemas/envelope.h"
 #include "schemas/messages.h"
 #include "schemas/status.h"
@@ -91,18 +87,10 @@ struct BrokerConfig {
 };
 
 
-// Monotonic counters reported by STATS.
-struct BrokerCounters {
-  std::int64_t submitted = 0, dispatched = 0, succeeded = 0, failed = 0, timed_out = 0, lost = 0,
-               dead = 0, cancelled = 0, retried = 0, returned = 0, duplicate_results = 0,
-               bad_messages = 0, commits = 0, pruned = 0, runs_started = 0, runs_failed = 0,
-               store_failures = 0, refused_degraded = 0;
-};
-
-struct TaskStats {
-  std::int64_t runs = 0;
-  std::int64_t last_ms = 0;
-  std::int64_t next_ms = 0;
+// Monotonic counters of the loop itself, reported by STATS beside the
+// lifecycle's (JobCounters) and the runs' (RunCounters).
+struct LoopCounters {
+  std::int64_t bad_messages = 0, commits = 0, store_failures = 0, refused_degraded = 0;
 };
 
 class Broker {
@@ -124,8 +112,7 @@ class Broker {
   // --- loop (broker.cc)
   Status Turn(bool* stop_requested);
   // Commits when the open transaction is older than commit_interval_us (or
-  // `force`), then sends the deferred replies and makes the jobs queued in
-  // it dispatchable.
+  // `force`), then sends the deferred replies and JOBs.
   Status CommitIfDue(bool force);
   int PollTimeoutMs(std::int64_t now);
   void Handle(proto::Incoming& in);
@@ -136,9 +123,14 @@ class Broker {
   void Defer(const std::string& rid, proto::Command cmd, std::string body, std::uint64_t req = 0);
   void FlushDeferred();
   Status WriteEndpointFile();
-  // Records a failed store write; the loop recovers (or stops) at the end of
-  // the message.
+  // Takes what a lifecycle or run call did: the ended jobs go to the runs
+  // (which may submit more), CANCELs go out now, JOBs after the commit. A
+  // failed `s` is a failed store write: the loop recovers (or stops) at the
+  // end of the message. Returns s.ok().
+  bool Apply(const Status& s, Effects& fx);
+  // Records a failed store write, as Apply does.
   bool Db(const Status& s);
+  void Tick(std::int64_t now);  // timers, silent workers, heartbeats, retention
 
   // --- the state database's health (broker.cc)
   // True when this turn may write: the transaction is open, or opens now.
@@ -150,14 +142,15 @@ class Broker {
   // After a failed write or commit: stop (unrecoverable, e.g. corruption)
   // with that Status, or roll back, reload and run degraded (Ok).
   Status OnStoreFailure(const Status& s, int sqlite_code, std::int64_t now);
-  // Loads live jobs, counts, workflow runs and cron from the store.
+  // Builds the lifecycle and the run manager from what is stored.
   Status LoadState(std::int64_t now, bool startup);
   // Refuses (or holds, for a RESULT) a message that needs a write while
   // the state database is not writable.
   void RefuseWrite(const std::string& rid, std::uint8_t command, std::string_view body);
   std::string DegradedMessage() const;
+  void Alert(const std::string& title, const std::string& text);
 
-  // --- commands (commands.cc): decode, call the lifecycle, answer.
+  // --- commands (commands.cc): decode, call the lifecycle or the runs, answer.
   void OnReady(const std::string& rid, std::string_view body);
   void OnHeartbeat(const std::string& rid, std::string_view body);
   void OnResult(const std::string& rid, std::string_view body);
@@ -187,91 +180,8 @@ class Broker {
   bool ReadReqOnly(const std::string& rid, std::uint8_t command, std::string_view body,
                    std::uint64_t* req);
   void ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body);
-
-  // --- lifecycle (lifecycle.cc): the rules.
-  struct AttemptEnd {
-    Outcome outcome = Outcome::kSucceeded;
-    std::string error;
-    bool retryable = true;
-    // False for an attempt whose fate is unknown through no fault of the job
-    // (a JOB lost with a broker that died right after sending it): it does
-    // not count against max_attempts.
-    bool counts = true;
-    std::uint64_t retry_after_ms = 0;
-    std::optional<std::int64_t> exit_code;
-    std::string stdout_tail, stderr_tail, outputs;
-  };
-  // The one place a job changes state (checked against the transition table).
-  void SetState(Job& job, JobState to, std::int64_t now);
-  // Arms the job's one timer (replacing any armed one); Disarm removes it.
-  void ArmTimer(Job& job, TimerKind kind, std::int64_t due_ms);
-  void DisarmTimer(Job& job);
-  proto::SubmittedJob SubmitOne(const proto::JobSpec& spec, std::int64_t now);
-  void Dispatch(std::int64_t now);
-  void RecordResult(Worker& from, const proto::JobResult& r, std::int64_t now);
-  // Ends the running attempt of `job` and moves the job on (done, retry,
-  // dead). Invalidates `job` when it leaves memory.
-  void EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now);
-  void AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& running, std::int64_t now);
-  void Orphan(Job& job, std::int64_t now);
-  void RemoveWorker(const std::string& rid, const std::string& why, std::int64_t now);
-  void MakeQueued(Job& job, std::int64_t now, std::string_view last_error = {});
-  void Enqueue(const Job& job);  // into the ready queues; dispatched this turn
-  void MakeScheduled(Job& job, std::int64_t now, std::int64_t run_at_ms);
-  // The concurrency key's slot of the job's current attempt (ConcurrencyGate):
-  // taken when the attempt starts running; freed once the job has left that
-  // attempt and no worker holds its lease.
-  void HoldKey(const Job& job) { gate_.Hold(job.concurrency_key, {job.seq, job.attempt}); }
-  void ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt);
-  void Forget(std::int64_t seq);                 // a job that became terminal
-  Status RetryJob(std::int64_t seq, std::int64_t now);
-  Status CancelJob(std::int64_t seq, std::int64_t now);
-  void OnTimer(const Deadline& d, std::int64_t now);
-  std::int64_t LeaseGraceMs() const { return 2LL * config_.heartbeat_ms; }
-  std::int64_t OrphanGraceMs() const { return (config_.liveness + 2LL) * config_.heartbeat_ms; }
-
-  // --- workflow runs (runs.cc)
-  Status LoadWorkflows(std::int64_t now, bool startup);
-  // Queued runs whose turn has come (e.g. after a restart) start.
-  void StartQueuedRuns(std::int64_t now);
-  Status ReloadRegistry(std::string* message);
-  void InitCron(std::int64_t now, bool startup);
-  void CronTick(std::int64_t now);
-  void FireCron(const workflows::WorkflowDef& w, std::int64_t slot_ms, std::int64_t now);
-  std::int64_t NextCronDueMs() const;
-  Result<std::int64_t> StartRun(const workflows::WorkflowDef& w, const std::string& trigger,
-                                const std::string& logical_date, std::optional<std::int64_t> slot_ms,
-                                const std::map<std::string, std::string>& overrides, std::int64_t now);
-  void TryStartQueued(const std::string& workflow, std::int64_t now);
-  void SubmitReady(WorkflowRun& run, std::int64_t now);
-  void ProcessRunEvents(std::int64_t now);
-  void OnStageEnded(WorkflowRun& run, int stage, JobState state, std::int64_t now);
-  // `failed_stage`: the stage whose end failed the run, named with its job's
-  // last error in the run's alert.
-  void FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why,
-                 const StageRun* failed_stage = nullptr);
-  std::string LastErrorOf(std::int64_t job_seq);  // "" when unknown
-  void PersistRun(WorkflowRun& run);
-  void PersistStage(const WorkflowRun& run, int stage);
-  Result<WorkflowRun*> FindRun(std::int64_t run_seq);  // loads a finished run into runs_
-  void ForgetRunIfDone(std::int64_t run_seq);
-  Status CancelRun(std::int64_t run_seq, std::int64_t now);
-  void OnStageJobRetried(std::int64_t job_seq, std::int64_t now);
-  nlohmann::json RunJson(const WorkflowRun& run, bool detail);
-  nlohmann::json ScheduleJson(const workflows::WorkflowDef& w);
-  void Alert(const std::string& title, const std::string& text);
-
-  // --- queries (queries.cc)
-  nlohmann::json JobJson(const JobRecord& r, bool detail) const;
-  // The store does not hold running attempts: lay the live job's state and
-  // its running attempt over what was read.
-  void OverlayLive(JobRecord* r) const;
-  std::string WaitingReason(const Job& job) const;
-
-  // --- periodic tasks (periodic_tasks.cc)
-  void Tick(std::int64_t now);
-  void RunPeriodicTasks(std::int64_t now);
-  std::int64_t NextTaskDueMs() const;
+  // A job as read from the store with its live state laid over.
+  nlohmann::json LiveJobJson(JobRecord& r, bool detail);
 
   BrokerConfig config_;
   const Clock* clock_;
@@ -281,23 +191,12 @@ class Broker {
   JobStore store_;
   std::unique_ptr<Checkpointer> checkpointer_;
   Wakeup wakeup_;
-
-  std::unordered_map<std::int64_t, Job> live_;  // scheduled, queued, running
-  // Workflows: the registry, runs that are unfinished (or have stage jobs
-  // still live), which run each live stage job belongs to, job ends not yet
-  // applied to their runs, cron's next slot per workflow, paused workflows.
-  workflows::Registry registry_;
-  RunStore run_store_;
-  std::map<std::int64_t, WorkflowRun> runs_;
-  std::unordered_map<std::int64_t, std::int64_t> run_of_job_;
-  std::vector<std::pair<std::int64_t, JobState>> run_events_;
-  std::map<std::string, std::int64_t> next_fire_;
-  std::map<std::string, std::string> cron_text_;
-  std::set<std::string> paused_;
+  KindHookTable hooks_;
+  // Rebuilt from the store after a failed write (LoadState).
+  std::unique_ptr<JobLifecycle> jobs_;
+  std::unique_ptr<RunManager> runs_;
   std::unique_ptr<AlertSender> alerts_;  // ALERT_WEBHOOK_URL; null when unset
-  ReadyQueues ready_;
-  TimerSet timers_;
-  WorkerRegistry workers_;
+  Retention retention_;
 
   struct Outgoing {
     std::string rid;
@@ -306,8 +205,6 @@ class Broker {
     std::uint64_t req = 0;
   };
   std::vector<Outgoing> deferred_;
-  std::string scratch_;  // reused encode buffer for immediate sends
-  std::string extract_params_;  // an extract job's params as sent
 
   Status fatal_;
   int fatal_code_ = 0;  // SQLite's extended code when fatal_ was set
@@ -321,24 +218,11 @@ class Broker {
   };
   std::vector<HeldResult> held_results_;  // RESULTs received while degraded, not ACKed
   std::size_t held_bytes_ = 0;
-  std::map<std::string, std::int64_t> cron_at_begin_;  // next_fire_ when the transaction opened
+  std::map<std::string, std::int64_t> cron_at_begin_;  // cron's slots when the transaction opened
   bool txn_timed_ = false;
   std::chrono::steady_clock::time_point txn_opened_;
-  bool dispatch_more_ = false;   // a worker may have credit and the queue jobs
-  // After a restart with live jobs, dispatch waits this long so workers can
-  // re-announce what they still run before anything is run twice.
-  std::int64_t dispatch_hold_until_ms_ = 0;
-  // The state was written by a version that did not write dispatches: a
-  // job loaded as queued may be running (its attempt one more than stored).
-  bool legacy_queued_ = false;
   std::int64_t started_ms_ = 0;
-  std::mt19937_64 rng_;
-  BrokerCounters counters_;
-  StateCounts counts_;
-  ConcurrencyGate gate_;
-  ExtractRuns extract_;
-  TaskStats retention_task_, checkpoint_task_;
-  std::int64_t prune_cursor_ = 0;
+  LoopCounters counters_;
 };
 
 }  // namespace sluice::broker

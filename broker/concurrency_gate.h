@@ -22,13 +22,6 @@
 
 namespace sluice::broker {
 
-// The lakehouse is a single-writer SQLite file: jobs of these kinds share
-// one concurrency key with limit 1 unless their SUBMIT names another key.
-inline constexpr char kLakehouseConcurrencyKey[] = "lakehouse";
-inline bool IsLakehouseKind(std::string_view kind) {
-  return kind == "load" || kind == "transform.sql" || kind == "export.serving";
-}
-
 struct ParkedJob {
   std::string queue;
   std::string kind;

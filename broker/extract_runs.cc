@@ -54,6 +54,10 @@ void DefaultExtractConcurrency(std::string_view params, std::string* key, std::u
   *limit = l > 0 && l <= 100000 ? static_cast<std::uint32_t>(l) : 4;
 }
 
+void ExtractRuns::DefaultConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) const {
+  DefaultExtractConcurrency(params, key, limit);
+}
+
 Status ExtractRuns::Prepare(Database& db) {
   struct P { Statement* st; const char* sql; };
   const P all[] = {

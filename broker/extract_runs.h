@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/job.h"
+#include "broker/kind_hooks.h"
 #include "broker/utc_text.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/job_state.h"
@@ -26,16 +27,18 @@ namespace sluice::broker {
 
 inline constexpr std::string_view kExtractKind = "extract.http";
 
-
-class ExtractRuns {
+// The hooks of extract.http (kind_hooks.h).
+class ExtractRuns : public KindHooks {
  public:
-  Status Prepare(Database& db);
+  Status Prepare(Database& db) override;
+  // "extract.http:<source>" (DefaultExtractConcurrency below).
+  void DefaultConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) const override;
   // Records the run's start; *params_out is the params to send.
-  Status OnDispatch(const Job& job, std::int64_t now_ms, std::string* params_out);
+  Status OnDispatch(const Job& job, std::int64_t now_ms, std::string* params_out) override;
   // Records the end of the job's current attempt. `outputs` is the RESULT's
   // outputs map (may be empty).
   Status OnEnd(const Job& job, Outcome outcome, std::string_view error, std::string_view outputs,
-               std::int64_t now_ms);
+               std::int64_t now_ms) override;
   // The newest runs (of `source`, when not empty), as PROTOCOL.md §6.8 objects.
   Result<nlohmann::json> Recent(Database& db, const std::string& source, std::int64_t limit);
 

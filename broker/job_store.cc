@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "schemas/database_owner.h"
+#include "schemas/job_id.h"
 #include "schemas/state_schema.h"
 
 namespace sluice::broker {
@@ -19,8 +20,16 @@ constexpr const char* kJobColumns =
     "timeout_ms, run_at_ms, created_ms, updated_ms, idem_key, finished_ms, last_error, outputs, "
     "concurrency_key, concurrency_limit";
 
+// A state string read back from the database. Anything but a job state's
+// name was not written by sluice: Corruption, not a guess.
+Result<JobState> StoredState(std::string_view text, std::int64_t seq) {
+  if (auto s = ParseJobState(text)) return *s;
+  return Status::Corruption("job " + FormatJobId(seq) + " has an unknown state '" + std::string(text) +
+                            "' in the state database");
+}
+
 // Reads the columns of kJobColumns (in that order, starting at column 0).
-JobRecord ReadJob(const Statement& st, bool with_params) {
+Result<JobRecord> ReadJob(const Statement& st, bool with_params) {
   JobRecord r;
   Job& j = r.job;
   j.seq = st.Int(0);
@@ -28,7 +37,9 @@ JobRecord ReadJob(const Statement& st, bool with_params) {
   j.queue = st.Text(2);
   j.priority = st.Int(3);
   if (with_params) j.params = st.Blob(4);
-  j.state = ParseJobState(st.Text(5)).value_or(JobState::kQueued);
+  auto state = StoredState(st.Text(5), j.seq);
+  if (!state.ok()) return state.status();
+  j.state = *state;
   j.attempt = static_cast<std::uint32_t>(st.Int(6));
   j.failures = static_cast<std::uint32_t>(st.Int(7));
   j.max_attempts = static_cast<std::uint32_t>(st.Int(8));
@@ -298,9 +309,14 @@ Result<std::optional<std::pair<std::int64_t, JobState>>> JobStore::FindKey(const
   find_key_.Bind(1, key);
   int rc = find_key_.Step();
   std::optional<std::pair<std::int64_t, JobState>> found;
-  if (rc == SQLITE_ROW)
-    found = std::make_pair(find_key_.Int(0), ParseJobState(find_key_.Text(1)).value_or(JobState::kQueued));
-  else if (rc != SQLITE_DONE) {
+  if (rc == SQLITE_ROW) {
+    auto state = StoredState(find_key_.Text(1), find_key_.Int(0));
+    if (!state.ok()) {
+      find_key_.Reset();
+      return state.status();
+    }
+    found = std::make_pair(find_key_.Int(0), *state);
+  } else if (rc != SQLITE_DONE) {
     Status s = Status::IOError(find_key_.error());
     find_key_.Reset();
     return s;
@@ -314,7 +330,11 @@ Status JobStore::LoadLive(const std::function<void(Job&&)>& fn) {
                         " FROM jobs WHERE finished_ms IS NULL ORDER BY seq");
   if (!st.ok()) return st.status();
   int rc;
-  while ((rc = st->Step()) == SQLITE_ROW) fn(std::move(ReadJob(*st, true).job));
+  while ((rc = st->Step()) == SQLITE_ROW) {
+    auto r = ReadJob(*st, true);
+    if (!r.ok()) return r.status();
+    fn(std::move(r->job));
+  }
   if (rc != SQLITE_DONE) return Status::IOError(st->error());
   return Status::Ok();
 }
@@ -328,8 +348,10 @@ Result<std::optional<JobRecord>> JobStore::Load(std::int64_t seq, bool with_atte
     if (!s.ok()) return s;
     return std::optional<JobRecord>();
   }
-  JobRecord r = ReadJob(load_job_, true);
+  auto read = ReadJob(load_job_, true);
   load_job_.Reset();
+  if (!read.ok()) return read.status();
+  JobRecord r = std::move(*read);
   if (with_attempts) {
     load_attempts_.Bind(1, seq);
     while ((rc = load_attempts_.Step()) == SQLITE_ROW) {
@@ -368,7 +390,11 @@ Result<std::vector<JobRecord>> JobStore::List(const ListFilter& f) {
   st->Bind(4, f.limit);
   std::vector<JobRecord> out;
   int rc;
-  while ((rc = st->Step()) == SQLITE_ROW) out.push_back(ReadJob(*st, false));
+  while ((rc = st->Step()) == SQLITE_ROW) {
+    auto r = ReadJob(*st, false);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(*r));
+  }
   if (rc != SQLITE_DONE) return Status::IOError(st->error());
   return out;
 }
@@ -379,13 +405,18 @@ Status JobStore::CountByQueueAndState(
   if (!st.ok()) return st.status();
   int rc;
   while ((rc = st->Step()) == SQLITE_ROW)
-    if (auto s = ParseJobState(st->Text(1))) fn(std::string(st->Text(0)), *s, st->Int(2));
+  {
+    auto s = ParseJobState(st->Text(1));
+    if (!s) return Status::Corruption("jobs in an unknown state '" + std::string(st->Text(1)) +
+                                      "' in the state database");
+    fn(std::string(st->Text(0)), *s, st->Int(2));
+  }
   if (rc != SQLITE_DONE) return Status::IOError(st->error());
   return Status::Ok();
 }
 
 Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor,
-                       std::array<std::int64_t, 7>* deleted) {
+                       std::array<std::int64_t, kJobStateCount>* deleted) {
   deleted->fill(0);
   auto scan = db_.Prepare(
       "SELECT seq, created_ms, finished_ms, state FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2");
@@ -408,13 +439,13 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
   *cursor = round_done ? 0 : last;
   auto del_job = db_.Prepare("DELETE FROM jobs WHERE seq=?1");
   auto del_att = db_.Prepare("DELETE FROM attempts WHERE job_seq=?1");
-  auto del_runs = db_.Prepare("DELETE FROM extraction_runs WHERE job_id='j' || ?1");
+  auto del_runs = db_.Prepare("DELETE FROM extraction_runs WHERE job_id=?1");
   if (!del_job.ok()) return del_job.status();
   if (!del_att.ok()) return del_att.status();
   if (!del_runs.ok()) return del_runs.status();
   for (const auto& [seq, state] : doomed) {
     Status s = del_att->Bind(1, seq).Run();
-    if (s.ok()) s = del_runs->Bind(1, seq).Run();
+    if (s.ok()) s = del_runs->Bind(1, FormatJobId(seq)).Run();
     if (s.ok()) s = del_job->Bind(1, seq).Run();
     if (!s.ok()) return s;
     ++(*deleted)[static_cast<int>(state)];

@@ -96,7 +96,7 @@ class JobStore {
   // the cutoff and *cursor goes back to 0 for the next round.
   // deleted[state] counts what went, per state.
   Status Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor,
-               std::array<std::int64_t, 7>* deleted);
+               std::array<std::int64_t, kJobStateCount>* deleted);
 
   Database& db() { return db_; }
 

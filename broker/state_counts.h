@@ -14,7 +14,7 @@ namespace sluice::broker {
 
 class StateCounts {
  public:
-  static constexpr int kStates = 7;
+  static constexpr int kStates = kJobStateCount;
   // Per queue: scheduled, queued, running.
   using LiveCounts = std::array<std::int64_t, 3>;
 

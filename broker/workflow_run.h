@@ -1,6 +1,6 @@
 // WorkflowRun: one run of a workflow as the broker keeps it in memory, and
 // the DAG rules that move it on. Pure logic (no I/O), so the rules can be
-// tested on their own; broker/runs.cc applies them and persists the result.
+// tested on their own; RunManager (run_manager.h) applies them and persists the result.
 //
 // A run snapshots its workflow's stages (`definition`), so a registry
 // reload never changes a run in flight. Rules:

@@ -25,9 +25,8 @@ constexpr std::chrono::milliseconds kWaitPollInterval{150};
 
 std::string StateNames() {
   std::string names;
-  for (auto s : {JobState::kScheduled, JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
-                 JobState::kDead, JobState::kCancelled, JobState::kUpstreamFailed})
-    names += (names.empty() ? "" : ", ") + std::string(JobStateName(s));
+  for (int i = 0; i < kJobStateCount; ++i)
+    names += (names.empty() ? "" : ", ") + std::string(JobStateName(static_cast<JobState>(i)));
   return names;
 }
 

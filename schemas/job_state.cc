@@ -5,8 +5,8 @@
 namespace sluice {
 namespace {
 
-constexpr std::array<std::string_view, 7> kStateNames = {
-    "scheduled", "queued", "running", "succeeded", "dead", "cancelled", "upstream_failed"};
+constexpr std::array<std::string_view, kJobStateCount> kStateNames = {
+    "scheduled", "queued", "running", "succeeded", "dead", "cancelled"};
 constexpr std::array<std::string_view, 6> kOutcomeNames = {
     "succeeded", "failed", "timed_out", "lost", "cancelled", "returned"};
 
@@ -26,32 +26,6 @@ std::optional<Outcome> ParseOutcome(std::string_view name) {
   for (std::size_t i = 0; i < kOutcomeNames.size(); ++i)
     if (kOutcomeNames[i] == name) return static_cast<Outcome>(i);
   return std::nullopt;
-}
-
-bool IsTerminal(JobState s) {
-  return s == JobState::kSucceeded || s == JobState::kDead || s == JobState::kCancelled ||
-         s == JobState::kUpstreamFailed;
-}
-
-bool CanTransition(JobState from, JobState to) {
-  using S = JobState;
-  switch (from) {
-    case S::kScheduled:
-      return to == S::kQueued || to == S::kCancelled || to == S::kUpstreamFailed;
-    case S::kQueued:
-      return to == S::kRunning || to == S::kCancelled || to == S::kUpstreamFailed ||
-             to == S::kScheduled;
-    case S::kRunning:
-      return to == S::kSucceeded || to == S::kScheduled || to == S::kQueued || to == S::kDead ||
-             to == S::kCancelled;
-    case S::kDead:
-    case S::kCancelled:
-    case S::kUpstreamFailed:
-      return to == S::kQueued;
-    case S::kSucceeded:
-      return false;
-  }
-  return false;
 }
 
 bool CountsAsFailure(Outcome o) {

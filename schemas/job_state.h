@@ -2,16 +2,20 @@
 // The same names are CHECK constraints in the state schema (state_schema.h)
 // and strings on the wire.
 //
-//   scheduled --(run_at reached)--> queued --(dispatched)--> running
+//   scheduled --(run_at reached, or retried by request)--> queued
+//   queued --(dispatched)--> running
 //   running --(succeeded)--> succeeded
 //   running --(failed/timed_out, attempts left)--> scheduled (backoff)
 //   running --(lost/returned)--> queued (at once)
-//   running --(no attempts left)--> dead
+//   running --(no attempts left, or not retryable)--> dead
 //   scheduled|queued|running --(cancel)--> cancelled
-//   scheduled|queued --(upstream died)--> upstream_failed
-//   dead|cancelled|upstream_failed|scheduled --(manual retry)--> queued
+//   dead|cancelled --(retried by request)--> queued
+//
+// Nothing else: kTransitions below is this diagram, and the broker checks
+// every change against it in every build (JobLifecycle::Transition).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -25,8 +29,8 @@ enum class JobState : std::uint8_t {
   kSucceeded,
   kDead,
   kCancelled,
-  kUpstreamFailed,
 };
+inline constexpr int kJobStateCount = 6;
 
 enum class Outcome : std::uint8_t {
   kSucceeded,
@@ -38,14 +42,29 @@ enum class Outcome : std::uint8_t {
                // against max_attempts
 };
 
+// kTransitions[from][to]: the diagram above.
+inline constexpr std::array<std::array<bool, kJobStateCount>, kJobStateCount> kTransitions = {{
+    //  sched  queued running succ   dead   cancel
+    {{false, true,  false,  false, false, true}},   // scheduled
+    {{false, false, true,   false, false, true}},   // queued
+    {{true,  true,  false,  true,  true,  true}},   // running
+    {{false, false, false,  false, false, false}},  // succeeded
+    {{false, true,  false,  false, false, false}},  // dead
+    {{false, true,  false,  false, false, false}},  // cancelled
+}};
+
 std::string_view JobStateName(JobState s);
 std::optional<JobState> ParseJobState(std::string_view name);
 std::string_view OutcomeName(Outcome o);
 std::optional<Outcome> ParseOutcome(std::string_view name);
 
-bool IsTerminal(JobState s);
+constexpr bool IsTerminal(JobState s) {
+  return s == JobState::kSucceeded || s == JobState::kDead || s == JobState::kCancelled;
+}
 // True when `from -> to` is in the table above.
-bool CanTransition(JobState from, JobState to);
+constexpr bool CanTransition(JobState from, JobState to) {
+  return kTransitions[static_cast<int>(from)][static_cast<int>(to)];
+}
 // True when an attempt with this outcome counts against max_attempts.
 bool CountsAsFailure(Outcome o);
 

@@ -202,7 +202,7 @@ TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
                           "VALUES ('x', '2024-01-01 00:00:00', 'success', 'j1', 1), "
                           "('x', '2024-01-01 00:00:00', 'success', 'j13', 1)").ok());
   std::int64_t cursor = 0, total = 0;
-  std::array<std::int64_t, 7> deleted{};
+  std::array<std::int64_t, kJobStateCount> deleted{};
   do {  // small chunks, as the broker does
     ASSERT_TRUE(s.Prune(20000, 3, &cursor, &deleted).ok());
     total += deleted[static_cast<int>(JobState::kSucceeded)];

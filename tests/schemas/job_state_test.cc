@@ -11,7 +11,7 @@ namespace sluice {
 namespace {
 
 TEST(JobState, NamesRoundTrip) {
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < kJobStateCount; ++i) {
     auto s = static_cast<JobState>(i);
     EXPECT_EQ(ParseJobState(JobStateName(s)), s);
   }
@@ -24,24 +24,27 @@ TEST(JobState, NamesRoundTrip) {
 }
 
 TEST(JobState, TerminalStatesOnlyLeaveByRetry) {
-  for (auto s : {JobState::kDead, JobState::kCancelled, JobState::kUpstreamFailed}) {
+  for (auto s : {JobState::kDead, JobState::kCancelled}) {
     EXPECT_TRUE(IsTerminal(s));
     EXPECT_TRUE(CanTransition(s, JobState::kQueued));
     EXPECT_FALSE(CanTransition(s, JobState::kRunning));
     EXPECT_FALSE(CanTransition(s, JobState::kSucceeded));
   }
   EXPECT_TRUE(IsTerminal(JobState::kSucceeded));
-  for (int i = 0; i < 7; ++i) EXPECT_FALSE(CanTransition(JobState::kSucceeded, static_cast<JobState>(i)));
+  for (int i = 0; i < kJobStateCount; ++i) EXPECT_FALSE(CanTransition(JobState::kSucceeded, static_cast<JobState>(i)));
 }
 
-TEST(JobState, RunningGoesEverywhereButUpstreamFailed) {
+TEST(JobState, RunningGoesEverywhereButRunning) {
   EXPECT_TRUE(CanTransition(JobState::kRunning, JobState::kSucceeded));
   EXPECT_TRUE(CanTransition(JobState::kRunning, JobState::kScheduled));
   EXPECT_TRUE(CanTransition(JobState::kRunning, JobState::kQueued));
   EXPECT_TRUE(CanTransition(JobState::kRunning, JobState::kDead));
   EXPECT_TRUE(CanTransition(JobState::kRunning, JobState::kCancelled));
-  EXPECT_FALSE(CanTransition(JobState::kRunning, JobState::kUpstreamFailed));
+  EXPECT_FALSE(CanTransition(JobState::kRunning, JobState::kRunning));
   EXPECT_FALSE(CanTransition(JobState::kScheduled, JobState::kRunning));
+  // Unused until now, and gone: a queued job is never put back to scheduled.
+  EXPECT_FALSE(CanTransition(JobState::kQueued, JobState::kScheduled));
+  EXPECT_FALSE(ParseJobState("upstream_failed").has_value());
 }
 
 TEST(JobState, ReturnedDoesNotCountAsFailure) {

@@ -1,16 +1,22 @@
-// Workflow runs: starting them (RUN, cron), moving them along their DAG as
-// their stage jobs end, cancelling and reviving them, and describing them.
-// The DAG rules are in workflow_run.h; this file applies and persists them.
+#include "broker/run_manager.h"
+
+#include <limits>
+
 #include "broker/alert_error.h"
-#include "broker/broker.h"
 #include "broker/log.h"
+#include "broker/utc_text.h"
 #include "pipeline/workflows/registry.h"
 #include "pipeline/workflows/stage_template.h"
 #include "schemas/job_id.h"
 
 namespace sluice::broker {
 
-Status Broker::LoadWorkflows(std::int64_t now, bool startup) {
+RunManager::RunManager(JobStore& store, JobLifecycle& jobs, RunManagerConfig config, AlertFn alert)
+    : store_(store), jobs_(jobs), config_(std::move(config)), alert_(std::move(alert)) {}
+
+// ---- loading ---------------------------------------------------------------------
+
+Status RunManager::Load(std::int64_t now, bool startup, Effects* fx) {
   if (Status s = run_store_.Prepare(store_.db()); !s.ok()) return s;
   if (!config_.workflows_path.empty()) {
     auto reg = workflows::LoadRegistry(config_.workflows_path);
@@ -36,32 +42,36 @@ Status Broker::LoadWorkflows(std::int64_t now, bool startup) {
       run_of_job_[st.job_seq] = seq;
       // A job that ended without its stage being told (it cannot, both
       // commit together; but a database edited by hand can say so).
-      if (!live_.count(st.job_seq)) {
+      if (!jobs_.IsLive(st.job_seq)) {
         auto rec = store_.Load(st.job_seq, false);
         if (!rec.ok()) return rec.status();
-        run_events_.push_back({st.job_seq, rec->has_value() ? (*rec)->job.state : JobState::kDead});
+        pending_.push_back({st.job_seq, rec->has_value() ? (*rec)->job.state : JobState::kDead});
       }
     }
   }
   if (!runs_.empty()) Logf("workflows: %zu unfinished runs", runs_.size());
   if (startup) {
-    StartQueuedRuns(now);
-    if (!fatal_.ok()) return fatal_;
+    Status s = StartQueuedRuns(now, fx);
+    if (!s.ok()) return s;
   }
-  InitCron(now, startup);
-  return Status::Ok();
+  return InitCron(now, startup, fx);
 }
 
-void Broker::StartQueuedRuns(std::int64_t now) {
+Status RunManager::StartQueuedRuns(std::int64_t now, Effects* fx) {
   // Queued runs whose turn has come (e.g. the limit was raised by hand).
   std::set<std::string> names;
   for (const auto& [seq, r] : runs_)
     if (r.phase == RunPhase::kQueued) names.insert(r.row.workflow);
-  if (names.empty() || !Writable(now)) return;
-  for (const std::string& w : names) TryStartQueued(w, now);
+  if (names.empty()) return Status::Ok();
+  if (Status s = store_.Begin(); !s.ok()) return s;
+  for (const std::string& w : names) {
+    Status s = TryStartQueued(w, now, fx);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
-Status Broker::ReloadRegistry(std::string* message) {
+Status RunManager::Reload(std::int64_t now, std::string* message) {
   if (config_.workflows_path.empty()) {
     *message = "no registry: the broker was started without --workflows";
     return Status::InvalidArgument(*message);
@@ -75,16 +85,32 @@ Status Broker::ReloadRegistry(std::string* message) {
     return Status::InvalidArgument(*message);
   }
   registry_ = std::move(*reg);
-  InitCron(clock_->NowMs(), /*startup=*/false);
-  *message = "reloaded " + std::to_string(registry_.workflows.size()) + " workflows from " +
-             config_.workflows_path;
+  Status s = InitCron(now, /*startup=*/false, nullptr);
+  if (!s.ok()) return s;
+  *message = "reloaded " + std::to_string(registry_.workflows.size()) + " workflows from " + config_.workflows_path;
   Logf("%s", message->c_str());
   return Status::Ok();
 }
 
-// ---- cron ----------------------------------------------------------------
+Status RunManager::SetPaused(const std::string& name, bool pause, std::int64_t now) {
+  const workflows::WorkflowDef* w = registry_.Find(name);
+  if (w == nullptr) return Status::NotFound("no workflow '" + name + "'");
+  Status s = store_.Begin();
+  if (s.ok()) s = run_store_.SetPaused(name, pause);
+  if (!s.ok()) return s;
+  if (pause) paused_.insert(name);
+  else paused_.erase(name);
+  // A resumed schedule starts from now: the slots it slept through stay missed.
+  if (!pause && w->cron) {
+    if (auto n = w->cron->NextAfter(now / 1000)) next_fire_[name] = *n * 1000;
+  }
+  Logf("workflow %s %s", name.c_str(), pause ? "paused" : "resumed");
+  return Status::Ok();
+}
 
-void Broker::InitCron(std::int64_t now, bool startup) {
+// ---- cron ------------------------------------------------------------------------
+
+Status RunManager::InitCron(std::int64_t now, bool startup, Effects* fx) {
   std::map<std::string, std::int64_t> next;
   const std::int64_t now_s = now / 1000;
   for (const auto& w : registry_.workflows) {
@@ -96,12 +122,14 @@ void Broker::InitCron(std::int64_t now, bool startup) {
       next[w.name] = old->second;  // unchanged schedule: keep its next slot
       continue;
     }
-    if (startup && w.catch_up == workflows::CatchUp::kLatest && !paused_.count(w.name)) {
+    if (startup && fx != nullptr && w.catch_up == workflows::CatchUp::kLatest && !paused_.count(w.name)) {
       auto last = run_store_.LastFire(w.name);
+      if (!last.ok()) return last.status();
       auto prev = w.cron->PrevAtOrBefore(now_s);
-      if (Db(last.status()) && last->has_value() && prev && *prev * 1000 > **last) {
+      if (last->has_value() && prev && *prev * 1000 > **last) {
         Logf("workflow %s: catching up on the missed slot %s", w.name.c_str(), UtcIso(*prev * 1000).c_str());
-        FireCron(w, *prev * 1000, now);
+        Status s = FireCron(w, *prev * 1000, now, fx);
+        if (!s.ok()) return s;
       }
     }
     if (auto n = w.cron->NextAfter(now_s)) next[w.name] = *n * 1000;
@@ -110,13 +138,10 @@ void Broker::InitCron(std::int64_t now, bool startup) {
   cron_text_.clear();
   for (const auto& w : registry_.workflows)
     if (w.cron) cron_text_[w.name] = w.cron->ToString();
+  return Status::Ok();
 }
 
-void Broker::CronTick(std::int64_t now) {
-  bool any_due = false;
-  for (const auto& [name, due] : next_fire_) any_due = any_due || due <= now;
-  // A slot fires with a write; while writes fail it waits (and fires late).
-  if (!any_due || !Writable(now)) return;
+Status RunManager::CronTick(std::int64_t now, Effects* fx) {
   for (auto& [name, due] : next_fire_) {
     if (due > now) continue;
     const workflows::WorkflowDef* w = registry_.Find(name);
@@ -125,44 +150,51 @@ void Broker::CronTick(std::int64_t now) {
     // The latest slot that has come (a clock that jumped skips the others).
     std::int64_t slot = due;
     if (auto prev = w->cron->PrevAtOrBefore(now_s); prev && *prev * 1000 > slot) slot = *prev * 1000;
-    if (!paused_.count(name)) FireCron(*w, slot, now);
+    if (!paused_.count(name)) {
+      Status s = FireCron(*w, slot, now, fx);
+      if (!s.ok()) return s;
+    }
     auto n = w->cron->NextAfter(std::max(now_s, slot / 1000));
     due = n ? *n * 1000 : std::numeric_limits<std::int64_t>::max();
   }
+  return Status::Ok();
 }
 
-void Broker::FireCron(const workflows::WorkflowDef& w, std::int64_t slot_ms, std::int64_t now) {
-  if (!Db(store_.Begin())) return;
+Status RunManager::FireCron(const workflows::WorkflowDef& w, std::int64_t slot_ms, std::int64_t now, Effects* fx) {
+  Status s = store_.Begin();
+  if (!s.ok()) return s;
   auto last = run_store_.LastFire(w.name);
-  if (!Db(last.status())) return;
-  if (last->has_value() && **last >= slot_ms) return;  // fired already
-  auto run = StartRun(w, "cron", UtcDay(slot_ms), slot_ms, {}, now);
+  if (!last.ok()) return last.status();
+  if (last->has_value() && **last >= slot_ms) return Status::Ok();  // fired already
+  auto run = StartRun(w, "cron", UtcDay(slot_ms), slot_ms, {}, now, fx);
   if (!run.ok()) {
-    Logf("workflow %s: cron slot %s: %s", w.name.c_str(), UtcIso(slot_ms).c_str(),
-         run.status().message().c_str());
-    return;
+    if (run.status().code() != Code::kInvalidArgument) return run.status();
+    Logf("workflow %s: cron slot %s: %s", w.name.c_str(), UtcIso(slot_ms).c_str(), run.status().message().c_str());
+    return Status::Ok();
   }
-  Db(run_store_.InsertFire(w.name, slot_ms, now, *run));
-  Logf("workflow %s: cron slot %s started r%lld", w.name.c_str(), UtcIso(slot_ms).c_str(),
-       static_cast<long long>(*run));
+  s = run_store_.InsertFire(w.name, slot_ms, now, *run);
+  if (!s.ok()) return s;
+  Logf("workflow %s: cron slot %s started %s", w.name.c_str(), UtcIso(slot_ms).c_str(), FormatRunId(*run).c_str());
+  return Status::Ok();
 }
 
-std::int64_t Broker::NextCronDueMs() const {
+std::int64_t RunManager::NextCronDueMs() const {
   std::int64_t due = std::numeric_limits<std::int64_t>::max();
   for (const auto& [name, ms] : next_fire_) due = std::min(due, ms);
   return due;
 }
 
-// ---- runs ----------------------------------------------------------------
+// ---- runs ------------------------------------------------------------------------
 
-Result<std::int64_t> Broker::StartRun(const workflows::WorkflowDef& w, const std::string& trigger,
-                                      const std::string& logical_date, std::optional<std::int64_t> slot_ms,
-                                      const std::map<std::string, std::string>& overrides,
-                                      std::int64_t now) {
-  // Validate before a run id is spent.
-  auto check = workflows::RunVariables(logical_date, "r0", w.name, w.params, overrides);
+Result<std::int64_t> RunManager::StartRun(const workflows::WorkflowDef& w, const std::string& trigger,
+                                          const std::string& logical_date, std::optional<std::int64_t> slot_ms,
+                                          const std::map<std::string, std::string>& overrides, std::int64_t now,
+                                          Effects* fx) {
+  // Validated before a run id is spent.
+  auto check = workflows::RunVariables(logical_date, FormatRunId(0), w.name, w.params, overrides);
   if (!check.ok()) return check.status();
-  if (!Db(store_.Begin())) return fatal_;
+  Status s = store_.Begin();
+  if (!s.ok()) return s;
   RunRow row;
   row.seq = run_store_.AllocateRunSeq();
   auto vars = workflows::RunVariables(logical_date, FormatRunId(row.seq), w.name, w.params, overrides);
@@ -177,15 +209,19 @@ Result<std::int64_t> Broker::StartRun(const workflows::WorkflowDef& w, const std
   row.created_ms = now;
   WorkflowRun run = NewRun(w, std::move(row));
   run.vars = std::move(*vars);
-  if (!Db(run_store_.InsertRun(run.row))) return fatal_;
+  s = run_store_.InsertRun(run.row);
+  if (!s.ok()) return s;
   const std::int64_t seq = run.row.seq;
   runs_.emplace(seq, std::move(run));
   counters_.runs_started++;
-  TryStartQueued(w.name, now);
+  s = TryStartQueued(w.name, now, fx);
+  if (!s.ok()) return s;
+  s = OnJobsEnded(now, fx);  // stages that ended at once (an idempotency key seen before)
+  if (!s.ok()) return s;
   return seq;
 }
 
-void Broker::TryStartQueued(const std::string& workflow, std::int64_t now) {
+Status RunManager::TryStartQueued(const std::string& workflow, std::int64_t now, Effects* fx) {
   while (true) {
     std::uint32_t active = 0;
     WorkflowRun* first = nullptr;
@@ -194,15 +230,16 @@ void Broker::TryStartQueued(const std::string& workflow, std::int64_t now) {
       if (r.phase == RunPhase::kRunning) ++active;
       if (r.phase == RunPhase::kQueued && first == nullptr) first = &r;
     }
-    if (first == nullptr || active >= first->max_active_runs) return;
+    if (first == nullptr || active >= first->max_active_runs) return Status::Ok();
     first->phase = RunPhase::kRunning;
     first->row.started_ms = now;
-    PersistRun(*first);
-    SubmitReady(*first, now);
+    Status s = PersistRun(*first);
+    if (s.ok()) s = SubmitReady(*first, now, fx);
+    if (!s.ok()) return s;
   }
 }
 
-void Broker::SubmitReady(WorkflowRun& run, std::int64_t now) {
+Status RunManager::SubmitReady(WorkflowRun& run, std::int64_t now, Effects* fx) {
   for (int i : run.ReadyStages()) {
     StageRun& st = run.stages[i];
     nlohmann::json params = workflows::ExpandStageParams(st.def.params, run.vars, st.def.kind);
@@ -215,23 +252,32 @@ void Broker::SubmitReady(WorkflowRun& run, std::int64_t now) {
     spec.max_attempts = st.def.max_attempts;
     spec.backoff_ms = st.def.backoff_ms;
     spec.key = FormatRunId(run.row.seq) + "/" + st.def.name;
-    proto::SubmittedJob job = SubmitOne(spec, now);
-    auto seq = ParseJobId(job.id);
-    if (!seq) return;  // SubmitOne failed: the broker is stopping (fatal_)
+    auto job = jobs_.Submit(spec, now, fx);
+    if (!job.ok()) return job.status();
+    auto seq = ParseJobId(job->id);
+    if (!seq) return Status::Internal("stage job id " + job->id + " does not parse");
     st.state = StageState::kSubmitted;
     st.job_seq = *seq;
     run_of_job_[*seq] = run.row.seq;
-    PersistStage(run, i);
-    if (IsTerminal(job.state)) run_events_.push_back({*seq, job.state});
+    Status s = PersistStage(run, i);
+    if (!s.ok()) return s;
+    if (IsTerminal(job->state)) pending_.push_back({*seq, job->state});
   }
-  if (run.phase == RunPhase::kRunning && run.AllSucceeded()) FinishRun(run, RunPhase::kSucceeded, now, "");
+  if (run.phase == RunPhase::kRunning && run.AllSucceeded())
+    return FinishRun(run, RunPhase::kSucceeded, now, "", fx);
+  return Status::Ok();
 }
 
-void Broker::ProcessRunEvents(std::int64_t now) {
-  while (!run_events_.empty() && fatal_.ok()) {
-    if (!Writable(now)) return;
-    auto events = std::move(run_events_);
-    run_events_.clear();
+Status RunManager::OnJobsEnded(std::int64_t now, Effects* fx) {
+  while (!fx->ended.empty() || !pending_.empty()) {
+    std::vector<EndedJob> ended = std::move(fx->ended);
+    fx->ended.clear();
+    for (const EndedJob& e : ended) {
+      if (run_of_job_.count(e.seq)) pending_.push_back({e.seq, e.state});
+      else if (e.state == JobState::kDead) AlertDeadJob(e);
+    }
+    auto events = std::move(pending_);
+    pending_.clear();
     for (const auto& [job_seq, state] : events) {
       auto it = run_of_job_.find(job_seq);
       if (it == run_of_job_.end()) continue;
@@ -241,51 +287,64 @@ void Broker::ProcessRunEvents(std::int64_t now) {
       if (rit == runs_.end()) continue;
       WorkflowRun& run = rit->second;
       for (std::size_t i = 0; i < run.stages.size(); ++i)
-        if (run.stages[i].job_seq == job_seq && run.stages[i].state == StageState::kSubmitted)
-          OnStageEnded(run, static_cast<int>(i), state, now);
+        if (run.stages[i].job_seq == job_seq && run.stages[i].state == StageState::kSubmitted) {
+          Status s = OnStageEnded(run, static_cast<int>(i), state, now, fx);
+          if (!s.ok()) return s;
+        }
       if (IsFinished(run.phase) && !run.AnySubmitted()) runs_.erase(run_seq);
     }
   }
+  return Status::Ok();
 }
 
-void Broker::OnStageEnded(WorkflowRun& run, int i, JobState state, std::int64_t now) {
+void RunManager::AlertDeadJob(const EndedJob& e) {
+  // A stage of a run posts none of its own: its run's alert names it.
+  const std::string id = FormatJobId(e.seq);
+  const std::string error = AlertErrorExcerpt(e.error);
+  alert_("sluice: job " + id + " (" + e.kind + ") is dead",
+         "Job " + id + " of kind " + e.kind + " on queue " + e.queue + " failed " + std::to_string(e.failures) +
+             " times and will not be retried. Last error: " + error);
+}
+
+Status RunManager::OnStageEnded(WorkflowRun& run, int i, JobState state, std::int64_t now, Effects* fx) {
   StageRun& st = run.stages[i];
   st.state = state == JobState::kSucceeded   ? StageState::kSucceeded
              : state == JobState::kCancelled ? StageState::kCancelled
                                              : StageState::kDead;
-  PersistStage(run, i);
-  if (run.phase == RunPhase::kCancelled) return;
-  if (st.state == StageState::kSucceeded) {
-    if (run.phase == RunPhase::kRunning) SubmitReady(run, now);
-    return;
+  Status s = PersistStage(run, i);
+  if (!s.ok() || run.phase == RunPhase::kCancelled) return s;
+  if (st.state == StageState::kSucceeded) return run.phase == RunPhase::kRunning ? SubmitReady(run, now, fx) : s;
+  for (int k : run.FailDownstream(i)) {
+    s = PersistStage(run, k);
+    if (!s.ok()) return s;
   }
-  for (int k : run.FailDownstream(i)) PersistStage(run, k);
-  if (run.phase == RunPhase::kRunning)
-    FinishRun(run, RunPhase::kFailed, now,
-              "stage " + st.def.name + " ended " + std::string(StageStateName(st.state)), &st);
+  if (run.phase != RunPhase::kRunning) return Status::Ok();
+  return FinishRun(run, RunPhase::kFailed, now, "stage " + st.def.name + " ended " + std::string(StageStateName(st.state)),
+                   fx, &st);
 }
 
-std::string Broker::LastErrorOf(std::int64_t job_seq) {
+std::string RunManager::LastErrorOf(std::int64_t job_seq) {
   auto rec = store_.Load(job_seq, /*with_attempts=*/false);
   if (!rec.ok() || !rec->has_value()) return {};
   return (*rec)->last_error;
 }
 
-void Broker::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why,
-                       const StageRun* failed_stage) {
+Status RunManager::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const std::string& why,
+                             Effects* fx, const StageRun* failed_stage) {
   run.phase = phase;
   run.row.finished_ms = now;
-  PersistRun(run);
+  Status s = PersistRun(run);
+  if (!s.ok()) return s;
   const std::string id = FormatRunId(run.row.seq);
-  Logf("run %s (%s) %s%s%s", id.c_str(), run.row.workflow.c_str(), RunPhaseName(phase),
-       why.empty() ? "" : ": ", why.c_str());
+  Logf("run %s (%s) %s%s%s", id.c_str(), run.row.workflow.c_str(), RunPhaseName(phase), why.empty() ? "" : ": ",
+       why.c_str());
   if (phase == RunPhase::kFailed) {
     counters_.runs_failed++;
     // The run's one alert (its dead stage job posts none of its own): which
     // stage, its job and the job's last error.
     std::string title = "sluice: run " + id + " of " + run.row.workflow + " failed";
-    std::string text = "Run " + id + " of workflow " + run.row.workflow + " (logical date " +
-                       run.row.logical_date + ") failed: " + why + ".";
+    std::string text = "Run " + id + " of workflow " + run.row.workflow + " (logical date " + run.row.logical_date +
+                       ") failed: " + why + ".";
     if (failed_stage != nullptr && failed_stage->job_seq != 0) {
       const std::string job = FormatJobId(failed_stage->job_seq);
       const std::string error = LastErrorOf(failed_stage->job_seq);
@@ -296,28 +355,28 @@ void Broker::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now, const
     } else {
       text += " Retry the stage's job with `sluice retry` to continue.";
     }
-    Alert(title, text);
+    alert_(title, text);
   }
   std::string workflow = run.row.workflow;  // TryStartQueued may touch other runs
-  TryStartQueued(workflow, now);
+  return TryStartQueued(workflow, now, fx);
 }
 
-void Broker::PersistRun(WorkflowRun& run) {
+Status RunManager::PersistRun(WorkflowRun& run) {
   run.row.state = RunPhaseName(run.phase);
-  Db(run_store_.UpdateRun(run.row));
+  return run_store_.UpdateRun(run.row);
 }
 
-void Broker::PersistStage(const WorkflowRun& run, int i) {
+Status RunManager::PersistStage(const WorkflowRun& run, int i) {
   const StageRun& st = run.stages[i];
-  Db(run_store_.UpsertStage(run.row.seq, {st.def.name, StageStateName(st.state), st.job_seq}));
+  return run_store_.UpsertStage(run.row.seq, {st.def.name, StageStateName(st.state), st.job_seq});
 }
 
-Result<WorkflowRun*> Broker::FindRun(std::int64_t run_seq) {
+Result<WorkflowRun*> RunManager::FindRun(std::int64_t run_seq) {
   auto it = runs_.find(run_seq);
   if (it != runs_.end()) return &it->second;
   auto row = run_store_.Load(run_seq);
   if (!row.ok()) return row.status();
-  if (!row->has_value()) return Status::NotFound("no run r" + std::to_string(run_seq));
+  if (!row->has_value()) return Status::NotFound("no run " + FormatRunId(run_seq));
   auto stages = run_store_.Stages(run_seq);
   if (!stages.ok()) return stages.status();
   auto run = RestoreRun(std::move(**row), *stages);
@@ -325,18 +384,19 @@ Result<WorkflowRun*> Broker::FindRun(std::int64_t run_seq) {
   return &runs_.emplace(run_seq, std::move(*run)).first->second;
 }
 
-void Broker::ForgetRunIfDone(std::int64_t run_seq) {
+void RunManager::ForgetRunIfDone(std::int64_t run_seq) {
   auto it = runs_.find(run_seq);
   if (it != runs_.end() && IsFinished(it->second.phase) && !it->second.AnySubmitted()) runs_.erase(it);
 }
 
-Status Broker::CancelRun(std::int64_t run_seq, std::int64_t now) {
-  if (!Db(store_.Begin())) return fatal_;
+Status RunManager::CancelRun(std::int64_t run_seq, std::int64_t now, Effects* fx) {
+  Status s = store_.Begin();
+  if (!s.ok()) return s;
   auto found = FindRun(run_seq);
   if (!found.ok()) return found.status();
   WorkflowRun& run = **found;
   if (IsFinished(run.phase)) {
-    Status s = Status::Conflict("run r" + std::to_string(run_seq) + " is already " + RunPhaseName(run.phase));
+    s = Status::Conflict("run " + FormatRunId(run_seq) + " is already " + RunPhaseName(run.phase));
     ForgetRunIfDone(run_seq);
     return s;
   }
@@ -344,45 +404,75 @@ Status Broker::CancelRun(std::int64_t run_seq, std::int64_t now) {
   for (std::size_t i = 0; i < run.stages.size(); ++i) {
     StageRun& st = run.stages[i];
     if (st.state == StageState::kSubmitted) {
-      (void)CancelJob(st.job_seq, now);  // a job already ending reports its own end
+      s = jobs_.Cancel(st.job_seq, now, fx);
+      // A job already ending reports its own end.
+      if (!s.ok() && s.code() != Code::kConflict && s.code() != Code::kNotFound) return s;
     } else if (st.state == StageState::kPending || st.state == StageState::kUpstreamFailed) {
       st.state = StageState::kCancelled;
-      PersistStage(run, static_cast<int>(i));
+      s = PersistStage(run, static_cast<int>(i));
+      if (!s.ok()) return s;
     }
   }
-  FinishRun(run, RunPhase::kCancelled, now, "cancelled by request");
-  ProcessRunEvents(now);
-  return Status::Ok();
+  s = FinishRun(run, RunPhase::kCancelled, now, "cancelled by request", fx);
+  if (!s.ok()) return s;
+  return OnJobsEnded(now, fx);
 }
 
-void Broker::OnStageJobRetried(std::int64_t job_seq, std::int64_t now) {
+Status RunManager::OnJobRetried(std::int64_t job_seq, std::int64_t now, Effects* fx) {
   auto where = run_store_.FindByJob(job_seq);
-  if (!Db(where.status()) || !where->has_value()) return;
+  if (!where.ok()) return where.status();
+  if (!where->has_value()) return Status::Ok();  // not a stage
   auto found = FindRun((*where)->first);
-  if (!found.ok()) return;
+  if (!found.ok()) return Status::Ok();
   WorkflowRun& run = **found;
   int i = run.FindStage((*where)->second);
-  if (i < 0) return;
+  if (i < 0) return Status::Ok();
   run.stages[i].state = StageState::kSubmitted;
   run.stages[i].job_seq = job_seq;
   run_of_job_[job_seq] = run.row.seq;
-  PersistStage(run, i);
-  for (int k : run.ClearUpstreamFailed()) PersistStage(run, k);
+  Status s = PersistStage(run, i);
+  if (!s.ok()) return s;
+  for (int k : run.ClearUpstreamFailed()) {
+    s = PersistStage(run, k);
+    if (!s.ok()) return s;
+  }
   if (run.phase != RunPhase::kRunning) {
-    Logf("run r%lld (%s) continues: stage %s retried", static_cast<long long>(run.row.seq),
-         run.row.workflow.c_str(), run.stages[i].def.name.c_str());
+    Logf("run %s (%s) continues: stage %s retried", FormatRunId(run.row.seq).c_str(), run.row.workflow.c_str(),
+         run.stages[i].def.name.c_str());
     run.phase = RunPhase::kRunning;
     run.row.finished_ms.reset();
     if (!run.row.started_ms) run.row.started_ms = now;
-    PersistRun(run);
+    s = PersistRun(run);
+    if (!s.ok()) return s;
   }
-  SubmitReady(run, now);
+  s = SubmitReady(run, now, fx);
+  if (!s.ok()) return s;
+  return OnJobsEnded(now, fx);
 }
 
-nlohmann::json Broker::RunJson(const WorkflowRun& run, bool detail) {
-  auto opt = [](const std::optional<std::int64_t>& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-  };
+// ---- reads -----------------------------------------------------------------------
+
+Result<nlohmann::json> RunManager::ListRuns(const std::string& workflow, const std::string& state,
+                                            std::int64_t limit) {
+  auto rows = run_store_.List(workflow, state, limit);
+  if (!rows.ok()) return rows.status();
+  nlohmann::json runs = nlohmann::json::array();
+  for (RunRow& row : *rows) {
+    auto live = runs_.find(row.seq);
+    if (live != runs_.end()) {
+      runs.push_back(RunJson(live->second, false));
+      continue;
+    }
+    auto stages = run_store_.Stages(row.seq);
+    if (!stages.ok()) return stages.status();
+    auto run = RestoreRun(std::move(row), *stages);
+    if (run.ok()) runs.push_back(RunJson(*run, false));
+  }
+  return runs;
+}
+
+nlohmann::json RunManager::RunJson(const WorkflowRun& run, bool detail) {
+  auto opt = [](const std::optional<std::int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   nlohmann::json stages = nlohmann::json::array();
   for (const StageRun& st : run.stages) {
     nlohmann::json s = {{"name", st.def.name},
@@ -397,19 +487,19 @@ nlohmann::json Broker::RunJson(const WorkflowRun& run, bool detail) {
                         {"queue", st.def.queue},
                         // Whether a connected worker announces this kind on
                         // this queue now (a custom kind may have none yet).
-                        {"kind_served", workers_.AnyServes(st.def.queue, st.def.kind)}};
+                        {"kind_served", jobs_.workers().AnyServes(st.def.queue, st.def.kind)}};
     if (st.job_seq) {
       std::optional<JobRecord> rec;
-      auto live = live_.find(st.job_seq);
-      if (live != live_.end() && !detail) {
+      const Job* live = jobs_.Find(st.job_seq);
+      if (live != nullptr && !detail) {
         rec.emplace();
-        rec->job = live->second;
+        rec->job = *live;
       } else if (detail || st.state == StageState::kSubmitted) {
         auto r = store_.Load(st.job_seq, detail);
         if (r.ok() && r->has_value()) rec = std::move(**r);
       }
       if (rec) {
-        OverlayLive(&*rec);
+        jobs_.OverlayLive(&*rec);
         s["state"] = JobStateName(rec->job.state);
         s["attempt"] = rec->job.attempt;
         if (!rec->attempts.empty()) s["started_ms"] = rec->attempts.front().started_ms;
@@ -432,7 +522,7 @@ nlohmann::json Broker::RunJson(const WorkflowRun& run, bool detail) {
           {"stages", std::move(stages)}};
 }
 
-nlohmann::json Broker::ScheduleJson(const workflows::WorkflowDef& w) {
+nlohmann::json RunManager::ScheduleJson(const workflows::WorkflowDef& w) {
   std::uint32_t active = 0;
   for (const auto& [seq, r] : runs_)
     if (r.row.workflow == w.name && r.phase == RunPhase::kRunning) ++active;
@@ -452,7 +542,7 @@ nlohmann::json Broker::ScheduleJson(const workflows::WorkflowDef& w) {
   // Stages whose kind no connected worker announces on their queue (READY
   // `kinds`, as WORKERS shows them): a run would wait there.
   for (const auto& st : w.stages)
-    if (!workers_.AnyServes(st.queue, st.kind))
+    if (!jobs_.workers().AnyServes(st.queue, st.kind))
       j["unserved_stages"].push_back({{"stage", st.name}, {"kind", st.kind}, {"queue", st.queue}});
   auto last = run_store_.LastFire(w.name);
   if (last.ok() && last->has_value()) j["last_fire"] = UtcIso(**last);

@@ -1,5 +1,5 @@
-// Read-only answers: how jobs look to clients.
-#include "broker/broker.h"
+#include "broker/job_view.h"
+
 #include "schemas/job_id.h"
 #include "schemas/msgpack_json.h"
 
@@ -21,29 +21,7 @@ nlohmann::json OrNull(const std::string& s) { return s.empty() ? nlohmann::json(
 
 }  // namespace
 
-void Broker::OverlayLive(JobRecord* r) const {
-  auto it = live_.find(r->job.seq);
-  if (it == live_.end()) return;
-  const Job& j = it->second;
-  r->job.state = j.state;
-  r->job.attempt = j.attempt;
-  if (j.state != JobState::kRunning) return;
-  AttemptRecord a;
-  a.attempt = j.attempt;
-  a.worker = j.worker;
-  a.host = j.host;
-  a.started_ms = j.started_ms;
-  r->attempts.push_back(std::move(a));
-}
-
-std::string Broker::WaitingReason(const Job& job) const {
-  if (job.state != JobState::kQueued) return {};
-  if (!workers_.AnyServes(job.queue, job.kind))
-    return "no connected worker runs kind '" + job.kind + "' on queue '" + job.queue + "'";
-  return "waiting for a free worker slot";
-}
-
-nlohmann::json Broker::JobJson(const JobRecord& r, bool detail) const {
+nlohmann::json JobJson(const JobRecord& r, bool detail, const std::string& waiting) {
   const Job& j = r.job;
   nlohmann::json out = {
       {"id", FormatJobId(j.seq)},
@@ -67,7 +45,6 @@ nlohmann::json Broker::JobJson(const JobRecord& r, bool detail) const {
     out["concurrency_key"] = j.concurrency_key;
     out["concurrency_limit"] = j.concurrency_limit;
   }
-  std::string waiting = WaitingReason(j);
   if (!waiting.empty()) out["waiting"] = waiting;
   if (!detail) return out;
   out["params"] = StoredJson(j.params, "params");

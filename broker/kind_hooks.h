@@ -1,0 +1,84 @@
+// KindHooks: what the broker does differently for a job because of its kind.
+// The lifecycle asks the table for a kind's hooks at three points — a job
+// submitted without a concurrency key, an attempt dispatched, an attempt
+// ended — and never tests a kind name itself.
+//
+// The stock hooks:
+//   - extract.http (ExtractRuns, extract_runs.h): a key per source, the
+//     extraction_runs row of each attempt, the cursor sent with it;
+//   - load, transform.sql, export.serving (LakehouseHooks): the lakehouse is
+//     one SQLite file with one writer, so they share the key "lakehouse"
+//     with limit 1.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "broker/job.h"
+#include "schemas/job_state.h"
+#include "schemas/sqlite_db.h"
+#include "schemas/status.h"
+
+namespace sluice::broker {
+
+class KindHooks {
+ public:
+  virtual ~KindHooks() = default;
+  // The state database is open (at start, and again after a reload).
+  virtual Status Prepare(Database& db) {
+    (void)db;
+    return Status::Ok();
+  }
+  // The concurrency key and limit of a job whose SUBMIT names no key; leaves
+  // them untouched for none.
+  virtual void DefaultConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) const {
+    (void)params, (void)key, (void)limit;
+  }
+  // Attempt `job.attempt` is being dispatched (written in the same
+  // transaction); *params_out is what the worker is sent.
+  virtual Status OnDispatch(const Job& job, std::int64_t now_ms, std::string* params_out) {
+    (void)now_ms;
+    *params_out = job.params;
+    return Status::Ok();
+  }
+  // The job's current attempt ended (`outputs`: the RESULT's map, may be empty).
+  virtual Status OnEnd(const Job& job, Outcome outcome, std::string_view error, std::string_view outputs,
+                       std::int64_t now_ms) {
+    (void)job, (void)outcome, (void)error, (void)outputs, (void)now_ms;
+    return Status::Ok();
+  }
+};
+
+// The lakehouse's single writer.
+inline constexpr char kLakehouseConcurrencyKey[] = "lakehouse";
+
+class LakehouseHooks : public KindHooks {
+ public:
+  void DefaultConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) const override;
+};
+
+class ExtractRuns;
+
+// Kind name -> hooks. Kinds without an entry get none.
+class KindHookTable {
+ public:
+  KindHookTable();  // the stock hooks above
+  ~KindHookTable();
+  KindHookTable(const KindHookTable&) = delete;
+  KindHookTable& operator=(const KindHookTable&) = delete;
+
+  KindHooks* For(std::string_view kind) const;
+  Status Prepare(Database& db);
+  // extract.http's hooks, which also answer EXTRACTIONS.
+  ExtractRuns& extract_runs() { return *extract_; }
+
+ private:
+  std::unique_ptr<ExtractRuns> extract_;
+  LakehouseHooks lakehouse_;
+  std::map<std::string, KindHooks*, std::less<>> by_kind_;
+};
+
+}  // namespace sluice::broker
