@@ -9,6 +9,7 @@
 #include "producers/job_spec.h"
 #include "producers/param_flags.h"
 #include "producers/text_table.h"
+#include "schemas/job_kinds.h"
 #include "schemas/job_state.h"
 
 namespace sluice::cli {
@@ -69,7 +70,7 @@ int RunBackfill(Context& ctx, const BackfillOptions& o) {
     params["period"] = o.period;
     if (!o.ext.empty()) params["ext"] = o.ext;
     proto::JobSpec spec;
-    spec.kind = "extract.http";
+    spec.kind = proto::kind::kExtractHttp;
     spec.queue = o.queue;
     spec.max_attempts = o.max_attempts;
     auto packed = ParamsToMsgpack(params);

@@ -3,6 +3,8 @@
 // registry uses the list to refuse a near miss of a built-in kind (a typo
 // such as `extract.htp`) at load, not at 3 a.m.; other kinds are custom,
 // served by workers of one's own.
+//
+// Code that names a built-in kind uses these constants, never a literal.
 #pragma once
 
 #include <array>
@@ -10,9 +12,21 @@
 
 namespace sluice::proto {
 
+namespace kind {
+inline constexpr std::string_view kExec = "exec";
+inline constexpr std::string_view kExtractHttp = "extract.http";
+inline constexpr std::string_view kLoad = "load";
+inline constexpr std::string_view kTransformSql = "transform.sql";
+inline constexpr std::string_view kExportServing = "export.serving";
+inline constexpr std::string_view kTestNoop = "test.noop";
+inline constexpr std::string_view kTestSleep = "test.sleep";
+inline constexpr std::string_view kTestFail = "test.fail";
+inline constexpr std::string_view kTestCrash = "test.crash";
+}  // namespace kind
+
 inline constexpr std::array<std::string_view, 9> kBuiltinKinds = {
-    "exec", "extract.http", "load", "transform.sql", "export.serving",
-    "test.noop", "test.sleep", "test.fail", "test.crash",
+    kind::kExec,      kind::kExtractHttp, kind::kLoad,     kind::kTransformSql, kind::kExportServing,
+    kind::kTestNoop,  kind::kTestSleep,   kind::kTestFail, kind::kTestCrash,
 };
 
 inline bool IsBuiltinKind(std::string_view kind) {

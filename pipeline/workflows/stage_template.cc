@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pipeline/period.h"
+#include "schemas/job_kinds.h"
 
 namespace sluice::workflows {
 namespace {
@@ -120,7 +121,7 @@ Result<Vars> RunVariables(const std::string& logical_date, const std::string& ru
 
 nlohmann::json ExpandStageParams(const nlohmann::json& params, const Vars& vars, std::string_view kind) {
   try {
-    if (kind != "extract.http" || !params.is_object()) return ExpandValue(params, vars);
+    if (kind != proto::kind::kExtractHttp || !params.is_object()) return ExpandValue(params, vars);
     nlohmann::json out = nlohmann::json::object();
     for (auto it = params.begin(); it != params.end(); ++it) {
       if (it.key() == "url" && it.value().is_string())
