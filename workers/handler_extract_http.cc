@@ -269,6 +269,15 @@ class ExtractRun {
   // One URL. Returns true when the job is decided (result set), false to
   // try the previous period (a 404 with periods left).
   bool FetchOnce(unsigned back, bool last_try);
+  // The GET of `url` (secrets resolved in `resolved_url`), conditional when
+  // the cursor applies to it.
+  HttpRequest MakeRequest(unsigned back, const std::string& url, std::string resolved_url) const;
+  // A transfer that did not complete: stopped, failed, or its body refused.
+  bool DecideUnfinished(const HttpResult& http, const LandingWriter& writer, const std::string& what);
+  // A 2xx body: into the landing zone.
+  bool Land(const HttpResult& http, LandingWriter& writer, const std::string& what);
+  // A status that is neither 2xx nor 304.
+  bool FailStatus(const HttpResult& http, unsigned back, const std::string& what);
 
   const JobContext& job_;
   const CancelToken& cancel_;
@@ -369,9 +378,31 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
 
   Result<std::string> resolved = ResolveSecrets(url, job_.settings.secret_env, env_, &redactor_);
   if (!resolved.ok()) return Fail("extract.http: url: " + resolved.status().message(), false);
+  const HttpRequest request = MakeRequest(back, url, std::move(resolved.value()));
 
+  const std::string ext = p_.ext.empty() ? ExtensionFromUrl(url) : p_.ext;
+  LandingWriter writer(partition_.get(), p_.naming, url, ext);
+  HttpResult http = HttpGet(request, cancel_, &writer);
+  out_.status_code = http.head.status;
+  out_.etag = CursorSafe(http.head.etag);
+  out_.last_modified = CursorSafe(http.head.last_modified);
+  if (http.end != HttpResult::End::kComplete) return DecideUnfinished(http, writer, what);
+
+  const long status = http.head.status;
+  if (status == 304) {
+    if (out_.etag.empty()) out_.etag = p_.cursor_etag;
+    if (out_.last_modified.empty()) out_.last_modified = p_.cursor_last_modified;
+    out_.files_skipped = 1;
+    return Succeed("not modified");
+  }
+  if (status >= 200 && status <= 299) return Land(http, writer, what);
+  if (status == 404 && !last_try) return false;
+  return FailStatus(http, back, what);
+}
+
+HttpRequest ExtractRun::MakeRequest(unsigned back, const std::string& url, std::string resolved_url) const {
   HttpRequest request;
-  request.url = std::move(resolved.value());
+  request.url = std::move(resolved_url);
   request.headers = headers_;
   // The broker looked the cursor up by the job's own URL (period 0), or
   // says which URL it belongs to.
@@ -386,14 +417,10 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
   // libcurl would send custom headers (secrets among them) to wherever a
   // redirect points; only Authorization and cookies stay behind.
   if (secret_headers_) request.max_redirects = 0;
+  return request;
+}
 
-  const std::string ext = p_.ext.empty() ? ExtensionFromUrl(url) : p_.ext;
-  LandingWriter writer(partition_.get(), p_.naming, url, ext);
-  HttpResult http = HttpGet(request, cancel_, &writer);
-  out_.status_code = http.head.status;
-  out_.etag = CursorSafe(http.head.etag);
-  out_.last_modified = CursorSafe(http.head.last_modified);
-
+bool ExtractRun::DecideUnfinished(const HttpResult& http, const LandingWriter& writer, const std::string& what) {
   switch (http.end) {
     case HttpResult::End::kStopped:
       return Stopped(http.stopped_by);
@@ -419,29 +446,26 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
     case HttpResult::End::kComplete:
       break;
   }
+  return false;  // not reached: a complete transfer is decided by its status
+}
 
+bool ExtractRun::Land(const HttpResult& http, LandingWriter& writer, const std::string& what) {
+  Result<Landed> landed = writer.Finish(http.head);
+  if (!landed.ok()) {
+    const Status& st = landed.status();
+    bool retryable = st.code() == Code::kIOError || (st.code() == Code::kCorruption && writer.declared_gzip());
+    return Fail("extract.http: " + what + ": " + st.message(), retryable);
+  }
+  out_.path = partition_->RelativePath(landed->name);
+  out_.sha256 = landed->sha256;
+  out_.bytes_written = landed->bytes_written;
+  out_.files_written = landed->written ? 1 : 0;
+  out_.files_skipped = landed->written ? 0 : 1;
+  return Succeed(landed->written ? "" : "already landed");
+}
+
+bool ExtractRun::FailStatus(const HttpResult& http, unsigned back, const std::string& what) {
   const long status = http.head.status;
-  if (status == 304) {
-    if (out_.etag.empty()) out_.etag = p_.cursor_etag;
-    if (out_.last_modified.empty()) out_.last_modified = p_.cursor_last_modified;
-    out_.files_skipped = 1;
-    return Succeed("not modified");
-  }
-  if (status >= 200 && status <= 299) {
-    Result<Landed> landed = writer.Finish(http.head);
-    if (!landed.ok()) {
-      const Status& st = landed.status();
-      bool retryable = st.code() == Code::kIOError || (st.code() == Code::kCorruption && writer.declared_gzip());
-      return Fail("extract.http: " + what + ": " + st.message(), retryable);
-    }
-    out_.path = partition_->RelativePath(landed->name);
-    out_.sha256 = landed->sha256;
-    out_.bytes_written = landed->bytes_written;
-    out_.files_written = landed->written ? 1 : 0;
-    out_.files_skipped = landed->written ? 0 : 1;
-    return Succeed(landed->written ? "" : "already landed");
-  }
-  if (status == 404 && !last_try) return false;
   std::string error = "extract.http: HTTP " + std::to_string(status) + " for " + what;
   if (status == 404 && back > 0)
     error += " (tried " + std::to_string(back + 1) + " periods, from " + first_url_ + ")";
