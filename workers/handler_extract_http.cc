@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipeline/extract_url.h"
 #include "pipeline/period.h"
 #include "workers/builtin_handlers.h"
 #include "workers/http_fetch.h"
@@ -44,7 +45,7 @@ struct Params {
   double timeout_s = kDefaultTimeoutS;
   std::uint64_t max_bytes = 0;
   Naming naming = Naming::kAuto;
-  std::optional<Period> date;  // in `unit`
+  std::string date;  // "", or a period in `unit` (checked)
   PeriodUnit unit = PeriodUnit::kMonth;
   std::uint64_t fallback_periods = 0;
   std::string cursor_etag;
@@ -218,8 +219,8 @@ bool ReadParams(const msgpack::object& map, const HandlerSettings& settings, Par
   }
   params.Str("date", &date, kMaxParamBytes, false);
   if (params.ok() && !date.empty()) {
-    p->date = ParsePeriod(date, p->unit);
-    if (!p->date)
+    p->date = date;
+    if (!ParsePeriod(date, p->unit))
       params.Fail("field 'date' " + Quoted(date) + " must be a calendar date YYYY-MM-DD, a month YYYY-MM or a year YYYY");
   }
   ReadParamUint(params, "fallback_periods", &p->fallback_periods, false, kMaxFallbackPeriods);
@@ -244,12 +245,6 @@ std::string CursorValue(bool with_period, const Outputs& o, std::string_view not
   else if (!o.last_modified.empty()) add("last_modified=" + o.last_modified);
   if (!note.empty()) add(note);
   return v;
-}
-
-bool HasDatePlaceholders(std::string_view url) {
-  for (std::string_view p : {"{year}", "{month}", "{day}", "{date}"})
-    if (url.find(p) != std::string_view::npos) return true;
-  return false;
 }
 
 bool Retryable(long status) { return status == 408 || status == 429 || status >= 500; }
@@ -283,7 +278,7 @@ class ExtractRun {
   const CancelToken& cancel_;
   proto::JobResult* result_;
   Params p_;
-  Period period_;  // the job's logical period
+  long long now_ms_ = 0;  // when the job started: the logical period when it names none
   bool templated_ = false;
   Outputs out_;
   SecretRedactor redactor_;
@@ -324,12 +319,12 @@ bool ExtractRun::Stopped(StopReason why) {
 void ExtractRun::Run() {
   if (!ReadParams(job_.params, job_.settings, &p_, result_)) return;
   const auto now = std::chrono::system_clock::now();
-  const long long now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  period_ = p_.date.value_or(PeriodAt(now_ms, p_.unit));
-  templated_ = HasDatePlaceholders(p_.url);
-  out_.url = ExpandPeriodTemplate(p_.url, period_);
-  out_.period = FormatPeriod(period_);
+  now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  templated_ = HasPeriodPlaceholders(p_.url);
+  if (std::optional<ExtractUrl> first = ResolveExtractUrl(p_.url, p_.date, p_.unit, now_ms_)) {
+    out_.url = first->url;
+    out_.period = FormatPeriod(first->period);
+  }
 
   for (const auto& [name, value] : p_.headers) {
     Result<std::string> v = ResolveSecrets(value, job_.settings.secret_env, env_, &redactor_);
@@ -368,12 +363,13 @@ void ExtractRun::Run() {
 }
 
 bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
-  const Period period = Step(period_, -static_cast<int>(back));
-  const std::string url = ExpandPeriodTemplate(p_.url, period);
+  // The date was checked with the params: there is a URL.
+  const ExtractUrl target = ResolveExtractUrl(p_.url, p_.date, p_.unit, now_ms_, back).value();
+  const std::string& url = target.url;
   if (back == 0) first_url_ = url;
   out_ = Outputs{};
   out_.url = url;
-  out_.period = FormatPeriod(period);
+  out_.period = FormatPeriod(target.period);
   const std::string what = "GET " + url;
 
   Result<std::string> resolved = ResolveSecrets(url, job_.settings.secret_env, env_, &redactor_);

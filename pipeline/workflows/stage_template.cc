@@ -15,9 +15,6 @@ using Vars = std::map<std::string, std::string>;
 // The variables a run derives itself: parameters cannot take these names.
 constexpr std::array<std::string_view, 5> kReserved = {"year", "month", "day", "run_id", "workflow"};
 
-// What the worker expands in an extract.http url.
-constexpr std::array<std::string_view, 4> kDatePlaceholders = {"date", "year", "month", "day"};
-
 template <std::size_t N>
 bool OneOf(std::string_view s, const std::array<std::string_view, N>& list) {
   for (std::string_view x : list)
@@ -35,7 +32,9 @@ std::string Expand(std::string_view text, const Vars& vars, bool skip_dates) {
       const std::size_t close = text.find('}', i + 1);
       if (close != std::string_view::npos) {
         const std::string_view name = text.substr(i + 1, close - i - 1);
-        if (!(skip_dates && OneOf(name, kDatePlaceholders))) {
+        // skip_dates: the period placeholders of an extract.http url are the
+        // worker's (pipeline/extract_url.h).
+        if (!(skip_dates && OneOf(name, kPeriodPlaceholders))) {
           auto it = vars.find(std::string(name));
           if (it != vars.end()) {
             out += it->second;
