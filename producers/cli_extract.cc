@@ -128,8 +128,9 @@ void AddExtractCommands(CLI::App& app, Context& ctx, CommandList* commands) {
   bf->add_option("--param", o->params, "Another string parameter, KEY=VALUE (repeatable)");
   bf->add_option("--param-json", o->param_jsons, "Another parameter, KEY=JSON (repeatable)");
   bf->add_option("--queue", o->queue, "The queue")->capture_default_str();
+  // At most 1000: checked with each job (ValidateJobSpec); 0 would be the default.
   bf->add_option("--max-attempts", o->max_attempts, "Attempts per job (default: the broker's)")
-      ->check(CLI::Range(1u, 1000u));
+      ->check(CLI::PositiveNumber);
   bf->footer(
       "Jobs of one source share the concurrency key extract.http:<source> (limit 4, or\n"
       "--param-json concurrency_limit=N), so a backfill stays polite to the origin.\n"
