@@ -16,6 +16,11 @@
 //
 // Stop() (and the destructor) wakes the thread out of a backoff sleep and
 // aborts an in-flight request at once; alerts still queued are dropped.
+//
+// Time (the window, a summary's "last N s", the backoff between retries) is
+// read from the Clock passed in, the broker's; the thread's waits end when
+// that clock reaches their end. A test that moves a clock by hand calls
+// Wake() after moving it, so a 60 s backoff takes no real minute.
 #pragma once
 
 #include <atomic>
@@ -27,6 +32,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "broker/clock.h"
 
 namespace sluice::broker {
 
@@ -53,7 +60,9 @@ struct AlertStats {
 
 class AlertSender {
  public:
-  explicit AlertSender(AlertSenderConfig config);
+  // `clock` is not null, outlives the sender and may be read from two
+  // threads (the caller's and the sender's own).
+  AlertSender(AlertSenderConfig config, const Clock* clock);
   ~AlertSender();  // Stop()
   AlertSender(const AlertSender&) = delete;
   AlertSender& operator=(const AlertSender&) = delete;
@@ -72,20 +81,33 @@ class AlertSender {
 
   AlertStats Stats() const;
 
+  // Makes the sender's thread look at its clock again now (for a clock that
+  // a test moves by hand; the real one needs no help).
+  void Wake();
+
  private:
   struct Alert {
     std::string title, text;
     std::int64_t seq = 0;  // the order of Enqueue() calls
   };
   enum class Outcome { kDelivered, kRetry, kFinal, kStopped };
-  using SteadyClock = std::chrono::steady_clock;
 
   void Loop();
+  // Folds the queue into the next summary (the rate limit is reached).
+  void FoldQueue(std::int64_t now_ms);
+  // The summary of what was folded; resets the fold.
+  Alert TakeSummary(std::int64_t now_ms);
+  // Waits on cv_ until the clock reads `until_ms`, or a wake-up (Enqueue,
+  // Stop, Wake, or a spurious one): callers look again either way.
+  void WaitUntil(std::unique_lock<std::mutex>& lock, std::int64_t until_ms);
   // One alert or summary, with its retries; counts the outcome.
   void Deliver(const Alert& alert, bool summary);
+  // Sleeps `wait` on the clock before a retry; false when stopped meanwhile.
+  bool BackoffSleep(std::chrono::milliseconds wait);
   Outcome PostOnce(const Alert& alert, std::chrono::milliseconds* retry_after, std::string* error);
 
   const AlertSenderConfig config_;
+  const Clock* const clock_;
   const bool enabled_;
   void* multi_ = nullptr;  // CURLM*: its wakeup aborts an in-flight request on Stop()
 
@@ -93,10 +115,10 @@ class AlertSender {
   std::condition_variable cv_;
   std::atomic<bool> stop_{false};  // set under mu_ (for cv_), read anywhere
   std::deque<Alert> queue_;               // guarded by mu_
-  std::deque<SteadyClock::time_point> post_starts_;  // the worker's only: within the window
+  std::deque<std::int64_t> post_starts_;  // ms; the thread's only: within the window
   // Alerts not posted alone since the last summary (guarded by mu_).
   std::int64_t folded_ = 0, folded_dropped_ = 0;
-  SteadyClock::time_point first_folded_{};
+  std::int64_t first_folded_ms_ = 0;
   Alert latest_folded_;
   AlertStats stats_;  // guarded by mu_
   std::thread thread_;

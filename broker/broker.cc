@@ -30,7 +30,7 @@ Status Broker::Start() {
                          config_.state_vfs.empty() ? nullptr : config_.state_vfs.c_str());
   if (!s.ok()) return s;
   if (AlertSenderConfig alerts = AlertSender::FromEnv(); !alerts.url.empty()) {
-    alerts_ = std::make_unique<AlertSender>(alerts);
+    alerts_ = std::make_unique<AlertSender>(alerts, clock_);
     Logf("alerts: failed runs and dead jobs are posted to ALERT_WEBHOOK_URL");
   }
   const std::int64_t now = clock_->NowMs();

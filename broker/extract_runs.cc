@@ -2,6 +2,7 @@
 
 #include <msgpack.hpp>
 
+#include "pipeline/extract_url.h"
 #include "pipeline/period.h"
 #include "schemas/job_id.h"
 #include "schemas/msgpack_reader.h"
@@ -94,14 +95,15 @@ Status ExtractRuns::OnDispatch(const Job& job, std::int64_t now_ms, std::string*
   std::string extractor = StrField(params, "extractor");
   if (extractor.empty()) extractor = source.empty() ? std::string(kExtractKind) : source;
 
-  // The logical period: the job's, or today's (UTC) so that the URL the
-  // broker looks the cursor up by is the URL the worker fetches.
+  // The logical period: the job's, or, when it has none, today (UTC), sent
+  // as its date so that the worker fetches the URL the cursor is looked up
+  // by (both resolve it with ResolveExtractUrl).
   std::string date = StrField(params, "date");
   const bool add_date = date.empty();
-  PeriodUnit unit = ParsePeriodUnit(StrField(params, "period")).value_or(PeriodUnit::kMonth);
-  std::optional<Period> period = add_date ? PeriodAt(now_ms, PeriodUnit::kDay) : ParsePeriod(date, unit);
-  if (add_date) date = FormatPeriod(*period);
-  const std::string expanded = period ? ExpandPeriodTemplate(url, *period) : url;
+  const PeriodUnit unit = ParsePeriodUnit(StrField(params, "period")).value_or(PeriodUnit::kMonth);
+  if (add_date) date = FormatPeriod(PeriodAt(now_ms, PeriodUnit::kDay));
+  const std::optional<ExtractUrl> first = ResolveExtractUrl(url, date, unit, now_ms);
+  const std::string expanded = first ? first->url : url;
 
   std::string etag, last_modified;
   get_cursor_.Bind(1, source).Bind(2, expanded);

@@ -21,11 +21,12 @@
 #include "broker/utc_text.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/job_state.h"
+#include "schemas/job_kinds.h"
 #include "schemas/status.h"
 
 namespace sluice::broker {
 
-inline constexpr std::string_view kExtractKind = "extract.http";
+inline constexpr std::string_view kExtractKind = proto::kind::kExtractHttp;
 
 // The hooks of extract.http (kind_hooks.h).
 class ExtractRuns : public KindHooks {

@@ -3,6 +3,7 @@
 // URL templates that name them ({year}, {month}, {day}, {date}).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ Period Step(const Period& p, int n);
 std::string FormatPeriod(const Period& p);
 // Exactly "YYYY-MM-DD" and a real calendar date.
 bool IsIsoDay(std::string_view s);
+// The placeholders ExpandPeriodTemplate replaces, without their braces.
+inline constexpr std::array<std::string_view, 4> kPeriodPlaceholders = {"year", "month", "day", "date"};
+
 // Replaces {year} (2024), {month} (03), {day} (15) and {date} (2024-03-15)
 // in `tmpl`; other text, including ${env:...}, is left alone.
 std::string ExpandPeriodTemplate(std::string_view tmpl, const Period& p);

@@ -9,6 +9,7 @@
 #include "producers/job_spec.h"
 #include "producers/param_flags.h"
 #include "producers/text_table.h"
+#include "schemas/job_kinds.h"
 #include "schemas/job_state.h"
 
 namespace sluice::cli {
@@ -69,7 +70,7 @@ int RunBackfill(Context& ctx, const BackfillOptions& o) {
     params["period"] = o.period;
     if (!o.ext.empty()) params["ext"] = o.ext;
     proto::JobSpec spec;
-    spec.kind = "extract.http";
+    spec.kind = proto::kind::kExtractHttp;
     spec.queue = o.queue;
     spec.max_attempts = o.max_attempts;
     auto packed = ParamsToMsgpack(params);
@@ -127,8 +128,9 @@ void AddExtractCommands(CLI::App& app, Context& ctx, CommandList* commands) {
   bf->add_option("--param", o->params, "Another string parameter, KEY=VALUE (repeatable)");
   bf->add_option("--param-json", o->param_jsons, "Another parameter, KEY=JSON (repeatable)");
   bf->add_option("--queue", o->queue, "The queue")->capture_default_str();
+  // At most 1000: checked with each job (ValidateJobSpec); 0 would be the default.
   bf->add_option("--max-attempts", o->max_attempts, "Attempts per job (default: the broker's)")
-      ->check(CLI::Range(1u, 1000u));
+      ->check(CLI::PositiveNumber);
   bf->footer(
       "Jobs of one source share the concurrency key extract.http:<source> (limit 4, or\n"
       "--param-json concurrency_limit=N), so a backfill stays polite to the origin.\n"

@@ -120,11 +120,18 @@ void AddSubmitCommands(CLI::App& app, Context& ctx, CommandList* commands) {
       ->allow_extra_args(false)
       ->type_name("K=JSON");
   submit->add_option("--queue", o->queue, "The queue")->capture_default_str();
-  submit->add_option("--priority", o->priority, "Higher runs first")
-      ->check(CLI::Range(proto::kMinPriority, proto::kMaxPriority))
+  // Ranges are checked once, with the job (SpecFromFlags: ValidateJobSpec);
+  // a flag checks only what a JobSpec cannot tell apart (0 is "the broker's
+  // default" there).
+  submit
+      ->add_option("--priority", o->priority,
+                   "Higher runs first, " + std::to_string(proto::kMinPriority) + " to " +
+                       std::to_string(proto::kMaxPriority))
       ->capture_default_str();
-  submit->add_option("--max-attempts", o->max_attempts, "Attempts before the job is dead")
-      ->check(CLI::Range(1u, proto::kMaxAttempts));
+  submit
+      ->add_option("--max-attempts", o->max_attempts,
+                   "Attempts before the job is dead, at most " + std::to_string(proto::kMaxAttempts))
+      ->check(CLI::PositiveNumber);
   submit->add_option("--backoff", o->backoff, "Base retry delay in seconds")->type_name("S");
   submit->add_option("--timeout", o->timeout, "Time limit of one attempt, in seconds")->type_name("S");
   submit->add_option("--delay", o->delay, "Run no earlier than this many seconds from now")->type_name("S");

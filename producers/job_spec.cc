@@ -9,6 +9,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// The broker's limit (schemas/messages.cc, SUBMIT).
+constexpr std::uint64_t kMaxConcurrencyLimit = 100000;
+
 Status FieldError(std::string_view field, std::string_view what) {
   return Status::InvalidArgument("field '" + std::string(field) + "' " + std::string(what));
 }
@@ -111,7 +114,11 @@ Result<proto::JobSpec> JobSpecFromJson(const json& object) {
     } else if (key == "concurrency_key") {
       s = ReadString(v, key, &spec.concurrency_key);
     } else if (key == "concurrency_limit") {
-      s = ReadUint(v, key, 100000, &u);
+      // 0 would be "absent" in a JobSpec: refused here, as the broker
+      // refuses it on the wire, rather than quietly the default.
+      s = ReadUint(v, key, UINT64_MAX, &u);
+      if (s.ok() && (u == 0 || u > kMaxConcurrencyLimit))
+        s = FieldError(key, "must be 1-" + std::to_string(kMaxConcurrencyLimit) + " (absent: the default)");
       spec.concurrency_limit = static_cast<std::uint32_t>(u);
     } else {
       return Status::InvalidArgument("unknown field '" + key + "'");

@@ -26,7 +26,9 @@ Result<std::string> ParamsToMsgpack(const nlohmann::json& params);
 // (required), params (object), queue, priority, max_attempts, backoff_ms,
 // timeout_ms, delay_ms, run_at_ms, key. null means "absent". Unknown fields
 // are refused (a typo must not silently become a default), as are wrong
-// types; ranges are left to ValidateJobSpec().
+// types; ranges are left to ValidateJobSpec(), except a concurrency_limit of
+// 0, which a JobSpec would carry as "absent": it is refused here, with the
+// broker's words ("must be 1-100000 (absent: the default)").
 Result<proto::JobSpec> JobSpecFromJson(const nlohmann::json& object);
 
 }  // namespace sluice

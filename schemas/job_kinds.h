@@ -3,6 +3,8 @@
 // registry uses the list to refuse a near miss of a built-in kind (a typo
 // such as `extract.htp`) at load, not at 3 a.m.; other kinds are custom,
 // served by workers of one's own.
+//
+// Code that names a built-in kind uses these constants, never a literal.
 #pragma once
 
 #include <array>
@@ -23,8 +25,8 @@ inline constexpr std::string_view kTestCrash = "test.crash";
 }  // namespace kind
 
 inline constexpr std::array<std::string_view, 9> kBuiltinKinds = {
-    kind::kExec,      kind::kExtractHttp, kind::kLoad,      kind::kTransformSql, kind::kExportServing,
-    kind::kTestNoop,  kind::kTestSleep,   kind::kTestFail,  kind::kTestCrash,
+    kind::kExec,      kind::kExtractHttp, kind::kLoad,     kind::kTransformSql, kind::kExportServing,
+    kind::kTestNoop,  kind::kTestSleep,   kind::kTestFail, kind::kTestCrash,
 };
 
 inline bool IsBuiltinKind(std::string_view kind) {

@@ -1,5 +1,6 @@
 #include "schemas/msgpack_reader.h"
 
+#include "schemas/name_rule.h"  // IsValidName
 #include "schemas/protocol.h"
 #include "schemas/utf8.h"
 
@@ -89,16 +90,6 @@ Status UnpackBody(std::string_view body, msgpack::object_handle* handle) {
   if (Status s = UnpackValue(body, handle); !s.ok()) return s;
   if (handle->get().type != msgpack::type::MAP) return Status::InvalidArgument("body is not a map");
   return Status::Ok();
-}
-
-bool IsValidName(std::string_view s) {
-  if (s.empty() || s.size() > kMaxNameBytes) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 bool IsPrintable(std::string_view s, std::size_t max) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "workers/output_tail.h"
 
@@ -36,6 +37,14 @@ class Fd {
   ~Fd() { Reset(); }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
   int get() const { return fd_; }
   void Reset() {
     if (fd_ >= 0) ::close(fd_);
@@ -167,90 +176,95 @@ void PollOutput(Fd* out, OutputTail* out_tail, Fd* err, OutputTail* err_tail, po
   for (int i = 0; i < extra_n; ++i) extra[i].revents = fds[2 + i].revents;
 }
 
-}  // namespace
+// A NULL-terminated array of pointers into `strings` (which must outlive
+// it), as execve takes argv and envp.
+std::vector<char*> CStringArray(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
 
-ChildExit RunChild(const ChildCommand& command, const CancelToken& cancel,
-                   std::chrono::milliseconds kill_grace) {
-  ChildExit result;
-  std::vector<char*> argv, envp;
-  argv.reserve(command.argv.size() + 1);
-  for (const std::string& a : command.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  envp.reserve(command.env.size() + 1);
-  for (const std::string& e : command.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+// The child's stdin (/dev/null), its output pipes and the status pipe, all
+// close-on-exec; the child dup2s the ends it keeps.
+struct ChildFds {
+  Fd devnull, out_r, out_w, err_r, err_w, status_r, status_w;
+};
 
-  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+Status OpenChildFds(ChildFds* fds) {
+  fds->devnull = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, status_pipe[2] = {-1, -1};
-  bool piped = ::pipe2(out_pipe, O_CLOEXEC) == 0 && ::pipe2(err_pipe, O_CLOEXEC) == 0 &&
-               ::pipe2(status_pipe, O_CLOEXEC) == 0;
+  const bool piped = ::pipe2(out_pipe, O_CLOEXEC) == 0 && ::pipe2(err_pipe, O_CLOEXEC) == 0 &&
+                     ::pipe2(status_pipe, O_CLOEXEC) == 0;
   const int pipe_errno = errno;
-  Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]),
-      status_r(status_pipe[0]), status_w(status_pipe[1]);
-  if (devnull.get() < 0 || !piped) {
-    result.status = Status::IOError("cannot create pipes for the child: " + Errno(pipe_errno));
-    return result;
-  }
+  fds->out_r = Fd(out_pipe[0]), fds->out_w = Fd(out_pipe[1]);
+  fds->err_r = Fd(err_pipe[0]), fds->err_w = Fd(err_pipe[1]);
+  fds->status_r = Fd(status_pipe[0]), fds->status_w = Fd(status_pipe[1]);
+  if (fds->devnull.get() < 0 || !piped)
+    return Status::IOError("cannot create pipes for the child: " + Errno(pipe_errno));
+  return Status::Ok();
+}
 
+ChildPlan MakePlan(const ChildCommand& command, const std::vector<char*>& argv,
+                   const std::vector<char*>& envp, const ChildFds& fds) {
   ChildPlan plan{};
   plan.path = command.path.c_str();
   plan.argv = argv.data();
   plan.envp = envp.data();
   plan.cwd = command.cwd.empty() ? nullptr : command.cwd.c_str();
-  plan.stdin_fd = devnull.get();
-  plan.stdout_fd = out_w.get();
-  plan.stderr_fd = err_w.get();
-  plan.status_fd = status_w.get();
+  plan.stdin_fd = fds.devnull.get();
+  plan.stdout_fd = fds.out_w.get();
+  plan.stderr_fd = fds.err_w.get();
+  plan.status_fd = fds.status_w.get();
   plan.parent = ::getpid();
   sigemptyset(&plan.empty_mask);
   plan.default_action.sa_handler = SIG_DFL;
   sigemptyset(&plan.default_action.sa_mask);
+  return plan;
+}
 
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    result.status = Status::IOError("fork failed: " + Errno(errno));
-    return result;
-  }
-  if (pid == 0) SuperviseInChild(plan);
-
-  out_w.Reset();
-  err_w.Reset();
-  status_w.Reset();
-  devnull.Reset();
-  ::setpgid(pid, pid);  // also done by the child; fails harmlessly once it has exec'd
-
+// Waits for the status pipe's EOF (the program was exec'd: OK) or the
+// child's ChildFailure; then the child is reaped and the error says which
+// step failed.
+Status AwaitExec(pid_t pid, int status_r, const ChildCommand& command) {
   ChildFailure failure{};
   ssize_t n;
   do {
-    n = ::read(status_r.get(), &failure, sizeof failure);
+    n = ::read(status_r, &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof failure)) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    switch (failure.stage) {
-      case kStageChdir:
-        result.status = Status::IOError("cannot change directory to '" + command.cwd +
-                                        "': " + Errno(failure.error));
-        break;
-      case kStageExec:
-        result.status = Status::IOError("cannot execute '" + command.path +
-                                        "': " + Errno(failure.error));
-        break;
-      default:
-        result.status = Status::IOError("cannot set up the child process: " + Errno(failure.error));
-    }
-    return result;
+  if (n != static_cast<ssize_t>(sizeof failure)) return Status::Ok();
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  switch (failure.stage) {
+    case kStageChdir:
+      return Status::IOError("cannot change directory to '" + command.cwd + "': " + Errno(failure.error));
+    case kStageExec:
+      return Status::IOError("cannot execute '" + command.path + "': " + Errno(failure.error));
+    default:
+      return Status::IOError("cannot set up the child process: " + Errno(failure.error));
   }
-  status_r.Reset();
-  result.pid = pid;
+}
 
-  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
-  ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
+// The child's output, collected while it runs and after.
+struct ChildOutput {
+  ChildOutput(Fd* out, Fd* err) : out_r(out), err_r(err) {}
+  Fd* out_r;
+  Fd* err_r;
+  OutputTail out_tail, err_tail;
+  void Poll(pollfd* extra, int extra_n, int timeout_ms) {
+    PollOutput(out_r, &out_tail, err_r, &err_tail, extra, extra_n, timeout_ms);
+  }
+};
+
+// Collects output until the child exits. When `cancel` stops, the group gets
+// SIGTERM (and SIGCONT), then SIGKILL `kill_grace` later. Returns why the
+// worker stopped it (kNone: the program ended by itself).
+StopReason WatchUntilExit(pid_t pid, const CancelToken& cancel, std::chrono::milliseconds kill_grace,
+                          ChildOutput* output) {
   // A pidfd becomes readable when the child exits; without one (kernels
   // before 5.3) the loop looks every few milliseconds instead.
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  OutputTail out_tail, err_tail;
-
   StopReason stop = StopReason::kNone;
   Clock::time_point kill_at = Clock::time_point::max();
   bool sent_sigkill = false;
@@ -278,10 +292,15 @@ ChildExit RunChild(const ChildCommand& command, const CancelToken& cancel,
     if (pidfd.get() < 0) timeout = std::min(timeout, 20);
     pollfd extra[2] = {{pidfd.get(), POLLIN, 0},
                        {stop == StopReason::kNone ? cancel.fd() : -1, POLLIN, 0}};
-    PollOutput(&out_r, &out_tail, &err_r, &err_tail, extra, 2, timeout);
+    output->Poll(extra, 2, timeout);
     exited = pidfd.get() >= 0 ? (extra[0].revents & POLLIN) != 0 : HasExited(pid);
   }
+  return stop;
+}
 
+// Kills what is left of the exited child's group, reaps the child and reads
+// its output to the end (at most kOutputDrainLimit). Returns its wait status.
+int ReapAndDrain(pid_t pid, ChildOutput* output) {
   // The child is a zombie now, so its pid (= the group id) cannot be reused:
   // killing the group here hits only what the program left behind.
   ::kill(-pid, SIGKILL);
@@ -289,21 +308,54 @@ ChildExit RunChild(const ChildCommand& command, const CancelToken& cancel,
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
 
   const Clock::time_point drain_end = Clock::now() + kOutputDrainLimit;
-  while (out_r.get() >= 0 || err_r.get() >= 0) {
+  while (output->out_r->get() >= 0 || output->err_r->get() >= 0) {
     Clock::time_point now = Clock::now();
     if (now >= drain_end) break;
-    PollOutput(&out_r, &out_tail, &err_r, &err_tail, nullptr, 0, PollTimeoutMs(now, drain_end));
+    output->Poll(nullptr, 0, PollTimeoutMs(now, drain_end));
   }
+  return status;
+}
 
+}  // namespace
+
+ChildExit RunChild(const ChildCommand& command, const CancelToken& cancel,
+                   std::chrono::milliseconds kill_grace) {
+  ChildExit result;
+  const std::vector<char*> argv = CStringArray(command.argv);
+  const std::vector<char*> envp = CStringArray(command.env);
+  ChildFds fds;
+  if (result.status = OpenChildFds(&fds); !result.status.ok()) return result;
+  const ChildPlan plan = MakePlan(command, argv, envp, fds);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    result.status = Status::IOError("fork failed: " + Errno(errno));
+    return result;
+  }
+  if (pid == 0) SuperviseInChild(plan);
+
+  fds.out_w.Reset();
+  fds.err_w.Reset();
+  fds.status_w.Reset();
+  fds.devnull.Reset();
+  ::setpgid(pid, pid);  // also done by the child; fails harmlessly once it has exec'd
+  if (result.status = AwaitExec(pid, fds.status_r.get(), command); !result.status.ok()) return result;
+  fds.status_r.Reset();
+  result.pid = pid;
+
+  ::fcntl(fds.out_r.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(fds.err_r.get(), F_SETFL, O_NONBLOCK);
+  ChildOutput output(&fds.out_r, &fds.err_r);
+  result.stopped_by = WatchUntilExit(pid, cancel, kill_grace, &output);
+  const int status = ReapAndDrain(pid, &output);
   if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
     result.exit_code = -result.signal;
   } else {
     result.exit_code = WEXITSTATUS(status);
   }
-  result.stopped_by = stop;
-  result.stdout_tail = out_tail.str();
-  result.stderr_tail = err_tail.str();
+  result.stdout_tail = output.out_tail.str();
+  result.stderr_tail = output.err_tail.str();
   return result;
 }
 

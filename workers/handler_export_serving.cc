@@ -88,6 +88,20 @@ Result<std::string> ServingTarget(const std::string& param, const HandlerSetting
   return target.string();
 }
 
+// The RESULT outputs: version, path, tables {name: rows}, rows, bytes.
+std::string ExportOutputs(const serving::ExportReport& report, const std::string& path) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk(buffer);
+  pk.pack_map(5);
+  pk.pack("version"), pk.pack(report.version);
+  pk.pack("path"), pk.pack(path);
+  pk.pack("tables"), pk.pack_map(static_cast<std::uint32_t>(report.tables.size()));
+  for (const auto& t : report.tables) pk.pack(t.name), pk.pack(t.rows);
+  pk.pack("rows"), pk.pack(report.rows);
+  pk.pack("bytes"), pk.pack(report.bytes);
+  return std::string(buffer.data(), buffer.size());
+}
+
 }  // namespace
 
 void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::JobResult* result) {
@@ -126,16 +140,7 @@ void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::J
     // and lock trouble may pass.
     return fail(report.status().message(), report.status().code() != Code::kNotFound);
   }
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> pk(buffer);
-  pk.pack_map(5);
-  pk.pack("version"), pk.pack(report->version);
-  pk.pack("path"), pk.pack(serving);
-  pk.pack("tables"), pk.pack_map(static_cast<std::uint32_t>(report->tables.size()));
-  for (const auto& t : report->tables) pk.pack(t.name), pk.pack(t.rows);
-  pk.pack("rows"), pk.pack(report->rows);
-  pk.pack("bytes"), pk.pack(report->bytes);
-  result->outputs.assign(buffer.data(), buffer.size());
+  result->outputs = ExportOutputs(*report, serving);
 }
 
 }  // namespace sluice::worker

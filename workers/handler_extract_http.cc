@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipeline/extract_url.h"
 #include "pipeline/period.h"
 #include "workers/builtin_handlers.h"
 #include "workers/http_fetch.h"
@@ -44,7 +45,7 @@ struct Params {
   double timeout_s = kDefaultTimeoutS;
   std::uint64_t max_bytes = 0;
   Naming naming = Naming::kAuto;
-  std::optional<Period> date;  // in `unit`
+  std::string date;  // "", or a period in `unit` (checked)
   PeriodUnit unit = PeriodUnit::kMonth;
   std::uint64_t fallback_periods = 0;
   std::string cursor_etag;
@@ -218,8 +219,8 @@ bool ReadParams(const msgpack::object& map, const HandlerSettings& settings, Par
   }
   params.Str("date", &date, kMaxParamBytes, false);
   if (params.ok() && !date.empty()) {
-    p->date = ParsePeriod(date, p->unit);
-    if (!p->date)
+    p->date = date;
+    if (!ParsePeriod(date, p->unit))
       params.Fail("field 'date' " + Quoted(date) + " must be a calendar date YYYY-MM-DD, a month YYYY-MM or a year YYYY");
   }
   ReadParamUint(params, "fallback_periods", &p->fallback_periods, false, kMaxFallbackPeriods);
@@ -246,12 +247,6 @@ std::string CursorValue(bool with_period, const Outputs& o, std::string_view not
   return v;
 }
 
-bool HasDatePlaceholders(std::string_view url) {
-  for (std::string_view p : {"{year}", "{month}", "{day}", "{date}"})
-    if (url.find(p) != std::string_view::npos) return true;
-  return false;
-}
-
 bool Retryable(long status) { return status == 408 || status == 429 || status >= 500; }
 
 class ExtractRun {
@@ -269,12 +264,21 @@ class ExtractRun {
   // One URL. Returns true when the job is decided (result set), false to
   // try the previous period (a 404 with periods left).
   bool FetchOnce(unsigned back, bool last_try);
+  // The GET of `url` (secrets resolved in `resolved_url`), conditional when
+  // the cursor applies to it.
+  HttpRequest MakeRequest(unsigned back, const std::string& url, std::string resolved_url) const;
+  // A transfer that did not complete: stopped, failed, or its body refused.
+  bool DecideUnfinished(const HttpResult& http, const LandingWriter& writer, const std::string& what);
+  // A 2xx body: into the landing zone.
+  bool Land(const HttpResult& http, LandingWriter& writer, const std::string& what);
+  // A status that is neither 2xx nor 304.
+  bool FailStatus(const HttpResult& http, unsigned back, const std::string& what);
 
   const JobContext& job_;
   const CancelToken& cancel_;
   proto::JobResult* result_;
   Params p_;
-  Period period_;  // the job's logical period
+  long long now_ms_ = 0;  // when the job started: the logical period when it names none
   bool templated_ = false;
   Outputs out_;
   SecretRedactor redactor_;
@@ -315,12 +319,12 @@ bool ExtractRun::Stopped(StopReason why) {
 void ExtractRun::Run() {
   if (!ReadParams(job_.params, job_.settings, &p_, result_)) return;
   const auto now = std::chrono::system_clock::now();
-  const long long now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  period_ = p_.date.value_or(PeriodAt(now_ms, p_.unit));
-  templated_ = HasDatePlaceholders(p_.url);
-  out_.url = ExpandPeriodTemplate(p_.url, period_);
-  out_.period = FormatPeriod(period_);
+  now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  templated_ = HasPeriodPlaceholders(p_.url);
+  if (std::optional<ExtractUrl> first = ResolveExtractUrl(p_.url, p_.date, p_.unit, now_ms_)) {
+    out_.url = first->url;
+    out_.period = FormatPeriod(first->period);
+  }
 
   for (const auto& [name, value] : p_.headers) {
     Result<std::string> v = ResolveSecrets(value, job_.settings.secret_env, env_, &redactor_);
@@ -359,19 +363,42 @@ void ExtractRun::Run() {
 }
 
 bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
-  const Period period = Step(period_, -static_cast<int>(back));
-  const std::string url = ExpandPeriodTemplate(p_.url, period);
+  // The date was checked with the params: there is a URL.
+  const ExtractUrl target = ResolveExtractUrl(p_.url, p_.date, p_.unit, now_ms_, back).value();
+  const std::string& url = target.url;
   if (back == 0) first_url_ = url;
   out_ = Outputs{};
   out_.url = url;
-  out_.period = FormatPeriod(period);
+  out_.period = FormatPeriod(target.period);
   const std::string what = "GET " + url;
 
   Result<std::string> resolved = ResolveSecrets(url, job_.settings.secret_env, env_, &redactor_);
   if (!resolved.ok()) return Fail("extract.http: url: " + resolved.status().message(), false);
+  const HttpRequest request = MakeRequest(back, url, std::move(resolved.value()));
 
+  const std::string ext = p_.ext.empty() ? ExtensionFromUrl(url) : p_.ext;
+  LandingWriter writer(partition_.get(), p_.naming, url, ext);
+  HttpResult http = HttpGet(request, cancel_, &writer);
+  out_.status_code = http.head.status;
+  out_.etag = CursorSafe(http.head.etag);
+  out_.last_modified = CursorSafe(http.head.last_modified);
+  if (http.end != HttpResult::End::kComplete) return DecideUnfinished(http, writer, what);
+
+  const long status = http.head.status;
+  if (status == 304) {
+    if (out_.etag.empty()) out_.etag = p_.cursor_etag;
+    if (out_.last_modified.empty()) out_.last_modified = p_.cursor_last_modified;
+    out_.files_skipped = 1;
+    return Succeed("not modified");
+  }
+  if (status >= 200 && status <= 299) return Land(http, writer, what);
+  if (status == 404 && !last_try) return false;
+  return FailStatus(http, back, what);
+}
+
+HttpRequest ExtractRun::MakeRequest(unsigned back, const std::string& url, std::string resolved_url) const {
   HttpRequest request;
-  request.url = std::move(resolved.value());
+  request.url = std::move(resolved_url);
   request.headers = headers_;
   // The broker looked the cursor up by the job's own URL (period 0), or
   // says which URL it belongs to.
@@ -386,14 +413,10 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
   // libcurl would send custom headers (secrets among them) to wherever a
   // redirect points; only Authorization and cookies stay behind.
   if (secret_headers_) request.max_redirects = 0;
+  return request;
+}
 
-  const std::string ext = p_.ext.empty() ? ExtensionFromUrl(url) : p_.ext;
-  LandingWriter writer(partition_.get(), p_.naming, url, ext);
-  HttpResult http = HttpGet(request, cancel_, &writer);
-  out_.status_code = http.head.status;
-  out_.etag = CursorSafe(http.head.etag);
-  out_.last_modified = CursorSafe(http.head.last_modified);
-
+bool ExtractRun::DecideUnfinished(const HttpResult& http, const LandingWriter& writer, const std::string& what) {
   switch (http.end) {
     case HttpResult::End::kStopped:
       return Stopped(http.stopped_by);
@@ -419,29 +442,26 @@ bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
     case HttpResult::End::kComplete:
       break;
   }
+  return false;  // not reached: a complete transfer is decided by its status
+}
 
+bool ExtractRun::Land(const HttpResult& http, LandingWriter& writer, const std::string& what) {
+  Result<Landed> landed = writer.Finish(http.head);
+  if (!landed.ok()) {
+    const Status& st = landed.status();
+    bool retryable = st.code() == Code::kIOError || (st.code() == Code::kCorruption && writer.declared_gzip());
+    return Fail("extract.http: " + what + ": " + st.message(), retryable);
+  }
+  out_.path = partition_->RelativePath(landed->name);
+  out_.sha256 = landed->sha256;
+  out_.bytes_written = landed->bytes_written;
+  out_.files_written = landed->written ? 1 : 0;
+  out_.files_skipped = landed->written ? 0 : 1;
+  return Succeed(landed->written ? "" : "already landed");
+}
+
+bool ExtractRun::FailStatus(const HttpResult& http, unsigned back, const std::string& what) {
   const long status = http.head.status;
-  if (status == 304) {
-    if (out_.etag.empty()) out_.etag = p_.cursor_etag;
-    if (out_.last_modified.empty()) out_.last_modified = p_.cursor_last_modified;
-    out_.files_skipped = 1;
-    return Succeed("not modified");
-  }
-  if (status >= 200 && status <= 299) {
-    Result<Landed> landed = writer.Finish(http.head);
-    if (!landed.ok()) {
-      const Status& st = landed.status();
-      bool retryable = st.code() == Code::kIOError || (st.code() == Code::kCorruption && writer.declared_gzip());
-      return Fail("extract.http: " + what + ": " + st.message(), retryable);
-    }
-    out_.path = partition_->RelativePath(landed->name);
-    out_.sha256 = landed->sha256;
-    out_.bytes_written = landed->bytes_written;
-    out_.files_written = landed->written ? 1 : 0;
-    out_.files_skipped = landed->written ? 0 : 1;
-    return Succeed(landed->written ? "" : "already landed");
-  }
-  if (status == 404 && !last_try) return false;
   std::string error = "extract.http: HTTP " + std::to_string(status) + " for " + what;
   if (status == 404 && back > 0)
     error += " (tried " + std::to_string(back + 1) + " periods, from " + first_url_ + ")";

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "pipeline/lakehouse/lakehouse_db.h"
+#include "schemas/job_kinds.h"
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
 #include "workers/lakehouse_step.h"
@@ -25,16 +26,16 @@ void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult*
   std::string how;  // how the param became the path, for "no such file"
   if (sources.empty()) {
     auto folder = ConfineToModelsRoots("models", models, roots);
-    if (!folder.ok()) return RefuseModelsPath("load", folder.status(), result);
+    if (!folder.ok()) return RefuseModelsPath(proto::kind::kLoad, folder.status(), result);
     sources = (std::filesystem::path(*folder) / "sources.toml").string();
     auto file = ConfineToModelsRoots("models", sources, roots);
-    if (!file.ok()) return RefuseModelsPath("load", file.status(), result);
+    if (!file.ok()) return RefuseModelsPath(proto::kind::kLoad, file.status(), result);
     sources = std::move(file.value());
     how = DescribeResolution("models", models, roots);
   } else {
     how = DescribeResolution("sources", sources, roots);
     auto file = ConfineToModelsRoots("sources", sources, roots);
-    if (!file.ok()) return RefuseModelsPath("load", file.status(), result);
+    if (!file.ok()) return RefuseModelsPath(proto::kind::kLoad, file.status(), result);
     sources = std::move(file.value());
   }
   std::error_code ec;
@@ -47,9 +48,9 @@ void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult*
 
   Database db;
   if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())
-    return FailFromStatus("load", s, cancel, result);
+    return FailFromStatus(proto::kind::kLoad, s, cancel, result);
   auto report = LoadSourcesFile(db, sources, job.settings.landing_dir, cancel);
-  if (!report.ok()) return FailFromStatus("load", report.status(), cancel, result);
+  if (!report.ok()) return FailFromStatus(proto::kind::kLoad, report.status(), cancel, result);
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);
   PackLoadReport(pk, *report);

@@ -1,20 +1,23 @@
 #include "workers/handler_table.h"
 
+#include "schemas/job_kinds.h"
 #include "workers/builtin_handlers.h"
 
 namespace sluice::worker {
 namespace {
 
+namespace kind = proto::kind;
+
 constexpr HandlerSpec kHandlers[] = {
-    {"exec", RunExec, Execution::kSlotThread, /*needs_allow_exec=*/true},
-    {"extract.http", RunExtractHttp, Execution::kSlotThread, false},
-    {"load", RunLoad, Execution::kSlotThread, false},
-    {"transform.sql", RunTransformSql, Execution::kSlotThread, false},
-    {"export.serving", RunExportServing, Execution::kSlotThread, false},
-    {"test.noop", RunTestNoop, Execution::kInline, false},
-    {"test.sleep", RunTestSleep, Execution::kSlotThread, false},
-    {"test.fail", RunTestFail, Execution::kInline, false},
-    {"test.crash", RunTestCrash, Execution::kInline, false},
+    {kind::kExec, RunExec, Execution::kSlotThread, /*needs_allow_exec=*/true},
+    {kind::kExtractHttp, RunExtractHttp, Execution::kSlotThread, false},
+    {kind::kLoad, RunLoad, Execution::kSlotThread, false},
+    {kind::kTransformSql, RunTransformSql, Execution::kSlotThread, false},
+    {kind::kExportServing, RunExportServing, Execution::kSlotThread, false},
+    {kind::kTestNoop, RunTestNoop, Execution::kInline, false},
+    {kind::kTestSleep, RunTestSleep, Execution::kSlotThread, false},
+    {kind::kTestFail, RunTestFail, Execution::kInline, false},
+    {kind::kTestCrash, RunTestCrash, Execution::kInline, false},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pipeline/lakehouse/lakehouse_db.h"
+#include "schemas/job_kinds.h"
 #include "pipeline/models/model_run.h"
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
@@ -45,7 +46,7 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
   options.cancelled = [&cancel] { return cancel.stopped(); };
   // Only under the worker's models roots (models_roots.h).
   auto confined = ConfineToModelsRoots("models", dir, job.settings.models_roots);
-  if (!confined.ok()) return RefuseModelsPath("transform.sql", confined.status(), result);
+  if (!confined.ok()) return RefuseModelsPath(proto::kind::kTransformSql, confined.status(), result);
   std::string param = std::move(dir);
   dir = std::move(confined.value());
 
@@ -61,12 +62,12 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
   load = load && std::filesystem::exists(sources, ec);
   if (load) {  // it may be a symlink
     auto file = ConfineToModelsRoots("models", sources, job.settings.models_roots);
-    if (!file.ok()) return RefuseModelsPath("transform.sql", file.status(), result);
+    if (!file.ok()) return RefuseModelsPath(proto::kind::kTransformSql, file.status(), result);
     sources = std::move(file.value());
   }
   Database db;
   if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())
-    return FailFromStatus("transform.sql", s, cancel, result);
+    return FailFromStatus(proto::kind::kTransformSql, s, cancel, result);
 
   lakehouse::LoadReport loaded;
   if (load) {
@@ -82,7 +83,7 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
   pk.pack("load"), PackLoadReport(pk, loaded);
   pk.pack("models"), PackModels(pk, run);
   result->outputs.assign(buffer.data(), buffer.size());
-  if (!s.ok()) FailFromStatus("transform.sql", s, cancel, result);
+  if (!s.ok()) FailFromStatus(proto::kind::kTransformSql, s, cancel, result);
 }
 
 }  // namespace sluice::worker

@@ -3,41 +3,14 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <memory>
-#include <mutex>
+
+#include "schemas/curl_wrapper.h"
 
 namespace sluice::worker {
 namespace {
 
 constexpr long kBufferBytes = 128 * 1024;
 constexpr int kMaxPollMs = 1000;
-
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// Failures that the same request will meet again.
-bool IsPermanent(CURLcode code) {
-  switch (code) {
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_NOT_BUILT_IN:
-    case CURLE_TOO_MANY_REDIRECTS:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_LOGIN_DENIED:
-    case CURLE_FILESIZE_EXCEEDED:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-      return true;
-    default:
-      return false;
-  }
-}
 
 std::string HeaderValue(CURL* easy, const char* name) {
   curl_header* h = nullptr;
@@ -96,44 +69,21 @@ std::string_view HttpUserAgent() {
   return agent;
 }
 
-HttpResult HttpGet(const HttpRequest& request, const CancelToken& cancel, HttpBodySink* sink) {
-  GlobalInit();
-  HttpResult result;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), curl_easy_cleanup);
-  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(), curl_multi_cleanup);
-  if (!easy || !multi) {
-    result.error = "libcurl: cannot create a handle";
-    return result;
-  }
-  curl_slist* raw_headers = nullptr;
-  for (const std::string& h : request.headers) {
-    curl_slist* next = curl_slist_append(raw_headers, h.c_str());
-    if (next == nullptr) {
-      curl_slist_free_all(raw_headers);
-      result.error = "libcurl: out of memory";
-      return result;
-    }
-    raw_headers = next;
-  }
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(raw_headers, curl_slist_free_all);
+namespace {
 
-  Transfer t;
-  t.easy = easy.get();
-  t.sink = sink;
-  t.max_bytes = request.max_bytes;
-  t.result = &result;
-  char error_buffer[CURL_ERROR_SIZE] = {};
+// The transfer's options: redirects (http and https only), no content
+// decoding, the time limits, the body to OnWrite.
+void SetOptions(CURL* e, const HttpRequest& request, curl_slist* headers, char* error_buffer,
+                Transfer* t) {
   const long stall_s = std::max<long>(1, static_cast<long>(request.stall.count()));
   const long timeout_ms = std::max<long>(1, static_cast<long>(request.timeout.count()));
-
-  CURL* e = easy.get();
   curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, request.max_redirects > 0 ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, request.max_redirects);
   curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(e, CURLOPT_USERAGENT, HttpUserAgent().data());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -143,67 +93,81 @@ HttpResult HttpGet(const HttpRequest& request, const CancelToken& cancel, HttpBo
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferBytes);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   if (request.max_bytes != 0)
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_bytes));
+}
 
-  // The multi interface, so that the wait can include the token's fd: a
-  // CANCEL ends the transfer within a poll wake-up, not at the next
-  // progress tick.
-  curl_multi_add_handle(multi.get(), e);
-  CURLcode code = CURLE_OK;
-  while (true) {
-    int running = 0;
-    CURLMcode mc = curl_multi_perform(multi.get(), &running);
-    if (mc != CURLM_OK) {
-      code = CURLE_FAILED_INIT;
-      std::snprintf(error_buffer, sizeof error_buffer, "%s", curl_multi_strerror(mc));
-      break;
-    }
-    if (running == 0) {
-      int left = 0;
-      while (CURLMsg* m = curl_multi_info_read(multi.get(), &left))
-        if (m->msg == CURLMSG_DONE) code = m->data.result;
-      break;
-    }
-    if (StopReason why = cancel.reason(); why != StopReason::kNone) {
-      result.stopped_by = why;
-      break;
-    }
+// Runs the transfer on the multi interface, so that the wait can include the
+// token's fd: a CANCEL ends the transfer within a poll wake-up, not at the
+// next progress tick. Sets result->stopped_by when the token stopped it.
+CURLcode RunTransfer(CURLM* multi, CURL* e, const CancelToken& cancel, char* error_buffer,
+                     HttpResult* result) {
+  auto stop = [&] {
+    result->stopped_by = cancel.reason();
+    return result->stopped_by != StopReason::kNone;
+  };
+  auto wait = [&] {
     int wait_ms = std::min(kMaxPollMs, PollTimeoutMs(Clock::now(), cancel.deadline()));
     if (cancel.fd() < 0) wait_ms = std::min(wait_ms, 10);
     curl_waitfd extra{cancel.fd(), CURL_WAIT_POLLIN, 0};
-    curl_multi_poll(multi.get(), cancel.fd() >= 0 ? &extra : nullptr, cancel.fd() >= 0 ? 1 : 0,
-                    wait_ms, nullptr);
-  }
-  curl_multi_remove_handle(multi.get(), e);
+    curl_multi_poll(multi, cancel.fd() >= 0 ? &extra : nullptr, cancel.fd() >= 0 ? 1 : 0, wait_ms, nullptr);
+  };
+  return curl::Perform(multi, e, error_buffer, stop, wait).code;
+}
 
-  if (!t.head_read) ReadHead(e, &result.head);
-  curl_off_t retry_after_s = 0;
-  if (curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after_s) == CURLE_OK && retry_after_s > 0)
-    result.retry_after_ms = static_cast<std::uint64_t>(std::min<curl_off_t>(retry_after_s, 7 * 86400)) * 1000;
-
-  if (result.stopped_by != StopReason::kNone) {
-    result.end = HttpResult::End::kStopped;
+// How the transfer ended, from who stopped it, its code and its status.
+void Classify(const HttpRequest& request, const Transfer& t, CURLcode code, const char* error_buffer,
+              HttpResult* result) {
+  const bool not_2xx = result->head.status < 200 || result->head.status > 299;
+  if (result->stopped_by != StopReason::kNone) {
+    result->end = HttpResult::End::kStopped;
   } else if (t.sink_stopped) {
-    result.end = HttpResult::End::kSinkStopped;
+    result->end = HttpResult::End::kSinkStopped;
   } else if (code == CURLE_OK || (t.not_2xx && code == CURLE_WRITE_ERROR)) {
-    result.end = HttpResult::End::kComplete;
-  } else if (code == CURLE_FILESIZE_EXCEEDED &&
-             (result.head.status < 200 || result.head.status > 299)) {
-    result.end = HttpResult::End::kComplete;  // an error page too big to matter
+    result->end = HttpResult::End::kComplete;
+  } else if (code == CURLE_FILESIZE_EXCEEDED && not_2xx) {
+    result->end = HttpResult::End::kComplete;  // an error page too big to matter
   } else {
-    result.end = HttpResult::End::kFailed;
-    if (code == CURLE_FILESIZE_EXCEEDED) result.too_large = true;
-    if (result.too_large) {
-      result.retryable = false;
-      result.error = "the body is larger than max_bytes = " + std::to_string(request.max_bytes);
+    result->end = HttpResult::End::kFailed;
+    if (code == CURLE_FILESIZE_EXCEEDED) result->too_large = true;
+    if (result->too_large) {
+      result->retryable = false;
+      result->error = "the body is larger than max_bytes = " + std::to_string(request.max_bytes);
     } else {
-      result.retryable = !IsPermanent(code);
-      result.error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-      result.error += " (curl error " + std::to_string(static_cast<int>(code)) + ")";
+      result->retryable = !curl::IsPermanent(code);
+      result->error = curl::ErrorText(code, error_buffer);
     }
   }
+}
+
+}  // namespace
+
+HttpResult HttpGet(const HttpRequest& request, const CancelToken& cancel, HttpBodySink* sink) {
+  curl::GlobalInit();
+  HttpResult result;
+  curl::Easy easy = curl::MakeEasy();
+  curl::Multi multi(curl_multi_init());
+  if (!easy || !multi) {
+    result.error = "libcurl: cannot create a handle";
+    return result;
+  }
+  curl::HeaderList headers;
+  if (!curl::MakeHeaderList(request.headers, &headers)) {
+    result.error = "libcurl: out of memory";
+    return result;
+  }
+  Transfer t;
+  t.easy = easy.get();
+  t.sink = sink;
+  t.max_bytes = request.max_bytes;
+  t.result = &result;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  SetOptions(easy.get(), request, headers.get(), error_buffer, &t);
+  const CURLcode code = RunTransfer(multi.get(), easy.get(), cancel, error_buffer, &result);
+  if (!t.head_read) ReadHead(easy.get(), &result.head);
+  result.retry_after_ms = curl::RetryAfterMs(easy.get());
+  Classify(request, t, code, error_buffer, &result);
   return result;
 }
 

@@ -5,22 +5,27 @@
 #include <cstdio>
 #include <memory>
 
+#include "schemas/name_rule.h"
 #include "workers/sha256_stream.h"
 
 namespace sluice::worker {
 namespace {
 
-bool SafeChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
+using proto::IsNameChar;
 
-// 1..max of SafeChar, not starting with '.' (so never "." or ".." either).
+// 1..max of [A-Za-z0-9._-], not starting with '.' (so never "." or ".."
+// either).
 bool IsSafeName(std::string_view s, std::size_t max) {
   if (s.empty() || s.size() > max || s.front() == '.') return false;
   for (char c : s)
-    if (!SafeChar(c)) return false;
+    if (!IsNameChar(c)) return false;
   return true;
+}
+
+// "1-max characters of [A-Za-z0-9._-], not starting with '.'".
+std::string SafeNameRule(std::size_t max) {
+  return "1-" + std::to_string(max) + " characters of " + std::string(proto::kNameCharsText) +
+         ", not starting with '.'";
 }
 
 // The path of `url` as libcurl parses it, or "" when it cannot.
@@ -55,16 +60,14 @@ std::string Quoted(std::string_view value) {
 }
 
 Status ValidateSource(std::string_view source) {
-  if (IsSafeName(source, 64)) return Status::Ok();
-  return Status::InvalidArgument("field 'source' " + Quoted(source) +
-                                 " must be 1-64 characters of [A-Za-z0-9._-], not starting with '.'");
+  if (IsSafeName(source, proto::kMaxNameBytes)) return Status::Ok();
+  return Status::InvalidArgument("field 'source' " + Quoted(source) + " must be " +
+                                 SafeNameRule(proto::kMaxNameBytes));
 }
 
 Status ValidateExt(std::string_view ext) {
   if (IsSafeName(ext, kMaxExtBytes)) return Status::Ok();
-  return Status::InvalidArgument("field 'ext' " + Quoted(ext) + " must be 1-" +
-                                 std::to_string(kMaxExtBytes) +
-                                 " characters of [A-Za-z0-9._-], not starting with '.'");
+  return Status::InvalidArgument("field 'ext' " + Quoted(ext) + " must be " + SafeNameRule(kMaxExtBytes));
 }
 
 std::string ExtensionFromUrl(std::string_view url) {
@@ -87,7 +90,7 @@ std::string EtagStem(std::string_view url, std::string_view etag) {
   std::string encoded;
   for (char c : bare) {
     if (encoded.size() > kMaxEtagChars) break;
-    if (SafeChar(c)) {
+    if (IsNameChar(c)) {
       encoded += c;
     } else {
       char hex[4];
@@ -102,7 +105,7 @@ std::string EtagStem(std::string_view url, std::string_view etag) {
 bool IsSafeFileName(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '.') return false;
   for (char c : name)
-    if (!SafeChar(c) && c != '%') return false;
+    if (!IsNameChar(c) && c != '%') return false;
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "schemas/msgpack_reader.h"
+#include "schemas/name_rule.h"
 #include "schemas/protocol.h"
 #include "workers/handler.h"
 #include "workers/secret_allow_list.h"
@@ -37,7 +38,7 @@ Status ValidateOptions(const WorkerOptions& o) {
     return Status::InvalidArgument("--queues: at most " + std::to_string(proto::kMaxListItems) + " queues");
   for (const std::string& q : o.queues)
     if (!proto::IsValidName(q))
-      return Status::InvalidArgument("--queues: '" + q + "' must be 1-64 characters of [A-Za-z0-9._-]");
+      return Status::InvalidArgument("--queues: '" + q + "' must be " + std::string(proto::kNameRuleText));
   if (!o.worker_id.empty() && !proto::IsPrintable(o.worker_id, proto::kMaxIdBytes))
     return Status::InvalidArgument("--worker-id: must be 1-64 bytes without control characters");
   if (o.heartbeat.count() < 10 || o.heartbeat.count() > 3600000)

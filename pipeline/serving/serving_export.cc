@@ -82,6 +82,99 @@ Status CheckLakehouseFile(Database& lake) {
   return InspectDatabaseFile(name, kAnyLakehouse).status();
 }
 
+// The lakehouse's serving_ tables and views, by name; NotFound when there
+// is none.
+Result<std::vector<std::string>> ServingTables(Database& lake) {
+  std::vector<std::string> names;
+  auto st = lake.Prepare(
+      "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+      "AND substr(name, 1, 8) = 'serving_' ORDER BY name");
+  if (!st.ok()) return st.status();
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) names.emplace_back(st->Text(0));
+  if (rc != SQLITE_DONE) return Status::Internal(st->error());
+  if (names.empty()) return Status::NotFound("the lakehouse has no serving_ tables to export");
+  return names;
+}
+
+// Attaches the temp file as `out` (rollback journal, synchronous, stamped
+// as sluice's) and opens the copy's transaction.
+Status AttachTemp(Database& lake, TempExport& temp) {
+  {
+    auto attach = lake.Prepare("ATTACH DATABASE ?1 AS out");
+    if (!attach.ok()) return attach.status();
+    attach->Bind(1, temp.path());
+    if (auto s = attach->Run(); !s.ok()) return Status::IOError("cannot create " + temp.path() + ": " + s.message());
+    temp.attached_ = true;
+  }
+  if (auto s = lake.Exec("PRAGMA out.journal_mode = DELETE; PRAGMA out.synchronous = FULL"); !s.ok())
+    return s;
+  if (auto s = StampApplicationId(lake, "out"); !s.ok()) return s;
+  if (auto s = lake.Exec("BEGIN"); !s.ok()) return s;
+  temp.in_tx_ = true;
+  return Status::Ok();
+}
+
+// Copies each table into `out`, counting rows into `report`.
+Status CopyTables(Database& lake, const std::vector<std::string>& names,
+                  const std::function<bool()>& cancelled, ExportReport* report) {
+  for (const std::string& name : names) {
+    if (cancelled && cancelled()) return Status::Unavailable("export cancelled");
+    std::string q = QuoteIdentifier(name);
+    if (auto s = lake.Exec("CREATE TABLE out." + q + " AS SELECT * FROM main." + q); !s.ok())
+      return Status::IOError("copying " + name + ": " + s.message());
+    auto rows = QueryInt(lake, "SELECT count(*) FROM out." + q);
+    if (!rows.ok()) return rows.status();
+    report->tables.push_back({name, *rows});
+    report->rows += *rows;
+  }
+  return Status::Ok();
+}
+
+// One row (version, now, tables, rows) into `table`.
+Status InsertExportRow(Database& lake, const std::string& table, const ExportReport& report) {
+  auto ins = lake.Prepare("INSERT INTO " + table + " VALUES (?1, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?2, ?3)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, report.version).Bind(2, static_cast<std::int64_t>(report.tables.size())).Bind(3, report.rows);
+  return ins->Run();
+}
+
+// The export's version (the lakehouse's count, plus one) into `report` and
+// into the new file's _sluice_export.
+Status WriteExportMeta(Database& lake, ExportReport* report) {
+  auto version = QueryInt(lake, "SELECT coalesce(max(version), 0) + 1 FROM main._sluice_exports");
+  if (!version.ok()) return version.status();
+  report->version = *version;
+  const std::string meta = std::string("out.") + kExportMetaTable;
+  if (auto s = lake.Exec("CREATE TABLE " + meta +
+                         " (version INTEGER NOT NULL, exported_at TEXT NOT NULL, "
+                         "tables INTEGER NOT NULL, rows INTEGER NOT NULL)");
+      !s.ok())
+    return s;
+  return InsertExportRow(lake, meta, *report);
+}
+
+// Commits and detaches the temp file.
+Status CloseTemp(Database& lake, TempExport& temp) {
+  if (auto s = lake.Exec("COMMIT"); !s.ok()) return s;
+  temp.in_tx_ = false;
+  if (auto s = lake.Exec("DETACH DATABASE out"); !s.ok()) return s;
+  temp.attached_ = false;
+  return Status::Ok();
+}
+
+// Fsyncs the temp file, renames it over `serving_path` and fsyncs the
+// folder; the new file's size goes into `report`.
+Status Publish(TempExport& temp, const std::string& serving_path, const fs::path& dir, ExportReport* report) {
+  if (auto s = FsyncPath(temp.path(), O_RDONLY); !s.ok()) return s;
+  struct stat st {};
+  if (::stat(temp.path().c_str(), &st) == 0) report->bytes = st.st_size;
+  if (::rename(temp.path().c_str(), serving_path.c_str()) != 0)
+    return Errno("rename " + temp.path() + " to", serving_path);
+  temp.kept_ = true;
+  return FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY);
+}
+
 }  // namespace
 
 const DatabaseKind& ServingDatabase() {
@@ -105,18 +198,8 @@ Result<ExportReport> ExportServing(Database& lake, const std::string& serving_pa
   const std::string temp_prefix = target.filename().string() + ".tmp-";
   SweepTemps(dir, temp_prefix);
 
-  std::vector<std::string> names;
-  {
-    auto st = lake.Prepare(
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-        "AND substr(name, 1, 8) = 'serving_' ORDER BY name");
-    if (!st.ok()) return st.status();
-    int rc;
-    while ((rc = st->Step()) == SQLITE_ROW) names.emplace_back(st->Text(0));
-    if (rc != SQLITE_DONE) return Status::Internal(st->error());
-  }
-  if (names.empty())
-    return Status::NotFound("the lakehouse has no serving_ tables to export");
+  auto names = ServingTables(lake);
+  if (!names.ok()) return names.status();
   if (auto s = lake.Exec(
           "CREATE TABLE IF NOT EXISTS _sluice_exports (version INTEGER PRIMARY KEY, "
           "exported_at TEXT NOT NULL, tables INTEGER NOT NULL, rows INTEGER NOT NULL)");
@@ -126,72 +209,15 @@ Result<ExportReport> ExportServing(Database& lake, const std::string& serving_pa
   TempExport temp(lake, (dir / (temp_prefix + std::to_string(::getpid()) + "-" +
                                 std::to_string(temp_counter.fetch_add(1))))
                             .string());
-  {
-    auto attach = lake.Prepare("ATTACH DATABASE ?1 AS out");
-    if (!attach.ok()) return attach.status();
-    attach->Bind(1, temp.path());
-    if (auto s = attach->Run(); !s.ok()) return Status::IOError("cannot create " + temp.path() + ": " + s.message());
-    temp.attached_ = true;
-  }
-  if (auto s = lake.Exec("PRAGMA out.journal_mode = DELETE; PRAGMA out.synchronous = FULL"); !s.ok())
-    return s;
-  if (auto s = StampApplicationId(lake, "out"); !s.ok()) return s;
-  if (auto s = lake.Exec("BEGIN"); !s.ok()) return s;
-  temp.in_tx_ = true;
-
+  if (auto s = AttachTemp(lake, temp); !s.ok()) return s;
   ExportReport report;
-  for (const std::string& name : names) {
-    if (cancelled && cancelled()) return Status::Unavailable("export cancelled");
-    std::string q = QuoteIdentifier(name);
-    if (auto s = lake.Exec("CREATE TABLE out." + q + " AS SELECT * FROM main." + q); !s.ok())
-      return Status::IOError("copying " + name + ": " + s.message());
-    auto rows = QueryInt(lake, "SELECT count(*) FROM out." + q);
-    if (!rows.ok()) return rows.status();
-    report.tables.push_back({name, *rows});
-    report.rows += *rows;
-  }
-  auto version = QueryInt(lake, "SELECT coalesce(max(version), 0) + 1 FROM main._sluice_exports");
-  if (!version.ok()) return version.status();
-  report.version = *version;
-  {
-    std::string meta = std::string("out.") + kExportMetaTable;
-    if (auto s = lake.Exec("CREATE TABLE " + meta +
-                           " (version INTEGER NOT NULL, exported_at TEXT NOT NULL, "
-                           "tables INTEGER NOT NULL, rows INTEGER NOT NULL)");
-        !s.ok())
-      return s;
-    auto ins = lake.Prepare("INSERT INTO " + meta +
-                            " VALUES (?1, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?2, ?3)");
-    if (!ins.ok()) return ins.status();
-    ins->Bind(1, report.version)
-        .Bind(2, static_cast<std::int64_t>(report.tables.size()))
-        .Bind(3, report.rows);
-    if (auto s = ins->Run(); !s.ok()) return s;
-  }
-  if (auto s = lake.Exec("COMMIT"); !s.ok()) return s;
-  temp.in_tx_ = false;
-  if (auto s = lake.Exec("DETACH DATABASE out"); !s.ok()) return s;
-  temp.attached_ = false;
-
+  if (auto s = CopyTables(lake, *names, cancelled, &report); !s.ok()) return s;
+  if (auto s = WriteExportMeta(lake, &report); !s.ok()) return s;
+  if (auto s = CloseTemp(lake, temp); !s.ok()) return s;
   // The counter moves first: a crash between here and the rename skips a
   // version number, which is harmless; the reverse could repeat one.
-  {
-    auto rec = lake.Prepare(
-        "INSERT INTO _sluice_exports VALUES (?1, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?2, ?3)");
-    if (!rec.ok()) return rec.status();
-    rec->Bind(1, report.version)
-        .Bind(2, static_cast<std::int64_t>(report.tables.size()))
-        .Bind(3, report.rows);
-    if (auto s = rec->Run(); !s.ok()) return s;
-  }
-
-  if (auto s = FsyncPath(temp.path(), O_RDONLY); !s.ok()) return s;
-  struct stat st {};
-  if (::stat(temp.path().c_str(), &st) == 0) report.bytes = st.st_size;
-  if (::rename(temp.path().c_str(), serving_path.c_str()) != 0)
-    return Errno("rename " + temp.path() + " to", serving_path);
-  temp.kept_ = true;
-  if (auto s = FsyncPath(dir.string(), O_RDONLY | O_DIRECTORY); !s.ok()) return s;
+  if (auto s = InsertExportRow(lake, "_sluice_exports", report); !s.ok()) return s;
+  if (auto s = Publish(temp, serving_path, dir, &report); !s.ok()) return s;
   return report;
 }
 

@@ -18,11 +18,15 @@
 #include "pipeline/workflows/stage_kind.h"
 #include "pipeline/workflows/stage_template.h"
 #include "schemas/job_kinds.h"
+#include "schemas/name_rule.h"
 
 namespace sluice::workflows {
 namespace {
 
 constexpr double kMaxSeconds = 31536000;  // a year, for timeout_s and backoff_s
+
+// What a registry name must be, for an error message.
+std::string MustBeAName() { return "it must be " + std::string(proto::kNameRuleText); }
 
 // Whether `cron` fires at all. An expression that can fire does so within
 // kCronSearchYears of any instant (cron_expr.h); a fixed instant keeps the
@@ -188,7 +192,7 @@ class WorkflowReader {
 
   WorkflowDef Read(const toml::table& t) {
     if (!IsValidRegistryName(wf_.name))
-      Fail(wf_.line, "bad workflow name: it must be 1-64 characters of [A-Za-z0-9._-]");
+      Fail(wf_.line, "bad workflow name: " + MustBeAName());
     for (auto&& [key, node] : t) {
       const std::string k(key.str());
       const int line = LineOf(key);
@@ -262,7 +266,7 @@ class WorkflowReader {
       const std::string k(key.str());
       const int kline = LineOf(key);
       if (!IsValidRegistryName(k)) {
-        Fail(kline, "bad parameter name " + Quote(k) + ": it must be 1-64 characters of [A-Za-z0-9._-]");
+        Fail(kline, "bad parameter name " + Quote(k) + ": " + MustBeAName());
         continue;
       }
       if (Known(k, kReservedParams)) {
@@ -317,8 +321,7 @@ class WorkflowReader {
       if (s == nullptr) {
         Fail(LineOf(*n), where + "'name' must be a string, not " + TypeName(*n));
       } else if (!IsValidRegistryName(s->get())) {
-        Fail(LineOf(*n), where + "bad stage name \"" + s->get() +
-                             "\": it must be 1-64 characters of [A-Za-z0-9._-]");
+        Fail(LineOf(*n), where + "bad stage name \"" + s->get() + "\": " + MustBeAName());
       } else {
         st.name = s->get();
         where = "stage " + Quote(st.name) + ": ";
@@ -338,7 +341,7 @@ class WorkflowReader {
         const auto* s = node.as_string();
         if (s == nullptr) Fail(line, where + "'kind' must be a string, not " + TypeName(node));
         else if (!IsValidRegistryName(s->get()))
-          Fail(line, where + "bad kind \"" + s->get() + "\": it must be 1-64 characters of [A-Za-z0-9._-]");
+          Fail(line, where + "bad kind \"" + s->get() + "\": " + MustBeAName());
         else if (auto meant = NearMissOfBuiltinKind(s->get()))
           Fail(line, where + "unknown kind \"" + s->get() + "\"; did you mean " + Quote(*meant) +
                          "? (a custom kind may not be this close to a built-in one; built-in: " +
@@ -349,7 +352,7 @@ class WorkflowReader {
         const auto* s = node.as_string();
         if (s == nullptr) Fail(line, where + "'queue' must be a string, not " + TypeName(node));
         else if (!IsValidRegistryName(s->get()))
-          Fail(line, where + "bad queue name \"" + s->get() + "\": it must be 1-64 characters of [A-Za-z0-9._-]");
+          Fail(line, where + "bad queue name \"" + s->get() + "\": " + MustBeAName());
         else st.queue = s->get();
       } else if (k == "params") {
         if (!node.is_table()) {
@@ -551,14 +554,7 @@ Result<Registry> FromTable(const toml::table& root, const std::string& path) {
 
 }  // namespace
 
-bool IsValidRegistryName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-          c == '-'))
-      return false;
-  return true;
-}
+bool IsValidRegistryName(std::string_view name) { return proto::IsValidName(name); }
 
 namespace {
 Status TooLarge(const std::string& path) {

@@ -85,7 +85,8 @@ Result<Registry> LoadRegistry(const std::string& path);
 // Text over kMaxRegistryBytes is refused as above.
 Result<Registry> ParseRegistry(std::string_view text, const std::string& path);
 
-// [A-Za-z0-9._-]{1,64}: workflow, stage, queue and parameter names.
+// The name rule (proto::IsValidName, schemas/name_rule.h): workflow, stage,
+// queue and parameter names.
 bool IsValidRegistryName(std::string_view name);
 
 }  // namespace sluice::workflows

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pipeline/period.h"
+#include "schemas/job_kinds.h"
 
 namespace sluice::workflows {
 namespace {
@@ -13,9 +14,6 @@ using Vars = std::map<std::string, std::string>;
 
 // The variables a run derives itself: parameters cannot take these names.
 constexpr std::array<std::string_view, 5> kReserved = {"year", "month", "day", "run_id", "workflow"};
-
-// What the worker expands in an extract.http url.
-constexpr std::array<std::string_view, 4> kDatePlaceholders = {"date", "year", "month", "day"};
 
 template <std::size_t N>
 bool OneOf(std::string_view s, const std::array<std::string_view, N>& list) {
@@ -34,7 +32,9 @@ std::string Expand(std::string_view text, const Vars& vars, bool skip_dates) {
       const std::size_t close = text.find('}', i + 1);
       if (close != std::string_view::npos) {
         const std::string_view name = text.substr(i + 1, close - i - 1);
-        if (!(skip_dates && OneOf(name, kDatePlaceholders))) {
+        // skip_dates: the period placeholders of an extract.http url are the
+        // worker's (pipeline/extract_url.h).
+        if (!(skip_dates && OneOf(name, kPeriodPlaceholders))) {
           auto it = vars.find(std::string(name));
           if (it != vars.end()) {
             out += it->second;
@@ -120,7 +120,7 @@ Result<Vars> RunVariables(const std::string& logical_date, const std::string& ru
 
 nlohmann::json ExpandStageParams(const nlohmann::json& params, const Vars& vars, std::string_view kind) {
   try {
-    if (kind != "extract.http" || !params.is_object()) return ExpandValue(params, vars);
+    if (kind != proto::kind::kExtractHttp || !params.is_object()) return ExpandValue(params, vars);
     nlohmann::json out = nlohmann::json::object();
     for (auto it = params.begin(); it != params.end(); ++it) {
       if (it.key() == "url" && it.value().is_string())

@@ -23,11 +23,14 @@ using namespace std::chrono_literals;
 using worker::testing::Reply;
 using worker::testing::ScriptedHttpServer;
 using worker::testing::ScriptedReply;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
+
+// The real clock, for tests that time nothing exactly.
+const SystemClock kSystemClock;
 
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = Clock::now() + limit;
-  while (Clock::now() < deadline) {
+  const auto deadline = Steady::now() + limit;
+  while (Steady::now() < deadline) {
     if (done()) return true;
     std::this_thread::sleep_for(5ms);
   }
@@ -63,7 +66,7 @@ void ExpectBalanced(const AlertStats& s) {
 
 TEST(AlertSender, PostsBodyTitleAndTags) {
   ScriptedHttpServer server([](int, const std::string&) { return Reply(200, "", "{}"); });
-  AlertSender sender(FastConfig(server));
+  AlertSender sender(FastConfig(server), &kSystemClock);
   ASSERT_TRUE(sender.enabled());
   sender.Enqueue("Run failed: nightly", "workflow nightly run 42 failed at load.sales");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
@@ -86,7 +89,7 @@ TEST(AlertSender, PostsBodyTitleAndTags) {
 
 TEST(AlertSender, ControlCharactersInTheTitleCannotAddHeaders) {
   ScriptedHttpServer server([](int, const std::string&) { return Reply(200, "", ""); });
-  AlertSender sender(FastConfig(server));
+  AlertSender sender(FastConfig(server), &kSystemClock);
   sender.Enqueue("job x\r\nX-Injected: 1", "text");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
   const std::string r = server.Requests().at(0);
@@ -98,7 +101,7 @@ TEST(AlertSender, A500ThenA200IsRetriedAndDeliveredOnce) {
   ScriptedHttpServer server([](int n, const std::string&) {
     return n == 0 ? Reply(500, "", "oops") : Reply(200, "", "");
   });
-  AlertSender sender(FastConfig(server));
+  AlertSender sender(FastConfig(server), &kSystemClock);
   sender.Enqueue("t", "b");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
   std::this_thread::sleep_for(200ms);  // no further request comes
@@ -112,7 +115,7 @@ TEST(AlertSender, A429IsRetried) {
   ScriptedHttpServer server([](int n, const std::string&) {
     return n == 0 ? Reply(429, "", "") : Reply(204, "", "");
   });
-  AlertSender sender(FastConfig(server));
+  AlertSender sender(FastConfig(server), &kSystemClock);
   sender.Enqueue("t", "b");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
   EXPECT_EQ(server.Requests().size(), 2u);
@@ -120,7 +123,7 @@ TEST(AlertSender, A429IsRetried) {
 
 TEST(AlertSender, A400IsNotRetried) {
   ScriptedHttpServer server([](int, const std::string&) { return Reply(400, "", "bad topic"); });
-  AlertSender sender(FastConfig(server));
+  AlertSender sender(FastConfig(server), &kSystemClock);
   sender.Enqueue("t", "b");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().failed == 1; }));
   std::this_thread::sleep_for(300ms);  // 30 backoffs: a retry would have come
@@ -134,7 +137,7 @@ TEST(AlertSender, RetriesAreBoundedThenCountedFailed) {
   ScriptedHttpServer server([](int, const std::string&) { return Reply(503, "", ""); });
   AlertSenderConfig c = FastConfig(server);
   c.retries = 2;
-  AlertSender sender(c);
+  AlertSender sender(c, &kSystemClock);
   sender.Enqueue("t", "b");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().failed == 1; }));
   std::this_thread::sleep_for(300ms);
@@ -151,7 +154,7 @@ TEST(AlertSender, ConnectionErrorsAreRetriedThenFail) {
   c.url = url;
   c.backoff = 5ms;
   c.retries = 2;
-  AlertSender sender(c);
+  AlertSender sender(c, &kSystemClock);
   sender.Enqueue("t", "b");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().failed == 1; }));
   EXPECT_EQ(sender.Stats().posted, 0);
@@ -162,7 +165,7 @@ TEST(AlertSender, AStormIsFoldedIntoAFewSummaries) {
   AlertSenderConfig c = FastConfig(server);
   c.burst = 3;
   c.window = 300ms;
-  AlertSender sender(c);
+  AlertSender sender(c, &kSystemClock);
   constexpr int kStorm = 200;
   for (int i = 0; i < kStorm; ++i)
     sender.Enqueue("job " + std::to_string(i) + " dead", "job " + std::to_string(i) + " is dead");
@@ -220,7 +223,7 @@ TEST(AlertSender, AFullQueueDropsAndTheSummarySaysSo) {
   c.max_queue = 10;
   c.burst = 1;
   c.window = 200ms;
-  AlertSender sender(c);
+  AlertSender sender(c, &kSystemClock);
   sender.Enqueue("first", "first");
   ASSERT_TRUE(WaitFor([&] { return server.Requests().size() == 1; }));
   for (int i = 0; i < 50; ++i) sender.Enqueue("storm", "storm " + std::to_string(i));
@@ -242,13 +245,13 @@ TEST(AlertSender, EnqueueNeverWaitsForAStalledServer) {
   ScriptedHttpServer server([](int, const std::string&) { return ScriptedReply{"", true}; });
   AlertSenderConfig c = FastConfig(server);
   c.timeout = 60s;
-  AlertSender sender(c);
+  AlertSender sender(c, &kSystemClock);
   sender.Enqueue("first", "first");
   ASSERT_TRUE(WaitFor([&] { return server.Requests().size() == 1; }));  // in flight, stalled
 
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   for (int i = 0; i < 1000; ++i) sender.Enqueue("t", "alert " + std::to_string(i));
-  const auto took = Clock::now() - start;
+  const auto took = Steady::now() - start;
   // All returned while the only request is still unanswered.
   AlertStats s = sender.Stats();
   EXPECT_EQ(s.enqueued, 1001);
@@ -257,9 +260,9 @@ TEST(AlertSender, EnqueueNeverWaitsForAStalledServer) {
   EXPECT_LT(took, 5s);
 
   // Stop() aborts the stalled request rather than waiting out its timeout.
-  const auto stop_start = Clock::now();
+  const auto stop_start = Steady::now();
   sender.Stop();
-  EXPECT_LT(Clock::now() - stop_start, 5s);
+  EXPECT_LT(Steady::now() - stop_start, 5s);
   s = sender.Stats();
   EXPECT_EQ(s.failed, 1);
   EXPECT_EQ(s.dropped, 1000);
@@ -270,13 +273,13 @@ TEST(AlertSender, StopIsPromptDuringABackoff) {
   ScriptedHttpServer server([](int, const std::string&) { return Reply(503, "", ""); });
   AlertSenderConfig c = FastConfig(server);
   c.backoff = 60s;
-  AlertSender sender(c);
+  AlertSender sender(c, &kSystemClock);
   sender.Enqueue("t", "b");
   ASSERT_TRUE(WaitFor([&] { return server.Requests().size() == 1; }));
   std::this_thread::sleep_for(50ms);  // into the backoff sleep
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   sender.Stop();
-  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_LT(Steady::now() - start, 5s);
   EXPECT_EQ(server.Requests().size(), 1u);
   EXPECT_EQ(sender.Stats().failed, 1);
   sender.Enqueue("after", "stop");  // a no-op
@@ -287,20 +290,20 @@ TEST(AlertSender, DestructorIsPromptDuringABackoff) {
   ScriptedHttpServer server([](int, const std::string&) { return Reply(503, "", ""); });
   AlertSenderConfig c = FastConfig(server);
   c.backoff = 60s;
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   {
-    AlertSender sender(c);
+    AlertSender sender(c, &kSystemClock);
     sender.Enqueue("t", "b");
     ASSERT_TRUE(WaitFor([&] { return server.Requests().size() == 1; }));
   }
-  EXPECT_LT(Clock::now() - start, 10s);
+  EXPECT_LT(Steady::now() - start, 10s);
 }
 
 TEST(AlertSender, DisabledPostsNothing) {
   ScriptedHttpServer server([](int, const std::string&) { return Reply(200, "", ""); });
   AlertSenderConfig c = FastConfig(server);
   c.url.clear();
-  AlertSender sender(c);
+  AlertSender sender(c, &kSystemClock);
   EXPECT_FALSE(sender.enabled());
   for (int i = 0; i < 10; ++i) sender.Enqueue("t", "b");
   std::this_thread::sleep_for(200ms);
@@ -309,6 +312,117 @@ TEST(AlertSender, DisabledPostsNothing) {
   EXPECT_EQ(s.enqueued, 0);
   EXPECT_EQ(s.posted, 0);
   sender.Stop();
+}
+
+// A clock the test moves by hand; moving it wakes the sender, which then
+// sees the new time at once.
+class HandClock : public Clock {
+ public:
+  std::int64_t NowMs() const override { return now_.load(); }
+  void Attach(AlertSender* sender) { sender_ = sender; }
+  void Advance(std::chrono::milliseconds d) {
+    now_ += d.count();
+    if (sender_ != nullptr) sender_->Wake();
+  }
+
+ private:
+  std::atomic<std::int64_t> now_{1'800'000'000'000};
+  AlertSender* sender_ = nullptr;
+};
+
+// A while of real time: the sender reaches its wait on the hand clock, and
+// nothing more happens while that clock stands still.
+void Settle() { std::this_thread::sleep_for(150ms); }
+
+TEST(AlertSenderHandClock, ABackoffLastsUntilTheClockSaysSo) {
+  ScriptedHttpServer server([](int n, const std::string&) {
+    return n == 0 ? Reply(503, "", "") : Reply(200, "", "");
+  });
+  AlertSenderConfig c = FastConfig(server);
+  c.backoff = 60s;  // a real minute, were the sleep not on the hand clock
+  HandClock clock;
+  AlertSender sender(c, &clock);
+  clock.Attach(&sender);
+  const auto start = Steady::now();
+  sender.Enqueue("t", "b");
+  ASSERT_TRUE(WaitFor([&] { return server.Requests().size() == 1; }));
+  Settle();  // into the backoff: it ends 60 s after now on the clock
+  clock.Advance(59'999ms);
+  Settle();
+  EXPECT_EQ(server.Requests().size(), 1u) << "the retry came before the backoff ended";
+  clock.Advance(1ms);
+  ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
+  EXPECT_EQ(server.Requests().size(), 2u);
+  EXPECT_LT(Steady::now() - start, 20s);
+}
+
+TEST(AlertSenderHandClock, BackoffDoublesAndRetryAfterIsHonoured) {
+  ScriptedHttpServer server([](int n, const std::string&) {
+    if (n == 0) return Reply(503, "", "");                     // then 10 s (the backoff)
+    if (n == 1) return Reply(503, "", "");                     // then 20 s (doubled)
+    if (n == 2) return Reply(429, "Retry-After: 120\r\n", "");  // then 120 s (the server's)
+    return Reply(200, "", "");
+  });
+  AlertSenderConfig c = FastConfig(server);
+  c.backoff = 10s;
+  HandClock clock;
+  AlertSender sender(c, &clock);
+  clock.Attach(&sender);
+  sender.Enqueue("t", "b");
+  for (auto [wait, requests] : {std::pair{10s, 2u}, std::pair{20s, 3u}, std::pair{120s, 4u}}) {
+    ASSERT_TRUE(WaitFor([&, n = requests - 1] { return server.Requests().size() == n; }));
+    Settle();  // into the backoff
+    clock.Advance(wait - 1ms);
+    Settle();
+    EXPECT_EQ(server.Requests().size(), requests - 1) << "before " << wait.count() << " s";
+    clock.Advance(1ms);
+  }
+  ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
+  EXPECT_EQ(server.Requests().size(), 4u);
+}
+
+TEST(AlertSenderHandClock, TheWindowAndTheSummaryFollowTheClock) {
+  ScriptedHttpServer server([](int, const std::string&) { return Reply(200, "", ""); });
+  AlertSenderConfig c = FastConfig(server);
+  c.burst = 1;
+  c.window = 60s;
+  HandClock clock;
+  AlertSender sender(c, &clock);
+  clock.Attach(&sender);
+  sender.Enqueue("first", "first");
+  ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
+  clock.Advance(5s);
+  sender.Enqueue("second", "second");
+  sender.Enqueue("third", "third");
+  ASSERT_TRUE(WaitFor([&] { return sender.Stats().suppressed == 2; }));
+  clock.Advance(54'999ms);  // 59.999 s after the first post: still in its window
+  Settle();
+  EXPECT_EQ(server.Requests().size(), 1u);
+  clock.Advance(1ms);
+  ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 2; }));
+  const std::string summary = server.Requests().at(1);
+  EXPECT_NE(summary.find("Title: sluice: 2 more alerts; latest: third"), std::string::npos) << summary;
+  // Folded 5 s after the start, summarised at 60 s: 55 s on the clock.
+  EXPECT_NE(summary.find("\r\n\r\nsluice: 2 more alerts in the last 55 s; latest: third"), std::string::npos)
+      << summary;
+  sender.Stop();
+  ExpectBalanced(sender.Stats());
+}
+
+TEST(AlertSenderHandClock, StopEndsABackoffOnTheClock) {
+  ScriptedHttpServer server([](int, const std::string&) { return Reply(503, "", ""); });
+  AlertSenderConfig c = FastConfig(server);
+  c.backoff = 3600s;
+  HandClock clock;
+  AlertSender sender(c, &clock);
+  clock.Attach(&sender);
+  sender.Enqueue("t", "b");
+  ASSERT_TRUE(WaitFor([&] { return server.Requests().size() == 1; }));
+  const auto start = Steady::now();
+  sender.Stop();
+  EXPECT_LT(Steady::now() - start, 5s);
+  EXPECT_EQ(sender.Stats().failed, 1);
+  EXPECT_EQ(server.Requests().size(), 1u);
 }
 
 TEST(AlertSender, FromEnvReadsTheWebhookUrl) {

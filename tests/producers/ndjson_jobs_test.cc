@@ -93,6 +93,21 @@ TEST(ReadJobSpecsNdjson, WrongTypesAndRangesAreRefused) {
   has(R"({"kind":"a","key":")" + std::string(300, 'k') + "\"}", "field 'key' longer than 256 bytes");
 }
 
+TEST(ReadJobSpecsNdjson, AConcurrencyLimitOfZeroIsRefusedAsTheBrokerWould) {
+  EXPECT_EQ(Error(R"({"kind":"a","concurrency_key":"db","concurrency_limit":0})"),
+            "line 1: field 'concurrency_limit' must be 1-100000 (absent: the default)");
+  EXPECT_EQ(Error(R"({"kind":"a","concurrency_key":"db","concurrency_limit":100001})"),
+            "line 1: field 'concurrency_limit' must be 1-100000 (absent: the default)");
+  EXPECT_EQ(Error(R"({"kind":"a","concurrency_limit":-1})"),
+            "line 1: field 'concurrency_limit' must be a non-negative integer");
+  auto specs = Read(R"({"kind":"a","concurrency_key":"db","concurrency_limit":100000})"
+                    "\n"
+                    R"({"kind":"a","concurrency_key":"db","concurrency_limit":null})");
+  ASSERT_TRUE(specs.ok()) << specs.status().ToString();
+  EXPECT_EQ((*specs)[0].concurrency_limit, 100000u);
+  EXPECT_EQ((*specs)[1].concurrency_limit, 0u);  // null: absent, the default
+}
+
 TEST(JobSpecFromJson, IntegralFloatsCountAsIntegers) {
   auto spec = JobSpecFromJson(json::parse(R"({"kind":"a","timeout_ms":1e3,"priority":2.0})"));
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
