@@ -15,9 +15,9 @@ int RunWorkers(Context& ctx) {
   auto workers = client->Workers();
   if (!workers.ok()) return ctx.Fail(workers.status());
   if (ctx.global.json)
-    ctx.PrintJson({{"workers", *workers}});
+    ctx.PrintJson({{"workers", proto::ToJson(*workers)}});
   else
-    ctx.out << FormatWorkers(*workers, NowUnixMs());
+    ctx.out << FormatWorkers(proto::ToJson(*workers), NowUnixMs());
   return kExitOk;
 }
 
@@ -27,9 +27,9 @@ int RunStats(Context& ctx) {
   auto stats = client->Stats();
   if (!stats.ok()) return ctx.Fail(stats.status());
   if (ctx.global.json)
-    ctx.PrintJson({{"stats", *stats}});
+    ctx.PrintJson({{"stats", proto::ToJson(*stats)}});
   else
-    ctx.out << FormatStats(*stats);
+    ctx.out << FormatStats(proto::ToJson(*stats));
   return kExitOk;
 }
 

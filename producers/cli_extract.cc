@@ -27,15 +27,16 @@ std::string Cell(const json& row, const char* key) {
 int RunExtractions(Context& ctx, const std::string& source, std::int64_t limit) {
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  auto runs = client->Extractions(source, limit);
-  if (!runs.ok()) return ctx.Fail(runs.status());
+  auto rows = client->Extractions(source, limit);
+  if (!rows.ok()) return ctx.Fail(rows.status());
+  const json runs = proto::ToJson(*rows);
   if (ctx.global.json) {
-    ctx.PrintJson({{"extractions", *runs}});
+    ctx.PrintJson({{"extractions", runs}});
     return kExitOk;
   }
   TextTable t({"RUN", "EXTRACTOR", "STARTED (UTC)", "FINISHED", "STATUS", "WRITTEN", "SKIPPED",
                "BYTES", "JOB", "CURSOR / ERROR"});
-  for (const json& r : *runs) {
+  for (const json& r : runs) {
     std::string tail = Cell(r, "status") == "failed" ? Cell(r, "error_message") : Cell(r, "cursor_value");
     t.AddRow({Cell(r, "run_id"), Cell(r, "extractor"), Cell(r, "started_at"), Cell(r, "finished_at"),
               Cell(r, "status"), Cell(r, "files_written"), Cell(r, "files_skipped"),

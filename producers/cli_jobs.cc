@@ -31,16 +31,17 @@ std::string StateNames() {
 }
 
 // status, retry and cancel: one call that answers one job object.
-int RunOneJob(Context& ctx, const std::string& id, Result<json> (Client::*call)(const std::string&),
-              bool full_view) {
+int RunOneJob(Context& ctx, const std::string& id,
+              Result<proto::JobView> (Client::*call)(const std::string&), bool full_view) {
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  auto job = ((*client).*call)(id);
-  if (!job.ok()) return ctx.Fail(job.status());
+  auto view = ((*client).*call)(id);
+  if (!view.ok()) return ctx.Fail(view.status());
+  const json job = proto::ToJson(*view);
   if (ctx.global.json)
-    ctx.PrintJson(*job);
+    ctx.PrintJson(job);
   else
-    ctx.out << (full_view ? FormatJob(*job, NowUnixMs()) : FormatJobLine(*job));
+    ctx.out << (full_view ? FormatJob(job, NowUnixMs()) : FormatJobLine(job));
   return kExitOk;
 }
 
@@ -52,9 +53,9 @@ int RunList(Context& ctx, const ListFilter& filter) {
   auto jobs = client->List(filter);
   if (!jobs.ok()) return ctx.Fail(jobs.status());
   if (ctx.global.json)
-    ctx.PrintJson({{"jobs", *jobs}});
+    ctx.PrintJson({{"jobs", proto::ToJson(*jobs)}});
   else
-    ctx.out << FormatJobTable(*jobs);
+    ctx.out << FormatJobTable(proto::ToJson(*jobs));
   return kExitOk;
 }
 
@@ -96,9 +97,15 @@ int RunWait(Context& ctx, const WaitOptions& o) {
   while (true) {
     for (Waited& w : waited) {
       if (w.done) continue;
-      auto object = w.run ? client->RunStatus(w.id) : client->Status(w.id);
-      if (!object.ok()) return ctx.Fail(object.status());
-      w.object = std::move(object).value();
+      if (w.run) {
+        auto run = client->RunStatus(w.id);
+        if (!run.ok()) return ctx.Fail(run.status());
+        w.object = proto::ToJson(*run);
+      } else {
+        auto job = client->Status(w.id);
+        if (!job.ok()) return ctx.Fail(job.status());
+        w.object = proto::ToJson(*job);
+      }
       w.done = Finished(w);
     }
     if (std::all_of(waited.begin(), waited.end(), [](const Waited& w) { return w.done; })) break;

@@ -55,7 +55,7 @@ int RunRun(Context& ctx, const RunOptions& o) {
   if (!client.ok()) return ctx.Fail(client.status());
   auto started = client->Run(o.workflow, params);
   if (!started.ok()) return ctx.Fail(started.status());
-  json run = std::move(started).value();
+  json run = proto::ToJson(*started);
   const std::string id = reply::Str(run, "id");
   if (!o.wait) {
     if (ctx.global.json)
@@ -85,7 +85,7 @@ int RunRun(Context& ctx, const RunOptions& o) {
     std::this_thread::sleep_for(nap);
     auto polled = client->RunStatus(id);
     if (!polled.ok()) return ctx.Fail(polled.status());
-    run = std::move(polled).value();
+    run = proto::ToJson(*polled);
     show();
   }
 
@@ -115,22 +115,24 @@ int RunRuns(Context& ctx, const RunsOptions& o) {
   auto runs = client->Runs(o.workflow, o.state, o.limit);
   if (!runs.ok()) return ctx.Fail(runs.status());
   if (ctx.global.json)
-    ctx.PrintJson({{"runs", *runs}});
+    ctx.PrintJson({{"runs", proto::ToJson(*runs)}});
   else
-    ctx.out << FormatRunTable(*runs, NowUnixMs());
+    ctx.out << FormatRunTable(proto::ToJson(*runs), NowUnixMs());
   return kExitOk;
 }
 
 // status and cancel of a run id: one call that answers one run object.
-int RunOneRun(Context& ctx, const std::string& id, Result<json> (Client::*call)(const std::string&)) {
+int RunOneRun(Context& ctx, const std::string& id,
+              Result<proto::RunView> (Client::*call)(const std::string&)) {
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  auto run = ((*client).*call)(id);
-  if (!run.ok()) return ctx.Fail(run.status());
+  auto view = ((*client).*call)(id);
+  if (!view.ok()) return ctx.Fail(view.status());
+  const json run = proto::ToJson(*view);
   if (ctx.global.json)
-    ctx.PrintJson(*run);
+    ctx.PrintJson(run);
   else
-    ctx.out << FormatRun(*run, NowUnixMs());
+    ctx.out << FormatRun(run, NowUnixMs());
   return kExitOk;
 }
 
@@ -140,23 +142,24 @@ int RunSchedules(Context& ctx) {
   auto schedules = client->Schedules();
   if (!schedules.ok()) return ctx.Fail(schedules.status());
   if (ctx.global.json)
-    ctx.PrintJson({{"schedules", *schedules}});
+    ctx.PrintJson({{"schedules", proto::ToJson(*schedules)}});
   else
-    ctx.out << FormatSchedules(*schedules);
+    ctx.out << FormatSchedules(proto::ToJson(*schedules));
   return kExitOk;
 }
 
 // pause and resume: one call that answers one schedule entry.
 int RunPauseResume(Context& ctx, const std::string& workflow,
-                   Result<json> (Client::*call)(const std::string&)) {
+                   Result<proto::ScheduleView> (Client::*call)(const std::string&)) {
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  auto entry = ((*client).*call)(workflow);
-  if (!entry.ok()) return ctx.Fail(entry.status());
+  auto view = ((*client).*call)(workflow);
+  if (!view.ok()) return ctx.Fail(view.status());
+  const json entry = proto::ToJson(*view);
   if (ctx.global.json)
-    ctx.PrintJson(*entry);
+    ctx.PrintJson(entry);
   else
-    ctx.out << FormatSchedules(json::array({*entry}));
+    ctx.out << FormatSchedules(json::array({entry}));
   return kExitOk;
 }
 
@@ -166,11 +169,11 @@ int RunReload(Context& ctx) {
   auto reloaded = client->Reload();
   if (!reloaded.ok()) return ctx.Fail(reloaded.status());
   if (ctx.global.json) {
-    ctx.PrintJson(*reloaded);
+    ctx.PrintJson(proto::ToJson(*reloaded));
   } else {
-    const auto n = reply::Int(*reloaded, "workflows").value_or(0);
+    const std::uint64_t n = reloaded->workflows;
     ctx.out << "reloaded " << n << (n == 1 ? " workflow" : " workflows");
-    if (const std::string path = reply::Str(*reloaded, "path"); !path.empty()) ctx.out << " from " << path;
+    if (!reloaded->path.empty()) ctx.out << " from " << reloaded->path;
     ctx.out << std::endl;
   }
   return kExitOk;

@@ -9,6 +9,8 @@
 #include "producers/job_spec.h"
 #include "schemas/envelope.h"
 #include "schemas/msgpack_json.h"
+#include "schemas/msgpack_reader.h"
+#include "schemas/requests.h"
 
 namespace sluice {
 namespace {
@@ -133,14 +135,20 @@ Result<Client::Reply> Client::AwaitAny(const std::vector<std::uint64_t>& pending
                                      Seconds(options_.timeout));
 }
 
-Result<json> Client::RoundTrip(proto::Command command, std::string_view body) {
+Result<std::string> Client::RoundTripBytes(proto::Command command, std::string_view body) {
   auto req = Send(command, body);
   if (!req.ok()) return req.status();
   auto reply = AwaitAny({*req});
   if (!reply.ok()) return reply.status();
   if (!reply->error.ok()) return reply->error;
+  return std::move(reply->body);
+}
+
+Result<json> Client::RoundTrip(proto::Command command, std::string_view body) {
+  auto bytes = RoundTripBytes(command, body);
+  if (!bytes.ok()) return bytes.status();
   // Bounded like any decoder of peer input (schemas/msgpack_json.h).
-  auto j = proto::MsgpackToJson(reply->body);
+  auto j = proto::MsgpackToJson(*bytes);
   if (!j.ok() || !j->is_object())
     return sluice::Status::Internal("the broker's " +
                                     std::string(proto::CommandName(static_cast<std::uint8_t>(command))) +
@@ -158,100 +166,139 @@ Result<json> Client::Request(proto::Command command, json body) {
   return RoundTrip(command, packed);
 }
 
-Result<json> Client::RequestField(proto::Command command, json body, const char* field,
-                                  json::value_t type) {
-  auto reply = Request(command, std::move(body));
-  if (!reply.ok()) return reply.status();
-  auto it = reply->find(field);
-  if (it == reply->end() || it->type() != type)
-    return sluice::Status::Internal(
-        std::string("the broker's ") + proto::CommandName(static_cast<std::uint8_t>(command)) +
-        " reply has no '" + field + "' " + (type == json::value_t::array ? "array" : "map"));
-  return std::move(*it);
+template <typename RequestT, typename ReplyT>
+Result<ReplyT> Client::Call(proto::Command command, RequestT request, const char* field, bool array) {
+  request.req = next_req_;  // Send() takes this same number
+  std::string body;
+  proto::Encode(request, &body);
+  auto bytes = RoundTripBytes(command, body);
+  if (!bytes.ok()) return bytes.status();
+  const std::string name = proto::CommandName(static_cast<std::uint8_t>(command));
+  // The reply's own field first: its absence says more than a decoder's
+  // message (an old broker answering a run id with a job, say).
+  msgpack::object_handle h;
+  sluice::Status s = proto::UnpackBody(*bytes, &h);
+  if (!s.ok())
+    return sluice::Status::Internal("the broker's " + name +
+                                    " reply is not a msgpack map with string keys: " + s.message());
+  proto::MapReader r(h.get(), "reply");
+  const msgpack::object* o = r.Find(field);
+  const auto want = array ? msgpack::type::ARRAY : msgpack::type::MAP;
+  if (o == nullptr || o->type != want)
+    return sluice::Status::Internal("the broker's " + name + " reply has no '" + field + "' " +
+                                    (array ? "array" : "map"));
+  ReplyT reply;
+  s = proto::Decode(*bytes, &reply);
+  if (!s.ok()) return sluice::Status::Internal("the broker's " + name + " reply: " + s.message());
+  return reply;
 }
 
-Result<json> Client::Status(const std::string& id) {
-  return RequestField(proto::Command::kStatus, {{"id", id}}, "job", json::value_t::object);
+Result<proto::JobView> Client::Status(const std::string& id) {
+  auto r = Call<proto::StatusRequest, proto::JobReply>(proto::Command::kStatus, {.id = id}, "job", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->job);
 }
 
-Result<json> Client::List(const ListFilter& filter) {
-  json body = json::object();
-  if (!filter.state.empty()) body["state"] = filter.state;
-  if (!filter.queue.empty()) body["queue"] = filter.queue;
-  if (!filter.kind.empty()) body["kind"] = filter.kind;
-  if (filter.limit != 0) body["limit"] = filter.limit;
-  return RequestField(proto::Command::kList, std::move(body), "jobs", json::value_t::array);
+Result<std::vector<proto::JobView>> Client::List(const ListFilter& filter) {
+  proto::ListRequest m{.state = filter.state, .queue = filter.queue, .kind = filter.kind, .limit = filter.limit};
+  auto r = Call<proto::ListRequest, proto::ListReply>(proto::Command::kList, std::move(m), "jobs", true);
+  if (!r.ok()) return r.status();
+  return std::move(r->jobs);
 }
 
-Result<json> Client::Retry(const std::string& id) {
-  return RequestField(proto::Command::kRetry, {{"id", id}}, "job", json::value_t::object);
+Result<proto::JobView> Client::Retry(const std::string& id) {
+  auto r = Call<proto::RetryRequest, proto::JobReply>(proto::Command::kRetry, {.id = id}, "job", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->job);
 }
 
-Result<json> Client::Cancel(const std::string& id) {
-  return RequestField(proto::Command::kCancelJob, {{"id", id}}, "job", json::value_t::object);
+Result<proto::JobView> Client::Cancel(const std::string& id) {
+  auto r = Call<proto::CancelJobRequest, proto::JobReply>(proto::Command::kCancelJob, {.id = id}, "job", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->job);
 }
 
-Result<json> Client::Workers() {
-  return RequestField(proto::Command::kWorkers, json::object(), "workers", json::value_t::array);
+Result<std::vector<proto::WorkerView>> Client::Workers() {
+  auto r = Call<proto::WorkersRequest, proto::WorkersReply>(proto::Command::kWorkers, {}, "workers", true);
+  if (!r.ok()) return r.status();
+  return std::move(r->workers);
 }
 
-Result<json> Client::Stats() {
-  return RequestField(proto::Command::kStats, json::object(), "stats", json::value_t::object);
+Result<proto::StatsView> Client::Stats() {
+  auto r = Call<proto::StatsRequest, proto::StatsReply>(proto::Command::kStats, {}, "stats", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->stats);
 }
 
-Result<json> Client::Extractions(const std::string& source, std::int64_t limit) {
-  json body = {{"limit", limit}};
-  if (!source.empty()) body["source"] = source;
-  return RequestField(proto::Command::kExtractions, std::move(body), "extractions",
-                      json::value_t::array);
+Result<std::vector<proto::ExtractionRow>> Client::Extractions(const std::string& source, std::int64_t limit) {
+  if (limit < 0 || limit > static_cast<std::int64_t>(proto::kMaxLimit))
+    return sluice::Status::InvalidArgument("limit must be 0-" + std::to_string(proto::kMaxLimit));
+  proto::ExtractionsRequest m{.source = source, .limit = static_cast<std::uint32_t>(limit)};
+  auto r = Call<proto::ExtractionsRequest, proto::ExtractionsReply>(proto::Command::kExtractions,
+                                                                    std::move(m), "extractions", true);
+  if (!r.ok()) return r.status();
+  return std::move(r->extractions);
 }
 
-Result<json> Client::Run(const std::string& workflow, const std::map<std::string, std::string>& params) {
-  json body = {{"workflow", workflow}};
-  if (!params.empty()) body["params"] = params;
-  return RequestField(proto::Command::kRun, std::move(body), "run", json::value_t::object);
+Result<proto::RunView> Client::Run(const std::string& workflow, const std::map<std::string, std::string>& params) {
+  auto r = Call<proto::RunRequest, proto::RunReply>(proto::Command::kRun,
+                                                    {.workflow = workflow, .params = params}, "run", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->run);
 }
 
-Result<json> Client::Runs(const std::string& workflow, const std::string& state, std::uint32_t limit) {
-  json body = json::object();
-  if (!workflow.empty()) body["workflow"] = workflow;
-  if (!state.empty()) body["state"] = state;
-  if (limit != 0) body["limit"] = limit;
-  return RequestField(proto::Command::kRuns, std::move(body), "runs", json::value_t::array);
+Result<std::vector<proto::RunView>> Client::Runs(const std::string& workflow, const std::string& state,
+                                                 std::uint32_t limit) {
+  proto::RunsRequest m{.workflow = workflow, .state = state, .limit = limit};
+  auto r = Call<proto::RunsRequest, proto::RunsReply>(proto::Command::kRuns, std::move(m), "runs", true);
+  if (!r.ok()) return r.status();
+  return std::move(r->runs);
 }
 
-Result<json> Client::RunStatus(const std::string& id) {
-  return RequestField(proto::Command::kStatus, {{"id", id}}, "run", json::value_t::object);
+Result<proto::RunView> Client::RunStatus(const std::string& id) {
+  auto r = Call<proto::StatusRequest, proto::RunReply>(proto::Command::kStatus, {.id = id}, "run", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->run);
 }
 
-Result<json> Client::CancelRun(const std::string& id) {
-  return RequestField(proto::Command::kCancelJob, {{"id", id}}, "run", json::value_t::object);
+Result<proto::RunView> Client::CancelRun(const std::string& id) {
+  auto r = Call<proto::CancelJobRequest, proto::RunReply>(proto::Command::kCancelJob, {.id = id}, "run", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->run);
 }
 
-Result<json> Client::Schedules() {
-  return RequestField(proto::Command::kSchedules, json::object(), "schedules", json::value_t::array);
+Result<std::vector<proto::ScheduleView>> Client::Schedules() {
+  auto r = Call<proto::SchedulesRequest, proto::SchedulesReply>(proto::Command::kSchedules, {},
+                                                                "schedules", true);
+  if (!r.ok()) return r.status();
+  return std::move(r->schedules);
 }
 
-Result<json> Client::Pause(const std::string& workflow) {
-  return RequestField(proto::Command::kPause, {{"workflow", workflow}}, "schedule",
-                      json::value_t::object);
+Result<proto::ScheduleView> Client::Pause(const std::string& workflow) {
+  auto r = Call<proto::PauseRequest, proto::ScheduleReply>(proto::Command::kPause, {.workflow = workflow},
+                                                           "schedule", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->schedule);
 }
 
-Result<json> Client::Resume(const std::string& workflow) {
-  return RequestField(proto::Command::kResume, {{"workflow", workflow}}, "schedule",
-                      json::value_t::object);
+Result<proto::ScheduleView> Client::Resume(const std::string& workflow) {
+  auto r = Call<proto::ResumeRequest, proto::ScheduleReply>(proto::Command::kResume, {.workflow = workflow},
+                                                            "schedule", false);
+  if (!r.ok()) return r.status();
+  return std::move(r->schedule);
 }
 
-Result<json> Client::Reload() {
-  auto reply = Request(proto::Command::kReload, json::object());
-  if (!reply.ok()) return reply.status();
-  auto workflows = reply->find("workflows");
-  if (workflows == reply->end() || !workflows->is_number_integer())
-    return sluice::Status::Internal("the broker's RELOAD reply has no 'workflows' count");
-  json out = std::move(*reply);
-  out.erase("req");
-  out.erase("ok");
-  return out;
+Result<proto::ReloadReply> Client::Reload() {
+  proto::ReloadRequest m;
+  m.req = next_req_;  // Send() takes this same number
+  std::string body;
+  proto::Encode(m, &body);
+  auto bytes = RoundTripBytes(proto::Command::kReload, body);
+  if (!bytes.ok()) return bytes.status();
+  proto::ReloadReply reply;
+  sluice::Status s = proto::Decode(*bytes, &reply);
+  if (!s.ok()) return sluice::Status::Internal("the broker's RELOAD reply has no 'workflows' count: " + s.message());
+  return reply;
 }
 
 std::string Client::EncodeSubmit(const std::vector<proto::JobSpec>& specs, std::size_t begin,

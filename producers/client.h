@@ -6,7 +6,7 @@
 //   proto::JobSpec spec;
 //   spec.kind = "exec";
 //   auto ids = client->Submit({spec});        // Result<std::vector<SubmittedJob>>
-//   auto job = client->Status(ids->at(0).id); // Result<nlohmann::json>, the job object
+//   auto job = client->Status(ids->at(0).id); // Result<proto::JobView>
 //
 // Contract:
 // - No exception crosses this API: every call returns a Status or Result.
@@ -23,8 +23,13 @@
 // - Replies are matched by `req`; a reply whose `req` belongs to no pending
 //   request (a late answer) is discarded. An ERROR with req 0 (the broker
 //   could not read our request's req) answers the oldest pending request.
-// - Job objects, worker lists and stats are returned as the broker sent them
-//   (msgpack -> nlohmann::json), so fields added to the protocol pass through.
+// - Requests are encoded and replies decoded with the typed codecs of
+//   schemas/requests.h and schemas/replies.h: jobs, runs, workers, schedules
+//   and extract runs come back as views (proto::ToJson gives the JSON the
+//   broker built for them). A reply without its field, or with one of the
+//   wrong type, is kInternal ("the broker's STATUS reply has no 'run' map").
+//   Fields a newer broker adds are not kept; STATS is a document
+//   (proto::StatsView) and keeps everything.
 // - A Client is not thread-safe; use one per thread.
 #pragma once
 
@@ -41,6 +46,7 @@
 
 #include "schemas/messages.h"
 #include "schemas/protocol.h"
+#include "schemas/replies.h"
 #include "schemas/status.h"
 
 namespace sluice {
@@ -90,44 +96,45 @@ class Client {
   // An empty `jobs` succeeds with no round trip.
   Result<std::vector<proto::SubmittedJob>> Submit(const std::vector<proto::JobSpec>& jobs);
 
-  // STATUS: the job object, with params, outputs and attempts.
-  Result<nlohmann::json> Status(const std::string& id);
-  // LIST: an array of job objects, newest first.
-  Result<nlohmann::json> List(const ListFilter& filter);
-  // RETRY: the job object after the retry.
-  Result<nlohmann::json> Retry(const std::string& id);
-  // CANCEL_JOB: the job object after the cancel.
-  Result<nlohmann::json> Cancel(const std::string& id);
-  // WORKERS: an array of worker objects.
-  Result<nlohmann::json> Workers();
-  // STATS: the `stats` object.
-  Result<nlohmann::json> Stats();
-  // EXTRACTIONS: the newest extract runs (of `source`, if not empty).
-  Result<nlohmann::json> Extractions(const std::string& source, std::int64_t limit);
+  // STATUS: the job, with params, outputs and attempts (`detail`).
+  Result<proto::JobView> Status(const std::string& id);
+  // LIST: jobs, newest first.
+  Result<std::vector<proto::JobView>> List(const ListFilter& filter);
+  // RETRY: the job after the retry.
+  Result<proto::JobView> Retry(const std::string& id);
+  // CANCEL_JOB: the job after the cancel.
+  Result<proto::JobView> Cancel(const std::string& id);
+  // WORKERS: the connected workers.
+  Result<std::vector<proto::WorkerView>> Workers();
+  // STATS: the `stats` document.
+  Result<proto::StatsView> Stats();
+  // EXTRACTIONS: the newest extract runs (of `source`, if not empty); a
+  // `limit` of 0 is the broker's default (50), at most proto::kMaxLimit.
+  Result<std::vector<proto::ExtractionRow>> Extractions(const std::string& source, std::int64_t limit);
 
   // Workflow runs (PROTOCOL.md §6.9-6.13). A run id is `r` and digits.
   // RUN: starts a run of `workflow` with these params (registry defaults are
   // filled in by the broker; `date` sets the logical date); the run object.
   // Empty `params` sends none.
-  Result<nlohmann::json> Run(const std::string& workflow,
+  Result<proto::RunView> Run(const std::string& workflow,
                              const std::map<std::string, std::string>& params = {});
-  // RUNS: an array of run objects, newest first; empty `workflow` / `state`
-  // and a 0 `limit` (the broker's default, 50) mean "any".
-  Result<nlohmann::json> Runs(const std::string& workflow, const std::string& state,
-                              std::uint32_t limit);
-  // STATUS of a run id: the run object (Status() is for job ids).
-  Result<nlohmann::json> RunStatus(const std::string& id);
-  // CANCEL_JOB of a run id: cancels its unfinished stages; the run object.
-  Result<nlohmann::json> CancelRun(const std::string& id);
-  // SCHEDULES: an array of schedule entries, one per workflow, by name.
-  Result<nlohmann::json> Schedules();
+  // RUNS: runs, newest first; empty `workflow` / `state` and a 0 `limit`
+  // (the broker's default, 50) mean "any".
+  Result<std::vector<proto::RunView>> Runs(const std::string& workflow, const std::string& state,
+                                           std::uint32_t limit);
+  // STATUS of a run id: the run (Status() is for job ids).
+  Result<proto::RunView> RunStatus(const std::string& id);
+  // CANCEL_JOB of a run id: cancels its unfinished stages; the run.
+  Result<proto::RunView> CancelRun(const std::string& id);
+  // SCHEDULES: the schedule entries, one per workflow, by name.
+  Result<std::vector<proto::ScheduleView>> Schedules();
   // PAUSE / RESUME a workflow's schedule: the schedule entry after it.
-  Result<nlohmann::json> Pause(const std::string& workflow);
-  Result<nlohmann::json> Resume(const std::string& workflow);
-  // RELOAD: the broker reads its registry file again; answers
-  // {workflows, path}. A file that does not load is kInvalidArgument
+  Result<proto::ScheduleView> Pause(const std::string& workflow);
+  Result<proto::ScheduleView> Resume(const std::string& workflow);
+  // RELOAD: the broker reads its registry file again; answers `workflows`
+  // and `path`. A file that does not load is kInvalidArgument
   // ("bad_request: ...") and the broker keeps the old registry.
-  Result<nlohmann::json> Reload();
+  Result<proto::ReloadReply> Reload();
 
   // Any client command: `body` must be a JSON object (or null for an empty
   // one); its `req` is set here. Returns the whole REPLY map (with `req` and
@@ -149,11 +156,14 @@ class Client {
   // Waits until one of `pending` is answered or `timeout` passes with no
   // answer (kUnavailable). Answers to other reqs are discarded.
   Result<Reply> AwaitAny(const std::vector<std::uint64_t>& pending);
+  // Send + AwaitAny: the REPLY's msgpack body, or the broker's ERROR.
+  Result<std::string> RoundTripBytes(proto::Command command, std::string_view body);
   // Send + AwaitAny + decode the REPLY body into JSON.
   Result<nlohmann::json> RoundTrip(proto::Command command, std::string_view body);
-  // Request() and then take reply[field], which must have the given type.
-  Result<nlohmann::json> RequestField(proto::Command command, nlohmann::json body,
-                                      const char* field, nlohmann::json::value_t type);
+  // Encodes `request` (with a new req), sends it and decodes the REPLY as
+  // `ReplyT`, whose `field` must be there as a map (or an array, `array`).
+  template <typename RequestT, typename ReplyT>
+  Result<ReplyT> Call(proto::Command command, RequestT request, const char* field, bool array);
   // Encodes one SUBMIT of specs[begin, end) with a new req.
   std::string EncodeSubmit(const std::vector<proto::JobSpec>& specs, std::size_t begin,
                            std::size_t end, std::uint64_t req) const;

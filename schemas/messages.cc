@@ -5,38 +5,19 @@
 #include <algorithm>
 
 #include "schemas/msgpack_reader.h"
+#include "schemas/msgpack_writer.h"
 #include "schemas/protocol.h"
 
 namespace sluice::proto {
 namespace {
 
-struct StringSink {
-  std::string* s;
-  void write(const char* p, std::size_t n) { s->append(p, n); }
-};
-using Packer = msgpack::packer<StringSink>;
-
-void Key(Packer& pk, std::string_view k) { pk.pack_str(static_cast<std::uint32_t>(k.size())); pk.pack_str_body(k.data(), static_cast<std::uint32_t>(k.size())); }
-void Str(Packer& pk, std::string_view v) { Key(pk, v); }
-void KStr(Packer& pk, std::string_view k, std::string_view v) { Key(pk, k); Str(pk, v); }
-template <typename T>
-void KNum(Packer& pk, std::string_view k, T v) { Key(pk, k); pk.pack(v); }
-// A raw, already-encoded msgpack value.
-void KRaw(Packer& pk, StringSink& sink, std::string_view k, const std::string& raw) {
-  Key(pk, k);
-  sink.write(raw.data(), raw.size());
-}
 void PackPairs(Packer& pk, const std::vector<JobAttempt>& v) {
   pk.pack_array(static_cast<std::uint32_t>(v.size()));
   for (const auto& p : v) {
     pk.pack_array(2);
-    Str(pk, p.job);
+    PackStr(pk, p.job);
     pk.pack(p.attempt);
   }
-}
-void PackNames(Packer& pk, const std::vector<std::string>& v) {
-  pk.pack_array(static_cast<std::uint32_t>(v.size()));
-  for (const auto& s : v) Str(pk, s);
 }
 
 // Reads [[job, attempt], ...].
@@ -70,7 +51,7 @@ void ReadId(MapReader& r, std::string_view key, std::string* out) {
 
 void ReadAttempt(MapReader& r, std::uint32_t* out) {
   std::uint64_t v = 0;
-  r.Uint("attempt", &v, true, UINT32_MAX);
+  r.Uint(key::kAttempt, &v, true, UINT32_MAX);
   if (r.ok() && v == 0) r.Fail("field 'attempt' must be >= 1");
   *out = static_cast<std::uint32_t>(v);
 }
@@ -89,136 +70,117 @@ Status DecodeWith(std::string_view body, bool empty_ok, const char* what, Fn fn)
 }  // namespace
 
 void Encode(const Ready& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(m.prefetch ? 10 : 9);
-  KStr(pk, "worker", m.worker);
-  KStr(pk, "host", m.host);
-  KNum(pk, "pid", m.pid);
-  Key(pk, "queues");
-  PackNames(pk, m.queues);
-  Key(pk, "kinds");
-  PackNames(pk, m.kinds);
-  KNum(pk, "slots", m.slots);
-  KNum(pk, "heartbeat_ms", m.heartbeat_ms);
-  KStr(pk, "version", m.version);
-  Key(pk, "running");
-  PackPairs(pk, m.running);
-  if (m.prefetch) KNum(pk, "prefetch", m.prefetch);
+  MapWriter w(out);
+  w.Str(key::kWorker, m.worker);
+  w.Str(key::kHost, m.host);
+  w.Num(key::kPid, m.pid);
+  w.Strs(key::kQueues, m.queues);
+  w.Strs(key::kKinds, m.kinds);
+  w.Num(key::kSlots, m.slots);
+  w.Num(key::kHeartbeatMs, m.heartbeat_ms);
+  w.Str(key::kVersion, m.version);
+  PackPairs(w.Key(key::kRunning), m.running);
+  if (m.prefetch) w.Num(key::kPrefetch, m.prefetch);
 }
 
 Status Decode(std::string_view body, Ready* m) {
   return DecodeWith(body, false, "READY", [&](MapReader& r) {
-    r.Str("worker", &m->worker, kMaxIdBytes, true);
+    r.Str(key::kWorker, &m->worker, kMaxIdBytes, true);
     if (r.ok() && !IsPrintable(m->worker, kMaxIdBytes)) r.Fail("field 'worker' must be printable");
-    r.ClampedStr("host", &m->host, kMaxNameBytes * 4, false);
-    r.Int("pid", &m->pid, false, 0, INT32_MAX);
-    r.NameList("queues", &m->queues, kMaxListItems, false);
-    r.NameList("kinds", &m->kinds, kMaxListItems, true);
+    r.ClampedStr(key::kHost, &m->host, kMaxNameBytes * 4, false);
+    r.Int(key::kPid, &m->pid, false, 0, INT32_MAX);
+    r.NameList(key::kQueues, &m->queues, kMaxListItems, false);
+    r.NameList(key::kKinds, &m->kinds, kMaxListItems, true);
     std::uint64_t v = m->slots;
-    r.Uint("slots", &v, true, kMaxSlots);
+    r.Uint(key::kSlots, &v, true, kMaxSlots);
     m->slots = static_cast<std::uint32_t>(v);
     v = 0;
-    r.Uint("prefetch", &v, false, kMaxSlots);
+    r.Uint(key::kPrefetch, &v, false, kMaxSlots);
     m->prefetch = static_cast<std::uint32_t>(v);
     v = m->heartbeat_ms;
-    r.Uint("heartbeat_ms", &v, false, 3600000);
+    r.Uint(key::kHeartbeatMs, &v, false, 3600000);
     if (r.ok() && v < 10) r.Fail("field 'heartbeat_ms' must be at least 10");
     m->heartbeat_ms = static_cast<std::uint32_t>(v);
-    r.ClampedStr("version", &m->version, kMaxNameBytes, false);
-    ReadPairs(r, "running", &m->running, kMaxRunning, false);
+    r.ClampedStr(key::kVersion, &m->version, kMaxNameBytes, false);
+    ReadPairs(r, key::kRunning, &m->running, kMaxRunning, false);
     if (r.ok() && m->queues.empty()) m->queues.push_back("default");
   });
 }
 
 void Encode(const Heartbeat& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(m.slots ? 1 : 0);
-  if (m.slots) KNum(pk, "slots", *m.slots);
+  MapWriter w(out);
+  if (m.slots) w.Num(key::kSlots, *m.slots);
 }
 
 Status Decode(std::string_view body, Heartbeat* m) {
   return DecodeWith(body, true, "HEARTBEAT", [&](MapReader& r) {
-    if (r.Find("slots") == nullptr) return;
+    if (r.Find(key::kSlots) == nullptr) return;
     std::uint64_t v = 0;
-    r.Uint("slots", &v, false, kMaxSlots);
+    r.Uint(key::kSlots, &v, false, kMaxSlots);
     m->slots = static_cast<std::uint32_t>(v);
   });
 }
 
 void Encode(const JobResult& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  std::uint32_t n = 5 + (m.error.empty() ? 0 : 1) + (m.retry_after_ms ? 1 : 0) +
-                    (m.exit_code ? 1 : 0) + (m.stdout_tail.empty() ? 0 : 1) +
-                    (m.stderr_tail.empty() ? 0 : 1);
-  pk.pack_map(n);
-  KStr(pk, "job", m.job);
-  KNum(pk, "attempt", m.attempt);
-  KStr(pk, "outcome", OutcomeName(m.outcome));
-  Key(pk, "retryable");
-  pk.pack(m.retryable);
-  KRaw(pk, sink, "outputs", m.outputs.empty() ? kEmptyMap : m.outputs);
-  if (!m.error.empty()) KStr(pk, "error", m.error);
-  if (m.retry_after_ms) KNum(pk, "retry_after_ms", m.retry_after_ms);
-  if (m.exit_code) KNum(pk, "exit_code", *m.exit_code);
-  if (!m.stdout_tail.empty()) KStr(pk, "stdout", m.stdout_tail);
-  if (!m.stderr_tail.empty()) KStr(pk, "stderr", m.stderr_tail);
+  MapWriter w(out);
+  w.Str(key::kJob, m.job);
+  w.Num(key::kAttempt, m.attempt);
+  w.Str(key::kOutcome, OutcomeName(m.outcome));
+  w.Bool(key::kRetryable, m.retryable);
+  w.Raw(key::kOutputs, m.outputs, kEmptyMap);
+  if (!m.error.empty()) w.Str(key::kError, m.error);
+  if (m.retry_after_ms) w.Num(key::kRetryAfterMs, m.retry_after_ms);
+  if (m.exit_code) w.Num(key::kExitCode, *m.exit_code);
+  if (!m.stdout_tail.empty()) w.Str(key::kStdout, m.stdout_tail);
+  if (!m.stderr_tail.empty()) w.Str(key::kStderr, m.stderr_tail);
 }
 
 Status Decode(std::string_view body, JobResult* m) {
   return DecodeWith(body, false, "RESULT", [&](MapReader& r) {
-    ReadId(r, "job", &m->job);
+    ReadId(r, key::kJob, &m->job);
     ReadAttempt(r, &m->attempt);
     std::string outcome;
-    r.Str("outcome", &outcome, 32, true);
+    r.Str(key::kOutcome, &outcome, 32, true);
     if (r.ok()) {
       auto o = ParseOutcome(outcome);
       if (!o) r.Fail("field 'outcome' is not a known outcome: '" + outcome + "'");
       else if (*o == Outcome::kLost) r.Fail("field 'outcome' may not be 'lost' (the broker decides that)");
       else m->outcome = *o;
     }
-    r.ClampedStr("error", &m->error, kMaxErrorBytes, false);
-    r.Bool("retryable", &m->retryable, false);
-    r.Uint("retry_after_ms", &m->retry_after_ms, false, 7ull * 24 * 3600 * 1000);
-    if (r.Find("exit_code") != nullptr) {
+    r.ClampedStr(key::kError, &m->error, kMaxErrorBytes, false);
+    r.Bool(key::kRetryable, &m->retryable, false);
+    r.Uint(key::kRetryAfterMs, &m->retry_after_ms, false, 7ull * 24 * 3600 * 1000);
+    if (r.Find(key::kExitCode) != nullptr) {
       std::int64_t code = 0;
-      r.Int("exit_code", &code, false, INT32_MIN, INT32_MAX);
+      r.Int(key::kExitCode, &code, false, INT32_MIN, INT32_MAX);
       m->exit_code = code;
     }
-    r.ClampedStr("stdout", &m->stdout_tail, kMaxTailBytes, true);
-    r.ClampedStr("stderr", &m->stderr_tail, kMaxTailBytes, true);
-    r.RawMap("outputs", &m->outputs, kMaxOutputsBytes, false, Utf8Policy::kRepair);
+    r.ClampedStr(key::kStdout, &m->stdout_tail, kMaxTailBytes, true);
+    r.ClampedStr(key::kStderr, &m->stderr_tail, kMaxTailBytes, true);
+    r.RawMap(key::kOutputs, &m->outputs, kMaxOutputsBytes, false, Utf8Policy::kRepair);
   });
 }
 
 void Encode(const Bye& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(m.reason.empty() ? 0 : 1);
-  if (!m.reason.empty()) KStr(pk, "reason", m.reason);
+  MapWriter w(out);
+  if (!m.reason.empty()) w.Str(key::kReason, m.reason);
 }
 
 Status Decode(std::string_view body, Bye* m) {
   return DecodeWith(body, true, "BYE",
-                    [&](MapReader& r) { r.ClampedStr("reason", &m->reason, kMaxErrorBytes, false); });
+                    [&](MapReader& r) { r.ClampedStr(key::kReason, &m->reason, kMaxErrorBytes, false); });
 }
 
 void EncodeJob(std::string_view job, std::uint32_t attempt, std::string_view kind,
                std::string_view queue, std::string_view params, std::uint64_t timeout_ms,
                std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(6);
-  KStr(pk, "job", job);
-  KNum(pk, "attempt", attempt);
-  KStr(pk, "kind", kind);
-  KStr(pk, "queue", queue);
-  Key(pk, "params");
-  if (params.empty()) params = kEmptyMap;
-  sink.write(params.data(), params.size());
-  KNum(pk, "timeout_ms", timeout_ms);
+  MapWriter w(out);
+  w.Str(key::kJob, job);
+  w.Num(key::kAttempt, attempt);
+  w.Str(key::kKind, kind);
+  w.Str(key::kQueue, queue);
+  w.Raw(key::kParams, params, kEmptyMap);
+  w.Num(key::kTimeoutMs, timeout_ms);
 }
 
 void Encode(const JobMsg& m, std::string* out) {
@@ -227,68 +189,56 @@ void Encode(const JobMsg& m, std::string* out) {
 
 Status Decode(std::string_view body, JobMsg* m) {
   return DecodeWith(body, false, "JOB", [&](MapReader& r) {
-    ReadId(r, "job", &m->job);
+    ReadId(r, key::kJob, &m->job);
     ReadAttempt(r, &m->attempt);
-    r.Name("kind", &m->kind, true);
-    r.Name("queue", &m->queue, false);
-    r.RawMap("params", &m->params, kMaxParamsBytes, false);
-    r.Uint("timeout_ms", &m->timeout_ms, false);
+    r.Name(key::kKind, &m->kind, true);
+    r.Name(key::kQueue, &m->queue, false);
+    r.RawMap(key::kParams, &m->params, kMaxParamsBytes, false);
+    r.Uint(key::kTimeoutMs, &m->timeout_ms, false);
   });
 }
 
 void Encode(const CancelMsg& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(2);
-  KStr(pk, "job", m.job);
-  KNum(pk, "attempt", m.attempt);
+  MapWriter w(out);
+  w.Str(key::kJob, m.job);
+  w.Num(key::kAttempt, m.attempt);
 }
 
 Status Decode(std::string_view body, CancelMsg* m) {
   return DecodeWith(body, false, "CANCEL", [&](MapReader& r) {
-    ReadId(r, "job", &m->job);
+    ReadId(r, key::kJob, &m->job);
     ReadAttempt(r, &m->attempt);
   });
 }
 
 void Encode(const Ack& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(1);
-  Key(pk, "acks");
-  PackPairs(pk, m.acks);
+  MapWriter w(out);
+  PackPairs(w.Key(key::kAcks), m.acks);
 }
 
 Status Decode(std::string_view body, Ack* m) {
   return DecodeWith(body, false, "ACK",
-                    [&](MapReader& r) { ReadPairs(r, "acks", &m->acks, 1u << 20, true); });
+                    [&](MapReader& r) { ReadPairs(r, key::kAcks, &m->acks, 1u << 20, true); });
 }
 
 void Encode(const Submit& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(2);
-  KNum(pk, "req", m.req);
-  Key(pk, "jobs");
-  pk.pack_array(static_cast<std::uint32_t>(m.jobs.size()));
+  MapWriter w(out);
+  w.Num(key::kReq, m.req);
+  w.Key(key::kJobs).pack_array(static_cast<std::uint32_t>(m.jobs.size()));
   for (const auto& j : m.jobs) {
-    std::uint32_t n = 3 + (j.priority ? 1 : 0) + (j.max_attempts ? 1 : 0) + (j.backoff_ms ? 1 : 0) +
-                      (j.timeout_ms ? 1 : 0) + (j.delay_ms ? 1 : 0) + (j.run_at_ms ? 1 : 0) +
-                      (j.key.empty() ? 0 : 1) + (j.concurrency_key.empty() ? 0 : 1) +
-                      (j.concurrency_limit ? 1 : 0);
-    pk.pack_map(n);
-    KStr(pk, "kind", j.kind);
-    KRaw(pk, sink, "params", j.params.empty() ? kEmptyMap : j.params);
-    KStr(pk, "queue", j.queue);
-    if (j.priority) KNum(pk, "priority", j.priority);
-    if (j.max_attempts) KNum(pk, "max_attempts", j.max_attempts);
-    if (j.backoff_ms) KNum(pk, "backoff_ms", j.backoff_ms);
-    if (j.timeout_ms) KNum(pk, "timeout_ms", j.timeout_ms);
-    if (j.delay_ms) KNum(pk, "delay_ms", j.delay_ms);
-    if (j.run_at_ms) KNum(pk, "run_at_ms", j.run_at_ms);
-    if (!j.key.empty()) KStr(pk, "key", j.key);
-    if (!j.concurrency_key.empty()) KStr(pk, "concurrency_key", j.concurrency_key);
-    if (j.concurrency_limit) KNum(pk, "concurrency_limit", j.concurrency_limit);
+    MapWriter jw(out);
+    jw.Str(key::kKind, j.kind);
+    jw.Raw(key::kParams, j.params, kEmptyMap);
+    jw.Str(key::kQueue, j.queue);
+    if (j.priority) jw.Num(key::kPriority, j.priority);
+    if (j.max_attempts) jw.Num(key::kMaxAttempts, j.max_attempts);
+    if (j.backoff_ms) jw.Num(key::kBackoffMs, j.backoff_ms);
+    if (j.timeout_ms) jw.Num(key::kTimeoutMs, j.timeout_ms);
+    if (j.delay_ms) jw.Num(key::kDelayMs, j.delay_ms);
+    if (j.run_at_ms) jw.Num(key::kRunAtMs, j.run_at_ms);
+    if (!j.key.empty()) jw.Str(key::kKey, j.key);
+    if (!j.concurrency_key.empty()) jw.Str(key::kConcurrencyKey, j.concurrency_key);
+    if (j.concurrency_limit) jw.Num(key::kConcurrencyLimit, j.concurrency_limit);
   }
 }
 
@@ -297,8 +247,8 @@ Status Decode(std::string_view body, Submit* m) {
   Status s = UnpackBody(body, &h);
   if (!s.ok()) return Status::InvalidArgument("SUBMIT: " + s.message());
   MapReader r(h.get(), "SUBMIT");
-  r.Uint("req", &m->req, true);
-  const auto* jobs = r.Find("jobs");
+  r.Uint(key::kReq, &m->req, true);
+  const auto* jobs = r.Find(key::kJobs);
   if (!r.ok()) return r.status();
   if (jobs == nullptr || jobs->type != msgpack::type::ARRAY)
     return Status::InvalidArgument("SUBMIT: field 'jobs' must be an array");
@@ -311,23 +261,23 @@ Status Decode(std::string_view body, Submit* m) {
   for (std::uint32_t i = 0; i < jobs->via.array.size; ++i) {
     JobSpec& j = m->jobs[i];
     MapReader jr(jobs->via.array.ptr[i], "SUBMIT jobs", static_cast<long>(i));
-    jr.Name("kind", &j.kind, true);
-    jr.RawMap("params", &j.params, kMaxParamsBytes, false);
-    jr.Name("queue", &j.queue, false);
-    jr.Int("priority", &j.priority, false, kMinPriority, kMaxPriority);
+    jr.Name(key::kKind, &j.kind, true);
+    jr.RawMap(key::kParams, &j.params, kMaxParamsBytes, false);
+    jr.Name(key::kQueue, &j.queue, false);
+    jr.Int(key::kPriority, &j.priority, false, kMinPriority, kMaxPriority);
     std::uint64_t v = 0;
-    jr.Uint("max_attempts", &v, false, kMaxAttempts);
+    jr.Uint(key::kMaxAttempts, &v, false, kMaxAttempts);
     j.max_attempts = static_cast<std::uint32_t>(v);
-    jr.Uint("backoff_ms", &j.backoff_ms, false, kMaxDurationMs);
-    jr.Uint("timeout_ms", &j.timeout_ms, false, kMaxDurationMs);
-    jr.Uint("delay_ms", &j.delay_ms, false, kMaxDelayMs);
-    jr.Uint("run_at_ms", &j.run_at_ms, false, static_cast<std::uint64_t>(kMaxUnixMs));
-    jr.Str("key", &j.key, kMaxKeyBytes, false);
-    jr.Str("concurrency_key", &j.concurrency_key, kMaxKeyBytes, false);
+    jr.Uint(key::kBackoffMs, &j.backoff_ms, false, kMaxDurationMs);
+    jr.Uint(key::kTimeoutMs, &j.timeout_ms, false, kMaxDurationMs);
+    jr.Uint(key::kDelayMs, &j.delay_ms, false, kMaxDelayMs);
+    jr.Uint(key::kRunAtMs, &j.run_at_ms, false, static_cast<std::uint64_t>(kMaxUnixMs));
+    jr.Str(key::kKey, &j.key, kMaxKeyBytes, false);
+    jr.Str(key::kConcurrencyKey, &j.concurrency_key, kMaxKeyBytes, false);
     v = 0;
-    jr.Uint("concurrency_limit", &v, false, 100000);
-    if (jr.ok() && v == 0 && jr.Find("concurrency_limit") != nullptr &&
-        jr.Find("concurrency_limit")->type != msgpack::type::NIL)
+    jr.Uint(key::kConcurrencyLimit, &v, false, 100000);
+    if (jr.ok() && v == 0 && jr.Find(key::kConcurrencyLimit) != nullptr &&
+        jr.Find(key::kConcurrencyLimit)->type != msgpack::type::NIL)
       jr.Fail("field 'concurrency_limit' must be 1-100000 (absent: the default)");
     j.concurrency_limit = static_cast<std::uint32_t>(v);
     if (!jr.ok()) return jr.status();
@@ -336,20 +286,15 @@ Status Decode(std::string_view body, Submit* m) {
 }
 
 void Encode(const SubmitReply& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  pk.pack_map(3);
-  KNum(pk, "req", m.req);
-  Key(pk, "ok");
-  pk.pack(true);
-  Key(pk, "jobs");
-  pk.pack_array(static_cast<std::uint32_t>(m.jobs.size()));
+  MapWriter w(out);
+  w.Num(key::kReq, m.req);
+  w.Bool(key::kOk, true);
+  w.Key(key::kJobs).pack_array(static_cast<std::uint32_t>(m.jobs.size()));
   for (const auto& j : m.jobs) {
-    pk.pack_map(3);
-    KStr(pk, "id", j.id);
-    Key(pk, "created");
-    pk.pack(j.created);
-    KStr(pk, "state", JobStateName(j.state));
+    MapWriter jw(out);
+    jw.Str(key::kId, j.id);
+    jw.Bool(key::kCreated, j.created);
+    jw.Str(key::kState, JobStateName(j.state));
   }
 }
 
@@ -358,18 +303,18 @@ Status Decode(std::string_view body, SubmitReply* m) {
   Status s = UnpackBody(body, &h);
   if (!s.ok()) return Status::InvalidArgument("SUBMIT reply: " + s.message());
   MapReader r(h.get(), "SUBMIT reply");
-  r.Uint("req", &m->req, true);
-  const auto* jobs = r.Find("jobs");
+  r.Uint(key::kReq, &m->req, true);
+  const auto* jobs = r.Find(key::kJobs);
   if (!r.ok()) return r.status();
   if (jobs == nullptr || jobs->type != msgpack::type::ARRAY)
     return Status::InvalidArgument("SUBMIT reply: field 'jobs' must be an array");
   m->jobs.resize(jobs->via.array.size);
   for (std::uint32_t i = 0; i < jobs->via.array.size; ++i) {
     MapReader jr(jobs->via.array.ptr[i], "SUBMIT reply jobs", static_cast<long>(i));
-    jr.Str("id", &m->jobs[i].id, kMaxIdBytes, true);
-    jr.Bool("created", &m->jobs[i].created, false);
+    jr.Str(key::kId, &m->jobs[i].id, kMaxIdBytes, true);
+    jr.Bool(key::kCreated, &m->jobs[i].created, false);
     std::string st;
-    jr.Str("state", &st, 32, false);
+    jr.Str(key::kState, &st, 32, false);
     if (!jr.ok()) return jr.status();
     if (auto ps = ParseJobState(st)) m->jobs[i].state = *ps;
   }
@@ -377,30 +322,26 @@ Status Decode(std::string_view body, SubmitReply* m) {
 }
 
 void Encode(const ErrorMsg& m, std::string* out) {
-  StringSink sink{out};
-  Packer pk(sink);
-  const bool names_attempt = !m.job.empty() && m.attempt > 0;
-  pk.pack_map(names_attempt ? 6 : 4);
-  KNum(pk, "req", m.req);
-  Key(pk, "ok");
-  pk.pack(false);
-  KStr(pk, "code", m.code);
-  KStr(pk, "message", m.message);
-  if (names_attempt) {
-    KStr(pk, "job", m.job);
-    KNum(pk, "attempt", m.attempt);
+  MapWriter w(out);
+  w.Num(key::kReq, m.req);
+  w.Bool(key::kOk, false);
+  w.Str(key::kCode, m.code);
+  w.Str(key::kMessage, m.message);
+  if (!m.job.empty() && m.attempt > 0) {
+    w.Str(key::kJob, m.job);
+    w.Num(key::kAttempt, m.attempt);
   }
 }
 
 Status Decode(std::string_view body, ErrorMsg* m) {
   return DecodeWith(body, false, "ERROR", [&](MapReader& r) {
-    r.Uint("req", &m->req, false);
-    r.Str("code", &m->code, 64, true);
-    r.ClampedStr("message", &m->message, kMaxErrorBytes, false);
-    if (r.Find("job") != nullptr) {
-      r.Str("job", &m->job, kMaxIdBytes, false);
+    r.Uint(key::kReq, &m->req, false);
+    r.Str(key::kCode, &m->code, 64, true);
+    r.ClampedStr(key::kMessage, &m->message, kMaxErrorBytes, false);
+    if (r.Find(key::kJob) != nullptr) {
+      r.Str(key::kJob, &m->job, kMaxIdBytes, false);
       std::uint64_t attempt = 0;
-      r.Uint("attempt", &attempt, false, UINT32_MAX);
+      r.Uint(key::kAttempt, &attempt, false, UINT32_MAX);
       m->attempt = static_cast<std::uint32_t>(attempt);
     }
   });
@@ -418,13 +359,13 @@ class TopLevelPeek : public msgpack::null_visitor {
   bool visit_str(const char* p, std::uint32_t n) {
     if (depth_ != 1) return true;
     if (in_key_) key_.assign(p, std::min<std::uint32_t>(n, 16));
-    else if (key_ == "job" && n <= kMaxIdBytes) job.assign(p, n);
+    else if (key_ == key::kJob && n <= kMaxIdBytes) job.assign(p, n);
     return true;
   }
   bool visit_positive_integer(std::uint64_t v) {
     if (depth_ != 1 || in_key_) return true;
-    if (key_ == "attempt") attempt = v;
-    else if (key_ == "req") req = v;
+    if (key_ == key::kAttempt) attempt = v;
+    else if (key_ == key::kReq) req = v;
     return true;
   }
   bool start_array(std::uint32_t) { return ++depth_ <= kMaxDepth; }

@@ -18,6 +18,11 @@
 //   RELOAD                           client -> broker   only `req` is read
 //   REPLY                            broker -> client   a map with `req` and `ok`
 //
+// STATUS .. STATS and SCHEDULES are read with the typed codecs of
+// requests.h; RUN, RUNS, PAUSE, RESUME and RELOAD are read the way the
+// broker reads them until its handlers decode with requests.h too (whose
+// `req` is required and whose RUNS `limit` is refused above 10,000).
+//
 // It is the contract the wire fuzzer (tests/fuzz/fuzz_wire.cc) drives, so
 // the fuzzer keeps working when the codecs behind it are rewritten; a
 // receiver may call it to validate a body before acting on it.

@@ -47,6 +47,40 @@ SEEDS = {
     "resume": (0x1C, {"req": 13, "workflow": "coffee"}),
     "reload": (0x1D, {"req": 14}),
     "reply_submit": (0x20, {"req": 1, "ok": True, "jobs": [{"id": "j1", "created": True, "state": "queued"}]}),
+    # The typed replies (schemas/replies.h), in the shapes the broker sends.
+    "reply_job": (0x20, {"req": 3, "ok": True, "job": {
+        "id": "j12", "state": "dead", "kind": "exec", "queue": "default", "priority": -1,
+        "attempt": 2, "failures": 2, "max_attempts": 2, "backoff_ms": 5000, "timeout_ms": 0,
+        "run_at_ms": 1700000000000, "created_ms": 1700000000000, "updated_ms": 1700000001000,
+        "finished_ms": 1700000001000, "key": None, "error": "boom", "concurrency_key": "c",
+        "concurrency_limit": 2, "params": {"a": [1, "b"]}, "outputs": None,
+        "attempts": [{"attempt": 1, "worker": "w1", "host": None, "started_ms": 1,
+                      "finished_ms": 2, "outcome": "failed", "error": "boom", "exit_code": -1,
+                      "stdout": "out", "stderr": None}]}}),
+    "reply_list": (0x20, {"req": 4, "ok": True, "jobs": [{"id": "j1", "state": "queued",
+                                                         "waiting": "no worker", "finished_ms": None}]}),
+    "reply_run": (0x20, {"req": 2, "ok": True, "run": {
+        "id": "r4", "state": "running", "workflow": "coffee", "trigger": "cron",
+        "logical_date": "2024-03-01", "slot": "2024-03-01T06:00:00Z", "params": {"date": "2024-03-01"},
+        "created_ms": 1, "started_ms": 2, "finished_ms": None,
+        "stages": [{"name": "a", "kind": "exec", "state": "pending", "job": None, "attempt": 0,
+                    "started_ms": None, "finished_ms": None, "error": None, "depends_on": ["b"],
+                    "queue": "default", "kind_served": False}]}}),
+    "reply_workers": (0x20, {"req": 7, "ok": True, "workers": [{
+        "worker": "w1", "host": "h", "pid": 1, "queues": ["default"], "kinds": ["exec"], "slots": 2,
+        "prefetch": 0, "busy": 1, "version": "0.1.0", "connected_ms": 1, "last_seen_ms": 2,
+        "running": [["j1", 1]]}]}),
+    "reply_schedules": (0x20, {"req": 11, "ok": True, "schedules": [{
+        "workflow": "coffee", "schedule": "0 6 * * *", "paused": False, "catch_up": "latest",
+        "max_active_runs": 1, "next_fire": None, "last_fire": None, "active_runs": 0,
+        "unserved_stages": [{"stage": "a", "kind": "exec", "queue": "default"}]}]}),
+    "reply_reload": (0x20, {"req": 14, "ok": True, "workflows": 2, "path": "/w.toml"}),
+    "reply_extractions": (0x20, {"req": 9, "ok": True, "extractions": [{
+        "run_id": 1, "extractor": "prices", "started_at": "2024-03-01 06:00:00", "finished_at": None,
+        "status": "running", "files_written": 0, "files_skipped": 0, "bytes_written": 0,
+        "cursor_value": None, "error_message": None, "job_id": "j1", "attempt": 1,
+        "source": "prices", "url": None}]}),
+    "reply_stats": (0x20, {"req": 8, "ok": True, "stats": {"jobs": {"queued": 1}, "uptime_ms": 5}}),
     "error": (0x21, {"req": 1, "ok": False, "code": "bad_request", "message": "no"}),
 }
 

@@ -38,8 +38,8 @@ TEST(Client, RoundTripSendsTheRequestAndReturnsTheReply) {
   Client client = ConnectTo(broker);
   auto job = client.Status("j7");
   ASSERT_TRUE(job.ok()) << job.status().ToString();
-  EXPECT_EQ((*job)["id"], "j7");
-  EXPECT_EQ((*job)["state"], "queued");
+  EXPECT_EQ(job->id, "j7");
+  EXPECT_EQ(job->state, "queued");
 
   auto requests = broker.requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -72,7 +72,7 @@ TEST(Client, EachCallUsesItsCommandAndANewReq) {
   EXPECT_TRUE(client.Workers().ok());
   auto stats = client.Stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ((*stats)["uptime_ms"], 5);
+  EXPECT_EQ(stats->doc["uptime_ms"], 5);
 
   auto requests = broker.requests();
   ASSERT_EQ(requests.size(), 5u);
@@ -113,8 +113,8 @@ TEST(Client, AReplyWithAStaleReqIsIgnored) {
   Client client = ConnectTo(broker);
   auto job = client.Status("j1");
   ASSERT_TRUE(job.ok()) << job.status().ToString();
-  EXPECT_EQ((*job)["id"], "j1");
-  EXPECT_EQ((*job)["state"], "running");
+  EXPECT_EQ(job->id, "j1");
+  EXPECT_EQ(job->state, "running");
 }
 
 TEST(Client, ALateAnswerToATimedOutRequestIsDiscarded) {
@@ -136,7 +136,7 @@ TEST(Client, ALateAnswerToATimedOutRequestIsDiscarded) {
   client.set_timeout(10s);
   auto second = client.Status("j-second");
   ASSERT_TRUE(second.ok()) << second.status().ToString();
-  EXPECT_EQ((*second)["id"], "j-second");
+  EXPECT_EQ(second->id, "j-second");
 }
 
 TEST(Client, AnErrorReplyBecomesAStatusWithItsCode) {
@@ -358,15 +358,15 @@ TEST(Client, RunCallsSendTheirCommandsAndTakeTheirField) {
   Client client = ConnectTo(broker);
   auto run = client.Run("w", {{"date", "2024-05-01"}});
   ASSERT_TRUE(run.ok()) << run.status().ToString();
-  EXPECT_EQ((*run)["id"], "r3");
-  EXPECT_EQ((*client.Runs("w", "running", 7))[0]["id"], "r3");
+  EXPECT_EQ(run->id, "r3");
+  EXPECT_EQ((*client.Runs("w", "running", 7))[0].id, "r3");
   EXPECT_EQ((*client.Runs("", "", 0)).size(), 1u);
-  EXPECT_EQ((*client.RunStatus("r3"))["state"], "running");
-  EXPECT_EQ((*client.CancelRun("r3"))["id"], "r3");
-  EXPECT_EQ((*client.Schedules())[0]["workflow"], "w");
-  EXPECT_EQ((*client.Pause("w"))["paused"], true);
-  EXPECT_EQ((*client.Resume("w"))["paused"], false);
-  EXPECT_EQ(*client.Reload(), (json{{"workflows", 2}, {"path", "/w.toml"}}));
+  EXPECT_EQ(client.RunStatus("r3")->state, "running");
+  EXPECT_EQ(client.CancelRun("r3")->id, "r3");
+  EXPECT_EQ((*client.Schedules())[0].workflow, "w");
+  EXPECT_EQ(client.Pause("w")->paused, true);
+  EXPECT_EQ(client.Resume("w")->paused, false);
+  EXPECT_EQ(proto::ToJson(*client.Reload()), (json{{"workflows", 2}, {"path", "/w.toml"}}));
 
   auto reqs = broker.requests();
   ASSERT_EQ(reqs.size(), 9u);
