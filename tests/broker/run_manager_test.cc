@@ -413,5 +413,35 @@ TEST_F(RunManagerTest, CronFiresAtItsSlotNotBeforeAndNotWhilePaused) {
   EXPECT_EQ(runs_->SetPaused("nope", true, slot).code(), Code::kNotFound);
 }
 
+
+// Retrying a stage's job of a cancelled run must not leave the run running
+// with nothing left to run: once every job has ended the run is finished
+// (cancelled still, or succeeded), and the workflow's next run is not held
+// behind it by max_active_runs. Whichever the rule, this holds.
+//
+// DISABLED: RunManager::OnJobRetried revives any finished run to running but
+// only turns upstream_failed stages back to pending; CancelRun made the
+// run's other stages cancelled, so the run never ends and every later run of
+// its workflow stays queued.
+TEST_F(RunManagerTest, DISABLED_RetryingAStageOfACancelledRunDoesNotLeaveItRunningForever) {
+  const std::int64_t run = Start("dag", kT0);
+  const std::int64_t x = Stage(run, "x").job_seq;
+  Effects fx;
+  Apply(runs_->CancelRun(run, kT0 + 1, &fx), fx, kT0 + 1);
+  ASSERT_EQ(Phase(run), RunPhase::kCancelled);
+
+  Status s = jobs_->Retry(x, kT0 + 2, &fx);
+  if (s.ok()) s = runs_->OnJobRetried(x, kT0 + 2, &fx);
+  Apply(s, fx, kT0 + 2);
+  std::int64_t now = kT0 + 3;
+  for (int round = 0; round < 5 && jobs_->live_count() > 0; ++round)
+    for (const auto& [seq, attempt] : Dispatch(now++)) End(seq, Outcome::kSucceeded, now++);
+  ASSERT_EQ(jobs_->live_count(), 0u);
+  EXPECT_TRUE(IsFinished(Phase(run))) << "run r1 is " << RunPhaseName(Phase(run)) << " with no job left";
+
+  const std::int64_t next = Start("dag", now);
+  EXPECT_EQ(Phase(next), RunPhase::kRunning) << "the next run waits behind a run that never ends";
+}
+
 }  // namespace
 }  // namespace sluice::broker
