@@ -933,6 +933,34 @@ TEST_F(JobLifecycleTest, AnExplicitConcurrencyKeyWithLimitTwo) {
   Commit();
 }
 
+TEST_F(JobLifecycleTest, ARetriedDeadJobKeepsItsParamsAndItsConcurrencyKey) {
+  Open(kT0);
+  proto::JobSpec spec = Spec("load");
+  spec.max_attempts = 1;
+  spec.params = std::string("\x81\xa1" "a\x01", 4);  // {"a": 1}
+  const std::int64_t a = Submit(spec, kT0);
+  Worker* w = AddWorker("w1", 4, {"load"});
+  ASSERT_EQ(Dispatch(kT0 + 1).size(), 1u);
+  Effects fx;
+  ASSERT_OK(Report(w, Result(a, 1, Outcome::kFailed, "x"), kT0 + 2, &fx));
+  Commit();
+  ASSERT_EQ(StateOf(a), JobState::kDead);
+
+  // Brought back from the store: the same params, the same lakehouse key.
+  ASSERT_OK(jobs_->Retry(a, kT0 + 10, &fx));
+  const std::int64_t b = Submit(Spec("load"), kT0 + 11);
+  Commit();
+  ASSERT_NE(jobs_->Find(a), nullptr);
+  EXPECT_EQ(jobs_->Find(a)->concurrency_key, kLakehouseConcurrencyKey);
+  auto sent = Dispatch(kT0 + 12);
+  ASSERT_EQ(sent.size(), 1u) << "a retried lakehouse job ran beside another";
+  EXPECT_EQ(SeqOf(sent[0]), a);
+  EXPECT_EQ(sent[0].attempt, 2u);
+  EXPECT_EQ(sent[0].params, spec.params);
+  EXPECT_EQ(StateOf(b), JobState::kQueued);
+  Commit();
+}
+
 // ---- idempotency -----------------------------------------------------------------------------
 
 TEST_F(JobLifecycleTest, ASecondSubmitWithTheSameKeyReturnsTheFirstJob) {
@@ -1117,6 +1145,35 @@ TEST_F(JobLifecycleFaultTest, ALockHeldElsewhereRefusesTheRequestAndChangesNothi
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(SeqOf(sent[0]), a);
   Commit();
+}
+
+TEST_F(JobLifecycleFaultTest, AWorkerRemovedWhileWritesFailOrphansItsAttemptsUntilTheyWork) {
+  Open(kT0, fault::kVfsName);
+  proto::JobSpec spec = Spec();
+  spec.max_attempts = 1;
+  const std::int64_t a = Submit(spec, kT0);
+  AddWorker("w1", 1);
+  ASSERT_EQ(Dispatch(kT0 + 1).size(), 1u);
+  Commit();
+
+  fault::Arm(fault::Op::kLock, SQLITE_BUSY);
+  Effects fx;
+  ASSERT_OK(jobs_->RemoveWorker("rid-w1", "no heartbeat", kT0 + 10, &fx));
+  EXPECT_TRUE(fx.ended.empty());
+  const Job* j = jobs_->Find(a);
+  ASSERT_NE(j, nullptr);
+  EXPECT_EQ(j->state, JobState::kRunning) << "nothing is written while writes fail";
+  EXPECT_TRUE(j->worker.empty());
+  EXPECT_EQ(j->timer_kind, TimerKind::kOrphan);
+  fault::Clear();
+
+  // Writes work again; nobody re-announced it: lost, not counted.
+  Effects timer;
+  ASSERT_OK(jobs_->OnTimer(kT0 + 10 + jobs_->OrphanGraceMs(), &timer));
+  Commit();
+  EXPECT_TRUE(timer.ended.empty()) << "max_attempts 1: a counted loss would be dead";
+  EXPECT_EQ(StateOf(a), JobState::kQueued);
+  EXPECT_EQ(Stored(a).job.state, JobState::kQueued);
 }
 
 }  // namespace
