@@ -37,8 +37,8 @@
 #include "broker/timer_set.h"
 #include "broker/worker_registry.h"
 #include "pipeline/retry_policy.h"
-#include "schemas/envelope.h"
 #include "schemas/messages.h"
+#include "schemas/protocol.h"
 #include "schemas/status.h"
 
 namespace sluice::broker {
