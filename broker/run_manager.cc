@@ -427,6 +427,13 @@ Status RunManager::OnJobRetried(std::int64_t job_seq, std::int64_t now, Effects*
   WorkflowRun& run = **found;
   int i = run.FindStage((*where)->second);
   if (i < 0) return Status::Ok();
+  // A cancel is final: the retried job runs on its own, the run stays
+  // cancelled (reviving it would leave its cancelled stages with nothing to
+  // end them, and the run running for ever).
+  if (run.phase == RunPhase::kCancelled) {
+    ForgetRunIfDone(run.row.seq);
+    return Status::Ok();
+  }
   run.stages[i].state = StageState::kSubmitted;
   run.stages[i].job_seq = job_seq;
   run_of_job_[job_seq] = run.row.seq;

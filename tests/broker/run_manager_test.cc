@@ -416,14 +416,9 @@ TEST_F(RunManagerTest, CronFiresAtItsSlotNotBeforeAndNotWhilePaused) {
 
 // Retrying a stage's job of a cancelled run must not leave the run running
 // with nothing left to run: once every job has ended the run is finished
-// (cancelled still, or succeeded), and the workflow's next run is not held
-// behind it by max_active_runs. Whichever the rule, this holds.
-//
-// DISABLED: RunManager::OnJobRetried revives any finished run to running but
-// only turns upstream_failed stages back to pending; CancelRun made the
-// run's other stages cancelled, so the run never ends and every later run of
-// its workflow stays queued.
-TEST_F(RunManagerTest, DISABLED_RetryingAStageOfACancelledRunDoesNotLeaveItRunningForever) {
+// (a cancel is final: it stays cancelled), and the workflow's next run is
+// not held behind it by max_active_runs.
+TEST_F(RunManagerTest, RetryingAStageOfACancelledRunDoesNotLeaveItRunningForever) {
   const std::int64_t run = Start("dag", kT0);
   const std::int64_t x = Stage(run, "x").job_seq;
   Effects fx;
@@ -438,6 +433,7 @@ TEST_F(RunManagerTest, DISABLED_RetryingAStageOfACancelledRunDoesNotLeaveItRunni
     for (const auto& [seq, attempt] : Dispatch(now++)) End(seq, Outcome::kSucceeded, now++);
   ASSERT_EQ(jobs_->live_count(), 0u);
   EXPECT_TRUE(IsFinished(Phase(run))) << "run r1 is " << RunPhaseName(Phase(run)) << " with no job left";
+  EXPECT_EQ(Phase(run), RunPhase::kCancelled);
 
   const std::int64_t next = Start("dag", now);
   EXPECT_EQ(Phase(next), RunPhase::kRunning) << "the next run waits behind a run that never ends";
