@@ -52,7 +52,7 @@ void DefaultExtractConcurrency(std::string_view params, std::string* key, std::u
   if (source.empty()) return;
   *key = std::string(kExtractKind) + ":" + source;
   std::int64_t l = IntField(h.get(), "concurrency_limit");
-  *limit = l > 0 && l <= 100000 ? static_cast<std::uint32_t>(l) : 4;
+  *limit = l > 0 && l <= proto::kMaxConcurrencyLimit ? static_cast<std::uint32_t>(l) : 4;
 }
 
 void ExtractRuns::DefaultConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) const {

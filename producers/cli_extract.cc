@@ -83,7 +83,7 @@ int RunBackfill(Context& ctx, const BackfillOptions& o) {
   }
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  auto submitted = client->Submit(specs);
+  auto submitted = client->SubmitChecked(specs);
   if (!submitted.ok()) return ctx.Fail(submitted.status());
   if (ctx.global.json) {
     json jobs = json::array();

@@ -180,10 +180,10 @@ void AddJobCommands(CLI::App& app, Context& ctx, CommandList* commands) {
   {
     auto o = std::make_shared<WaitOptions>();
     CLI::App* c = app.add_subcommand(
-        "wait", "Wait until jobs end (succeeded, dead, cancelled or upstream_failed) or runs end");
+        "wait", "Wait until jobs end (succeeded, dead or cancelled) or runs end");
     c->footer(
         "Polls each unfinished job or run every 150 ms. Exit 0 when all succeeded, 1 when a\n"
-        "job ended dead, cancelled or upstream_failed or a run failed or was cancelled, 4 when\n"
+        "job ended dead or cancelled or a run failed or was cancelled, 4 when\n"
         "--timeout ran out first.\n"
         "--json prints {\"jobs\": [job, ...]} with each job's last known state; a single run\n"
         "id prints the run object (as `status r3 --json`); run ids among others add\n"
@@ -196,7 +196,7 @@ void AddJobCommands(CLI::App& app, Context& ctx, CommandList* commands) {
   {
     auto id = std::make_shared<std::string>();
     CLI::App* c = app.add_subcommand(
-        "retry", "Queue a dead, cancelled, upstream_failed or scheduled job again, now");
+        "retry", "Queue a dead, cancelled or scheduled job again, now");
     c->footer("Prints the job's id and new state; --json prints the job object.");
     c->add_option("id", *id, "The job id")->required();
     commands->emplace_back(c, [&ctx, id] { return RunOneJob(ctx, *id, &Client::Retry, false); });

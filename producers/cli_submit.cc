@@ -69,7 +69,7 @@ int RunSubmit(Context& ctx, const SubmitOptions& o) {
   if (!spec.ok()) return ctx.Usage(spec.status().message());
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  auto submitted = client->Submit({*spec});
+  auto submitted = client->SubmitChecked({*spec});
   if (!submitted.ok()) return ctx.Fail(submitted.status());
   const auto& job = submitted->at(0);
   if (ctx.global.json)
@@ -84,7 +84,7 @@ int RunSubmitMany(Context& ctx) {
   if (!specs.ok()) return ctx.Usage("submit-many: " + specs.status().message());
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  auto submitted = client->Submit(*specs);
+  auto submitted = client->SubmitChecked(*specs);
   if (!submitted.ok()) return ctx.Fail(submitted.status());
   if (ctx.global.json) {
     json jobs = json::array();

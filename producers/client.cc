@@ -317,6 +317,10 @@ Result<std::vector<proto::SubmittedJob>> Client::Submit(const std::vector<proto:
     sluice::Status s = ValidateJobSpec(jobs[i]);
     if (!s.ok()) return sluice::Status::InvalidArgument("jobs[" + std::to_string(i) + "]: " + s.message());
   }
+  return SubmitChecked(jobs);
+}
+
+Result<std::vector<proto::SubmittedJob>> Client::SubmitChecked(const std::vector<proto::JobSpec>& jobs) {
   std::vector<proto::SubmittedJob> out(jobs.size());
   struct InFlight {
     std::uint64_t req;

@@ -95,6 +95,9 @@ class Client {
   // error message says how many jobs were confirmed submitted before.
   // An empty `jobs` succeeds with no round trip.
   Result<std::vector<proto::SubmittedJob>> Submit(const std::vector<proto::JobSpec>& jobs);
+  // Submit() of specs that each passed ValidateJobSpec already (the CLI
+  // checks each as it builds it, to name the flag or line): not checked twice.
+  Result<std::vector<proto::SubmittedJob>> SubmitChecked(const std::vector<proto::JobSpec>& jobs);
 
   // STATUS: the job, with params, outputs and attempts (`detail`).
   Result<proto::JobView> Status(const std::string& id);

@@ -6,7 +6,7 @@
 namespace sluice::cli {
 
 inline constexpr int kExitOk = 0;
-// A waited job ended dead, cancelled or upstream_failed; a waited run
+// A waited job ended dead or cancelled; a waited run
 // (`run --wait`, `wait r3`) ended failed or cancelled; or the broker refused the request
 // (not_found, invalid_state, internal, ...); or `models test` had a failing
 // test, or a models folder did not load.
@@ -28,7 +28,7 @@ int ExitCodeFor(const Status& status);
 inline constexpr const char* kExitCodesHelp =
     "Exit codes:\n"
     "  0  ok\n"
-    "  1  a waited job ended dead, cancelled or upstream_failed, or a waited run failed\n"
+    "  1  a waited job ended dead or cancelled, or a waited run failed\n"
     "     or was cancelled; or the broker refused the request (not_found, invalid_state,\n"
     "     internal); models test: a test failed or the folder did not load\n"
     "  2  usage: bad flags, --param or JSON; an invalid job; the broker's bad_request\n"

@@ -142,7 +142,7 @@ std::string FormatJobLine(const json& job) {
   std::string line = Str(job, "id") + " " + Str(job, "state");
   // The error explains a job that ended badly; on a live job it is history.
   const std::string state = Str(job, "state");
-  const bool ended_badly = state == "dead" || state == "cancelled" || state == "upstream_failed";
+  const bool ended_badly = state == "dead" || state == "cancelled";
   if (const std::string e = Str(job, "error"); !e.empty() && ended_badly) {
     std::string one = e.substr(0, e.find('\n'));
     line += " (" + one + ")";

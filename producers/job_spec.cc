@@ -10,7 +10,6 @@ namespace {
 using json = nlohmann::json;
 
 // The broker's limit (schemas/messages.cc, SUBMIT).
-constexpr std::uint64_t kMaxConcurrencyLimit = 100000;
 
 Status FieldError(std::string_view field, std::string_view what) {
   return Status::InvalidArgument("field '" + std::string(field) + "' " + std::string(what));
@@ -117,8 +116,8 @@ Result<proto::JobSpec> JobSpecFromJson(const json& object) {
       // 0 would be "absent" in a JobSpec: refused here, as the broker
       // refuses it on the wire, rather than quietly the default.
       s = ReadUint(v, key, UINT64_MAX, &u);
-      if (s.ok() && (u == 0 || u > kMaxConcurrencyLimit))
-        s = FieldError(key, "must be 1-" + std::to_string(kMaxConcurrencyLimit) + " (absent: the default)");
+      if (s.ok() && (u == 0 || u > proto::kMaxConcurrencyLimit))
+        s = FieldError(key, "must be 1-" + std::to_string(proto::kMaxConcurrencyLimit) + " (absent: the default)");
       spec.concurrency_limit = static_cast<std::uint32_t>(u);
     } else {
       return Status::InvalidArgument("unknown field '" + key + "'");

@@ -275,10 +275,10 @@ Status Decode(std::string_view body, Submit* m) {
     jr.Str(key::kKey, &j.key, kMaxKeyBytes, false);
     jr.Str(key::kConcurrencyKey, &j.concurrency_key, kMaxKeyBytes, false);
     v = 0;
-    jr.Uint(key::kConcurrencyLimit, &v, false, 100000);
+    jr.Uint(key::kConcurrencyLimit, &v, false, kMaxConcurrencyLimit);
     if (jr.ok() && v == 0 && jr.Find(key::kConcurrencyLimit) != nullptr &&
         jr.Find(key::kConcurrencyLimit)->type != msgpack::type::NIL)
-      jr.Fail("field 'concurrency_limit' must be 1-100000 (absent: the default)");
+      jr.Fail("field 'concurrency_limit' must be 1-" + std::to_string(kMaxConcurrencyLimit) + " (absent: the default)");
     j.concurrency_limit = static_cast<std::uint32_t>(v);
     if (!jr.ok()) return jr.status();
   }

@@ -159,7 +159,7 @@ void MapReader::Name(std::string_view key, std::string* out, bool required) {
   Str(key, &tmp, kMaxNameBytes, required);
   if (!ok()) return;
   if (!IsValidName(tmp))
-    return Fail("field '" + std::string(key) + "' must be 1-64 characters of [A-Za-z0-9._-]");
+    return Fail("field '" + std::string(key) + "' must be " + std::string(kNameRuleText));
   *out = std::move(tmp);
 }
 
@@ -218,7 +218,7 @@ void MapReader::NameList(std::string_view key, std::vector<std::string>* out,
     if (!IsValidName(s))
       return Fail("field '" + std::string(key) + "' item '" +
                   std::string(s.substr(0, kMaxNameBytes)) +
-                  "' must be 1-64 characters of [A-Za-z0-9._-]");
+                  "' must be " + std::string(kNameRuleText));
     out->emplace_back(s);
   }
 }

@@ -69,6 +69,7 @@ inline constexpr std::uint32_t kMaxSlots = 4096;
 inline constexpr std::int64_t kMinPriority = -1000;
 inline constexpr std::int64_t kMaxPriority = 1000;
 inline constexpr std::uint32_t kMaxAttempts = 1000;
+inline constexpr std::uint32_t kMaxConcurrencyLimit = 100000;
 
 // Decoding limits (PROTOCOL.md §2.1), checked on the raw bytes before any
 // object is built, by every decoder of peer input (proto::UnpackBody): a
