@@ -53,7 +53,7 @@
 #include "broker/clock.h"
 #include "broker/job_lifecycle.h"
 #include "broker/job_store.h"
-#include "broker/kind_hooks.h"
+#include "broker/kind_hook_table.h"
 #include "broker/retention.h"
 #include "broker/run_manager.h"
 #include "broker/wakeup.h"

@@ -6,6 +6,7 @@
 #include "pipeline/period.h"
 #include "schemas/job_id.h"
 #include "schemas/msgpack_reader.h"
+#include "schemas/protocol.h"
 
 namespace sluice::broker {
 namespace {

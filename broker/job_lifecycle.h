@@ -31,7 +31,7 @@
 #include "broker/concurrency_gate.h"
 #include "broker/job.h"
 #include "broker/job_store.h"
-#include "broker/kind_hooks.h"
+#include "broker/kind_hook_table.h"
 #include "broker/ready_queue.h"
 #include "broker/state_counts.h"
 #include "broker/timer_set.h"

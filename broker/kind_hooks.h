@@ -1,7 +1,7 @@
 // KindHooks: what the broker does differently for a job because of its kind.
-// The lifecycle asks the table for a kind's hooks at three points — a job
-// submitted without a concurrency key, an attempt dispatched, an attempt
-// ended — and never tests a kind name itself.
+// The lifecycle asks the table (kind_hook_table.h) for a kind's hooks at
+// three points — a job submitted without a concurrency key, an attempt
+// dispatched, an attempt ended — and never tests a kind name itself.
 //
 // The stock hooks:
 //   - extract.http (ExtractRuns, extract_runs.h): a key per source, the
@@ -12,8 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -58,27 +56,6 @@ inline constexpr char kLakehouseConcurrencyKey[] = "lakehouse";
 class LakehouseHooks : public KindHooks {
  public:
   void DefaultConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) const override;
-};
-
-class ExtractRuns;
-
-// Kind name -> hooks. Kinds without an entry get none.
-class KindHookTable {
- public:
-  KindHookTable();  // the stock hooks above
-  ~KindHookTable();
-  KindHookTable(const KindHookTable&) = delete;
-  KindHookTable& operator=(const KindHookTable&) = delete;
-
-  KindHooks* For(std::string_view kind) const;
-  Status Prepare(Database& db);
-  // extract.http's hooks, which also answer EXTRACTIONS.
-  ExtractRuns& extract_runs() { return *extract_; }
-
- private:
-  std::unique_ptr<ExtractRuns> extract_;
-  LakehouseHooks lakehouse_;
-  std::map<std::string, KindHooks*, std::less<>> by_kind_;
 };
 
 }  // namespace sluice::broker

@@ -1,0 +1,27 @@
+#include "broker/kind_hook_table.h"
+
+#include "schemas/job_kinds.h"
+
+namespace sluice::broker {
+
+KindHookTable::KindHookTable() : extract_(std::make_unique<ExtractRuns>()) {
+  by_kind_.emplace(std::string(proto::kind::kExtractHttp), extract_.get());
+  for (std::string_view k : {proto::kind::kLoad, proto::kind::kTransformSql, proto::kind::kExportServing})
+    by_kind_.emplace(std::string(k), &lakehouse_);
+}
+
+KindHookTable::~KindHookTable() = default;
+
+KindHooks* KindHookTable::For(std::string_view kind) const {
+  auto it = by_kind_.find(kind);
+  return it == by_kind_.end() ? nullptr : it->second;
+}
+
+Status KindHookTable::Prepare(Database& db) {
+  // Each hook object once (the lakehouse's serves three kinds).
+  Status s = extract_->Prepare(db);
+  if (!s.ok()) return s;
+  return lakehouse_.Prepare(db);
+}
+
+}  // namespace sluice::broker

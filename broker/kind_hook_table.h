@@ -1,0 +1,35 @@
+// KindHookTable: kind name -> its hooks (kind_hooks.h). Kinds without an
+// entry get none. It holds the stock hooks: extract.http's (ExtractRuns) and
+// the lakehouse kinds' (LakehouseHooks).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "broker/extract_runs.h"
+#include "broker/kind_hooks.h"
+
+namespace sluice::broker {
+
+class KindHookTable {
+ public:
+  KindHookTable();  // the stock hooks
+  ~KindHookTable();
+  KindHookTable(const KindHookTable&) = delete;
+  KindHookTable& operator=(const KindHookTable&) = delete;
+
+  KindHooks* For(std::string_view kind) const;
+  Status Prepare(Database& db);
+  // extract.http's hooks, which also answer EXTRACTIONS.
+  ExtractRuns& extract_runs() { return *extract_; }
+
+ private:
+  std::unique_ptr<ExtractRuns> extract_;
+  LakehouseHooks lakehouse_;
+  std::map<std::string, KindHooks*, std::less<>> by_kind_;
+};
+
+}  // namespace sluice::broker
