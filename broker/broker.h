@@ -60,6 +60,7 @@
 #include "pipeline/retry_policy.h"
 #include "schemas/envelope.h"
 #include "schemas/messages.h"
+#include "schemas/replies.h"
 #include "schemas/status.h"
 
 namespace sluice::broker {
@@ -175,13 +176,16 @@ class Broker {
   // `attempt`: a refused RESULT's job and attempt, carried in the ERROR.
   void ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
                   const std::string& message, const proto::JobAttempt* attempt = nullptr);
-  // WORKERS, STATS, SCHEDULES: the body must be a map with a `req`. False
-  // (and bad_request sent) when it is not.
-  bool ReadReqOnly(const std::string& rid, std::uint8_t command, std::string_view body,
-                   std::uint64_t* req);
-  void ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body);
+  // Decodes a client request with its codec (schemas/requests.h). False,
+  // and bad_request sent with the decoder's message, when it is refused;
+  // `count`: the refusal counts as a bad message.
+  template <typename Request>
+  bool ReadRequest(const std::string& rid, std::string_view body, Request* m, bool count = false);
+  // Encodes a typed reply (schemas/replies.h) and sends it.
+  template <typename Reply>
+  void SendReply(const std::string& rid, const Reply& m);
   // A job as read from the store with its live state laid over.
-  nlohmann::json LiveJobJson(JobRecord& r, bool detail);
+  proto::JobView LiveJobView(JobRecord& r, bool detail);
 
   BrokerConfig config_;
   const Clock* clock_;

@@ -1,7 +1,7 @@
-// The command handlers: decode the body, call the lifecycle (job_lifecycle.h)
-// or the runs (run_manager.h), apply their effects, answer. No rule lives
-// here. The workflow commands' bodies (RUN, RUNS, PAUSE, RESUME, RELOAD) are
-// small and rare, so they are read as JSON.
+// The command handlers: decode the body with its codec (schemas/requests.h),
+// call the lifecycle (job_lifecycle.h) or the runs (run_manager.h), apply
+// their effects, answer with a typed reply (schemas/replies.h). No rule
+// lives here.
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,40 +13,24 @@
 #include "broker/log.h"
 #include "broker/utc_text.h"
 #include "schemas/job_id.h"
-#include "schemas/msgpack_json.h"
-#include "schemas/msgpack_reader.h"
 #include "schemas/protocol.h"
-#include "schemas/request_decode.h"
-#include "schemas/utf8.h"
+#include "schemas/replies.h"
+#include "schemas/requests.h"
 
 namespace sluice::broker {
 namespace {
 
-// Decodes a client request with an `id` field naming a job.
-Status ReadJobIdRequest(std::string_view body, const char* what, std::uint64_t* req,
-                        std::int64_t* seq) {
-  msgpack::object_handle h;
-  Status s = proto::UnpackBody(body, &h);
-  if (!s.ok()) return Status::InvalidArgument(std::string(what) + ": " + s.message());
-  proto::MapReader r(h.get(), what);
-  std::string id;
-  r.Uint("req", req, true);
-  r.Str("id", &id, proto::kMaxIdBytes, true);
-  if (!r.ok()) return r.status();
+// The job an `id` names, or not_found.
+Status JobSeqOf(const std::string& id, std::int64_t* seq) {
   auto parsed = ParseJobId(id);
   if (!parsed) return Status::NotFound("no job '" + id + "' (job ids look like j123)");
   *seq = *parsed;
   return Status::Ok();
 }
 
-// The run a request's `id` names, when it is a run id (r12).
-std::optional<std::int64_t> RequestRunId(std::string_view body) {
-  msgpack::object_handle h;
-  if (!proto::UnpackBody(body, &h).ok()) return std::nullopt;
-  proto::MapReader r(h.get(), "request");
-  std::string id;
-  r.Str("id", &id, proto::kMaxIdBytes, true);
-  if (!r.ok() || id.empty() || id[0] != 'r') return std::nullopt;
+// The run an `id` names, when it is a run id (r12).
+std::optional<std::int64_t> RunSeqOf(const std::string& id) {
+  if (id.empty() || id[0] != 'r') return std::nullopt;
   return ParseRunId(id);
 }
 
@@ -65,28 +49,54 @@ bool IsRefusal(const Status& s) {
   return s.code() == Code::kInvalidArgument || s.code() == Code::kNotFound || s.code() == Code::kConflict;
 }
 
-// The body as JSON, or a message saying why not. The decoding limits
-// (nesting, size: protocol.h) hold as for every other body.
-bool ReadBody(std::string_view body, const char* what, nlohmann::json* out, std::string* error) {
-  auto j = proto::MsgpackToJson(body);
-  if (!j.ok()) {
-    *error = std::string(what) + ": " + j.status().message();
-    return false;
-  }
-  *out = std::move(j).value();
-  if (!out->is_object()) {
-    *error = std::string(what) + ": body must be a map";
-    return false;
-  }
-  return true;
-}
-
-std::string Str(const nlohmann::json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+// A row of ExtractRuns::Recent (a JSON object of its columns) as the typed
+// row; a NULL column is a nullopt.
+proto::ExtractionRow ExtractionRowOf(const nlohmann::json& j) {
+  auto text = [&](const char* k) -> std::optional<std::string> {
+    auto it = j.find(k);
+    if (it == j.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  auto num = [&](const char* k) -> std::int64_t {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+  };
+  proto::ExtractionRow x;
+  x.run_id = num("run_id");
+  x.extractor = text("extractor");
+  x.started_at = text("started_at");
+  x.finished_at = text("finished_at");
+  x.status = text("status");
+  x.files_written = num("files_written");
+  x.files_skipped = num("files_skipped");
+  x.bytes_written = num("bytes_written");
+  x.cursor_value = text("cursor_value");
+  x.error_message = text("error_message");
+  x.job_id = text("job_id");
+  x.attempt = num("attempt");
+  x.source = text("source");
+  x.url = text("url");
+  return x;
 }
 
 }  // namespace
+
+template <typename Request>
+bool Broker::ReadRequest(const std::string& rid, std::string_view body, Request* m, bool count) {
+  Status s = proto::Decode(body, m);
+  if (s.ok()) return true;
+  if (count) counters_.bad_messages++;
+  // The body's own `req` when the decoder did not get to it.
+  ReplyError(rid, m->req ? m->req : proto::PeekReq(body), proto::err::kBadRequest, s.message());
+  return false;
+}
+
+template <typename Reply>
+void Broker::SendReply(const std::string& rid, const Reply& m) {
+  std::string out;
+  proto::Encode(m, &out);
+  Defer(rid, proto::Command::kReply, std::move(out), m.req);
+}
 
 void Broker::ReplyError(const std::string& rid, std::uint64_t req, std::string_view code,
                         const std::string& message, const proto::JobAttempt* attempt) {
@@ -101,13 +111,6 @@ void Broker::ReplyError(const std::string& rid, std::uint64_t req, std::string_v
   std::string body;
   proto::Encode(e, &body);
   Defer(rid, proto::Command::kError, std::move(body));
-}
-
-void Broker::ReplyJson(const std::string& rid, std::uint64_t req, nlohmann::json body) {
-  body["req"] = req;
-  body["ok"] = true;
-  std::vector<std::uint8_t> bytes = nlohmann::json::to_msgpack(body);
-  Defer(rid, proto::Command::kReply, std::string(bytes.begin(), bytes.end()), req);
 }
 
 void Broker::OnReady(const std::string& rid, std::string_view body) {
@@ -215,38 +218,27 @@ void Broker::OnSubmit(const std::string& rid, std::string_view body) {
 }
 
 void Broker::OnStatus(const std::string& rid, std::string_view body) {
-  if (auto run = RequestRunId(body)) return OnRunStatus(rid, proto::PeekReq(body), *run);
-  std::uint64_t req = 0;
+  proto::StatusRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
+  if (auto run = RunSeqOf(m.id)) return OnRunStatus(rid, m.req, *run);
   std::int64_t seq = 0;
-  Status s = ReadJobIdRequest(body, "STATUS", &req, &seq);
-  if (!s.ok()) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
+  if (Status s = JobSeqOf(m.id, &seq); !s.ok()) return ReplyError(rid, m.req, ErrCode(s), s.message());
   auto r = store_.Load(seq, true);
-  if (!r.ok()) return ReplyError(rid, req, proto::err::kInternal, r.status().message());
-  if (!r->has_value()) return ReplyError(rid, req, proto::err::kNotFound, "no job " + FormatJobId(seq));
-  ReplyJson(rid, req, {{"job", LiveJobJson(**r, true)}});
+  if (!r.ok()) return ReplyError(rid, m.req, proto::err::kInternal, r.status().message());
+  if (!r->has_value()) return ReplyError(rid, m.req, proto::err::kNotFound, "no job " + FormatJobId(seq));
+  SendReply(rid, proto::JobReply{m.req, LiveJobView(**r, true)});
 }
 
 void Broker::OnList(const std::string& rid, std::string_view body) {
-  msgpack::object_handle h;
-  std::uint64_t req = proto::PeekReq(body);
-  Status s = proto::UnpackBody(body, &h);
-  if (!s.ok()) return ReplyError(rid, req, proto::err::kBadRequest, "LIST: " + s.message());
-  proto::MapReader r(h.get(), "LIST");
+  proto::ListRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
   ListFilter f;
-  std::string state;
-  std::uint64_t limit = 100;
-  r.Uint("req", &req, true);
-  r.Str("state", &state, 32, false);
-  r.Name("queue", &f.queue, false);
-  r.Name("kind", &f.kind, false);
-  r.Uint("limit", &limit, false, 10000);
-  if (r.ok() && !state.empty()) {
-    f.state = ParseJobState(state);
-    if (!f.state) r.Fail("field 'state' is not a job state: '" + state + "'");
-  }
-  if (!r.ok()) return ReplyError(rid, req, proto::err::kBadRequest, r.status().message());
-  f.limit = static_cast<std::int64_t>(limit == 0 ? 100 : limit);
-  nlohmann::json jobs = nlohmann::json::array();
+  if (!m.state.empty()) f.state = ParseJobState(m.state);  // the decoder checked it
+  f.queue = m.queue;
+  f.kind = m.kind;
+  f.limit = proto::EffectiveLimit(m.limit, proto::kDefaultListLimit);
+  proto::ListReply reply;
+  reply.req = m.req;
   if (f.state == JobState::kRunning) {
     // Running attempts live in memory only.
     std::vector<std::int64_t> seqs = jobs_->RunningSeqs(f.queue, f.kind);
@@ -254,90 +246,86 @@ void Broker::OnList(const std::string& rid, std::string_view body) {
     for (std::int64_t seq : seqs) {
       auto rec = store_.Load(seq, false);
       if (!rec.ok() || !rec->has_value()) continue;
-      jobs.push_back(LiveJobJson(**rec, false));
+      reply.jobs.push_back(LiveJobView(**rec, false));
     }
-    return ReplyJson(rid, req, {{"jobs", std::move(jobs)}});
+    return SendReply(rid, reply);
   }
   // Running jobs are stored as queued: fetch enough to drop them and still fill the page.
   const std::int64_t running = f.state == JobState::kQueued ? static_cast<std::int64_t>(jobs_->running_count()) : 0;
   const std::int64_t want = f.limit;
   f.limit += running;
   auto rows = store_.List(f);
-  if (!rows.ok()) return ReplyError(rid, req, proto::err::kInternal, rows.status().message());
+  if (!rows.ok()) return ReplyError(rid, m.req, proto::err::kInternal, rows.status().message());
   for (auto& rec : *rows) {
     jobs_->OverlayLive(&rec);
     if (f.state && rec.job.state != *f.state) continue;
-    if (static_cast<std::int64_t>(jobs.size()) == want) break;
-    jobs.push_back(JobJson(rec, false, jobs_->WaitingReason(rec.job)));
+    if (static_cast<std::int64_t>(reply.jobs.size()) == want) break;
+    reply.jobs.push_back(JobViewOf(rec, false, jobs_->WaitingReason(rec.job)));
   }
-  ReplyJson(rid, req, {{"jobs", std::move(jobs)}});
+  SendReply(rid, reply);
 }
 
 void Broker::OnRetry(const std::string& rid, std::string_view body) {
-  std::uint64_t req = 0;
+  proto::RetryRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
   std::int64_t seq = 0;
-  Status s = ReadJobIdRequest(body, "RETRY", &req, &seq);
+  Status s = JobSeqOf(m.id, &seq);
   const std::int64_t now = clock_->NowMs();
   Effects fx;
   if (s.ok()) s = jobs_->Retry(seq, now, &fx);
   if (s.ok()) s = runs_->OnJobRetried(seq, now, &fx);  // a stage of a run: the run continues
-  if (!s.ok() && IsRefusal(s)) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
+  if (!s.ok() && IsRefusal(s)) return ReplyError(rid, m.req, ErrCode(s), s.message());
   if (!Apply(s, fx)) return;
   auto r = store_.Load(seq, false);
-  if (!r.ok() || !r->has_value()) return ReplyError(rid, req, proto::err::kInternal, "job vanished");
-  ReplyJson(rid, req, {{"job", LiveJobJson(**r, false)}});
+  if (!r.ok() || !r->has_value()) return ReplyError(rid, m.req, proto::err::kInternal, "job vanished");
+  SendReply(rid, proto::JobReply{m.req, LiveJobView(**r, false)});
 }
 
 void Broker::OnCancelJob(const std::string& rid, std::string_view body) {
-  if (auto run = RequestRunId(body)) return OnRunCancel(rid, proto::PeekReq(body), *run);
-  std::uint64_t req = 0;
+  proto::CancelJobRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
+  if (auto run = RunSeqOf(m.id)) return OnRunCancel(rid, m.req, *run);
   std::int64_t seq = 0;
-  Status s = ReadJobIdRequest(body, "CANCEL_JOB", &req, &seq);
+  Status s = JobSeqOf(m.id, &seq);
   Effects fx;
   if (s.ok()) s = jobs_->Cancel(seq, clock_->NowMs(), &fx);
-  if (!s.ok() && IsRefusal(s)) return ReplyError(rid, req ? req : proto::PeekReq(body), ErrCode(s), s.message());
+  if (!s.ok() && IsRefusal(s)) return ReplyError(rid, m.req, ErrCode(s), s.message());
   if (!Apply(s, fx)) return;
   auto r = store_.Load(seq, false);
-  if (!r.ok() || !r->has_value()) return ReplyError(rid, req, proto::err::kInternal, "job vanished");
-  ReplyJson(rid, req, {{"job", LiveJobJson(**r, false)}});
-}
-
-bool Broker::ReadReqOnly(const std::string& rid, std::uint8_t command, std::string_view body,
-                         std::uint64_t* req) {
-  *req = proto::PeekReq(body);
-  Status s = proto::DecodeRequest(command, body);
-  if (s.ok()) return true;
-  counters_.bad_messages++;
-  ReplyError(rid, *req, proto::err::kBadRequest, s.message());
-  return false;
+  if (!r.ok() || !r->has_value()) return ReplyError(rid, m.req, proto::err::kInternal, "job vanished");
+  SendReply(rid, proto::JobReply{m.req, LiveJobView(**r, false)});
 }
 
 void Broker::OnWorkers(const std::string& rid, std::string_view body) {
-  std::uint64_t req = 0;
-  if (!ReadReqOnly(rid, static_cast<std::uint8_t>(proto::Command::kWorkers), body, &req)) return;
-  nlohmann::json list = nlohmann::json::array();
+  proto::WorkersRequest m;
+  if (!ReadRequest(rid, body, &m, true)) return;
+  proto::WorkersReply reply;
+  reply.req = m.req;
   jobs_->workers().ForEach([&](Worker& w) {
-    nlohmann::json running = nlohmann::json::array();
-    for (const auto& [seq, attempt] : w.leases) running.push_back({FormatJobId(seq), attempt});
-    list.push_back({{"worker", w.id},
-                    {"host", w.host},
-                    {"pid", w.pid},
-                    {"queues", w.queues},
-                    {"kinds", w.kinds_list},
-                    {"slots", w.slots},
-                    {"prefetch", w.prefetch},
-                    {"busy", w.leases.size()},
-                    {"version", w.version},
-                    {"connected_ms", w.connected_ms},
-                    {"last_seen_ms", w.last_seen_ms},
-                    {"running", std::move(running)}});
+    proto::WorkerView v;
+    v.worker = w.id;
+    v.host = w.host;
+    v.pid = w.pid;
+    v.queues = w.queues;
+    v.kinds = w.kinds_list;
+    v.slots = w.slots;
+    v.prefetch = w.prefetch;
+    v.busy = w.leases.size();
+    v.version = w.version;
+    v.connected_ms = w.connected_ms;
+    v.last_seen_ms = w.last_seen_ms;
+    v.running.reserve(w.leases.size());
+    for (const auto& [seq, attempt] : w.leases) v.running.push_back({FormatJobId(seq), attempt});
+    reply.workers.push_back(std::move(v));
   });
-  ReplyJson(rid, req, {{"workers", std::move(list)}});
+  SendReply(rid, reply);
 }
 
+// STATS stays a document (replies.h: StatsView): its shape grows with the
+// broker's counters.
 void Broker::OnStats(const std::string& rid, std::string_view body) {
-  std::uint64_t req = 0;
-  if (!ReadReqOnly(rid, static_cast<std::uint8_t>(proto::Command::kStats), body, &req)) return;
+  proto::StatsRequest m;
+  if (!ReadRequest(rid, body, &m, true)) return;
   nlohmann::json by_state = nlohmann::json::object();
   const StateCounts& counts = jobs_->counts();
   for (int i = 0; i < kJobStateCount; ++i)
@@ -349,7 +337,9 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
   const RunCounters& rc = runs_->counters();
   const LoopCounters& lc = counters_;
   const std::int64_t now = clock_->NowMs();
-  nlohmann::json stats = {
+  proto::StatsReply reply;
+  reply.req = m.req;
+  reply.stats.doc = {
       {"jobs", std::move(by_state)},
       {"queues", std::move(queues)},
       {"workers", jobs_->workers().size()},
@@ -383,88 +373,56 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
       {"version", SLUICE_VERSION},
       {"pid", static_cast<std::int64_t>(getpid())},
   };
-  ReplyJson(rid, req, {{"stats", std::move(stats)}});
+  SendReply(rid, reply);
 }
 
 void Broker::OnExtractions(const std::string& rid, std::string_view body) {
-  msgpack::object_handle h;
-  std::uint64_t req = proto::PeekReq(body);
-  Status s = proto::UnpackBody(body, &h);
-  if (!s.ok()) return ReplyError(rid, req, proto::err::kBadRequest, "EXTRACTIONS: " + s.message());
-  proto::MapReader r(h.get(), "EXTRACTIONS");
-  std::string source;
-  std::uint64_t limit = 50;
-  r.Uint("req", &req, true);
-  r.Name("source", &source, false);
-  r.Uint("limit", &limit, false, 10000);
-  if (!r.ok()) return ReplyError(rid, req, proto::err::kBadRequest, r.status().message());
-  auto runs = hooks_.extract_runs().Recent(store_.db(), source, static_cast<std::int64_t>(limit == 0 ? 50 : limit));
-  if (!runs.ok()) return ReplyError(rid, req, proto::err::kInternal, runs.status().message());
-  ReplyJson(rid, req, {{"extractions", std::move(*runs)}});
+  proto::ExtractionsRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
+  auto rows = hooks_.extract_runs().Recent(store_.db(), m.source,
+                                           proto::EffectiveLimit(m.limit, proto::kDefaultExtractionsLimit));
+  if (!rows.ok()) return ReplyError(rid, m.req, proto::err::kInternal, rows.status().message());
+  proto::ExtractionsReply reply;
+  reply.req = m.req;
+  reply.extractions.reserve(rows->size());
+  for (const nlohmann::json& row : *rows) reply.extractions.push_back(ExtractionRowOf(row));
+  SendReply(rid, reply);
 }
 
-nlohmann::json Broker::LiveJobJson(JobRecord& r, bool detail) {
+proto::JobView Broker::LiveJobView(JobRecord& r, bool detail) {
   jobs_->OverlayLive(&r);
-  return JobJson(r, detail, jobs_->WaitingReason(r.job));
+  return JobViewOf(r, detail, jobs_->WaitingReason(r.job));
 }
 
 // ---- workflow commands -----------------------------------------------------------
 
 void Broker::OnRun(const std::string& rid, std::string_view body) {
-  std::uint64_t req = proto::PeekReq(body);
-  nlohmann::json b;
-  std::string error;
-  if (!ReadBody(body, "RUN", &b, &error)) return ReplyError(rid, req, proto::err::kBadRequest, error);
-  const std::string name = Str(b, "workflow");
-  if (name.empty()) return ReplyError(rid, req, proto::err::kBadRequest, "RUN: field 'workflow' (str) is required");
-  if (!proto::IsValidUtf8(name))
-    return ReplyError(rid, req, proto::err::kBadRequest, "RUN: field 'workflow' is not valid UTF-8");
-  std::map<std::string, std::string> overrides;
-  if (auto p = b.find("params"); p != b.end() && !p->is_null()) {
-    if (!p->is_object()) return ReplyError(rid, req, proto::err::kBadRequest, "RUN: field 'params' must be a map");
-    for (auto it = p->begin(); it != p->end(); ++it) {
-      if (!proto::IsValidUtf8(it.key()))
-        return ReplyError(rid, req, proto::err::kBadRequest, "RUN: a params key is not valid UTF-8");
-      if (!it->is_string())
-        return ReplyError(rid, req, proto::err::kBadRequest, "RUN: params." + it.key() + " must be a string");
-      if (!proto::IsValidUtf8(it->get_ref<const std::string&>()))
-        return ReplyError(rid, req, proto::err::kBadRequest, "RUN: params." + it.key() + " is not valid UTF-8");
-      overrides[it.key()] = it->get<std::string>();
-    }
-  }
-  const workflows::WorkflowDef* w = runs_->registry().Find(name);
+  proto::RunRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
+  const workflows::WorkflowDef* w = runs_->registry().Find(m.workflow);
   if (w == nullptr)
-    return ReplyError(rid, req, proto::err::kNotFound,
-                      "no workflow '" + name + "'" +
+    return ReplyError(rid, m.req, proto::err::kNotFound,
+                      "no workflow '" + m.workflow + "'" +
                           (config_.workflows_path.empty() ? " (the broker has no --workflows registry)"
                                                           : " in " + config_.workflows_path));
   const std::int64_t now = clock_->NowMs();
   Effects fx;
-  auto seq = runs_->StartRun(*w, "manual", UtcDay(now), std::nullopt, overrides, now, &fx);
+  auto seq = runs_->StartRun(*w, "manual", UtcDay(now), std::nullopt, m.params, now, &fx);
   if (!seq.ok() && seq.status().code() == Code::kInvalidArgument)
-    return ReplyError(rid, req, proto::err::kBadRequest, seq.status().message());
+    return ReplyError(rid, m.req, proto::err::kBadRequest, seq.status().message());
   if (!Apply(seq.status(), fx)) return;
   auto run = runs_->FindRun(*seq);
-  if (!run.ok()) return ReplyError(rid, req, proto::err::kInternal, run.status().message());
-  Logf("run %s of %s started by request", FormatRunId(*seq).c_str(), name.c_str());
-  ReplyJson(rid, req, {{"run", runs_->RunJson(**run, false)}});
+  if (!run.ok()) return ReplyError(rid, m.req, proto::err::kInternal, run.status().message());
+  Logf("run %s of %s started by request", FormatRunId(*seq).c_str(), m.workflow.c_str());
+  SendReply(rid, proto::RunReply{m.req, runs_->RunViewOf(**run, false)});
 }
 
 void Broker::OnRuns(const std::string& rid, std::string_view body) {
-  std::uint64_t req = proto::PeekReq(body);
-  nlohmann::json b;
-  std::string error;
-  if (!ReadBody(body, "RUNS", &b, &error)) return ReplyError(rid, req, proto::err::kBadRequest, error);
-  std::int64_t limit = 50;
-  if (auto l = b.find("limit"); l != b.end() && l->is_number_unsigned() && l->get<std::int64_t>() > 0)
-    limit = std::min<std::int64_t>(l->get<std::int64_t>(), 10000);
-  const std::string state = Str(b, "state");
-  RunPhase phase;
-  if (!state.empty() && !ParseRunPhase(state, &phase))
-    return ReplyError(rid, req, proto::err::kBadRequest, "RUNS: unknown state '" + state + "'");
-  auto runs = runs_->ListRuns(Str(b, "workflow"), state, limit);
-  if (!runs.ok()) return ReplyError(rid, req, proto::err::kInternal, runs.status().message());
-  ReplyJson(rid, req, {{"runs", std::move(*runs)}});
+  proto::RunsRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
+  auto runs = runs_->ListRuns(m.workflow, m.state, proto::EffectiveLimit(m.limit, proto::kDefaultRunsLimit));
+  if (!runs.ok()) return ReplyError(rid, m.req, proto::err::kInternal, runs.status().message());
+  SendReply(rid, proto::RunsReply{m.req, std::move(*runs)});
 }
 
 void Broker::OnRunStatus(const std::string& rid, std::uint64_t req, std::int64_t run_seq) {
@@ -472,9 +430,9 @@ void Broker::OnRunStatus(const std::string& rid, std::uint64_t req, std::int64_t
   if (!run.ok())
     return ReplyError(rid, req, run.status().code() == Code::kNotFound ? proto::err::kNotFound : proto::err::kInternal,
                       run.status().message());
-  nlohmann::json j = runs_->RunJson(**run, true);
+  proto::RunReply reply{req, runs_->RunViewOf(**run, true)};
   runs_->ForgetRunIfDone(run_seq);
-  ReplyJson(rid, req, {{"run", std::move(j)}});
+  SendReply(rid, reply);
 }
 
 void Broker::OnRunCancel(const std::string& rid, std::uint64_t req, std::int64_t run_seq) {
@@ -488,32 +446,41 @@ void Broker::OnRunCancel(const std::string& rid, std::uint64_t req, std::int64_t
 }
 
 void Broker::OnSchedules(const std::string& rid, std::string_view body) {
-  std::uint64_t req = 0;
-  if (!ReadReqOnly(rid, static_cast<std::uint8_t>(proto::Command::kSchedules), body, &req)) return;
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& w : runs_->registry().workflows) list.push_back(runs_->ScheduleJson(w));
-  ReplyJson(rid, req, {{"schedules", std::move(list)}});
+  proto::SchedulesRequest m;
+  if (!ReadRequest(rid, body, &m, true)) return;
+  proto::SchedulesReply reply;
+  reply.req = m.req;
+  for (const auto& w : runs_->registry().workflows) reply.schedules.push_back(runs_->ScheduleViewOf(w));
+  SendReply(rid, reply);
 }
 
 void Broker::OnPauseResume(const std::string& rid, std::string_view body, bool pause) {
-  const char* what = pause ? "PAUSE" : "RESUME";
-  std::uint64_t req = proto::PeekReq(body);
-  nlohmann::json b;
-  std::string error;
-  if (!ReadBody(body, what, &b, &error)) return ReplyError(rid, req, proto::err::kBadRequest, error);
-  const std::string name = Str(b, "workflow");
+  std::uint64_t req = 0;
+  std::string name;
+  if (pause) {
+    proto::PauseRequest m;
+    if (!ReadRequest(rid, body, &m)) return;
+    req = m.req;
+    name = std::move(m.workflow);
+  } else {
+    proto::ResumeRequest m;
+    if (!ReadRequest(rid, body, &m)) return;
+    req = m.req;
+    name = std::move(m.workflow);
+  }
   Status s = runs_->SetPaused(name, pause, clock_->NowMs());
   if (s.code() == Code::kNotFound) return ReplyError(rid, req, proto::err::kNotFound, s.message());
   if (!Db(s)) return ReplyError(rid, req, proto::err::kInternal, s.message());
-  ReplyJson(rid, req, {{"schedule", runs_->ScheduleJson(*runs_->registry().Find(name))}});
+  SendReply(rid, proto::ScheduleReply{req, runs_->ScheduleViewOf(*runs_->registry().Find(name))});
 }
 
 void Broker::OnReload(const std::string& rid, std::string_view body) {
-  std::uint64_t req = proto::PeekReq(body);
+  proto::ReloadRequest m;
+  if (!ReadRequest(rid, body, &m)) return;
   std::string message;
   Status s = runs_->Reload(clock_->NowMs(), &message);
-  if (!s.ok()) return ReplyError(rid, req, proto::err::kBadRequest, message);
-  ReplyJson(rid, req, {{"workflows", runs_->registry().workflows.size()}, {"path", config_.workflows_path}});
+  if (!s.ok()) return ReplyError(rid, m.req, proto::err::kBadRequest, message);
+  SendReply(rid, proto::ReloadReply{m.req, runs_->registry().workflows.size(), config_.workflows_path});
 }
 
 }  // namespace sluice::broker

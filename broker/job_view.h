@@ -1,17 +1,16 @@
 // How a job looks to clients (STATUS, LIST, RETRY, CANCEL_JOB replies:
-// PROTOCOL.md §6.2).
+// PROTOCOL.md §6.2): the typed job object of schemas/replies.h.
 #pragma once
 
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "broker/job.h"
+#include "schemas/replies.h"
 
 namespace sluice::broker {
 
 // `waiting`: why a queued job waits (JobLifecycle::WaitingReason), or "".
 // `detail`: with params, outputs and attempts.
-nlohmann::json JobJson(const JobRecord& r, bool detail, const std::string& waiting);
+proto::JobView JobViewOf(const JobRecord& r, bool detail, const std::string& waiting);
 
 }  // namespace sluice::broker

@@ -459,42 +459,50 @@ Status RunManager::OnJobRetried(std::int64_t job_seq, std::int64_t now, Effects*
 
 // ---- reads -----------------------------------------------------------------------
 
-Result<nlohmann::json> RunManager::ListRuns(const std::string& workflow, const std::string& state,
-                                            std::int64_t limit) {
+Result<std::vector<proto::RunView>> RunManager::ListRuns(const std::string& workflow, const std::string& state,
+                                                         std::int64_t limit) {
   auto rows = run_store_.List(workflow, state, limit);
   if (!rows.ok()) return rows.status();
-  nlohmann::json runs = nlohmann::json::array();
+  std::vector<proto::RunView> runs;
+  runs.reserve(rows->size());
   for (RunRow& row : *rows) {
     auto live = runs_.find(row.seq);
     if (live != runs_.end()) {
-      runs.push_back(RunJson(live->second, false));
+      runs.push_back(RunViewOf(live->second, false));
       continue;
     }
     auto stages = run_store_.Stages(row.seq);
     if (!stages.ok()) return stages.status();
     auto run = RestoreRun(std::move(row), *stages);
-    if (run.ok()) runs.push_back(RunJson(*run, false));
+    if (run.ok()) runs.push_back(RunViewOf(*run, false));
   }
   return runs;
 }
 
-nlohmann::json RunManager::RunJson(const WorkflowRun& run, bool detail) {
-  auto opt = [](const std::optional<std::int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-  nlohmann::json stages = nlohmann::json::array();
+proto::RunView RunManager::RunViewOf(const WorkflowRun& run, bool detail) {
+  proto::RunView v;
+  v.id = FormatRunId(run.row.seq);
+  v.state = RunPhaseName(run.phase);
+  v.workflow = run.row.workflow;
+  v.trigger = run.row.trigger;
+  v.logical_date = run.row.logical_date;
+  if (run.row.slot_ms) v.slot = UtcIso(*run.row.slot_ms);
+  v.params = run.vars;
+  v.created_ms = run.row.created_ms;
+  v.started_ms = run.row.started_ms;
+  v.finished_ms = run.row.finished_ms;
+  v.stages.reserve(run.stages.size());
   for (const StageRun& st : run.stages) {
-    nlohmann::json s = {{"name", st.def.name},
-                        {"kind", st.def.kind},
-                        {"state", StageStateName(st.state)},
-                        {"job", st.job_seq ? nlohmann::json(FormatJobId(st.job_seq)) : nlohmann::json(nullptr)},
-                        {"attempt", 0},
-                        {"started_ms", nullptr},
-                        {"finished_ms", nullptr},
-                        {"error", nullptr},
-                        {"depends_on", st.def.depends_on},
-                        {"queue", st.def.queue},
-                        // Whether a connected worker announces this kind on
-                        // this queue now (a custom kind may have none yet).
-                        {"kind_served", jobs_.workers().AnyServes(st.def.queue, st.def.kind)}};
+    proto::StageView s;
+    s.name = st.def.name;
+    s.kind = st.def.kind;
+    s.state = StageStateName(st.state);
+    if (st.job_seq) s.job = FormatJobId(st.job_seq);
+    s.depends_on = st.def.depends_on;
+    s.queue = st.def.queue;
+    // Whether a connected worker announces this kind on this queue now (a
+    // custom kind may have none yet).
+    s.kind_served = jobs_.workers().AnyServes(st.def.queue, st.def.kind);
     if (st.job_seq) {
       std::optional<JobRecord> rec;
       const Job* live = jobs_.Find(st.job_seq);
@@ -507,53 +515,37 @@ nlohmann::json RunManager::RunJson(const WorkflowRun& run, bool detail) {
       }
       if (rec) {
         jobs_.OverlayLive(&*rec);
-        s["state"] = JobStateName(rec->job.state);
-        s["attempt"] = rec->job.attempt;
-        if (!rec->attempts.empty()) s["started_ms"] = rec->attempts.front().started_ms;
-        if (rec->finished_ms) s["finished_ms"] = rec->finished_ms;
-        if (!rec->last_error.empty()) s["error"] = rec->last_error;
+        s.state = JobStateName(rec->job.state);
+        s.attempt = rec->job.attempt;
+        if (!rec->attempts.empty()) s.started_ms = rec->attempts.front().started_ms;
+        if (rec->finished_ms) s.finished_ms = rec->finished_ms;
+        if (!rec->last_error.empty()) s.error = rec->last_error;
       }
     }
-    stages.push_back(std::move(s));
+    v.stages.push_back(std::move(s));
   }
-  return {{"id", FormatRunId(run.row.seq)},
-          {"state", RunPhaseName(run.phase)},
-          {"workflow", run.row.workflow},
-          {"trigger", run.row.trigger},
-          {"logical_date", run.row.logical_date},
-          {"slot", run.row.slot_ms ? nlohmann::json(UtcIso(*run.row.slot_ms)) : nlohmann::json(nullptr)},
-          {"params", run.vars},
-          {"created_ms", run.row.created_ms},
-          {"started_ms", opt(run.row.started_ms)},
-          {"finished_ms", opt(run.row.finished_ms)},
-          {"stages", std::move(stages)}};
+  return v;
 }
 
-nlohmann::json RunManager::ScheduleJson(const workflows::WorkflowDef& w) {
-  std::uint32_t active = 0;
+proto::ScheduleView RunManager::ScheduleViewOf(const workflows::WorkflowDef& w) {
+  proto::ScheduleView v;
   for (const auto& [seq, r] : runs_)
-    if (r.row.workflow == w.name && r.phase == RunPhase::kRunning) ++active;
-  auto next = next_fire_.find(w.name);
-  nlohmann::json j = {
-      {"workflow", w.name},
-      {"schedule", w.schedule.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.schedule)},
-      {"paused", paused_.count(w.name) > 0},
-      {"catch_up", workflows::CatchUpName(w.catch_up)},
-      {"max_active_runs", w.max_active_runs},
-      {"next_fire", next != next_fire_.end() && next->second != std::numeric_limits<std::int64_t>::max()
-                        ? nlohmann::json(UtcIso(next->second))
-                        : nlohmann::json(nullptr)},
-      {"last_fire", nullptr},
-      {"active_runs", active},
-      {"unserved_stages", nlohmann::json::array()}};
+    if (r.row.workflow == w.name && r.phase == RunPhase::kRunning) ++v.active_runs;
+  v.workflow = w.name;
+  v.schedule = w.schedule;
+  v.paused = paused_.count(w.name) > 0;
+  v.catch_up = workflows::CatchUpName(w.catch_up);
+  v.max_active_runs = w.max_active_runs;
+  if (auto next = next_fire_.find(w.name);
+      next != next_fire_.end() && next->second != std::numeric_limits<std::int64_t>::max())
+    v.next_fire = UtcIso(next->second);
   // Stages whose kind no connected worker announces on their queue (READY
   // `kinds`, as WORKERS shows them): a run would wait there.
   for (const auto& st : w.stages)
-    if (!jobs_.workers().AnyServes(st.queue, st.kind))
-      j["unserved_stages"].push_back({{"stage", st.name}, {"kind", st.kind}, {"queue", st.queue}});
+    if (!jobs_.workers().AnyServes(st.queue, st.kind)) v.unserved_stages.push_back({st.name, st.kind, st.queue});
   auto last = run_store_.LastFire(w.name);
-  if (last.ok() && last->has_value()) j["last_fire"] = UtcIso(**last);
-  return j;
+  if (last.ok() && last->has_value()) v.last_fire = UtcIso(**last);
+  return v;
 }
 
 }  // namespace sluice::broker

@@ -25,6 +25,7 @@
 #include "broker/run_store.h"
 #include "broker/workflow_run.h"
 #include "pipeline/workflows/workflow.h"
+#include "schemas/replies.h"
 #include "schemas/status.h"
 
 namespace sluice::broker {
@@ -88,9 +89,13 @@ class RunManager {
   Result<WorkflowRun*> FindRun(std::int64_t run_seq);
   void ForgetRunIfDone(std::int64_t run_seq);
   // RUNS: the newest runs, by workflow and state.
-  Result<nlohmann::json> ListRuns(const std::string& workflow, const std::string& state, std::int64_t limit);
-  nlohmann::json RunJson(const WorkflowRun& run, bool detail);
-  nlohmann::json ScheduleJson(const workflows::WorkflowDef& w);
+  Result<std::vector<proto::RunView>> ListRuns(const std::string& workflow, const std::string& state,
+                                               std::int64_t limit);
+  // A run object (PROTOCOL.md §6.9); `detail`: its stages' jobs are read
+  // from the store (attempts, errors) even while live.
+  proto::RunView RunViewOf(const WorkflowRun& run, bool detail);
+  // A SCHEDULES entry (§6.11).
+  proto::ScheduleView ScheduleViewOf(const workflows::WorkflowDef& w);
   const workflows::Registry& registry() const { return registry_; }
   const std::string& workflows_path() const { return config_.workflows_path; }
   RunStore& run_store() { return run_store_; }

@@ -1,13 +1,14 @@
 // The broker's REPLY bodies to client requests other than SUBMIT
 // (messages.h), typed, with their msgpack codecs (PROTOCOL.md §6.2-6.13).
 //
-// Wire shape: what the broker sends today. Each reply is a map
-// {req, ok: true, <field>} (RELOAD: {req, ok, workflows, path}) whose
-// objects carry the fields of PROTOCOL.md's job object, run object, etc.
-// Encode() writes every map's keys in byte order, a nil where the broker
-// writes nil, and integers in their shortest form: the very bytes the
-// broker's JSON -> msgpack conversion produces, so a handler that switches
-// to these encoders changes nothing on the wire.
+// Wire shape: what the broker sends (broker/commands.cc builds these views
+// and encodes them here). Each reply is a map {req, ok: true, <field>}
+// (RELOAD: {req, ok, workflows, path}) whose objects carry the fields of
+// PROTOCOL.md's job object, run object, etc. Encode() writes every map's
+// keys in byte order, a nil where the JSON form (ToJson) has null, and
+// integers in their shortest form: the very bytes of the reply's JSON
+// through to_msgpack, as the broker sent when it built its replies as JSON
+// (tests/broker/typed_replies_test.cc checks it on the wire).
 //
 // Conventions of the views:
 // - a str-or-nil field the broker sends as nil when empty is a std::string
@@ -16,7 +17,9 @@
 //   is left out when empty;
 // - STATUS's detail fields (`params`, `outputs`, `attempts`) are written
 //   only when `detail` is set; `params` and `outputs` are carried as one
-//   encoded msgpack value each ("" for nil).
+//   encoded msgpack value each ("" for nil), which the broker sends as
+//   stored: the same values as their JSON, their map keys in the order
+//   they were submitted.
 //
 // Decode() reads what a broker sends, old or new: unknown keys are ignored,
 // absent fields keep their defaults, only the fields that identify an

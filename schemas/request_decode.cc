@@ -14,7 +14,7 @@
 namespace sluice::proto {
 namespace {
 
-// Decodes with a messages.h codec into a throwaway message.
+// Decodes with a messages.h or requests.h codec into a throwaway message.
 template <typename Message>
 Status Typed(std::string_view body) {
   Message m;
@@ -41,24 +41,6 @@ Status IdRequest(std::string_view body, bool run_ids) {
   if (ParseJobId(m.id) || (run_ids && ParseRunId(m.id))) return Status::Ok();
   return Status::NotFound("no job '" + m.id + "' (job ids look like j123" +
                           (run_ids ? ", run ids r12)" : ")"));
-}
-
-// RUN's `params`: absent, nil or a map of string to string.
-void StringMapField(MapReader& r, std::string_view key) {
-  const msgpack::object* o = r.Find(key);
-  if (o == nullptr || o->type == msgpack::type::NIL) return;
-  if (o->type != msgpack::type::MAP) return r.Fail("field '" + std::string(key) + "' must be a map");
-  for (std::uint32_t i = 0; i < o->via.map.size; ++i) {
-    const msgpack::object_kv& kv = o->via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::STR)
-      return r.Fail("field '" + std::string(key) + "' must map strings to strings");
-  }
-}
-
-// Commands whose body is read for `req` only: any body will do.
-Status ReqOnly(std::string_view body) {
-  (void)PeekReq(body);
-  return Status::Ok();
 }
 
 const char* ClientCommandName(std::uint8_t command) {
@@ -101,45 +83,14 @@ Status DecodeRequest(std::uint8_t command, std::string_view body) {
     case C::kCancelJob: return IdRequest<CancelJobRequest>(body, true);
     case C::kList: return Typed<ListRequest>(body);
     case C::kExtractions: return Typed<ExtractionsRequest>(body);
-    // RUN, RUNS, PAUSE, RESUME and RELOAD as the broker reads them today
-    // (commands_runs.cc: `req` optional, RUNS clamps its `limit`). Their
-    // typed codecs (requests.h) are stricter; this follows once the broker
-    // decodes with them.
-    case C::kRun:
-      return Fields(body, "RUN", [&](MapReader& r) {
-        std::uint64_t req = 0;
-        std::string workflow;
-        r.Uint(key::kReq, &req, false);
-        r.Str(key::kWorkflow, &workflow, kMaxNameBytes, true);
-        if (r.ok() && workflow.empty()) r.Fail("field 'workflow' must not be empty");
-        StringMapField(r, key::kParams);
-        return Status::Ok();
-      });
-    case C::kRuns:
-      return Fields(body, "RUNS", [&](MapReader& r) {
-        std::uint64_t req = 0, limit = 0;
-        std::string workflow, state;
-        r.Uint(key::kReq, &req, false);
-        r.Str(key::kWorkflow, &workflow, kMaxNameBytes, false);
-        r.Str(key::kState, &state, kMaxStateBytes, false);
-        r.Uint(key::kLimit, &limit, false);
-        return Status::Ok();
-      });
-    case C::kPause:
-    case C::kResume:
-      return Fields(body, command == static_cast<std::uint8_t>(C::kPause) ? "PAUSE" : "RESUME",
-                    [&](MapReader& r) {
-                      std::uint64_t req = 0;
-                      std::string workflow;
-                      r.Uint(key::kReq, &req, false);
-                      r.Str(key::kWorkflow, &workflow, kMaxNameBytes, true);
-                      return Status::Ok();
-                    });
+    case C::kRun: return Typed<RunRequest>(body);
+    case C::kRuns: return Typed<RunsRequest>(body);
+    case C::kPause: return Typed<PauseRequest>(body);
+    case C::kResume: return Typed<ResumeRequest>(body);
     case C::kWorkers: return Typed<WorkersRequest>(body);
     case C::kStats: return Typed<StatsRequest>(body);
     case C::kSchedules: return Typed<SchedulesRequest>(body);
-    case C::kReload:
-      return ReqOnly(body);
+    case C::kReload: return Typed<ReloadRequest>(body);
   }
   char hex[8];
   std::snprintf(hex, sizeof hex, "%02x", command);

@@ -11,17 +11,15 @@
 //                                                       or a run id)
 //   LIST                             client -> broker   {req, state?, queue?, kind?, limit?}
 //   EXTRACTIONS                      client -> broker   {req, source?, limit?}
-//   RUN                              client -> broker   {req?, workflow, params?: {str: str}}
-//   RUNS                             client -> broker   {req?, workflow?, state?, limit?}
-//   PAUSE RESUME                     client -> broker   {req?, workflow}
-//   WORKERS STATS SCHEDULES          client -> broker   {req}: a map with `req`
-//   RELOAD                           client -> broker   only `req` is read
+//   RUN                              client -> broker   {req, workflow, params?: {name: str}}
+//   RUNS                             client -> broker   {req, workflow?, state?, limit?}
+//   PAUSE RESUME                     client -> broker   {req, workflow}
+//   WORKERS STATS SCHEDULES RELOAD   client -> broker   {req}: a map with `req`
 //   REPLY                            broker -> client   a map with `req` and `ok`
 //
-// STATUS .. STATS and SCHEDULES are read with the typed codecs of
-// requests.h; RUN, RUNS, PAUSE, RESUME and RELOAD are read the way the
-// broker reads them until its handlers decode with requests.h too (whose
-// `req` is required and whose RUNS `limit` is refused above 10,000).
+// STATUS .. RELOAD are read with the typed codecs of requests.h, the ones
+// the broker's handlers decode with: one strictness (`req` required, names
+// by the name rule, `limit` at most 10,000, states checked).
 //
 // It is the contract the wire fuzzer (tests/fuzz/fuzz_wire.cc) drives, so
 // the fuzzer keeps working when the codecs behind it are rewritten; a

@@ -189,7 +189,7 @@ class RunManagerTest : public ::testing::Test {
   nlohmann::json Runs(const std::string& workflow) {
     auto r = runs_->ListRuns(workflow, "", 100);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : nlohmann::json::array();
+    return r.ok() ? proto::ToJson(*r) : nlohmann::json::array();
   }
 
   std::filesystem::path dir_;
@@ -235,7 +235,7 @@ TEST_F(RunManagerTest, RootStagesStartAndEachEndMovesTheRunOn) {
   ASSERT_NE(r, nullptr);
   ASSERT_TRUE(r->row.finished_ms.has_value());
   EXPECT_EQ(*r->row.finished_ms, kT0 + 30);
-  nlohmann::json j = runs_->RunJson(*r, false);
+  nlohmann::json j = proto::ToJson(runs_->RunViewOf(*r, false));
   EXPECT_EQ(j["state"], "succeeded");
   EXPECT_EQ(j["id"], "r1");
   for (const auto& st : j["stages"]) EXPECT_EQ(st["state"], "succeeded") << st.dump();

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "schemas/replies.h"
 #include "tests/broker/broker_fixture.h"
 #include "tests/workers/scripted_http_server.h"
 
@@ -386,6 +387,80 @@ TEST_F(WorkflowRunsTest, BrokerRefusesToStartWithABadRegistry) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("workflows.toml:"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("ghost"), std::string::npos) << s.message();
+}
+
+// The run replies are built as the typed views of schemas/replies.h
+// (RunView, ScheduleView) and encoded with proto::Encode: each body is the
+// bytes of its own JSON through to_msgpack, as when the broker built them
+// as JSON, and decodes with the client's typed decoders.
+TEST_F(WorkflowRunsTest, RunRepliesAreTheBytesOfTheirJson) {
+  StartBroker();
+  Peer worker(ctx_, endpoint_);
+  worker.Ready("w1", 8, {}, 60000, 0, {"test.noop"});
+  Peer c(ctx_, endpoint_);
+  // A READY from another connection may be read after a later request.
+  for (int i = 0; i < 200 && c.Request(Command::kWorkers, json::object())["workers"].empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::uint64_t req = 1000;
+  auto reply = [&](Command cmd, json body) {
+    body["req"] = ++req;
+    c.SendJson(cmd, body);
+    Msg m = c.Recv();
+    EXPECT_EQ(m.cmd, static_cast<std::uint8_t>(Command::kReply)) << (m.cmd ? m.Json().dump() : "no answer");
+    if (m.cmd != static_cast<std::uint8_t>(Command::kReply)) return std::string();
+    const json j = json::from_msgpack(m.body);
+    EXPECT_EQ(j["req"], req);
+    auto again = json::to_msgpack(j);
+    EXPECT_EQ(std::string(again.begin(), again.end()), m.body) << "not the bytes of its JSON: " << j.dump();
+    return m.body;
+  };
+  auto decoded = [](const std::string& body, auto* out) {
+    sluice::Status s = proto::Decode(body, out);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  };
+
+  proto::RunReply run;
+  decoded(reply(Command::kRun, {{"workflow", "diamond"}, {"params", {{"region", "eu"}}}}), &run);
+  EXPECT_EQ(run.run.id, "r1");
+  EXPECT_EQ(run.run.state, "running");
+  EXPECT_EQ(run.run.trigger, "manual");
+  EXPECT_EQ(run.run.slot, "");  // nil
+  EXPECT_EQ(run.run.params.at("region"), "eu");
+  ASSERT_EQ(run.run.stages.size(), 4u);
+  EXPECT_EQ(run.run.stages[0].job, "j1");
+  EXPECT_TRUE(run.run.stages[0].kind_served);
+  EXPECT_EQ(run.run.stages[3].job, "");  // d: pending, no job
+  EXPECT_EQ(run.run.stages[3].depends_on, (std::vector<std::string>{"b", "c"}));
+  ASSERT_FALSE(NextJob(worker).first.empty());
+
+  decoded(reply(Command::kStatus, {{"id", "r1"}}), &run);
+  EXPECT_EQ(run.run.stages[0].state, "running");
+  EXPECT_TRUE(run.run.stages[0].started_ms.has_value());
+  proto::RunsReply runs;
+  decoded(reply(Command::kRuns, {{"workflow", "diamond"}, {"state", "running"}}), &runs);
+  ASSERT_EQ(runs.runs.size(), 1u);
+  EXPECT_EQ(runs.runs[0].id, "r1");
+  decoded(reply(Command::kCancelJob, {{"id", "r1"}}), &run);
+  EXPECT_EQ(run.run.state, "cancelled");
+  EXPECT_TRUE(run.run.finished_ms.has_value());
+
+  proto::SchedulesReply schedules;
+  decoded(reply(Command::kSchedules, json::object()), &schedules);
+  ASSERT_EQ(schedules.schedules.size(), 3u);
+  EXPECT_EQ(schedules.schedules[0].workflow, "diamond");
+  EXPECT_EQ(schedules.schedules[0].schedule, "");      // nil: manual runs only
+  EXPECT_EQ(schedules.schedules[0].next_fire, "");     // nil
+  EXPECT_EQ(schedules.schedules[1].next_fire, "2027-01-15T08:05:00Z");
+  EXPECT_EQ(schedules.schedules[1].catch_up, "latest");
+  proto::ScheduleReply schedule;
+  decoded(reply(Command::kPause, {{"workflow", "lazy"}}), &schedule);
+  EXPECT_TRUE(schedule.schedule.paused);
+  decoded(reply(Command::kResume, {{"workflow", "lazy"}}), &schedule);
+  EXPECT_FALSE(schedule.schedule.paused);
+  proto::ReloadReply reload;
+  decoded(reply(Command::kReload, json::object()), &reload);
+  EXPECT_EQ(reload.workflows, 3u);
+  EXPECT_EQ(reload.path, config_.workflows_path);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
-// The typed replies (schemas/replies.h): they decode what the broker sends
-// today (its JSON objects through to_msgpack, as broker/queries.cc,
-// broker/runs.cc and broker/commands*.cc build them), encode it back to the
-// very same bytes, and give back the same JSON.
+// The typed replies (schemas/replies.h): they decode the replies as the
+// broker used to build them (JSON objects through to_msgpack), encode them
+// back to the very same bytes, and give back the same JSON.
 #include "schemas/replies.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +22,7 @@ std::string Pack(const json& j) {
   return out;
 }
 
-// A REPLY as Broker::ReplyJson sends it.
+// A REPLY as the broker built it as JSON: its fields, `req` and `ok`.
 json Reply(std::uint64_t req, json fields) {
   fields["req"] = req;
   fields["ok"] = true;

@@ -103,20 +103,25 @@ TEST(DecodeRequest, FieldsAreChecked) {
   EXPECT_FALSE(DecodeRequest(Code(Command::kReply), Pack({{"req", 1}})).ok());
 }
 
-TEST(DecodeRequest, RunParamsMapStringsToStrings) {
+TEST(DecodeRequest, RunParamsMapNamesToStrings) {
   msgpack::sbuffer b;
   msgpack::packer<msgpack::sbuffer> pk(b);
-  pk.pack_map(2);
+  pk.pack_map(3);
+  pk.pack(std::string("req"));
+  pk.pack(1);
   pk.pack(std::string("workflow"));
   pk.pack(std::string("coffee"));
   pk.pack(std::string("params"));
   pk.pack(std::map<std::string, std::string>{{"date", "2024-03-01"}});
   EXPECT_TRUE(DecodeRequest(Code(Command::kRun), std::string(b.data(), b.size())).ok());
 
-  Status s = DecodeRequest(Code(Command::kRun), Pack({{"workflow", "coffee"}, {"params", 3}}));
+  Status s = DecodeRequest(Code(Command::kRun), Pack({{"req", 1}, {"workflow", "coffee"}, {"params", 3}}));
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message(), "RUN: field 'params' must be a map");
   b.clear();
-  pk.pack_map(2);
+  pk.pack_map(3);
+  pk.pack(std::string("req"));
+  pk.pack(1);
   pk.pack(std::string("workflow"));
   pk.pack(std::string("coffee"));
   pk.pack(std::string("params"));
@@ -124,6 +129,65 @@ TEST(DecodeRequest, RunParamsMapStringsToStrings) {
   s = DecodeRequest(Code(Command::kRun), std::string(b.data(), b.size()));
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_NE(s.message().find("'params'"), std::string::npos) << s.message();
+  // A params key is a name.
+  b.clear();
+  pk.pack_map(3);
+  pk.pack(std::string("req"));
+  pk.pack(1);
+  pk.pack(std::string("workflow"));
+  pk.pack(std::string("coffee"));
+  pk.pack(std::string("params"));
+  pk.pack(std::map<std::string, std::string>{{"a b", "x"}});
+  s = DecodeRequest(Code(Command::kRun), std::string(b.data(), b.size()));
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("'params' key 'a b'"), std::string::npos) << s.message();
+}
+
+// RUN, RUNS, PAUSE, RESUME and RELOAD are read as strictly as the other
+// requests (the broker decodes them with the codecs of requests.h).
+TEST(DecodeRequest, WorkflowRequestsHaveTheOneStrictness) {
+  // `req` is required (it was optional, and RELOAD read no field at all).
+  const std::pair<Command, std::string> no_req[] = {
+      {Command::kRun, Pack({{"workflow", "coffee"}})},   {Command::kRuns, Pack({})},
+      {Command::kPause, Pack({{"workflow", "coffee"}})}, {Command::kResume, Pack({{"workflow", "coffee"}})},
+      {Command::kReload, Pack({})},
+  };
+  for (const auto& [cmd, body] : no_req) {
+    const std::string name = CommandName(Code(cmd));
+    Status s = DecodeRequest(Code(cmd), body);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << name;
+    EXPECT_EQ(s.message(), name + ": missing field 'req'") << name;
+  }
+  // A body that is not a map.
+  for (Command cmd : {Command::kRuns, Command::kReload}) {
+    Status s = DecodeRequest(Code(cmd), std::string("\x91\x01", 2));
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << CommandName(Code(cmd));
+    EXPECT_EQ(s.message().rfind(std::string(CommandName(Code(cmd))) + ": ", 0), 0u) << s.message();
+  }
+  // RUNS: `limit` above 10,000 refused (it was clamped), or not a uint
+  // (it was ignored); `state` a run state; `workflow` a name.
+  Status s = DecodeRequest(Code(Command::kRuns), Pack({{"req", 1}, {"limit", 10001}}));
+  EXPECT_EQ(s.message(), "RUNS: field 'limit' must be at most 10000");
+  EXPECT_TRUE(DecodeRequest(Code(Command::kRuns), Pack({{"req", 1}, {"limit", 10000}})).ok());
+  EXPECT_FALSE(DecodeRequest(Code(Command::kRuns), Pack({{"req", 1}, {"limit", -1}})).ok());
+  EXPECT_FALSE(DecodeRequest(Code(Command::kRuns), Pack({{"req", 1}, {"limit", "5"}})).ok());
+  s = DecodeRequest(Code(Command::kRuns), Pack({{"req", 1}, {"state", "dead"}}));
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("'state'"), std::string::npos) << s.message();
+  EXPECT_TRUE(DecodeRequest(Code(Command::kRuns), Pack({{"req", 1}, {"state", "cancelled"}})).ok());
+  EXPECT_FALSE(DecodeRequest(Code(Command::kRuns), Pack({{"req", 1}, {"workflow", "a/b"}})).ok());
+  // RUN, PAUSE, RESUME: `workflow` is a required name.
+  for (Command cmd : {Command::kRun, Command::kPause, Command::kResume}) {
+    const std::string name = CommandName(Code(cmd));
+    EXPECT_FALSE(DecodeRequest(Code(cmd), Pack({{"req", 1}})).ok()) << name;
+    EXPECT_FALSE(DecodeRequest(Code(cmd), Pack({{"req", 1}, {"workflow", ""}})).ok()) << name;
+    s = DecodeRequest(Code(cmd), Pack({{"req", 1}, {"workflow", "no such/name"}}));
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << name;
+    EXPECT_NE(s.message().find("'workflow'"), std::string::npos) << s.message();
+  }
+  // Every str is UTF-8, unread fields included.
+  s = DecodeRequest(Code(Command::kReload), Pack({{"req", 1}, {"x", std::string("caf\xc3")}}));
+  EXPECT_EQ(s.message(), "RELOAD: field 'x' is not valid UTF-8");
 }
 
 // Frames built in memory, as the fuzzer does.
