@@ -5,6 +5,7 @@
 #include "schemas/job_state.h"
 #include "schemas/msgpack_reader.h"
 #include "schemas/msgpack_writer.h"
+#include "schemas/name_rule.h"
 #include "schemas/protocol.h"
 #include "schemas/utf8_scan.h"
 
@@ -64,7 +65,7 @@ void ReadRunParams(MapReader& r, std::map<std::string, std::string>* out) {
     std::string_view v(kv.val.via.str.ptr, kv.val.via.str.size);
     if (!IsValidName(k))
       return r.Fail("field 'params' key '" + std::string(k.substr(0, kMaxNameBytes)) +
-                    "' must be 1-64 characters of [A-Za-z0-9._-]");
+                    "' must be " + std::string(kNameRuleText));
     if (v.size() > kMaxRunParamBytes)
       return r.Fail("field 'params' value of '" + std::string(k) + "' longer than " +
                     std::to_string(kMaxRunParamBytes) + " bytes");
