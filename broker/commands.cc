@@ -49,36 +49,6 @@ bool IsRefusal(const Status& s) {
   return s.code() == Code::kInvalidArgument || s.code() == Code::kNotFound || s.code() == Code::kConflict;
 }
 
-// A row of ExtractRuns::Recent (a JSON object of its columns) as the typed
-// row; a NULL column is a nullopt.
-proto::ExtractionRow ExtractionRowOf(const nlohmann::json& j) {
-  auto text = [&](const char* k) -> std::optional<std::string> {
-    auto it = j.find(k);
-    if (it == j.end() || !it->is_string()) return std::nullopt;
-    return it->get<std::string>();
-  };
-  auto num = [&](const char* k) -> std::int64_t {
-    auto it = j.find(k);
-    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
-  };
-  proto::ExtractionRow x;
-  x.run_id = num("run_id");
-  x.extractor = text("extractor");
-  x.started_at = text("started_at");
-  x.finished_at = text("finished_at");
-  x.status = text("status");
-  x.files_written = num("files_written");
-  x.files_skipped = num("files_skipped");
-  x.bytes_written = num("bytes_written");
-  x.cursor_value = text("cursor_value");
-  x.error_message = text("error_message");
-  x.job_id = text("job_id");
-  x.attempt = num("attempt");
-  x.source = text("source");
-  x.url = text("url");
-  return x;
-}
-
 }  // namespace
 
 template <typename Request>
@@ -384,8 +354,7 @@ void Broker::OnExtractions(const std::string& rid, std::string_view body) {
   if (!rows.ok()) return ReplyError(rid, m.req, proto::err::kInternal, rows.status().message());
   proto::ExtractionsReply reply;
   reply.req = m.req;
-  reply.extractions.reserve(rows->size());
-  for (const nlohmann::json& row : *rows) reply.extractions.push_back(ExtractionRowOf(row));
+  reply.extractions = std::move(*rows);
   SendReply(rid, reply);
 }
 

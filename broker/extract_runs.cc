@@ -181,23 +181,34 @@ Status ExtractRuns::OnEnd(const Job& job, Outcome outcome, std::string_view erro
   return put_cursor_.Run();
 }
 
-Result<nlohmann::json> ExtractRuns::Recent(Database& db, const std::string& source,
-                                           std::int64_t limit) {
+Result<std::vector<proto::ExtractionRow>> ExtractRuns::Recent(Database& db, const std::string& source,
+                                                              std::int64_t limit) {
   auto st = db.Prepare(
       "SELECT run_id, extractor, started_at, finished_at, status, files_written, files_skipped, "
       "bytes_written, cursor_value, error_message, job_id, attempt, source, url "
       "FROM extraction_runs WHERE (?1 = '' OR source = ?1) ORDER BY run_id DESC LIMIT ?2");
   if (!st.ok()) return st.status();
   st->Bind(1, source).Bind(2, limit);
-  nlohmann::json out = nlohmann::json::array();
-  auto text = [&](int c) { return st->IsNull(c) ? nlohmann::json(nullptr) : nlohmann::json(std::string(st->Text(c))); };
+  std::vector<proto::ExtractionRow> out;
+  auto text = [&](int c) { return st->IsNull(c) ? std::nullopt : std::optional<std::string>(st->Text(c)); };
   int rc;
   while ((rc = st->Step()) == SQLITE_ROW) {
-    out.push_back({{"run_id", st->Int(0)}, {"extractor", text(1)}, {"started_at", text(2)},
-                   {"finished_at", text(3)}, {"status", text(4)}, {"files_written", st->Int(5)},
-                   {"files_skipped", st->Int(6)}, {"bytes_written", st->Int(7)},
-                   {"cursor_value", text(8)}, {"error_message", text(9)}, {"job_id", text(10)},
-                   {"attempt", st->Int(11)}, {"source", text(12)}, {"url", text(13)}});
+    proto::ExtractionRow x;
+    x.run_id = st->Int(0);
+    x.extractor = text(1);
+    x.started_at = text(2);
+    x.finished_at = text(3);
+    x.status = text(4);
+    x.files_written = st->Int(5);
+    x.files_skipped = st->Int(6);
+    x.bytes_written = st->Int(7);
+    x.cursor_value = text(8);
+    x.error_message = text(9);
+    x.job_id = text(10);
+    x.attempt = st->Int(11);
+    x.source = text(12);
+    x.url = text(13);
+    out.push_back(std::move(x));
   }
   if (rc != SQLITE_DONE) return Status::IOError(st->error());
   return out;

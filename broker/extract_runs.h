@@ -18,6 +18,7 @@
 
 #include "broker/job.h"
 #include "broker/kind_hooks.h"
+#include "schemas/replies.h"
 #include "broker/utc_text.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/job_state.h"
@@ -41,7 +42,7 @@ class ExtractRuns : public KindHooks {
   Status OnEnd(const Job& job, Outcome outcome, std::string_view error, std::string_view outputs,
                std::int64_t now_ms) override;
   // The newest runs (of `source`, when not empty), as PROTOCOL.md §6.8 objects.
-  Result<nlohmann::json> Recent(Database& db, const std::string& source, std::int64_t limit);
+  Result<std::vector<proto::ExtractionRow>> Recent(Database& db, const std::string& source, std::int64_t limit);
 
  private:
   Statement insert_run_, finish_run_, get_cursor_, put_cursor_;
