@@ -218,6 +218,8 @@ inline constexpr std::string_view kInvalidState = "invalid_state";
 inline constexpr std::string_view kUnknownWorker = "unknown_worker";
 inline constexpr std::string_view kShuttingDown = "shutting_down";
 inline constexpr std::string_view kInternal = "internal";
+// The peer's key is not (or no longer) authorized for this command (CURVE roles).
+inline constexpr std::string_view kForbidden = "forbidden";
 }  // namespace err
 
 }  // namespace sluice::proto
