@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "broker/log.h"
+#include "schemas/curve_cert.h"
 #include "schemas/fault_vfs.h"
 #include "schemas/job_id.h"
 #include "schemas/protocol.h"
@@ -38,8 +39,29 @@ Status Broker::Start() {
   if (!s.ok()) return s;
   checkpointer_ = std::make_unique<Checkpointer>(config_.state_path, 1000);
 
+  curve::KeyPair own;
+  if (!config_.curve_key_path.empty()) {
+    auto keys = curve::ReadSecretCert(config_.curve_key_path);
+    if (!keys.ok()) return keys.status();
+    own = std::move(*keys);
+    if (config_.authorized_dir.empty())
+      return Status::InvalidArgument("--curve-key needs --authorized DIR (the peers' keys by role)");
+    auto authorized = AuthorizedKeys::Load(config_.authorized_dir);
+    if (!authorized.ok()) return authorized.status();
+    authorized_ = std::move(*authorized);
+    zap_ = std::make_unique<ZapHandler>(ctx_);
+    s = zap_->Start(authorized_);
+    if (!s.ok()) return s;
+    Logf("CURVE on: the broker's key %s; authorized %s (%s)", own.public_z85.c_str(),
+         config_.authorized_dir.c_str(), authorized_->Summary().c_str());
+  }
   try {
     socket_ = zmq::socket_t(ctx_, zmq::socket_type::router);
+    if (!own.secret_z85.empty()) {
+      socket_.set(zmq::sockopt::curve_server, 1);
+      socket_.set(zmq::sockopt::curve_secretkey, own.secret_z85);
+      socket_.set(zmq::sockopt::zap_domain, "sluice");
+    }
     socket_.set(zmq::sockopt::router_mandatory, 1);
     socket_.set(zmq::sockopt::maxmsgsize, proto::kMaxMessageBytes);
     socket_.set(zmq::sockopt::sndhwm, 200000);
@@ -395,6 +417,7 @@ Status Broker::Turn(bool* stop_requested) {
   if (config_.reload_requested && config_.reload_requested->exchange(false)) {
     std::string message;
     (void)runs_->Reload(now, &message);  // logged; a bad file keeps the old registry
+    (void)ReloadAuthorized(now, &message);  // likewise
   }
   Effects fx;
   // A slot fires with a write; while writes fail it waits (and fires late).
@@ -465,6 +488,7 @@ void Broker::Handle(proto::Incoming& in) {
       {static_cast<std::uint8_t>(C::kResume), {&Broker::OnResume, true}},
       {static_cast<std::uint8_t>(C::kReload), {&Broker::OnReload, true}},
   };
+  if (!Permitted(in)) return;
   if (Worker* w = jobs_->workers().ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
   auto it = kTable.find(in.command);
   if (it == kTable.end()) {
@@ -486,6 +510,56 @@ void Broker::Handle(proto::Incoming& in) {
   if (it->second.writes && !Writable(clock_->NowMs()))
     return RefuseWrite(in.routing_id, in.command, in.body);
   (this->*(it->second.handler))(in.routing_id, in.body);
+}
+
+bool Broker::Permitted(const proto::Incoming& in) {
+  peer_name_.clear();
+  peer_key_.clear();
+  if (!authorized_) return true;  // no CURVE: loopback only, every peer may send everything
+  const AuthorizedKey* key = authorized_->Find(in.user_id);
+  const char* command = proto::CommandName(in.command);
+  if (key == nullptr) {
+    counters_.forbidden++;
+    ReplyError(in.routing_id, proto::PeekReq(in.body), proto::err::kForbidden,
+               "this key is not authorized (any more): " + in.user_id);
+    return false;
+  }
+  if (!RolesAllow(key->roles, in.command)) {
+    counters_.forbidden++;
+    ReplyError(in.routing_id, proto::PeekReq(in.body), proto::err::kForbidden,
+               "key '" + key->name + "' (" + RolesText(key->roles) + ") may not send " +
+                   (command ? command : "this command"));
+    return false;
+  }
+  peer_name_ = key->name;
+  peer_key_ = in.user_id;
+  return true;
+}
+
+bool Broker::ReloadAuthorized(std::int64_t now, std::string* message) {
+  if (!authorized_) return true;
+  auto loaded = AuthorizedKeys::Load(config_.authorized_dir);
+  if (!loaded.ok()) {
+    *message = "authorized keys not reloaded (the old ones stay): " + loaded.status().message();
+    Logf("%s", message->c_str());
+    return false;
+  }
+  authorized_ = std::move(*loaded);
+  zap_->SetKeys(authorized_);
+  Logf("authorized keys reloaded from %s (%s)", config_.authorized_dir.c_str(), authorized_->Summary().c_str());
+  // Connected workers whose key lost the worker role: gone now, their jobs
+  // re-queued (their next message gets `forbidden`).
+  std::vector<std::pair<std::string, std::string>> revoked;  // routing id, key name
+  jobs_->workers().ForEach([&](Worker& w) {
+    const AuthorizedKey* k = authorized_->Find(w.key);
+    if (k == nullptr || !(k->roles & kRoleWorker)) revoked.emplace_back(w.routing_id, w.key_name);
+  });
+  Effects fx;
+  for (const auto& [rid, name] : revoked) {
+    Logf("worker key '%s' is no longer authorized: its worker is removed", name.c_str());
+    if (Writable(now)) Apply(jobs_->RemoveWorker(rid, "its key '" + name + "' is no longer authorized", now, &fx), fx);
+  }
+  return true;
 }
 
 bool Broker::SendNow(Worker& w, proto::Command cmd, std::string_view body) {

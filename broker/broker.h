@@ -49,6 +49,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/alert_sender.h"
+#include "broker/authorized_keys.h"
 #include "broker/checkpointer.h"
 #include "broker/clock.h"
 #include "broker/job_lifecycle.h"
@@ -57,6 +58,7 @@
 #include "broker/retention.h"
 #include "broker/run_manager.h"
 #include "broker/wakeup.h"
+#include "broker/zap_handler.h"
 #include "pipeline/retry_policy.h"
 #include "schemas/envelope.h"
 #include "schemas/messages.h"
@@ -83,7 +85,14 @@ struct BrokerConfig {
   bool verbose = false;
   std::string workflows_path;             // the registry (TOML); empty: no workflows
   std::string state_vfs;                  // SQLite VFS of the state DB (tests: fault_vfs.h); empty: default
-  // Set (e.g. by SIGHUP) to have the loop reload the registry; not owned.
+  // CURVE (broker/zap_handler.h): the broker's own .key, and the folder of
+  // authorized peers' .pub files by role (broker/authorized_keys.h). Empty:
+  // no encryption, no keys, every peer may send every command; main.cc then
+  // allows only loopback endpoints (broker/bind_policy.h) unless --insecure.
+  std::string curve_key_path;
+  std::string authorized_dir;
+  // Set (e.g. by SIGHUP) to have the loop reload the registry (and the
+  // authorized keys); not owned.
   std::atomic<bool>* reload_requested = nullptr;
 };
 
@@ -92,6 +101,7 @@ struct BrokerConfig {
 // lifecycle's (JobCounters) and the runs' (RunCounters).
 struct LoopCounters {
   std::int64_t bad_messages = 0, commits = 0, store_failures = 0, refused_degraded = 0;
+  std::int64_t forbidden = 0;  // messages outside their key's role, or from a removed key
 };
 
 class Broker {
@@ -132,6 +142,13 @@ class Broker {
   // Records a failed store write, as Apply does.
   bool Db(const Status& s);
   void Tick(std::int64_t now);  // timers, silent workers, heartbeats, retention
+  // Re-reads --authorized (SIGHUP, RELOAD). A folder that does not load
+  // keeps the old keys (false, `message` says why). Workers whose key lost
+  // the worker role are removed: their jobs are re-queued.
+  bool ReloadAuthorized(std::int64_t now, std::string* message);
+  // With CURVE: false (and `forbidden` answered) when the message's key is
+  // not authorized, or its roles do not allow the command. Sets peer_name_.
+  bool Permitted(const proto::Incoming& in);
 
   // --- the state database's health (broker.cc)
   // True when this turn may write: the transaction is open, or opens now.
@@ -190,6 +207,10 @@ class Broker {
   BrokerConfig config_;
   const Clock* clock_;
   zmq::context_t ctx_;
+  std::unique_ptr<ZapHandler> zap_;  // with CURVE; before socket_, after ctx_
+  std::shared_ptr<const AuthorizedKeys> authorized_;
+  // The key (Z85) and its name of the message being handled ("" without CURVE).
+  std::string peer_key_, peer_name_;
   zmq::socket_t socket_;
   std::string bound_endpoint_;
   JobStore store_;

@@ -97,6 +97,8 @@ void Broker::OnReady(const std::string& rid, std::string_view body) {
   w->host = m.host;
   w->pid = m.pid;
   w->version = m.version;
+  w->key = peer_key_;
+  w->key_name = peer_name_;
   w->queues = m.queues;
   w->kinds_list = m.kinds;
   w->kinds.insert(m.kinds.begin(), m.kinds.end());
@@ -284,6 +286,7 @@ void Broker::OnWorkers(const std::string& rid, std::string_view body) {
     v.version = w.version;
     v.connected_ms = w.connected_ms;
     v.last_seen_ms = w.last_seen_ms;
+    v.key = w.key_name;
     v.running.reserve(w.leases.size());
     for (const auto& [seq, attempt] : w.leases) v.running.push_back({FormatJobId(seq), attempt});
     reply.workers.push_back(std::move(v));
@@ -322,7 +325,8 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
         {"duplicate_results", c.duplicate_results}, {"bad_messages", lc.bad_messages},
         {"commits", lc.commits}, {"pruned", retention_.pruned()}, {"runs_started", rc.runs_started},
         {"runs_failed", rc.runs_failed}, {"store_failures", lc.store_failures},
-        {"refused_degraded", lc.refused_degraded}}},
+        {"refused_degraded", lc.refused_degraded}, {"forbidden", lc.forbidden},
+        {"refused_handshakes", zap_ ? zap_->refused() : 0}}},
       {"state_db",
        {{"writable", !degraded_},
         {"error", degraded_ ? degraded_why_ : std::string()},
@@ -449,6 +453,8 @@ void Broker::OnReload(const std::string& rid, std::string_view body) {
   std::string message;
   Status s = runs_->Reload(clock_->NowMs(), &message);
   if (!s.ok()) return ReplyError(rid, m.req, proto::err::kBadRequest, message);
+  // The authorized keys too, as SIGHUP does.
+  if (!ReloadAuthorized(clock_->NowMs(), &message)) return ReplyError(rid, m.req, proto::err::kBadRequest, message);
   SendReply(rid, proto::ReloadReply{m.req, runs_->registry().workflows.size(), config_.workflows_path});
 }
 

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <sqlite3.h>
 
+#include "broker/bind_policy.h"
 #include "broker/broker.h"
 #include "broker/duration_flag.h"
 #include "broker/log.h"
@@ -99,6 +100,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000));
   app.add_option("--clock-offset-ms", clock_offset_ms,
                  "shift the broker's clock (for tests of retention and schedules)");
+  bool insecure = false;
+  app.add_option("--curve-key", cfg.curve_key_path,
+                 "the broker's own CURVE key (NAME.key from `sluice keygen`): encrypts and "
+                 "authenticates every connection; needs --authorized. Without it the broker binds "
+                 "only loopback endpoints")
+      ->envname("SLUICE_CURVE_KEY");
+  app.add_option("--authorized", cfg.authorized_dir,
+                 "folder of the peers' public keys by role: workers/, clients/ and admins/, each "
+                 "holding NAME.pub files; re-read on SIGHUP and `sluice reload`")
+      ->envname("SLUICE_AUTHORIZED");
+  app.add_flag("--insecure", insecure,
+               "allow a non-loopback endpoint without --curve-key: anyone who reaches the port may "
+               "submit jobs and act as a worker");
   app.add_flag("--verbose", cfg.verbose, "log dropped messages and periodic work");
   app.set_version_flag("--version", SLUICE_VERSION);
   try {
@@ -106,6 +120,27 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+  if (!cfg.authorized_dir.empty() && cfg.curve_key_path.empty()) {
+    std::fprintf(stderr, "sluice-broker: --authorized needs --curve-key (the broker's own key)\n");
+    return 2;
+  }
+  if (cfg.curve_key_path.empty()) {
+    if (!sluice::broker::IsLoopbackEndpoint(cfg.endpoint)) {
+      if (!insecure) {
+        std::fprintf(stderr,
+                     "sluice-broker: %s is reachable from other hosts; give the broker a key with "
+                     "--curve-key FILE --authorized DIR (see `sluice keygen`), or pass --insecure to "
+                     "listen there without encryption or authentication\n",
+                     cfg.endpoint.c_str());
+        return 2;
+      }
+      sluice::broker::Logf("WARNING: --insecure: listening on %s without CURVE; anyone who reaches "
+                           "it may submit jobs and take them as a worker",
+                           cfg.endpoint.c_str());
+    } else {
+      sluice::broker::Logf("no --curve-key: loopback endpoints only, without encryption or keys");
+    }
   }
   cfg.retry.max_attempts = max_attempts;
   cfg.retry.base_ms = static_cast<std::uint64_t>(*ParseDurationMs(backoff));

@@ -21,6 +21,8 @@ struct Worker {
   std::string id;
   std::string host;
   std::string version;
+  // Its CURVE key (Z85) and that key's name under --authorized; "" without CURVE.
+  std::string key, key_name;
   std::int64_t pid = 0;
   std::vector<std::string> queues;
   std::vector<std::string> kinds_list;

@@ -29,12 +29,21 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
       ->envname("SLUICE_RPC_TIMEOUT")
       ->type_name("S")
       ->capture_default_str();
+  app.add_option("--curve-key", ctx.global.curve_key,
+                 "This client's CURVE key (NAME.key from `sluice keygen`), for a broker with "
+                 "--curve-key; needs --broker-key")
+      ->envname("SLUICE_CURVE_KEY")
+      ->type_name("FILE");
+  app.add_option("--broker-key", ctx.global.broker_key, "The broker's public key (its NAME.pub)")
+      ->envname("SLUICE_BROKER_KEY")
+      ->type_name("FILE");
 
   CommandList commands;
   AddSubmitCommands(app, ctx, &commands);
   AddJobCommands(app, ctx, &commands);
   AddClusterCommands(app, ctx, &commands);
   AddExtractCommands(app, ctx, &commands);
+  AddKeyCommands(app, ctx, &commands);
   AddCronCommands(app, ctx, &commands);
   AddRunCommands(app, ctx, &commands);  // after AddJobCommands: extends status and cancel
   AddModelCommands(app, ctx, &commands);

@@ -21,6 +21,9 @@ Result<Client> Context::Connect() const {
   if (*ms == 0) return Status::InvalidArgument("--rpc-timeout must be more than 0");
   ClientOptions options;
   options.timeout = std::chrono::milliseconds(*ms);
+  auto keys = curve::LoadClientKeys(global.curve_key, global.broker_key);
+  if (!keys.ok()) return Status::InvalidArgument(keys.status().message());
+  options.curve = std::move(*keys);
   return Client::Connect(global.broker, options);
 }
 

@@ -22,6 +22,8 @@ struct GlobalOptions {
   std::string broker = "tcp://127.0.0.1:5555";  // --broker, $SLUICE_BROKER
   bool json = false;                            // --json
   std::string rpc_timeout = "5";                // --rpc-timeout seconds, $SLUICE_RPC_TIMEOUT
+  std::string curve_key;                        // --curve-key FILE, $SLUICE_CURVE_KEY (own .key)
+  std::string broker_key;                       // --broker-key FILE, $SLUICE_BROKER_KEY (broker's .pub)
 };
 
 class Context {
@@ -33,8 +35,9 @@ class Context {
   std::ostream& out;
   std::ostream& err;
 
-  // A client for --broker with --rpc-timeout. A bad timeout or endpoint is
-  // InvalidArgument (a usage error).
+  // A client for --broker with --rpc-timeout (and CURVE with --curve-key and
+  // --broker-key). A bad timeout, endpoint or key file is InvalidArgument (a
+  // usage error).
   Result<Client> Connect() const;
 
   // Prints "sluice: <message>" on stderr; returns ExitCodeFor(status).
@@ -57,5 +60,7 @@ void AddJobCommands(CLI::App& app, Context& ctx, CommandList* commands);
 void AddClusterCommands(CLI::App& app, Context& ctx, CommandList* commands);
 // extractions, backfill (cli_extract.cc)
 void AddExtractCommands(CLI::App& app, Context& ctx, CommandList* commands);
+// keygen (cli_keys.cc)
+void AddKeyCommands(CLI::App& app, Context& ctx, CommandList* commands);
 
 }  // namespace sluice::cli

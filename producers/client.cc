@@ -66,6 +66,7 @@ Result<Client> Client::Connect(const std::string& endpoint, ClientOptions option
   try {
     auto s = std::make_unique<Socket>();
     s->socket.set(zmq::sockopt::linger, 0);
+    curve::ApplyClientKeys(s->socket, options.curve);
     s->socket.connect(endpoint);
     return Client(endpoint, options, std::move(s));
   } catch (const zmq::error_t& e) {

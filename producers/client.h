@@ -17,7 +17,7 @@
 //   (e.g. "not_found: no job j9"), with the Code mapped as:
 //     bad_request -> kInvalidArgument, not_found -> kNotFound,
 //     invalid_state -> kConflict, shutting_down -> kUnavailable,
-//     anything else (internal, version, unknown_command, ...) -> kInternal.
+//     anything else (internal, forbidden, version, unknown_command, ...) -> kInternal.
 //   Failures on this side (no answer, a reply that is not a msgpack map) have
 //   messages that do not start with "<code>: ".
 // - Replies are matched by `req`; a reply whose `req` belongs to no pending
@@ -44,6 +44,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schemas/curve_cert.h"
 #include "schemas/messages.h"
 #include "schemas/protocol.h"
 #include "schemas/replies.h"
@@ -58,6 +59,9 @@ struct ClientOptions {
   // How many SUBMIT messages Submit() keeps in flight when it splits a large
   // batch (>= 1).
   std::size_t submit_window = 4;
+  // CURVE (schemas/curve_cert.h): this client's key pair and the broker's
+  // public key; empty: a plain connection (a loopback broker).
+  curve::ClientKeys curve;
 };
 
 // LIST filters; empty / 0 means "any" / the broker's default limit (100).

@@ -36,13 +36,13 @@ std::string Scalar(const json& v) {
 }  // namespace
 
 std::string FormatWorkers(const json& workers, std::int64_t now_ms) {
-  TextTable table({"WORKER", "HOST", "PID", "QUEUES", "KINDS", "SLOTS", "BUSY", "VERSION",
+  TextTable table({"WORKER", "HOST", "KEY", "PID", "QUEUES", "KINDS", "SLOTS", "BUSY", "VERSION",
                    "CONNECTED", "LAST SEEN"});
   if (workers.is_array()) {
     for (const auto& w : workers) {
       auto connected = Int(w, "connected_ms");
       auto seen = Int(w, "last_seen_ms");
-      table.AddRow({Str(w, "worker"), Str(w, "host"), Number(w, "pid"), NameList(Get(w, "queues")),
+      table.AddRow({Str(w, "worker"), Str(w, "host"), Str(w, "key").empty() ? "-" : Str(w, "key"), Number(w, "pid"), NameList(Get(w, "queues")),
                     NameList(Get(w, "kinds")), Number(w, "slots"), Number(w, "busy"),
                     Str(w, "version"), connected ? FormatIsoUtc(*connected, false) : "",
                     seen ? FormatDurationMs(now_ms - *seen) + " ago" : ""});

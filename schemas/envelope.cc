@@ -8,6 +8,7 @@ bool ReceiveMessage(zmq::socket_t& socket, bool has_routing_id, Incoming* out,
   out->routing_id.clear();
   out->body = {};
   out->command = 0;
+  out->user_id.clear();
   *error = FrameError::kNone;
   while (true) {
     zmq::message_t msg;
@@ -23,6 +24,9 @@ bool ReceiveMessage(zmq::socket_t& socket, bool has_routing_id, Incoming* out,
       break;
     }
   }
+  // Metadata travels with the frames the peer sent (not the routing id the
+  // ROUTER prepends).
+  if (const char* user = zmq_msg_gets(out->frames.back().handle(), "User-Id")) out->user_id = user;
   *error = ParseFrames(has_routing_id, out);
   return true;
 }

@@ -21,6 +21,9 @@ struct Incoming {
   std::uint8_t command = 0;
   std::string_view body;      // points into frames[]
   std::vector<zmq::message_t> frames;
+  // The connection's ZAP user id (the broker's: the peer's CURVE public key,
+  // Z85), from the message's metadata; empty without authentication.
+  std::string user_id;
 };
 
 enum class FrameError {

@@ -284,6 +284,7 @@ Status ReadWorker(const msgpack::object& o, std::string_view what, long index, W
   Int(r, key::kConnectedMs, &w->connected_ms);
   Int(r, key::kLastSeenMs, &w->last_seen_ms);
   ReadRunning(r, &w->running);
+  Text(r, key::kKey, &w->key);
   return r.status();
 }
 
@@ -451,6 +452,7 @@ void Put(MapWriter& w, const WorkerView& v) {
   w.Num(key::kBusy, v.busy);
   w.Num(key::kConnectedMs, v.connected_ms);
   w.Str(key::kHost, v.host);
+  w.StrOrNil(key::kKey, v.key);
   w.Strs(key::kKinds, v.kinds);
   w.Num(key::kLastSeenMs, v.last_seen_ms);
   w.Num(key::kPid, v.pid);
@@ -715,7 +717,8 @@ json ToJson(const WorkerView& w) {
           {"version", w.version},
           {"connected_ms", w.connected_ms},
           {"last_seen_ms", w.last_seen_ms},
-          {"running", std::move(running)}};
+          {"running", std::move(running)},
+          {"key", StrOrNull(w.key)}};
 }
 
 json ToJson(const ScheduleView& e) {

@@ -132,7 +132,8 @@ struct WorkerView {
   std::string version;
   std::int64_t connected_ms = 0;
   std::int64_t last_seen_ms = 0;
-  std::vector<JobAttempt> running;  // [[job, attempt], ...]
+  std::vector<JobAttempt> running;
+  std::string key;  // the name of its CURVE key ("" <-> nil: no CURVE)  // [[job, attempt], ...]
 };
 
 // A stage no connected worker serves (SCHEDULES).
