@@ -42,10 +42,14 @@ std::string Answer::Describe() const {
   return "?";
 }
 
-WireClient::WireClient(const std::string& endpoint) : context_(1), socket_(context_, zmq::socket_type::dealer) {
+WireClient::WireClient(const std::string& endpoint) : WireClient(endpoint, curve::ClientKeys{}) {}
+
+WireClient::WireClient(const std::string& endpoint, const curve::ClientKeys& keys)
+    : context_(1), socket_(context_, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::rcvhwm, 0);
   socket_.set(zmq::sockopt::sndhwm, 0);
+  curve::ApplyClientKeys(socket_, keys);
   socket_.connect(endpoint);
 }
 

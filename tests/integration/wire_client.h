@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "schemas/curve_cert.h"
 #include "schemas/messages.h"
 #include "schemas/protocol.h"
 
@@ -54,6 +55,8 @@ struct Answer {
 class WireClient {
  public:
   explicit WireClient(const std::string& endpoint);
+  // A CURVE client of a broker with --curve-key.
+  WireClient(const std::string& endpoint, const curve::ClientKeys& keys);
   ~WireClient();
   WireClient(const WireClient&) = delete;
   WireClient& operator=(const WireClient&) = delete;
