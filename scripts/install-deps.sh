@@ -7,7 +7,7 @@ packages=(
   g++ make cmake pkg-config git ca-certificates
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libcurl4-openssl-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev libgtest-dev libgmock-dev
-  nginx-light curl python3 python3-zmq python3-msgpack procps
+  nginx-light curl python3 python3-zmq python3-msgpack procps iproute2
   clang libclang-rt-14-dev
 )
 
