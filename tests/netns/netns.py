@@ -137,8 +137,24 @@ class Lab:
                     pass
                 p.wait()
         for h in self.hosts:
+            self.kill_namespace(h)
             run([self.ip, "netns", "del", h.ns], check=False)
         self.hosts = []
+
+    def pids(self, host):
+        """Every process in the host's namespace (ones a shell put in the background too)."""
+        r = run([self.ip, "netns", "pids", host.ns], check=False)
+        return [int(p) for p in r.stdout.split()]
+
+    def kill_namespace(self, host, sig=signal.SIGKILL):
+        for pid in self.pids(host):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while self.pids(host) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def wait_until(cond, timeout, what, interval=0.1):
