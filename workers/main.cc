@@ -2,7 +2,8 @@
 // the behaviour and PROTOCOL.md §5 for the wire contract.
 //
 // Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the worker
-// cannot start, 2 for bad flags or a malformed broker endpoint.
+// cannot start, 2 for bad flags, an unusable CURVE key file (--curve-key,
+// --broker-key) or a malformed broker endpoint.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -67,10 +68,21 @@ int main(int argc, char** argv) {
   CLI::App app{"sluice-worker: connects to the sluice broker and runs the jobs it hands out.\n"
                "Stops gracefully on SIGTERM/SIGINT: takes no new jobs, lets running ones finish\n"
                "within --grace, hands the rest back to the broker; a second signal hands them\n"
-               "back at once."};
+               "back at once. If the broker refuses this worker's key (ERROR forbidden), it takes\n"
+               "no jobs, keeps the results it could not report, and tries again with backoff."};
   app.add_option("--broker", options.broker, "Broker endpoint")
       ->envname("SLUICE_BROKER")
       ->capture_default_str();
+  app.add_option("--curve-key", options.curve_key_file,
+                 "CURVE: this worker's own key file (NAME.key: its public and secret key, mode 0600). "
+                 "With --broker-key, the connection to the broker is encrypted and the worker "
+                 "authenticates with this key; the broker must authorize its NAME.pub as a "
+                 "worker's. Both or neither")
+      ->envname("SLUICE_CURVE_KEY");
+  app.add_option("--broker-key", options.broker_key_file,
+                 "CURVE: the broker's public key file (its NAME.pub); the worker only talks to "
+                 "the broker holding the matching secret key. Both or neither with --curve-key")
+      ->envname("SLUICE_BROKER_KEY");
   app.add_option("--slots", slots,
                  "Jobs that may block (exec, test.sleep) run at once, 1-4096; the broker sends no "
                  "more than this")
@@ -80,7 +92,11 @@ int main(int argc, char** argv) {
                  "frees: hides the broker round trip for very short jobs; keep 0 for long ones "
                  "(a prefetched job waits for this worker even when another is idle)")
       ->capture_default_str();
-  app.add_option("--queues", options.queues, "Comma-separated queues to serve")
+  app.add_option("--queues", options.queues,
+                 "Comma-separated queues to serve, e.g. lakehouse,default on the host that holds "
+                 "the lakehouse (the default pipeline's transform and export stages are on queue "
+                 "lakehouse)")
+      ->envname("SLUICE_QUEUES")
       ->delimiter(',')
       ->capture_default_str();
   app.add_flag("--allow-exec", options.allow_exec,
@@ -121,7 +137,9 @@ int main(int argc, char** argv) {
                  "(0: no limit)")
       ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms,
-                 "Heartbeat interval in ms; the broker is presumed gone after 3 silent intervals")
+                 "Heartbeat interval in ms. The broker is presumed gone after 3 silent intervals; "
+                 "each further silent connection in a row waits twice as long, up to 30 "
+                 "intervals, plus 0-25% at random")
       ->capture_default_str();
   app.add_option("--grace", grace_s, "Seconds running jobs may take to finish after SIGTERM")
       ->capture_default_str();
@@ -164,6 +182,10 @@ int main(int argc, char** argv) {
   options.grace = std::chrono::milliseconds(static_cast<long long>(std::llround(grace_s * 1000)));
   if (sluice::Status valid = sluice::worker::ValidateOptions(options); !valid.ok()) {
     std::fprintf(stderr, "sluice-worker: %s\n", valid.message().c_str());
+    return 2;
+  }
+  if (sluice::Status keys = sluice::worker::LoadCurveKeys(&options); !keys.ok()) {
+    std::fprintf(stderr, "sluice-worker: %s\n", keys.message().c_str());
     return 2;
   }
 

@@ -45,7 +45,7 @@ Worker::Worker(WorkerOptions options, StopRequests* stop)
       settings_(SettingsFrom(options_)),
       stop_(stop),
       context_(1),
-      link_(context_, options_.broker, options_.heartbeat),
+      link_(context_, options_.broker, options_.heartbeat, options_.curve),
       pool_(options_.slots, log_, settings_) {
   running_.reserve(options_.slots * 2);
 }
@@ -67,9 +67,11 @@ int Worker::Run() {
     log_.Info("cannot connect to '%s': %s", options_.broker.c_str(), e.what());
     return 2;
   }
-  log_.Info("starting: broker %s, slots %u, queues %s, kinds %s, heartbeat %lld ms, grace %lld ms",
+  log_.Info("starting: broker %s, slots %u, queues %s, kinds %s, heartbeat %lld ms, grace %lld ms, %s%s",
             options_.broker.c_str(), options_.slots, Join(options_.queues).c_str(),
-            Join(kinds_).c_str(), Ms(options_.heartbeat), Ms(options_.grace));
+            Join(kinds_).c_str(), Ms(options_.heartbeat), Ms(options_.grace),
+            link_.curve() ? "CURVE with public key " : "no CURVE (plain TCP)",
+            link_.curve() ? options_.curve.own.public_z85.c_str() : "");
   Introduce(now);
 
   while (phase_ != Phase::kDone) {
@@ -115,13 +117,27 @@ void Worker::ReadMessages(Clock::time_point now) {
       if (e.num() != EINTR) log_.Info("receive failed: %s", e.what());
       return;
     }
-    if (!link_.heard_since_connect()) {
-      log_.Info("connected to %s", link_.endpoint().c_str());
-      silent_reconnects_ = 0;
+    // ERROR forbidden is no sign of life, nor is anything on a refused link.
+    if (!link_.refused() && !IsForbidden(error)) {
+      if (!link_.heard_since_connect()) {
+        if (key_refused_) {
+          log_.Info("the broker accepts this worker's key again; connected to %s", link_.endpoint().c_str());
+          key_refused_ = false;
+        } else {
+          log_.Info("connected to %s", link_.endpoint().c_str());
+        }
+      }
+      link_.Heard(now);
     }
-    link_.Heard(now);
     HandleMessage(error, now);
   }
+}
+
+bool Worker::IsForbidden(proto::FrameError error) const {
+  if (error != proto::FrameError::kNone || incoming_.command != static_cast<std::uint8_t>(proto::Command::kError))
+    return false;
+  proto::ErrorMsg decoded;
+  return proto::Decode(incoming_.body, &decoded).ok() && decoded.code == proto::err::kForbidden;
 }
 
 void Worker::HandleMessage(proto::FrameError error, Clock::time_point now) {
@@ -174,6 +190,11 @@ void Worker::OnJob(std::string_view body, Clock::time_point now) {
   }
   if (phase_ != Phase::kServing)
     return Refuse(job_.job, job_.attempt, Outcome::kReturned, true, "worker is shutting down", now);
+  if (link_.refused()) {
+    // Kept, and reported once the broker accepts the key again.
+    return Refuse(job_.job, job_.attempt, Outcome::kReturned, true,
+                  "the broker refused the key of worker " + id_ + " (forbidden)", now);
+  }
   const HandlerSpec* handler = FindHandler(job_.kind);
   if (handler == nullptr) {
     return Refuse(job_.job, job_.attempt, Outcome::kFailed, false,
@@ -262,6 +283,7 @@ void Worker::OnError(std::string_view body, Clock::time_point now) {
   proto::ErrorMsg error;
   Status decoded = proto::Decode(body, &error);
   if (!decoded.ok()) return LogThrottled(now, "ignored an ERROR: %s", decoded.message().c_str());
+  if (error.code == proto::err::kForbidden) return OnForbidden(error.message, now);
   if (error.code == proto::err::kUnknownWorker) {
     // Every message sent before the broker hears our READY earns one of
     // these; one READY answers them all.
@@ -280,9 +302,31 @@ void Worker::OnError(std::string_view body, Clock::time_point now) {
   LogThrottled(now, "broker error %s: %s", error.code.c_str(), error.message.c_str());
 }
 
+void Worker::OnForbidden(const std::string& message, Clock::time_point now) {
+  // The answers to everything else already sent on this connection (READY,
+  // the re-sent RESULTs) say the same: one refusal per connection, so at
+  // most one line per backoff period.
+  if (link_.refused()) return;
+  link_.Refuse(now);
+  key_refused_ = true;
+  const std::string key =
+      link_.curve() ? " (its public key: " + options_.curve.own.public_z85 + ")" : std::string(" (no CURVE key)");
+  log_.Info("the broker refused this worker's key (forbidden): %s%s; taking no jobs, keeping %zu "
+            "unacknowledged results and %zu jobs here, trying again in %lld ms (failed connections in a "
+            "row: %llu)",
+            message.empty() ? "no reason given" : message.c_str(), key.c_str(), unacked_.size(),
+            running_.size() + waiting_.size(), Ms(link_.patience()),
+            static_cast<unsigned long long>(link_.failures()));
+}
+
 void Worker::OnBrokerBye(std::string_view body, Clock::time_point now) {
   proto::Bye bye;
   (void)proto::Decode(body, &bye);  // the reason is only for the log
+  if (link_.refused()) {
+    // Not a reason to try before the backoff is over.
+    log_.Info("the broker said BYE (%s); trying again as planned", bye.reason.empty() ? "no reason given" : bye.reason.c_str());
+    return;
+  }
   log_.Info("the broker said BYE (%s); keeping %zu unacknowledged results and reconnecting",
             bye.reason.empty() ? "no reason given" : bye.reason.c_str(), unacked_.size());
   Reconnect(now);
@@ -320,12 +364,19 @@ void Worker::OnStopRequests(unsigned count, Clock::time_point now) {
 }
 
 void Worker::Tick(Clock::time_point now) {
-  if (link_.Silent(now)) {
-    ++silent_reconnects_;
-    if ((silent_reconnects_ & (silent_reconnects_ - 1)) == 0) {
-      log_.Info("no message from the broker for %lld ms; reconnecting to %s (attempt %llu)",
-                static_cast<long long>(BrokerLink::kLivenessIntervals * options_.heartbeat.count()),
-                link_.endpoint().c_str(), static_cast<unsigned long long>(silent_reconnects_));
+  if (link_.ReconnectDue(now)) {
+    if (!link_.refused()) {
+      const std::chrono::milliseconds silent_for = link_.patience();
+      link_.CountFailure();
+      const std::uint64_t n = link_.failures();
+      // Only the 1st, 2nd, 4th, 8th... in a row are logged.
+      if ((n & (n - 1)) == 0) {
+        log_.Info("no message from the broker for %lld ms; reconnecting to %s (attempt %llu; the broker "
+                  "gets %lld ms to answer)%s",
+                  Ms(silent_for), link_.endpoint().c_str(), static_cast<unsigned long long>(n),
+                  Ms(link_.next_patience()),
+                  link_.curve() && n == 1 ? " (CURVE: is --broker-key the broker's public key?)" : "");
+      }
     }
     Reconnect(now);
   }
@@ -372,6 +423,7 @@ void Worker::Reconnect(Clock::time_point now) {
 }
 
 void Worker::Introduce(Clock::time_point now) {
+  if (link_.refused()) return;  // the next connection introduces itself
   proto::Ready ready;
   ready.worker = id_;
   ready.host = host_.substr(0, proto::kMaxNameBytes * 4);
@@ -408,7 +460,7 @@ void Worker::SendResult(const proto::JobResult& result, Clock::time_point now) {
   std::string body;
   proto::Encode(result, &body);
   const std::string& kept = unacked_.Add(JobKeyView{result.job, result.attempt}, std::move(body));
-  if (!link_.Send(proto::Command::kResult, kept, now))
+  if (!link_.Send(proto::Command::kResult, kept, now) && !link_.refused())
     LogThrottled(now, "could not send the RESULT of job %s attempt %u; it is re-sent after reconnecting",
                  result.job.c_str(), result.attempt);
 }

@@ -12,8 +12,34 @@
 // `prefetch` more wait here (in arrival order) for a slot; a JOB beyond that
 // is answered RESULT `returned` (the broker should not have sent it).
 // Results are kept until ACKed and re-sent after every READY on a new
-// connection (broker silent for 3 intervals, broker BYE) or after ERROR
-// unknown_worker.
+// connection (broker silent for a while, broker BYE) or after ERROR
+// unknown_worker. Jobs keep running while the broker is away; their results
+// wait here.
+//
+// Reconnecting (BrokerLink has the numbers): the broker is presumed gone
+// after 3 silent heartbeat intervals; each further silent connection in a
+// row gets twice the patience, up to 30 intervals, plus 0-25% random
+// jitter; any message from the broker resets that. Silent reconnects are
+// logged for the 1st, 2nd, 4th, 8th... in a row.
+//
+// ERROR `forbidden` (to READY, HEARTBEAT, RESULT...): the broker does not
+// authorize this worker's key as a worker's (wrong role, or the key was
+// removed from its authorized folder). The worker then
+//   - logs "the broker refused this worker's key (forbidden): ..." once per
+//     connection, i.e. at most once per backoff period;
+//   - sends nothing more on that connection (no HEARTBEAT, no RESULT) and
+//     counts nothing from it as a sign of life;
+//   - takes no jobs: a JOB still arriving is answered RESULT `returned`
+//     (kept like every result until ACKed, so sent after the next READY);
+//   - keeps running the jobs it has (and starts the prefetched ones), and
+//     keeps every unacknowledged result;
+//   - after the backoff (as for a silent connection, the refusal counting
+//     as one) connects anew and sends READY and its unacknowledged results:
+//     once an operator authorizes the key again (and reloads the broker),
+//     the worker is back within one backoff period, and logs that the
+//     broker accepts its key again.
+// A stop request still shuts it down as usual (it waits `ack_wait` for the
+// ACKs that cannot come, then leaves).
 //
 // Shutdown, driven by StopRequests:
 //   1st request: HEARTBEAT {slots: 0}; new JOBs get RESULT `returned`;
@@ -81,6 +107,10 @@ class Worker {
   void OnCancel(std::string_view body, Clock::time_point now);
   void OnAck(std::string_view body, Clock::time_point now);
   void OnError(std::string_view body, Clock::time_point now);
+  // ERROR forbidden: the broker does not accept this worker's key.
+  void OnForbidden(const std::string& message, Clock::time_point now);
+  // The message in incoming_ is ERROR forbidden.
+  bool IsForbidden(proto::FrameError error) const;
   void OnBrokerBye(std::string_view body, Clock::time_point now);
   void CollectFinished(Clock::time_point now);
   void OnStopRequests(unsigned count, Clock::time_point now);
@@ -130,9 +160,9 @@ class Worker {
   bool returned_running_ = false;  // the running attempts were cancelled for shutdown
   bool skip_ack_wait_ = false;
   Clock::time_point last_ready_{};
-  // Reconnects since the broker last said anything; only the 1st, 2nd,
-  // 4th, 8th... are logged, so a long outage does not flood the log.
-  std::uint64_t silent_reconnects_ = 0;
+  // The broker refused the key (ERROR forbidden) and has not spoken
+  // otherwise since: its acceptance is logged.
+  bool key_refused_ = false;
 
   // Throttle for LogThrottled().
   Clock::time_point last_throttled_log_{};

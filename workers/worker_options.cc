@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <random>
 
+#include <zmq.h>
+
 #include "schemas/msgpack_reader.h"
 #include "schemas/name_rule.h"
 #include "schemas/protocol.h"
@@ -57,6 +59,15 @@ Status ValidateOptions(const WorkerOptions& o) {
     if (root.empty() || root.find('\0') != std::string::npos)
       return Status::InvalidArgument("--models-root: a folder must be a non-empty path");
   if (auto list = SecretAllowList::Parse(o.secret_env); !list.ok()) return list.status();
+  return Status::Ok();
+}
+
+Status LoadCurveKeys(WorkerOptions* o) {
+  auto keys = curve::LoadClientKeys(o->curve_key_file, o->broker_key_file);
+  if (!keys.ok()) return keys.status();
+  if (!keys->server_z85.empty() && !zmq_has("curve"))
+    return Status::InvalidArgument("--curve-key: this libzmq was built without CURVE support");
+  o->curve = std::move(keys.value());
   return Status::Ok();
 }
 

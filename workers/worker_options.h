@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "schemas/curve_cert.h"
 #include "schemas/status.h"
 
 namespace sluice::worker {
@@ -31,6 +32,12 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat{1000};       // >= 10 ms
   std::chrono::milliseconds grace{30000};          // after a stop request, how long running jobs may finish
   std::chrono::milliseconds ack_wait{5000};        // at shutdown, how long to wait for the last ACKs
+  // CURVE: this worker's NAME.key (--curve-key) and the broker's NAME.pub
+  // (--broker-key), both or neither; LoadCurveKeys() reads them into
+  // `curve`. An empty `curve` (neither file): plain TCP.
+  std::string curve_key_file;
+  std::string broker_key_file;
+  curve::ClientKeys curve;
 };
 
 // "<host>-<pid>-<6 random hex digits>", at most proto::kMaxIdBytes bytes
@@ -40,6 +47,11 @@ std::string DefaultWorkerId();
 // InvalidArgument naming the first option out of range, e.g.
 // "--queues: 'a b' must be 1-64 characters of [A-Za-z0-9._-]".
 Status ValidateOptions(const WorkerOptions& options);
+
+// Reads `curve_key_file` and `broker_key_file` into `curve`. An error
+// (InvalidArgument/NotFound) names the file, or the missing flag when only
+// one of the two is given; sluice-worker exits 2 with it.
+Status LoadCurveKeys(WorkerOptions* options);
 
 struct HandlerSettings;
 // What handlers read, from validated options.

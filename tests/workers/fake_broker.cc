@@ -6,10 +6,14 @@
 
 namespace sluice::worker::testing {
 
-FakeBroker::FakeBroker(int port, std::chrono::milliseconds beat)
+FakeBroker::FakeBroker(int port, std::chrono::milliseconds beat, const curve::KeyPair* curve_server)
     : socket_(context_, zmq::socket_type::router), beat_(beat) {
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::router_mandatory, 1);
+  if (curve_server != nullptr) {
+    socket_.set(zmq::sockopt::curve_server, true);
+    socket_.set(zmq::sockopt::curve_secretkey, curve_server->secret_z85);
+  }
   socket_.bind("tcp://127.0.0.1:" + (port == 0 ? std::string("*") : std::to_string(port)));
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
   port_ = std::stoi(endpoint_.substr(endpoint_.rfind(':') + 1));
@@ -103,6 +107,13 @@ void FakeBroker::SendAck(const std::string& peer, const std::vector<proto::JobAt
   std::string body;
   proto::Encode(proto::Ack{acks}, &body);
   Send(peer, proto::Command::kAck, body);
+}
+
+void FakeBroker::SendError(const std::string& peer, std::string_view code, const std::string& message) {
+  proto::ErrorMsg e{0, std::string(code), message};
+  std::string body;
+  proto::Encode(e, &body);
+  Send(peer, proto::Command::kError, body);
 }
 
 void FakeBroker::SendFrames(const std::string& peer, const std::vector<std::string>& frames) {

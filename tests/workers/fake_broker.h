@@ -17,6 +17,7 @@
 
 #include <zmq.hpp>
 
+#include "schemas/curve_cert.h"
 #include "schemas/messages.h"
 #include "schemas/protocol.h"
 
@@ -32,8 +33,11 @@ struct Received {
 
 class FakeBroker {
  public:
-  // Binds tcp://127.0.0.1:`port` (0: any free port).
-  explicit FakeBroker(int port = 0, std::chrono::milliseconds beat = 100ms);
+  // Binds tcp://127.0.0.1:`port` (0: any free port). With `curve_server`
+  // (a key pair with its secret), a CURVE server with those keys that lets
+  // any client key in (no ZAP handler), as libzmq does.
+  explicit FakeBroker(int port = 0, std::chrono::milliseconds beat = 100ms,
+                      const curve::KeyPair* curve_server = nullptr);
 
   const std::string& endpoint() const { return endpoint_; }
   int port() const { return port_; }
@@ -57,6 +61,8 @@ class FakeBroker {
                std::uint64_t timeout_ms = 0);
   void SendCancel(const std::string& peer, const std::string& job, std::uint32_t attempt);
   void SendAck(const std::string& peer, const std::vector<proto::JobAttempt>& acks);
+  // ERROR {req: 0, code, message}.
+  void SendError(const std::string& peer, std::string_view code, const std::string& message);
   // Raw frames, for garbage tests.
   void SendFrames(const std::string& peer, const std::vector<std::string>& frames);
 

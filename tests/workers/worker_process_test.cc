@@ -16,6 +16,7 @@
 #include "fake_broker.h"
 #include "handler_harness.h"
 #include "process_probe.h"
+#include "schemas/curve_cert.h"
 
 namespace sluice::worker {
 namespace {
@@ -108,6 +109,8 @@ TEST(WorkerProcess, BadFlagsExitTwoWithOneLine) {
       {"--broker", "nonsense"},
       {"--secret-env", "NOT-A-NAME"}, {"--secret-env", "A,1B"}, {"--models-root", ""},
       {"--extract-max-bytes", "-1"},
+      {"--curve-key", "/nonexistent/w.key"}, {"--broker-key", "/nonexistent/b.pub"},
+      {"--curve-key", "/nonexistent/w.key", "--broker-key", "/nonexistent/b.pub"},
   };
   for (const auto& args : bad) {
     const std::string err = dir.path + "/stderr";
@@ -174,6 +177,103 @@ TEST(WorkerProcess, ModelsRootsAndSecretNamesFromFlagsAndEnvironment) {
     EXPECT_NE(results["extract"].error.find(c.secrets_shown), std::string::npos) << results["extract"].error;
     p.Signal(SIGKILL);
   }
+}
+
+// SLUICE_QUEUES, split on ','; --queues wins over it.
+TEST(WorkerProcess, QueuesFromTheEnvironment) {
+  for (bool flag : {false, true}) {
+    FakeBroker broker;
+    ::setenv("SLUICE_QUEUES", "lakehouse,default", 1);
+    std::vector<std::string> args = {"--broker", broker.endpoint(), "--heartbeat-ms", "200"};
+    if (flag) args.insert(args.end(), {"--queues", "extract"});
+    WorkerProcess p(args);
+    ::unsetenv("SLUICE_QUEUES");
+    auto ready = broker.ReceiveCommand(Command::kReady, kWait);
+    ASSERT_TRUE(ready);
+    const std::vector<std::string> expected =
+        flag ? std::vector<std::string>{"extract"} : std::vector<std::string>{"lakehouse", "default"};
+    EXPECT_EQ(testing::DecodeReady(*ready).queues, expected);
+    p.Signal(SIGKILL);
+  }
+}
+
+// CURVE keys: from the flags or SLUICE_CURVE_KEY / SLUICE_BROKER_KEY; a
+// key file that cannot be used stops the worker at once (exit 2), naming it.
+TEST(WorkerProcess, CurveKeyFiles) {
+  TempDir dir;
+  std::string broker_key, broker_pub, worker_key, worker_pub;
+  ASSERT_TRUE(curve::WriteNewCert(dir.path, "broker", &broker_key, &broker_pub).ok());
+  ASSERT_TRUE(curve::WriteNewCert(dir.path, "worker", &worker_key, &worker_pub).ok());
+  const std::string loose = dir.path + "/loose.key";
+  std::filesystem::copy_file(worker_key, loose);
+  std::filesystem::permissions(loose, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  const std::string missing = dir.path + "/missing.pub";
+  const std::string err = dir.path + "/stderr";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--curve-key", worker_key, "--broker-key", missing}, missing},
+      {{"--curve-key", worker_pub, "--broker-key", broker_pub}, worker_pub},  // no secret key
+      {{"--curve-key", loose, "--broker-key", broker_pub}, loose},            // readable by others
+      {{"--curve-key", worker_key, "--broker-key", dir.path}, dir.path},      // a folder
+      {{"--curve-key", worker_key}, "--broker-key"},
+  };
+  for (const auto& [args, named] : bad) {
+    WorkerProcess p(args, err);
+    auto status = p.Wait(kWait);
+    ASSERT_TRUE(status) << args[1];
+    ASSERT_TRUE(WIFEXITED(*status)) << args[1];
+    EXPECT_EQ(WEXITSTATUS(*status), 2) << args[1];
+    std::string text = ReadFile(err);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    EXPECT_NE(text.find(named), std::string::npos) << text;
+  }
+  if (!zmq_has("curve")) GTEST_SKIP() << "libzmq without CURVE";
+  const curve::KeyPair server = curve::ReadSecretCert(broker_key).value();
+  FakeBroker broker(0, 100ms, &server);
+  ::setenv("SLUICE_CURVE_KEY", worker_key.c_str(), 1);
+  ::setenv("SLUICE_BROKER_KEY", broker_pub.c_str(), 1);
+  WorkerProcess p({"--broker", broker.endpoint(), "--heartbeat-ms", "200"}, err);
+  ::unsetenv("SLUICE_CURVE_KEY");
+  ::unsetenv("SLUICE_BROKER_KEY");
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kWait)) << ReadFile(err);
+  p.Signal(SIGKILL);
+  ASSERT_TRUE(p.Wait(kWait));
+  EXPECT_NE(ReadFile(err).find("CURVE with public key " + curve::ReadPublicKey(worker_pub).value()),
+            std::string::npos)
+      << ReadFile(err);
+}
+
+// ERROR forbidden: one log line per refused connection, however many
+// messages the broker refuses on it; a line when the key is accepted again.
+TEST(WorkerProcess, ForbiddenIsLoggedOncePerConnection) {
+  TempDir dir;
+  const std::string err = dir.path + "/stderr";
+  FakeBroker broker;
+  broker.set_silent(true);
+  WorkerProcess p({"--broker", broker.endpoint(), "--worker-id", "wp-refused", "--heartbeat-ms", "50"}, err);
+  std::vector<std::string> peers;  // one per connection, in order
+  while (peers.size() < 4) {
+    auto m = broker.ReceiveCommand(Command::kReady, kWait);
+    ASSERT_TRUE(m) << peers.size() << " connections: " << ReadFile(err);
+    peers.push_back(m->peer);
+    if (peers.size() == 4) break;
+    // READY and whatever else it sent: each refused.
+    for (int i = 0; i < 3; ++i) broker.SendError(m->peer, proto::err::kForbidden, "not a worker key");
+  }
+  // The 4th connection is accepted: a JOB runs.
+  broker.SendJob(peers.back(), "j1", 1, "test.noop", Params("{}"));
+  auto r = broker.ReceiveCommand(Command::kResult, kWait);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(DecodeResult(*r).outcome, Outcome::kSucceeded);
+  p.Signal(SIGKILL);
+  ASSERT_TRUE(p.Wait(kWait));
+  const std::string log = ReadFile(err);
+  std::size_t refusals = 0;
+  for (std::size_t at = 0; (at = log.find("the broker refused this worker's key (forbidden): not a worker key", at)) !=
+                           std::string::npos;
+       ++at)
+    ++refusals;
+  EXPECT_EQ(refusals, 3u) << log;
+  EXPECT_NE(log.find("the broker accepts this worker's key again"), std::string::npos) << log;
 }
 
 TEST(WorkerProcess, SigtermReturnsUnfinishedJobsAndExitsZero) {

@@ -4,6 +4,7 @@
 // on waiting; nothing asserts a speed.
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -588,6 +589,241 @@ TEST(WorkerProtocol, AResultRefusedAsBadRequestIsNotSentAgain) {
   ASSERT_FALSE(results.empty());
   EXPECT_EQ(results.back(), "j2");
   EXPECT_EQ(std::count(results.begin(), results.end(), "j1"), 0);
+}
+
+// Jobs run on while the broker is away; their results reach it when it is
+// back (the worker keeps them until ACKed).
+TEST(WorkerProtocol, AJobFinishedDuringAnOutageIsReportedWhenTheBrokerIsBack) {
+  auto broker = std::make_unique<FakeBroker>();
+  const int port = broker->port();
+  WorkerOptions o = TestOptions(*broker);
+  o.heartbeat = 100ms;
+  RunningWorker w(o);
+  ASSERT_TRUE(broker->ReceiveCommand(Command::kReady, kProtocolWait));
+  broker->SendJob(broker->peer(), "j1", 1, "test.sleep", Params(R"({"ms": 700})"));
+  broker->Pump(100ms);
+  broker.reset();  // gone while j1 runs, for longer than several reconnects
+  std::this_thread::sleep_for(1500ms);
+  broker = std::make_unique<FakeBroker>(port);
+  std::optional<proto::JobResult> result;
+  for (auto end = std::chrono::steady_clock::now() + kProtocolWait;
+       !result && std::chrono::steady_clock::now() < end;) {
+    auto m = broker->Receive(1s);
+    if (!m) continue;
+    if (m->command == Command::kResult) {
+      result = DecodeResult(*m);
+    } else if (m->command != Command::kReady) {
+      // Like the real broker: a stranger's HEARTBEAT gets unknown_worker.
+      broker->SendError(m->peer, proto::err::kUnknownWorker, "who are you?");
+    }
+  }
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->job, "j1");
+  EXPECT_EQ(result->outcome, Outcome::kSucceeded) << result->error;
+}
+
+// A broker that never answers: every further connection waits longer
+// (base 300 ms here: 300, 300, 600, 1200 ms between READYs, + jitter).
+// Lower bounds only, with room for a slow connect.
+TEST(WorkerProtocol, ReconnectsBackOffWhileTheBrokerIsSilent) {
+  FakeBroker broker;
+  broker.set_silent(true);
+  WorkerOptions o = TestOptions(broker);
+  o.heartbeat = 100ms;
+  RunningWorker w(o);
+  std::vector<std::chrono::steady_clock::time_point> readies;
+  std::set<std::string> peers;
+  while (readies.size() < 5) {
+    auto m = broker.ReceiveCommand(Command::kReady, kProtocolWait);
+    ASSERT_TRUE(m) << "only " << readies.size() << " READYs";
+    readies.push_back(std::chrono::steady_clock::now());
+    peers.insert(m->peer);
+  }
+  EXPECT_EQ(peers.size(), 5u) << "each READY comes on a new connection";
+  auto gap = [&](int i) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(readies[i + 1] - readies[i]);
+  };
+  EXPECT_GE(gap(2), 450ms) << "the 3rd silent connection waits 600 ms";
+  EXPECT_GE(gap(3), 900ms) << "the 4th silent connection waits 1200 ms";
+}
+
+// ERROR forbidden: the broker does not accept this worker's key. The worker
+// sends nothing more on that connection, takes no job, keeps its results,
+// and tries a new connection after the backoff (longer each time it is
+// refused again); once accepted it reports everything it kept.
+TEST(WorkerProtocol, ForbiddenStopsTheWorkerUntilTheBrokerAcceptsItsKey) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.heartbeat = 200ms;  // base 600 ms
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
+  const std::string first = broker.peer();
+  broker.SendJob(first, "j1", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(broker, "j1"));  // not ACKed
+
+  // Refused. The fake keeps beating to the old connection: no sign of life
+  // on a refused connection, so the worker still leaves it.
+  const auto refused_at = std::chrono::steady_clock::now();
+  broker.SendError(first, proto::err::kForbidden, "key w-test is not authorized as a worker");
+  broker.SendJob(first, "j2", 1, "test.sleep", Params(R"({"ms": 1})"));
+  std::vector<Received> on_first;
+  std::optional<Received> ready;
+  for (auto end = std::chrono::steady_clock::now() + kProtocolWait; !ready && std::chrono::steady_clock::now() < end;) {
+    auto m = broker.Receive(1s);
+    if (!m) continue;
+    if (m->peer == first) on_first.push_back(*m);
+    else if (m->command == Command::kReady) ready = m;
+  }
+  ASSERT_TRUE(ready) << "no new connection after the refusal";
+  // From here the fake beats no more: a beat on the new connection would
+  // be a sign of life, and reset the backoff.
+  broker.set_silent(true);
+  EXPECT_GE(std::chrono::steady_clock::now() - refused_at, 600ms) << "it waits the backoff first";
+  for (const Received& m : on_first)
+    EXPECT_NE(m.command, Command::kResult) << "a RESULT went out on the refused connection";
+  EXPECT_TRUE(DecodeReady(*ready).running.empty()) << "j2 was not started";
+  // After READY, the results it kept: j1's, and j2 handed back.
+  std::map<std::string, proto::JobResult> results;
+  while (results.size() < 2) {
+    auto m = broker.ReceiveCommand(Command::kResult, kProtocolWait);
+    ASSERT_TRUE(m) << results.size() << " results";
+    EXPECT_EQ(m->peer, ready->peer);
+    proto::JobResult r = DecodeResult(*m);
+    results[r.job] = r;
+  }
+  EXPECT_EQ(results["j1"].outcome, Outcome::kSucceeded);
+  EXPECT_EQ(results["j2"].outcome, Outcome::kReturned);
+  EXPECT_TRUE(results["j2"].retryable);
+  EXPECT_NE(results["j2"].error.find("forbidden"), std::string::npos) << results["j2"].error;
+
+  // Refused again: the second wait is twice the first.
+  const std::string second = ready->peer;
+  const auto refused_again_at = std::chrono::steady_clock::now();
+  broker.SendError(second, proto::err::kForbidden, "still not authorized");
+  ready.reset();
+  for (auto end = std::chrono::steady_clock::now() + kProtocolWait; !ready && std::chrono::steady_clock::now() < end;) {
+    auto m = broker.Receive(1s);
+    if (m && m->command == Command::kReady && m->peer != first && m->peer != second) ready = m;
+  }
+  ASSERT_TRUE(ready);
+  EXPECT_GE(std::chrono::steady_clock::now() - refused_again_at, 1200ms);
+
+  // Accepted (the operator authorized the key and reloaded the broker).
+  broker.set_silent(false);
+  const std::string third = ready->peer;
+  broker.SendAck(third, {{"j1", 1}, {"j2", 1}});
+  broker.SendJob(third, "j3", 1, "test.sleep", Params(R"({"ms": 1})"));
+  auto r3 = ResultFor(broker, "j3");
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->outcome, Outcome::kSucceeded) << r3->error;
+  auto hb = broker.ReceiveCommand(Command::kHeartbeat, kProtocolWait);
+  ASSERT_TRUE(hb) << "heartbeats resume";
+  EXPECT_EQ(hb->peer, third);
+}
+
+// A refused worker still shuts down on a stop request.
+TEST(WorkerProtocol, ARefusedWorkerStillStops) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.ack_wait = 300ms;
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
+  ASSERT_TRUE(ResultFor(broker, "j1"));
+  broker.SendError(broker.peer(), proto::err::kForbidden, "no");
+  broker.Pump(100ms);
+  w.RequestStop();
+  EXPECT_EQ(w.Join(), 0);
+}
+
+// CURVE: with --curve-key and --broker-key the worker is a CURVE client of
+// the broker; without them, or with another broker key, it cannot talk to
+// a CURVE broker at all.
+struct CurveFiles {
+  CurveFiles() {
+    char tmpl[] = "/tmp/sluice-worker-curve-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    EXPECT_TRUE(curve::WriteNewCert(dir, "broker", &broker_key, &broker_pub).ok());
+    EXPECT_TRUE(curve::WriteNewCert(dir, "worker", &worker_key, &worker_pub).ok());
+    EXPECT_TRUE(curve::WriteNewCert(dir, "other", &other_key, &other_pub).ok());
+    broker = curve::ReadSecretCert(broker_key).value();
+  }
+  ~CurveFiles() { std::filesystem::remove_all(dir); }
+  std::string dir, broker_key, broker_pub, worker_key, worker_pub, other_key, other_pub;
+  curve::KeyPair broker;
+};
+
+TEST(WorkerProtocol, CurveKeysLetTheWorkerTalkToACurveBroker) {
+  if (!zmq_has("curve")) GTEST_SKIP() << "libzmq without CURVE";
+  CurveFiles files;
+  FakeBroker broker(0, 100ms, &files.broker);
+  WorkerOptions o = TestOptions(broker);
+  o.curve_key_file = files.worker_key;
+  o.broker_key_file = files.broker_pub;
+  ASSERT_TRUE(LoadCurveKeys(&o).ok());
+  RunningWorker w(o);
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
+  broker.SendJob(broker.peer(), "j1", 1, "test.noop", Params("{}"));
+  auto r = ResultFor(broker, "j1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kSucceeded);
+  // After a reconnect (a new socket) the keys apply again.
+  broker.set_silent(true);
+  const std::string first = broker.peer();
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
+  ASSERT_TRUE(ready);
+  EXPECT_NE(ready->peer, first);
+}
+
+TEST(WorkerProtocol, WithoutTheRightKeysNothingReachesACurveBroker) {
+  if (!zmq_has("curve")) GTEST_SKIP() << "libzmq without CURVE";
+  CurveFiles files;
+  FakeBroker broker(0, 100ms, &files.broker);
+  {
+    RunningWorker plain(TestOptions(broker));
+    EXPECT_FALSE(broker.Receive(1500ms)) << "a plain worker got through";
+  }
+  WorkerOptions o = TestOptions(broker);
+  o.curve_key_file = files.worker_key;
+  o.broker_key_file = files.other_pub;  // not this broker's key
+  ASSERT_TRUE(LoadCurveKeys(&o).ok());
+  RunningWorker wrong(o);
+  EXPECT_FALSE(broker.Receive(1500ms)) << "a worker trusting another broker key got through";
+}
+
+TEST(WorkerOptions, CurveKeysAreBothOrNeither) {
+  CurveFiles files;
+  WorkerOptions o;
+  ASSERT_TRUE(LoadCurveKeys(&o).ok());
+  EXPECT_TRUE(o.curve.server_z85.empty()) << "neither: no CURVE";
+  o.curve_key_file = files.worker_key;
+  Status s = LoadCurveKeys(&o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("--broker-key"), std::string::npos) << s.message();
+  o.curve_key_file.clear();
+  o.broker_key_file = files.broker_pub;
+  s = LoadCurveKeys(&o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("--curve-key"), std::string::npos) << s.message();
+  // Each bad file is named.
+  o.curve_key_file = files.worker_pub;  // a .pub has no secret key
+  s = LoadCurveKeys(&o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(files.worker_pub), std::string::npos) << s.message();
+  o.curve_key_file = files.dir + "/missing.key";
+  s = LoadCurveKeys(&o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(files.dir + "/missing.key"), std::string::npos) << s.message();
+  o.curve_key_file = files.worker_key;
+  o.broker_key_file = files.dir + "/missing.pub";
+  s = LoadCurveKeys(&o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(files.dir + "/missing.pub"), std::string::npos) << s.message();
+  o.broker_key_file = files.broker_pub;
+  s = LoadCurveKeys(&o);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(o.curve.server_z85, files.broker.public_z85);
+  EXPECT_EQ(o.curve.own.public_z85, curve::ReadPublicKey(files.worker_pub).value());
 }
 
 }  // namespace
