@@ -158,6 +158,17 @@ TEST_F(CurveAuthTest, ClientKeyCannotBeAWorker) {
   EXPECT_TRUE(w.body["workers"].empty()) << w.body.dump();
   EXPECT_EQ(client().Job(out[0].id).value("state", ""), "queued");
 
+  // A real worker with the client's key is refused and takes nothing.
+  Process& impostor = cluster_.StartWorker(2, CurveFlags("alice"));
+  EXPECT_TRUE(WaitUntil([&] { return impostor.Stderr().find("(forbidden)") != std::string::npos; },
+                        Scaled(Ms(30000)), Ms(50)))
+      << impostor.Describe();
+  EXPECT_EQ(client().Job(out[0].id).value("state", ""), "queued");
+  Answer none = client().Workers(Scaled(Ms(10000)));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none.body["workers"].empty()) << none.body.dump();
+  impostor.KillGroup();
+
   // The worker key runs it, and `sluice workers` names the key.
   std::vector<std::string> flags = CurveFlags("bob");
   cluster_.StartWorker(2, flags);
