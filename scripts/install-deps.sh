@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev libgtest-dev libgmock-dev
   nginx-light curl python3 python3-zmq python3-msgpack procps
   clang libclang-rt-14-dev
+  libsystemd-dev  # sd_notify: the broker's readiness for Type=notify
 )
 
 missing=()
