@@ -10,6 +10,7 @@ packages=(
   nginx-light curl python3 python3-zmq python3-msgpack procps
   clang libclang-rt-14-dev
   libsystemd-dev  # sd_notify: the broker's readiness for Type=notify
+  systemd  # systemd-analyze (tests/packaging/systemd_units_test.sh); does not make it the init
 )
 
 missing=()
