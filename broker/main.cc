@@ -15,6 +15,7 @@
 #include "broker/broker.h"
 #include "broker/duration_flag.h"
 #include "broker/log.h"
+#include "broker/service_notify.h"
 
 namespace {
 
@@ -174,7 +175,9 @@ int main(int argc, char** argv) {
     return 3;
   }
   g_broker.store(&broker);
+  sluice::broker::NotifyReady();  // listening, endpoint file written: systemd's Type=notify
   s = broker.Run(g_stop);
+  sluice::broker::NotifyStopping();
   g_broker.store(nullptr);
   if (!s.ok()) {
     std::fprintf(stderr, "sluice-broker: fatal: %s\n", s.message().c_str());

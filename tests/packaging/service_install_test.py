@@ -10,8 +10,16 @@
    root). Every other line runs as written: one that fails fails the test.
 2. The broker and the workers then start the way systemd would start the
    installed units: their ExecStart= (specifiers %i %H, $VAR and ${VAR}
-   expanded), Environment= and EnvironmentFile=, in their WorkingDirectory=,
-   with the same path mapping and each tcp://127.0.0.1:PORT on a free port.
+   expanded), Environment= and EnvironmentFile=, in their WorkingDirectory=
+   (StateDirectory= and ConfigurationDirectory= created first, as systemd
+   does, and their $STATE_DIRECTORY / $CONFIGURATION_DIRECTORY set), with
+   their UMask=, the same path mapping and each tcp://127.0.0.1:PORT on a free
+   port. A Type=notify unit gets a $NOTIFY_SOCKET, and the workers start once
+   READY=1 arrives on it (the worker unit is After= the broker's).
+   The sandbox itself (ProtectSystem=, SystemCallFilter=, ...) is not
+   applied; instead, with ProtectSystem=strict, the files the units' variables
+   name and every file the processes write in the temp root must be under a
+   StateDirectory= or ReadWritePaths= folder (the only writable ones there).
 3. A test.noop job and a run of the default workflow (`coffee`, against the
    generated origin data served on a free port) must succeed, and the run's
    files must be where the units say.
@@ -23,6 +31,7 @@ Usage: service_install_test.py REPO BUILD_DIR
 """
 import os
 import re
+import select
 import shlex
 import signal
 import socket
@@ -177,17 +186,67 @@ def exec_start(entries, env, instance):
     return argv
 
 
+def unit_directories(entries, root):
+    """StateDirectory= and ConfigurationDirectory=: [(env var, [mapped folders])]."""
+    found = []
+    for key, base, var in (("StateDirectory", "/var/lib", "STATE_DIRECTORY"),
+                           ("ConfigurationDirectory", "/etc", "CONFIGURATION_DIRECTORY")):
+        folders = [root.map(base + "/" + name) for value in entries.get(key, []) for name in value.split()]
+        if folders:
+            found.append((var, folders))
+    return found
+
+
+def writable_folders(entries, root):
+    """With ProtectSystem=strict, the folders a unit may write (mapped): its
+    StateDirectory= and ReadWritePaths= (its private /tmp is outside the root).
+    None when the unit does not make the rest read-only."""
+    if entries.get("ProtectSystem", [""])[-1] != "strict":
+        return None
+    folders = [root.map("/var/lib/" + name) for value in entries.get("StateDirectory", []) for name in value.split()]
+    for value in entries.get("ReadWritePaths", []):
+        folders += [path.lstrip("-+") for path in value.split()]
+    return folders
+
+
+def under(path, folders):
+    path = os.path.abspath(path)
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+class NotifySocket:
+    """What systemd gives a Type=notify service: a datagram socket in $NOTIFY_SOCKET."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+
+    def wait_ready(self, timeout, procs):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            procs.check_alive()
+            if select.select([self.sock], [], [], 0.2)[0]:
+                text = self.sock.recv(4096).decode("utf-8", "replace")
+                print("notify: %r" % text)
+                if "READY=1" in text.split("\n"):
+                    return
+        raise Fail("no READY=1 on $NOTIFY_SOCKET within %ds" % timeout)
+
+
 class Processes:
     def __init__(self, log_dir):
         self.log_dir = log_dir
         self.started = []  # (name, Popen, log path)
 
-    def start(self, name, argv, cwd, env):
+    def start(self, name, argv, cwd, env, umask=None):
         log = os.path.join(self.log_dir, name + ".log")
-        print("start %s: %s (in %s)" % (name, " ".join(shlex.quote(a) for a in argv), cwd))
+        print("start %s: %s (in %s%s)" % (name, " ".join(shlex.quote(a) for a in argv), cwd,
+                                          "" if umask is None else ", umask %04o" % umask))
         with open(log, "wb") as out:
             p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT)
+                                 stderr=subprocess.STDOUT,
+                                 preexec_fn=None if umask is None else (lambda: os.umask(umask)))
         self.started.append((name, p, log))
         return p
 
@@ -263,18 +322,42 @@ def main():
                     if not k.startswith("SLUICE_") and k not in
                     ("LANDING_DIR", "LAKEHOUSE_PATH", "SERVING_DB_PATH", "ALERT_WEBHOOK_URL")}
 
-        def start(name, entries, instance):
+        written_to = []  # (unit, folders it may write, or None)
+
+        def start(name, entries, instance, extra_env=None):
             env = unit_environment(entries)
             argv = exec_start(entries, env, instance)
             if not os.access(argv[0], os.X_OK):
                 raise Fail("%s: ExecStart's %s is not installed" % (name, argv[0]))
+            # systemd creates these (owned by User=) before it starts the unit.
+            for var, folders in unit_directories(entries, root):
+                for folder in folders:
+                    os.makedirs(folder, exist_ok=True)
+                env.setdefault(var, ":".join(folders))
             cwd = entries.get("WorkingDirectory", ["/"])[-1]
             if not os.path.isdir(cwd):
                 raise Fail("%s: WorkingDirectory %s does not exist (systemd would not start it)" % (name, cwd))
-            procs.start(name, argv, cwd, dict(base_env, **env))
+            writable = writable_folders(entries, root)
+            if writable is not None:
+                for var in ("SLUICE_STATE", "LANDING_DIR", "LAKEHOUSE_PATH", "SERVING_DB_PATH"):
+                    if var in env and not under(os.path.join(cwd, env[var]), writable):
+                        raise Fail("%s: %s=%s is outside what ProtectSystem=strict leaves writable (%s)"
+                                   % (name, var, env[var], " ".join(sorted(set(writable)))))
+            written_to.append((name, writable))
+            umask = entries.get("UMask", [None])[-1]
+            procs.start(name, argv, cwd, dict(base_env, **env, **(extra_env or {})),
+                        None if umask is None else int(umask, 8))
             return env
 
-        broker_env = start("broker", load("sluice-broker.service"), None)
+        started_at = time.time()
+        broker_entries = load("sluice-broker.service")
+        if broker_entries.get("Type", ["simple"])[-1] == "notify":
+            notify = NotifySocket(os.path.join(logs, "notify.sock"))
+            broker_env = start("broker", broker_entries, None, {"NOTIFY_SOCKET": notify.path})
+            notify.wait_ready(60, procs)
+            notify.sock.close()  # later messages (STOPPING=1) go nowhere, as sd_notify allows
+        else:
+            broker_env = start("broker", broker_entries, None)
         endpoint = broker_env.get("SLUICE_BROKER")
         if not endpoint:
             raise Fail("sluice-broker.service sets no SLUICE_BROKER")
@@ -337,6 +420,23 @@ def main():
         if r.returncode != 0:
             raise Fail("`sluice run %s --wait` exited %d" % (WORKFLOW, r.returncode))
         procs.check_alive()
+
+        print("== what the processes wrote, where the units let them")
+        allowed = [f for _, folders in written_to if folders is not None for f in folders]
+        if all(folders is not None for _, folders in written_to):
+            outside = []
+            for folder, dirs, files in os.walk(tmp):
+                if under(folder, [logs, origin_dir]):
+                    dirs[:] = []
+                    continue
+                for f in files:
+                    path = os.path.join(folder, f)
+                    if os.lstat(path).st_mtime >= started_at and not under(path, allowed):
+                        outside.append(path)
+            if outside:
+                raise Fail("written outside the units' writable folders (%s): %s"
+                           % (" ".join(sorted(set(allowed))), " ".join(outside)))
+            print("all under %s" % " ".join(sorted(set(allowed))))
 
         print("== the run's files, where the units say")
         worker_env = unit_environment(worker_unit)
