@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "broker/log.h"
+#include "broker/service_notify.h"
 #include "schemas/curve_cert.h"
 #include "schemas/fault_vfs.h"
 #include "schemas/job_id.h"
@@ -416,8 +417,10 @@ Status Broker::Turn(bool* stop_requested) {
   Tick(now);
   if (config_.reload_requested && config_.reload_requested->exchange(false)) {
     std::string message;
+    NotifyReloading();  // systemd: `systemctl reload` returns once READY=1 follows
     (void)runs_->Reload(now, &message);  // logged; a bad file keeps the old registry
     (void)ReloadAuthorized(now, &message);  // likewise
+    NotifyReady();
   }
   Effects fx;
   // A slot fires with a write; while writes fail it waits (and fires late).
