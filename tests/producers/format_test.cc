@@ -146,10 +146,14 @@ TEST(FormatJobLine, IdStateAndTheErrorOfAFailedJob) {
 TEST(FormatWorkers, OneRowPerWorker) {
   json workers = json::parse(R"([{"worker": "h-1-a", "host": "h", "pid": 42, "queues": ["default", "io"],
     "kinds": ["exec", "test.noop"], "slots": 4, "busy": 1, "version": "0.1.0",
-    "connected_ms": 1714566896789, "last_seen_ms": 1714566896789, "running": [["j1", 1]]}])");
+    "connected_ms": 1714566896789, "last_seen_ms": 1714566896789, "running": [["j1", 1]], "key": "etl-1"},
+    {"worker": "w2", "host": "h", "pid": 7, "queues": ["default"], "kinds": ["exec"], "slots": 1, "busy": 0,
+     "version": "0.1.0", "connected_ms": 1714566896789, "last_seen_ms": 1714566896789, "running": [], "key": null}])");
   const std::string s = FormatWorkers(workers, kT0 + 2000);
-  EXPECT_THAT(s, HasSubstr("WORKER  HOST  PID  QUEUES      KINDS           SLOTS  BUSY"));
-  EXPECT_THAT(s, HasSubstr("h-1-a   h     42   default,io  exec,test.noop  4      1     0.1.0"));
+  EXPECT_THAT(s, HasSubstr("WORKER  HOST  KEY    PID  QUEUES      KINDS           SLOTS  BUSY"));
+  EXPECT_THAT(s, HasSubstr("h-1-a   h     etl-1  42   default,io  exec,test.noop  4      1     0.1.0"));
+  // Without CURVE there is no key name.
+  EXPECT_THAT(s, HasSubstr("w2      h     -      7    default     exec            1      0"));
   EXPECT_THAT(s, HasSubstr("2.000 s ago"));
 }
 
