@@ -10,6 +10,12 @@ python3-zmq and python3-msgpack it
      receives the JOB, sends a RESULT, gets the ACK,
   4. as a client: STATUS says `succeeded`, with our outputs and our worker.
 
+With --curve (PROTOCOL.md §1.1) the broker runs with --curve-key and
+--authorized: the client's key pair comes from `sluice keygen` (read with
+pyzmq's zmq.auth.load_certificate), the worker's from pyzmq's own
+zmq.auth.create_certificates (authorized as workers/py-worker.pub), so the
+key files work both ways with other ZeroMQ tools; WORKERS names the key.
+
 Run it with /usr/bin/python3 (Debian's modules), not a python3 from PATH.
 Exit codes: 0 pass, 1 fail, 77 skipped (modules missing).
 """
@@ -34,7 +40,7 @@ except ImportError as e:  # pragma: no cover - depends on the machine
 
 PROTOCOL = b"SLUICE1"
 READY, HEARTBEAT, RESULT, BYE, JOB, CANCEL, ACK = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
-SUBMIT, STATUS = 0x10, 0x12
+SUBMIT, STATUS, WORKERS = 0x10, 0x12, 0x16
 REPLY, ERROR = 0x20, 0x21
 NAMES = {READY: "READY", HEARTBEAT: "HEARTBEAT", RESULT: "RESULT", BYE: "BYE", JOB: "JOB",
          CANCEL: "CANCEL", ACK: "ACK", SUBMIT: "SUBMIT", STATUS: "STATUS", REPLY: "REPLY",
@@ -91,12 +97,12 @@ def request(sock, command, body, req, timeout_s=30):
             return cmd, answer
 
 
-def start_broker(binary, tmp):
+def start_broker(binary, tmp, extra=()):
     endpoint_file = os.path.join(tmp, "broker.endpoint")
     log = open(os.path.join(tmp, "broker.stderr"), "wb")
     proc = subprocess.Popen(
         [binary, "--endpoint", "tcp://127.0.0.1:*", "--endpoint-file", endpoint_file,
-         "--state", os.path.join(tmp, "state.sqlite"), "--heartbeat-ms", "1000"],
+         "--state", os.path.join(tmp, "state.sqlite"), "--heartbeat-ms", "1000"] + list(extra),
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + 60 * SCALE
     while time.monotonic() < deadline:
@@ -113,14 +119,45 @@ def start_broker(binary, tmp):
     raise Failure("the broker wrote no endpoint file in time")
 
 
-def run(broker_bin, tmp):
-    broker, endpoint = start_broker(broker_bin, tmp)
-    print(f"broker pid {broker.pid} at {endpoint}")
+def make_keys(broker_bin, tmp):
+    """Keys for --curve: {name: (public, secret)} and the broker's flags."""
+    import zmq.auth
+    keys = os.path.join(tmp, "keys")
+    sluice = os.path.join(os.path.dirname(broker_bin), "sluice")
+    for name in ("broker", "py-client"):
+        subprocess.run([sluice, "keygen", name, "--out", keys], check=True, stdout=subprocess.DEVNULL)
+    # pyzmq writes CZMQ certificates too: NAME.key (public) and NAME.key_secret.
+    zmq.auth.create_certificates(keys, "py-worker")
+    auth = os.path.join(tmp, "authorized")
+    for role, src, name in (("clients", "py-client.pub", "py-client.pub"), ("workers", "py-worker.key", "py-worker.pub")):
+        os.makedirs(os.path.join(auth, role), exist_ok=True)
+        shutil.copy(os.path.join(keys, src), os.path.join(auth, role, name))
+    pairs = {
+        "broker": zmq.auth.load_certificate(os.path.join(keys, "broker.pub")),
+        "client": zmq.auth.load_certificate(os.path.join(keys, "py-client.key")),
+        "worker": zmq.auth.load_certificate(os.path.join(keys, "py-worker.key_secret")),
+    }
+    check(pairs["client"][1] is not None, "pyzmq found no secret key in sluice's .key file")
+    return pairs, ["--curve-key", os.path.join(keys, "broker.key"), "--authorized", auth]
+
+
+def dealer(ctx, endpoint, keys, who):
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    if keys:
+        sock.curve_serverkey = keys["broker"][0]
+        sock.curve_publickey, sock.curve_secretkey = keys[who]
+    sock.connect(endpoint)
+    return sock
+
+
+def run(broker_bin, tmp, curve=False):
+    keys, extra = make_keys(broker_bin, tmp) if curve else (None, [])
+    broker, endpoint = start_broker(broker_bin, tmp, extra)
+    print(f"broker pid {broker.pid} at {endpoint}{' (CURVE)' if curve else ''}")
     ctx = zmq.Context()
     try:
-        client = ctx.socket(zmq.DEALER)
-        client.setsockopt(zmq.LINGER, 0)
-        client.connect(endpoint)
+        client = dealer(ctx, endpoint, keys, "client")
 
         # 1. SUBMIT a job of our own kind, on our own queue.
         cmd, reply = request(client, SUBMIT, {"jobs": [
@@ -141,9 +178,7 @@ def run(broker_bin, tmp):
         check(reply["job"]["state"] == "queued", f"state before a worker: {reply['job']}")
 
         # 2. A worker for py.echo.
-        worker = ctx.socket(zmq.DEALER)
-        worker.setsockopt(zmq.LINGER, 0)
-        worker.connect(endpoint)
+        worker = dealer(ctx, endpoint, keys, "worker")
         worker_id = f"py-peer-{socket.gethostname()}-{os.getpid()}"
         send(worker, READY, {"worker": worker_id, "host": socket.gethostname(), "pid": os.getpid(),
                              "queues": ["py"], "kinds": ["py.echo"], "slots": 1,
@@ -191,6 +226,18 @@ def run(broker_bin, tmp):
         check(attempts[0].get("outcome") == "succeeded", f"attempt outcome {attempts[0].get('outcome')!r}")
         check(isinstance(j.get("finished_ms"), int), f"finished_ms {j.get('finished_ms')!r}")
 
+        # WORKERS names the worker's key (nil without CURVE).
+        cmd, reply = request(client, WORKERS, {}, req=5)
+        check(cmd == REPLY and len(reply.get("workers", [])) == 1, f"WORKERS answered {reply}")
+        want = "py-worker" if curve else None
+        check(reply["workers"][0].get("key") == want, f"worker key {reply['workers'][0].get('key')!r}")
+        if curve:
+            # The client's key may not act as a worker.
+            send(client, READY, {"worker": "impostor", "host": "h", "pid": 1, "queues": ["py"],
+                                 "kinds": ["py.echo"], "slots": 1, "version": "x", "running": []})
+            cmd, err = receive(client, 30, (ERROR,))
+            check(err.get("code") == "forbidden", f"READY from a client key answered {err}")
+
         send(worker, BYE, {"reason": "test over"})
         worker.close()
         client.close()
@@ -210,13 +257,14 @@ def run(broker_bin, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--broker-bin", required=True)
+    ap.add_argument("--curve", action="store_true", help="CURVE keys and roles (sluice keygen and pyzmq's)")
     args = ap.parse_args()
     if not os.access(args.broker_bin, os.X_OK):
         print(f"FAIL: no broker binary at {args.broker_bin}", file=sys.stderr)
         return 1
     tmp = tempfile.mkdtemp(prefix="sluice-pypeer-")
     try:
-        run(args.broker_bin, tmp)
+        run(args.broker_bin, tmp, args.curve)
     except Failure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         log = os.path.join(tmp, "broker.stderr")
