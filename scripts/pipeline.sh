@@ -4,6 +4,9 @@
 # starts a broker with the workflow registry and two workers, runs the
 # `coffee` workflow (`sluice run coffee --wait`), then prints the serving
 # tables and the stage timings. Every process it starts is stopped by PID.
+# Worker 1 serves queues lakehouse,default (the host holding the lakehouse:
+# it runs the transform and export stages, and extracts), worker 2 default
+# (extracts only), as two hosts would.
 #
 # Usage: scripts/pipeline.sh [--data DIR] [--as-of YYYY-MM-DD]
 #   --data DIR     where everything lives (default: data, or $SLUICE_DATA_DIR):
@@ -126,12 +129,14 @@ done
 [ -s "$run_dir/endpoint" ] || { echo "pipeline.sh: the broker wrote no endpoint" >&2; exit 1; }
 export SLUICE_BROKER=$(cat "$run_dir/endpoint")
 for i in 1 2; do
-  "$bin/sluice-worker" --slots 4 --worker-id "pipeline-worker-$i" --landing "$data/landing" \
+  queues=default
+  [ "$i" = 1 ] && queues=lakehouse,default
+  "$bin/sluice-worker" --slots 4 --worker-id "pipeline-worker-$i" --queues "$queues" --landing "$data/landing" \
     --lakehouse "$data/lakehouse.sqlite" --serving "$data/analytics.sqlite" \
     --models-root "$repo" 2>"$run_dir/worker$i.log" &
   started $! "worker $i"
 done
-echo "broker on $SLUICE_BROKER (state: $data/state.sqlite), 2 workers"
+echo "broker on $SLUICE_BROKER (state: $data/state.sqlite), 2 workers (queues lakehouse,default and default)"
 
 # The run's logical date: today (UTC), or --as-of (then also a run parameter,
 # so the extracts ask for that period and the models build up to it).

@@ -242,7 +242,10 @@ class Cluster:
             extra = ["--models-root", os.path.join(args.repo, "pipeline", "default")]
         self.workers = {}
         for name in WORKERS:
+            # Every worker serves the default pipeline's lakehouse queue
+            # (its transform and export stages) as well as default.
             argv = [worker_bin, "--broker", "(set at start)", "--slots", "4", "--allow-exec",
+                    "--queues", "lakehouse,default",
                     "--heartbeat-ms", str(HEARTBEAT_MS), "--worker-id", name, "--landing", self.landing,
                     "--lakehouse", self.lakehouse, "--serving", self.serving] + extra
             self.workers[name] = Proc(name, argv, os.path.join(w, name + ".log"), pidfile, args.repo)

@@ -30,6 +30,12 @@ grep -q 'files_written=1 files_skipped=0' "$data/run1.out" || fail "run 1 fetche
 [ "$(grep -c 'files_written=1 files_skipped=0' "$data/run1.out")" -eq 4 ] || fail "run 1: not 4 downloads"
 grep -q 'loaded 4 files' "$data/run1.out" || fail "run 1 did not load the 4 landed files"
 grep -q '13/13 models built' "$data/run1.out" || fail "run 1 did not build the 13 models"
+# The stages that write the lakehouse and the serving DB are on queue
+# lakehouse: only pipeline-worker-1 serves it (scripts/pipeline.sh).
+for stage in transform export; do
+  grep -Eq "^$stage +[^ ]+ +succeeded .* pipeline-worker-1 " "$data/run1.out" ||
+    fail "run 1: the $stage stage did not run on pipeline-worker-1 (queue lakehouse)"
+done
 for t in serving_coffee_balance serving_price_monthly serving_positioning_weekly serving_weather_anomaly; do
   n=$(serving "SELECT count(*) FROM $t")
   echo "$t: $n rows"
