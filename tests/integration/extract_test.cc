@@ -73,7 +73,7 @@ TEST_F(ExtractTest, ConditionalRunsLandOnceAndAreRecorded) {
   job = WaitForState(second, {"succeeded", "dead"});
   ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
   EXPECT_EQ(LandingFiles(landing).size(), 1u);
-  auto log = origin.AccessLog();
+  auto log = origin.AccessLog(2);
   ASSERT_GE(log.size(), 2u);
   EXPECT_EQ(log.back().rfind("304 0 ", 0), 0u) << log.back();
 

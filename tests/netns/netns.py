@@ -63,7 +63,11 @@ class Lab:
         r = run([self.ip, "netns", "add", probe], check=False)
         if r.returncode != 0:
             skip("cannot create a network namespace here: " + r.stderr.strip())
+        # `ip netns exec` also needs to remount / and /sys (not in a chroot).
+        r = run([self.ip, "netns", "exec", probe, self.ip, "link", "set", "lo", "up"], check=False)
         run([self.ip, "netns", "del", probe], check=False)
+        if r.returncode != 0:
+            skip("cannot run a program in a network namespace here: " + r.stderr.strip())
         return self
 
     def __exit__(self, *exc):

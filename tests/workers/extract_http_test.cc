@@ -211,7 +211,7 @@ TEST_F(ExtractNginx, FirstRunLandsTheFileAndTheCursorThenGets304) {
   EXPECT_EQ(o2["last_modified"], o["last_modified"]);
   EXPECT_EQ(LandingFiles(), std::set<std::string>{path});
 
-  auto log = nginx_.AccessLog();
+  auto log = nginx_.AccessLog(2);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_TRUE(log[0].starts_with("200 ")) << log[0];
   EXPECT_TRUE(log[1].starts_with("304 0 \"GET /data/sales.csv ")) << log[1];
@@ -336,7 +336,7 @@ TEST_F(ExtractNginx, AGzipContentEncodingIsStoredAsSent) {
   json o = Out(r);
   EXPECT_EQ(GunzipFile(landing_ / o["path"].get<std::string>()), body);
   EXPECT_NE(o["sha256"], Sha256Stream::Hex(body)) << "the hash is of the bytes as sent (gzip)";
-  auto log = nginx_.AccessLog();
+  auto log = nginx_.AccessLog(1);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_LT(std::stoul(log[0].substr(4)), body.size() / 2) << "nginx compressed it: " << log[0];
 }
@@ -387,7 +387,7 @@ TEST_F(ExtractNginx, FallbackFetchesThePreviousMonthAndRecordsThePeriod) {
   EXPECT_EQ(o["url"], nginx_.Url("/m/2024-01.csv"));
   EXPECT_TRUE(o["cursor_value"].get<std::string>().starts_with("period=2024-01 etag=")) << o["cursor_value"];
   EXPECT_EQ(GunzipFile(landing_ / o["path"].get<std::string>()), "jan\n");
-  auto log = nginx_.AccessLog();
+  auto log = nginx_.AccessLog(3);
   ASSERT_EQ(log.size(), 3u);
   EXPECT_TRUE(log[0].starts_with("404 ") && Contains(log[0], "/m/2024-03.csv")) << log[0];
   EXPECT_TRUE(log[1].starts_with("404 ") && Contains(log[1], "/m/2024-02.csv")) << log[1];
@@ -686,7 +686,7 @@ TEST_F(ExtractNginx, SecretsAreSentResolvedAndNeverShown) {
   EXPECT_TRUE(o["path"].get<std::string>().ends_with(".csv.gz"));
   EXPECT_FALSE(Contains(std::string(r.outputs), value));
   EXPECT_FALSE(Contains(r.error, value));
-  auto log = nginx_.AccessLog();
+  auto log = nginx_.AccessLog(1);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_TRUE(Contains(log[0], "key=\"" + value + "\"")) << log[0];
   EXPECT_TRUE(Contains(log[0], "token=" + value)) << log[0];
@@ -794,7 +794,7 @@ TEST_F(ExtractNginx, SecretsComeOnlyFromTheAllowList) {
                        {"headers", {{"X-Api-Key", "${env:SLUICE_SECRET_TEST_OK}"}}}});
   EXPECT_EQ(unlisted.outcome, Outcome::kFailed);
   EXPECT_TRUE(Contains(unlisted.error, "--secret-env: SLUICE_TEST_NOT_*")) << unlisted.error;
-  auto log = nginx_.AccessLog();
+  auto log = nginx_.AccessLog(2);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_TRUE(Contains(log[0], "key=\"fine-value-42\"")) << log[0];
   EXPECT_TRUE(Contains(log[1], "key=\"private-value-41\"")) << log[1];
@@ -819,7 +819,7 @@ TEST_F(ExtractNginx, SecretsInTheUrlOnlyWithSecretInUrl) {
   settings_.secret_in_url = true;
   auto url = Run({{"url", nginx_.Url("/data/s.csv?token=${env:SLUICE_SECRET_TEST_TOKEN}")}, {"source", "sec4"}});
   EXPECT_EQ(url.outcome, Outcome::kSucceeded) << url.error;
-  auto log = nginx_.AccessLog();
+  auto log = nginx_.AccessLog(2);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_TRUE(Contains(log[1], "token=url-token-43")) << log[1];
   ::unsetenv("SLUICE_SECRET_TEST_TOKEN");

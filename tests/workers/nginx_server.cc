@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -189,11 +190,15 @@ void NginxServer::SetMtime(const std::string& relative, std::filesystem::file_ti
   std::filesystem::last_write_time(docroot_ / relative, mtime);
 }
 
-std::vector<std::string> NginxServer::AccessLog() const {
-  std::vector<std::string> lines;
-  std::ifstream in(dir_ / "access.log");
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
+std::vector<std::string> NginxServer::AccessLog(std::size_t at_least) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    std::vector<std::string> lines;
+    std::ifstream in(dir_ / "access.log");
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    if (lines.size() >= at_least || std::chrono::steady_clock::now() >= deadline) return lines;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace sluice::worker::testing

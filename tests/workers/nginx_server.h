@@ -49,7 +49,10 @@ class NginxServer {
   void WriteFile(const std::string& relative, std::string_view content);
   void SetMtime(const std::string& relative, std::filesystem::file_time_type mtime);
 
-  std::vector<std::string> AccessLog() const;
+  // The access log's lines. nginx writes a request's line after the
+  // response has gone out, so a client may be done before its line is there:
+  // with `at_least`, waits (up to 10 s) for that many lines first.
+  std::vector<std::string> AccessLog(std::size_t at_least = 0) const;
 
  private:
   bool StartOnce(std::string* why);
