@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
@@ -63,12 +64,13 @@ struct Options {
   long deadline_s = 600;
   std::string sync;  // "" = broker default
   bool keep = false;
+  bool curve = false;  // every connection with CURVE keys (sluice keygen)
 };
 
 void Usage() {
   std::cerr << "usage: sluice-bench-throughput [--jobs N] [--batch B] [--window W] [--slots S] [--prefetch P]\n"
                "         [--rate JOBS_PER_S] [--latency-jobs N] [--tick-ms MS]\n"
-               "         [--sync normal|full] [--deadline-s S] [--keep]\n"
+               "         [--sync normal|full] [--deadline-s S] [--keep] [--curve]\n"
                "  binaries from $SLUICE_BIN_DIR or the build's bin/\n";
 }
 
@@ -93,6 +95,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     else if (a == "--deadline-s") ok = num(&o->deadline_s);
     else if (a == "--sync" && i + 1 < argc) o->sync = argv[++i];
     else if (a == "--keep") o->keep = true;
+    else if (a == "--curve") o->curve = true;
     else if (a == "-h" || a == "--help") return false;
     else ok = false;
     if (!ok) {
@@ -303,6 +306,32 @@ int Main(int argc, char** argv) {
   Cluster cluster(dir.path());
   std::vector<std::string> broker_args;
   if (!o.sync.empty()) broker_args = {"--sync", o.sync};
+  // --curve: keys made as a user would, the worker and the bench's clients
+  // authorized (the clients as admins).
+  const std::string keys = dir.path() + "/keys", auth = dir.path() + "/authorized";
+  curve::ClientKeys client_keys;
+  std::vector<std::string> worker_curve;
+  if (o.curve) {
+    for (const char* name : {"broker", "worker", "bench"}) {
+      CommandResult r = cluster.Cli({"keygen", name, "--out", keys}, Ms(30000), false);
+      if (!r.status.exited || r.status.code != 0) {
+        std::cerr << "keygen: " << r.Describe() << "\n";
+        return 1;
+      }
+    }
+    std::filesystem::create_directories(auth + "/workers");
+    std::filesystem::create_directories(auth + "/admins");
+    std::filesystem::copy_file(keys + "/worker.pub", auth + "/workers/worker.pub");
+    std::filesystem::copy_file(keys + "/bench.pub", auth + "/admins/bench.pub");
+    broker_args.insert(broker_args.end(), {"--curve-key", keys + "/broker.key", "--authorized", auth});
+    worker_curve = {"--curve-key", keys + "/worker.key", "--broker-key", keys + "/broker.pub"};
+    auto loaded = curve::LoadClientKeys(keys + "/bench.key", keys + "/broker.pub");
+    if (!loaded.ok()) {
+      std::cerr << loaded.status().ToString() << "\n";
+      return 1;
+    }
+    client_keys = *loaded;
+  }
   Status s = cluster.StartBroker(broker_args);
   if (!s.ok()) {
     std::cerr << "broker: " << s.ToString() << "\n";
@@ -311,10 +340,11 @@ int Main(int argc, char** argv) {
   }
   std::vector<std::string> worker_args;
   if (o.prefetch > 0) worker_args = {"--prefetch", std::to_string(o.prefetch)};
+  worker_args.insert(worker_args.end(), worker_curve.begin(), worker_curve.end());
   cluster.StartWorker(static_cast<int>(o.slots), worker_args);
   g_cluster = &cluster;
-  WireClient producer(cluster.endpoint());
-  WireClient stats(cluster.endpoint());
+  WireClient producer(cluster.endpoint(), client_keys);
+  WireClient stats(cluster.endpoint(), client_keys);
   // Wait for the worker, so the clock measures the pipeline, not start-up.
   bool worker_up = WaitUntil(
       [&] {
@@ -344,8 +374,9 @@ int Main(int argc, char** argv) {
   }
 
   std::printf("sluice-bench-throughput: 1 broker (durable defaults%s), 1 worker x %ld slots "
-              "(prefetch %ld), 127.0.0.1\n",
-              o.sync.empty() ? "" : (", --sync " + o.sync).c_str(), o.slots, o.prefetch);
+              "(prefetch %ld), 127.0.0.1%s\n",
+              o.sync.empty() ? "" : (", --sync " + o.sync).c_str(), o.slots, o.prefetch,
+              o.curve ? ", CURVE" : "");
   std::printf("%-34s %14s\n", "measure", "value");
   std::printf("%-34s %14ld\n", "throughput jobs (test.noop)", o.jobs);
   std::printf("%-34s %14.0f\n", "submit jobs/s", tr.submit_per_s);
@@ -369,6 +400,7 @@ int Main(int argc, char** argv) {
                       {"slots", o.slots},
                       {"prefetch", o.prefetch},
                       {"sync", o.sync.empty() ? "default" : o.sync},
+                      {"curve", o.curve},
                       {"submit_jobs_per_s", num(tr.submit_per_s)},
                       {"e2e_jobs_per_s", num(tr.e2e_per_s)},
                       {"latency_rate", o.rate},
