@@ -1,5 +1,7 @@
 #include "producers/client.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <deque>
 #include <utility>
@@ -59,7 +61,40 @@ std::string Seconds(std::chrono::milliseconds d) {
 struct Client::Socket {
   zmq::context_t context{1};
   zmq::socket_t socket{context, zmq::socket_type::dealer};
+  // Failed handshakes of `socket` (libzmq's socket monitor): a CURVE key the
+  // broker refuses, or a broker that wants CURVE, fails a request at once
+  // with the reason instead of waiting out the timeout in silence.
+  zmq::socket_t monitor;
+  bool curve = false;
 };
+
+namespace {
+
+constexpr int kHandshakeEvents =
+    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+
+// Why a handshake failed, from one monitor event (frames: 2-byte event,
+// 4-byte value; then the endpoint).
+std::string HandshakeFailure(zmq::socket_t& monitor, bool curve, const std::string& endpoint) {
+  zmq::message_t event, address;
+  if (!monitor.recv(event, zmq::recv_flags::dontwait)) return {};
+  if (event.more()) (void)monitor.recv(address, zmq::recv_flags::dontwait);
+  if (event.size() < 6) return {};
+  std::uint16_t id;
+  std::uint32_t value;
+  std::memcpy(&id, event.data(), 2);
+  std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+  if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    return "the broker at " + endpoint + " refused this client's CURVE key (ZAP status " + std::to_string(value) +
+           "): is its .pub in the broker's --authorized folder?";
+  if (!curve)
+    return "the handshake with the broker at " + endpoint +
+           " failed: it may require CURVE (give --curve-key and --broker-key)";
+  return "the CURVE handshake with the broker at " + endpoint +
+         " failed: is --broker-key the broker's public key (and does the broker run with --curve-key)?";
+}
+
+}  // namespace
 
 Result<Client> Client::Connect(const std::string& endpoint, ClientOptions options) {
   if (options.submit_window == 0) options.submit_window = 1;
@@ -67,6 +102,13 @@ Result<Client> Client::Connect(const std::string& endpoint, ClientOptions option
     auto s = std::make_unique<Socket>();
     s->socket.set(zmq::sockopt::linger, 0);
     curve::ApplyClientKeys(s->socket, options.curve);
+    s->curve = !options.curve.server_z85.empty();
+    // The context is this client's own, so the inproc name is too.
+    if (zmq_socket_monitor(s->socket.handle(), "inproc://sluice-client-monitor", kHandshakeEvents) == 0) {
+      s->monitor = zmq::socket_t(s->context, zmq::socket_type::pair);
+      s->monitor.set(zmq::sockopt::linger, 0);
+      s->monitor.connect("inproc://sluice-client-monitor");
+    }
     s->socket.connect(endpoint);
     return Client(endpoint, options, std::move(s));
   } catch (const zmq::error_t& e) {
@@ -95,14 +137,20 @@ Result<Client::Reply> Client::AwaitAny(const std::vector<std::uint64_t>& pending
     if (now >= deadline) break;
     // Rounded up, so that a silent broker is given the whole timeout.
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
-    zmq::pollitem_t item{socket_->socket.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::pollitem_t items[2] = {{socket_->socket.handle(), 0, ZMQ_POLLIN, 0},
+                                {socket_->monitor.handle(), 0, ZMQ_POLLIN, 0}};
+    const std::size_t n_items = socket_->monitor ? 2 : 1;
     try {
-      zmq::poll(&item, 1, left);
+      zmq::poll(items, n_items, left);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return sluice::Status::Unavailable(std::string("poll failed: ") + e.what());
     }
-    if (!(item.revents & ZMQ_POLLIN)) continue;
+    if (n_items == 2 && (items[1].revents & ZMQ_POLLIN)) {
+      std::string why = HandshakeFailure(socket_->monitor, socket_->curve, endpoint_);
+      if (!why.empty()) return sluice::Status::Unavailable(why);
+    }
+    if (!(items[0].revents & ZMQ_POLLIN)) continue;
     // Read what is waiting until the answer we want; anything left stays
     // queued for the next wait (another pipelined SUBMIT's answer).
     try {

@@ -12,6 +12,8 @@
 // - No exception crosses this API: every call returns a Status or Result.
 // - Every request waits at most `timeout` for its answer; a broker that does
 //   not answer in time gives Code::kUnavailable. Nothing ever blocks longer.
+//   A failed handshake (the broker refuses this client's CURVE key, or wants
+//   CURVE from a client without keys) gives kUnavailable at once, saying so.
 //   A late answer to a timed-out request is discarded when it arrives.
 // - A broker ERROR becomes a Status whose message is "<code>: <message>"
 //   (e.g. "not_found: no job j9"), with the Code mapped as:

@@ -101,6 +101,16 @@ TEST_F(CurveAuthTest, UnknownKeyIsRefusedAndCreatesNoJob) {
   WireClient plain(cluster_.endpoint());
   EXPECT_FALSE(plain.Submit({Spec("test.noop")}, &out, Scaled(Ms(2000))).ok());
   EXPECT_EQ(Counter("submitted"), 0);
+  // The CLI says why, without waiting out its timeout.
+  std::vector<std::string> args = CurveFlags("mallory");
+  args.insert(args.end(), {"--rpc-timeout", "600", "submit", "test.noop"});
+  CommandResult r = cluster_.Cli(args, Scaled(Ms(120000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 3) << r.Describe();
+  EXPECT_NE(r.err.find("refused this client's CURVE key"), std::string::npos) << r.err;
+  r = cluster_.Cli({"--rpc-timeout", "600", "submit", "test.noop"}, Scaled(Ms(120000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 3) << r.Describe();
+  EXPECT_NE(r.err.find("--curve-key"), std::string::npos) << r.err;
+  EXPECT_FALSE(r.timed_out);
   StateDb db(cluster_.state_path());
   ASSERT_TRUE(db.ok()) << db.error();
   EXPECT_EQ(db.Scalar("SELECT count(*) FROM jobs"), 0);
