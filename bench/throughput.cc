@@ -24,6 +24,9 @@
 // Exit code 0 on success, 1 when something did not work (broker did not
 // start, a SUBMIT failed, jobs did not finish before --deadline-s).
 #include <signal.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <zmq.h>
 
 #include <algorithm>
 #include <chrono>
@@ -196,100 +199,134 @@ bool RunThroughput(const Options& o, WireClient& producer, WireClient& stats, Th
 struct LatencyResult {
   long jobs = 0;
   double achieved_rate = 0;
-  double p50 = NAN, p90 = NAN, p99 = NAN, max = NAN;          // finished_ms - scheduled send
-  double server_p50 = NAN, server_p99 = NAN;                   // finished_ms - created_ms
+  // Microseconds from a batch's scheduled send time to the DONE the broker
+  // pushes once the job's end is committed (steady clock of this process).
+  double p50_us = NAN, p90_us = NAN, p99_us = NAN, max_us = NAN;
+  double server_p50 = NAN, server_p99 = NAN;  // finished_ms - created_ms (the state DB, whole ms)
 };
 
-bool RunLatency(const Options& o, WireClient& producer, WireClient& stats, const std::string& state_path,
-                std::int64_t already_succeeded, LatencyResult* r, Clock::time_point deadline) {
+std::int64_t SteadyUs(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+// The next reply or DONE on `c`, waiting no later than `due` (to the
+// microsecond: zmq_poll counts whole milliseconds, so a timerfd on the
+// steady clock wakes the wait). nullopt at `due`.
+std::optional<WireClient::SubmitAnswer> ReceiveBefore(WireClient& c, int timer_fd, Clock::time_point due) {
+  itimerspec at{};
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+  at.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
+  at.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
+  if (at.it_value.tv_sec == 0 && at.it_value.tv_nsec == 0) at.it_value.tv_nsec = 1;
+  ::timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &at, nullptr);
+  while (Clock::now() < due) {
+    zmq_pollitem_t items[2] = {{c.socket().handle(), 0, ZMQ_POLLIN, 0}, {nullptr, timer_fd, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, 1000) < 0 && errno != EINTR) break;
+    if (items[1].revents & ZMQ_POLLIN) {
+      std::uint64_t expirations = 0;
+      ssize_t ignored = ::read(timer_fd, &expirations, sizeof expirations);
+      (void)ignored;
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      auto a = c.ReceiveSubmitReply(Ms(0));
+      if (a) return a;
+    }
+  }
+  return std::nullopt;
+}
+
+bool RunLatency(const Options& o, WireClient& producer, const std::string& state_path, LatencyResult* r,
+                Clock::time_point deadline) {
   if (o.latency_jobs == 0 || o.rate == 0) return true;
   const long per_tick = std::max<long>(1, o.rate * o.tick_ms / 1000);
   const std::vector<proto::JobSpec> batch(static_cast<std::size_t>(per_tick), Spec("test.noop"));
-  std::map<std::uint64_t, std::int64_t> scheduled_ms_by_req;  // req -> scheduled Unix ms
-  std::vector<std::pair<long long, std::int64_t>> seq_sent;    // job seq, scheduled Unix ms
-  seq_sent.reserve(static_cast<std::size_t>(o.latency_jobs));
+  std::map<std::uint64_t, std::int64_t> scheduled_by_req;   // req -> scheduled steady us
+  std::map<std::string, std::int64_t> scheduled_by_job;     // job id -> scheduled steady us
+  std::map<std::string, std::int64_t> done_at;              // job id -> DONE received, steady us
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(o.latency_jobs));
 
   const auto start = Clock::now();
-  const std::int64_t start_unix = NowUnixMs();
-  long sent = 0, acked = 0, tick = 0;
+  long sent = 0, acked = 0, done = 0, tick = 0;
   auto handle = [&](const WireClient::SubmitAnswer& a) {
     if (!a.error.empty()) return false;
-    std::int64_t at = scheduled_ms_by_req[a.req];
-    scheduled_ms_by_req.erase(a.req);
+    if (a.done) {
+      if (a.done->state != JobState::kSucceeded) return false;
+      done_at[a.done->job] = SteadyUs(Clock::now());
+      ++done;
+      return true;
+    }
+    std::int64_t at = scheduled_by_req[a.req];
+    scheduled_by_req.erase(a.req);
     for (const auto& j : a.jobs) {
-      long long seq = std::atoll(j.id.c_str() + 1);
-      seq_sent.emplace_back(seq, at);
+      scheduled_by_job[j.id] = at;
+      ids.push_back(j.id);
     }
     acked += static_cast<long>(a.jobs.size());
     return true;
   };
+  const int timer_fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (timer_fd < 0) {
+    std::perror("timerfd_create");
+    return false;
+  }
+  struct CloseFd {
+    int fd;
+    ~CloseFd() { ::close(fd); }
+  } close_timer{timer_fd};
   while (sent < o.latency_jobs) {
     const auto due = start + Ms(tick * o.tick_ms);
-    // Collect replies until the batch is due.
-    while (true) {
-      auto now = Clock::now();
-      if (now >= due) break;
-      auto a = producer.ReceiveSubmitReply(std::chrono::duration_cast<Ms>(due - now) + Ms(1));
+    // Take replies and DONEs until the batch is due.
+    while (Clock::now() < due) {
+      auto a = ReceiveBefore(producer, timer_fd, due);
       if (a && !handle(*a)) {
-        std::cerr << "SUBMIT failed: " << a->error << "\n";
+        std::cerr << "SUBMIT failed or a job did not succeed: " << a->error << "\n";
         return false;
       }
     }
     long n = std::min(per_tick, o.latency_jobs - sent);
-    std::uint64_t req = n == per_tick
-                            ? producer.SendSubmit(batch)
-                            : producer.SendSubmit(std::vector<proto::JobSpec>(batch.begin(), batch.begin() + n));
-    scheduled_ms_by_req[req] = start_unix + tick * o.tick_ms;
+    std::uint64_t req =
+        n == per_tick ? producer.SendSubmit(batch, true)
+                      : producer.SendSubmit(std::vector<proto::JobSpec>(batch.begin(), batch.begin() + n), true);
+    scheduled_by_req[req] = SteadyUs(due);
     sent += n;
     ++tick;
     if (Clock::now() > deadline) return false;
   }
   const auto end_send = Clock::now();
-  while (acked < o.latency_jobs) {
-    auto a = producer.ReceiveSubmitReply(Ms(60000));
+  while (acked < o.latency_jobs || done < o.latency_jobs) {
+    auto a = producer.ReceiveSubmitReply(std::chrono::duration_cast<Ms>(
+        std::max(Clock::duration::zero(), deadline - Clock::now())));
     if (!a || !handle(*a)) {
-      std::cerr << "missing SUBMIT replies in the latency run\n";
+      std::cerr << "missing SUBMIT replies or DONEs in the latency run (" << acked << " replies, " << done
+                << " done of " << o.latency_jobs << ")\n";
       return false;
     }
   }
   r->jobs = o.latency_jobs;
   r->achieved_rate = static_cast<double>(o.latency_jobs) / std::max(1e-9, Seconds(end_send - start));
+  std::vector<std::int64_t> lat;
+  lat.reserve(ids.size());
+  for (const std::string& id : ids) lat.push_back(done_at.at(id) - scheduled_by_job.at(id));
+  std::sort(lat.begin(), lat.end());
+  r->p50_us = Quantile(lat, 0.50);
+  r->p90_us = Quantile(lat, 0.90);
+  r->p99_us = Quantile(lat, 0.99);
+  r->max_us = lat.empty() ? NAN : static_cast<double>(lat.back());
 
-  Clock::time_point t_done;
-  if (!WaitSucceeded(stats, already_succeeded + o.latency_jobs, deadline, &t_done)) {
-    std::cerr << "the latency-run jobs did not all succeed before the deadline\n";
-    return false;
-  }
-
+  // The broker's own view, from the state DB (whole milliseconds).
   StateDb db(state_path);
   if (!db.ok()) {
     std::cerr << db.error() << "\n";
     return false;
   }
-  long long lo = seq_sent.front().first, hi = lo;
-  for (auto& [s, t] : seq_sent) lo = std::min(lo, s), hi = std::max(hi, s);
-  std::map<long long, std::pair<std::int64_t, std::int64_t>> done;  // seq -> (finished, created)
-  for (const auto& row : db.Query("SELECT seq, finished_ms, created_ms FROM jobs WHERE seq BETWEEN " +
-                                  std::to_string(lo) + " AND " + std::to_string(hi))) {
-    if (!row["finished_ms"].is_number_integer()) continue;
-    done[row["seq"].get<long long>()] = {row["finished_ms"].get<std::int64_t>(),
-                                         row["created_ms"].get<std::int64_t>()};
-  }
-  std::vector<std::int64_t> lat, server;
-  for (auto& [seq, at] : seq_sent) {
-    auto it = done.find(seq);
-    if (it == done.end()) continue;
-    lat.push_back(it->second.first - at);
-    server.push_back(it->second.first - it->second.second);
-  }
-  if (lat.size() != seq_sent.size())
-    std::cerr << "warning: " << seq_sent.size() - lat.size() << " jobs without finished_ms\n";
-  std::sort(lat.begin(), lat.end());
+  long long lo = std::atoll(ids.front().c_str() + 1), hi = std::atoll(ids.back().c_str() + 1);
+  std::vector<std::int64_t> server;
+  for (const auto& row : db.Query("SELECT finished_ms - created_ms AS d FROM jobs WHERE seq BETWEEN " +
+                                  std::to_string(lo) + " AND " + std::to_string(hi) +
+                                  " AND finished_ms IS NOT NULL"))
+    server.push_back(row["d"].get<std::int64_t>());
   std::sort(server.begin(), server.end());
-  r->p50 = Quantile(lat, 0.50);
-  r->p90 = Quantile(lat, 0.90);
-  r->p99 = Quantile(lat, 0.99);
-  r->max = lat.empty() ? NAN : static_cast<double>(lat.back());
   r->server_p50 = Quantile(server, 0.50);
   r->server_p99 = Quantile(server, 0.99);
   return true;
@@ -367,7 +404,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   LatencyResult lr;
-  if (!RunLatency(o, producer, stats, cluster.state_path(), o.jobs, &lr, deadline)) {
+  if (!RunLatency(o, producer, cluster.state_path(), &lr, deadline)) {
     std::cerr << cluster.Describe();
     dir.Keep();
     return 1;
@@ -385,10 +422,10 @@ int Main(int argc, char** argv) {
   std::printf("%-34s %14ld\n", "latency jobs", lr.jobs);
   std::printf("%-34s %14.0f\n", "latency target jobs/s", static_cast<double>(o.rate));
   std::printf("%-34s %14.0f\n", "latency achieved send jobs/s", lr.achieved_rate);
-  std::printf("%-34s %14.1f\n", "latency p50 ms (submit->recorded)", lr.p50);
-  std::printf("%-34s %14.1f\n", "latency p90 ms", lr.p90);
-  std::printf("%-34s %14.1f\n", "latency p99 ms", lr.p99);
-  std::printf("%-34s %14.1f\n", "latency max ms", lr.max);
+  std::printf("%-34s %14.0f\n", "latency p50 us (sched->DONE)", lr.p50_us);
+  std::printf("%-34s %14.0f\n", "latency p90 us", lr.p90_us);
+  std::printf("%-34s %14.0f\n", "latency p99 us", lr.p99_us);
+  std::printf("%-34s %14.0f\n", "latency max us", lr.max_us);
   std::printf("%-34s %14.1f\n", "broker-side p50 ms (created->fin)", lr.server_p50);
   std::printf("%-34s %14.1f\n", "broker-side p99 ms", lr.server_p99);
 
@@ -406,10 +443,14 @@ int Main(int argc, char** argv) {
                       {"latency_rate", o.rate},
                       {"latency_jobs", lr.jobs},
                       {"latency_achieved_rate", num(lr.achieved_rate)},
-                      {"p50_ms", num(lr.p50)},
-                      {"p90_ms", num(lr.p90)},
-                      {"p99_ms", num(lr.p99)},
-                      {"max_ms", num(lr.max)},
+                      {"p50_us", num(lr.p50_us)},
+                      {"p90_us", num(lr.p90_us)},
+                      {"p99_us", num(lr.p99_us)},
+                      {"max_us", num(lr.max_us)},
+                      {"p50_ms", num(lr.p50_us / 1000)},
+                      {"p90_ms", num(lr.p90_us / 1000)},
+                      {"p99_ms", num(lr.p99_us / 1000)},
+                      {"max_ms", num(lr.max_us / 1000)},
                       {"server_p50_ms", num(lr.server_p50)},
                       {"server_p99_ms", num(lr.server_p99)}};
   std::printf("%s\n", line.dump().c_str());

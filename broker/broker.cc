@@ -83,6 +83,7 @@ Status Broker::Start() {
 
 Status Broker::LoadState(std::int64_t now, bool startup) {
   runs_.reset();
+  notify_.clear();  // a rolled-back SUBMIT's seqs may be given out again
   LifecycleConfig lc;
   lc.retry = config_.retry;
   lc.default_timeout_ms = config_.default_timeout_ms;
@@ -140,10 +141,23 @@ bool Broker::Apply(const Status& s, Effects& fx) {
     else SendTo(m.rid, m.cmd, m.body);
   }
   // JOBs of a failed transaction are never sent: their dispatch was not stored.
-  if (st.ok())
+  if (st.ok()) {
     for (Message& m : fx.after_commit) Defer(m.rid, m.cmd, std::move(m.body));
+    if (!notify_.empty())
+      for (const auto& [seq, state] : fx.finished) NotifyEnded(seq, state);
+  }
   fx = Effects();
   return Db(st);
+}
+
+void Broker::NotifyEnded(std::int64_t seq, JobState state) {
+  auto it = notify_.find(seq);
+  if (it == notify_.end()) return;
+  proto::DoneMsg done{FormatJobId(seq), state};
+  std::string body;
+  proto::Encode(done, &body);
+  Defer(it->second, proto::Command::kDone, std::move(body));
+  notify_.erase(it);
 }
 
 void Broker::Alert(const std::string& title, const std::string& text) {

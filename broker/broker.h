@@ -43,6 +43,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
@@ -55,6 +56,7 @@
 #include "broker/job_lifecycle.h"
 #include "broker/job_store.h"
 #include "broker/kind_hook_table.h"
+#include "broker/prefetch_window.h"
 #include "broker/retention.h"
 #include "broker/run_manager.h"
 #include "broker/wakeup.h"
@@ -78,10 +80,14 @@ struct BrokerConfig {
   std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   SyncMode sync = SyncMode::kFull;
   int max_messages_per_turn = 4096;
-  // Group commit: a transaction stays open this long to gather more changes
-  // (0: commit every loop turn). Replies wait for it, so it bounds the
-  // latency it adds.
+  // Group commit: the loop commits as soon as its input is drained (what
+  // arrives during a commit shares the next one, so an idle broker never
+  // waits on a timer); under a steady stream, at the latest when the open
+  // transaction is this old (0: every loop turn).
   std::int64_t commit_interval_us = 1000;
+  // Adaptive prefetch (broker/prefetch_window.h): the work, in us at its
+  // recent pace, an adaptive worker may hold beyond its slots.
+  std::int64_t prefetch_target_us = PrefetchWindow::kTargetUs;
   bool verbose = false;
   std::string workflows_path;             // the registry (TOML); empty: no workflows
   std::string state_vfs;                  // SQLite VFS of the state DB (tests: fault_vfs.h); empty: default
@@ -241,7 +247,13 @@ class Broker {
   struct HeldResult {
     std::string rid, body;
   };
-  std::vector<HeldResult> held_results_;  // RESULTs received while degraded, not ACKed
+  std::vector<HeldResult> held_results_;
+  // SUBMIT `notify`: job seq -> the connection to tell (DONE) when it ends.
+  // Memory only, at most kMaxNotify; cleared when the state is reloaded.
+  std::unordered_map<std::int64_t, std::string> notify_;
+  static constexpr std::size_t kMaxNotify = 1000000;
+  // DONE for `seq` to whoever asked, after the commit that records its end.
+  void NotifyEnded(std::int64_t seq, JobState state);  // RESULTs received while degraded, not ACKed
   std::size_t held_bytes_ = 0;
   std::map<std::string, std::int64_t> cron_at_begin_;  // cron's slots when the transaction opened
   bool txn_timed_ = false;

@@ -104,6 +104,8 @@ void Broker::OnReady(const std::string& rid, std::string_view body) {
   w->kinds.insert(m.kinds.begin(), m.kinds.end());
   w->slots = m.slots;
   w->prefetch = m.prefetch;
+  w->adaptive = m.adaptive;
+  w->window = PrefetchWindow(config_.prefetch_target_us);
   w->heartbeat_ms = m.heartbeat_ms;
   w->connected_ms = now;
   w->last_seen_ms = now;
@@ -187,6 +189,21 @@ void Broker::OnSubmit(const std::string& rid, std::string_view body) {
   std::string out;
   proto::Encode(reply, &out);
   Defer(rid, proto::Command::kReply, std::move(out), m.req);
+  if (m.notify) {
+    for (const proto::SubmittedJob& j : reply.jobs) {
+      auto seq = ParseJobId(j.id);
+      if (!seq) continue;
+      if (IsTerminal(j.state)) {
+        // An existing job (idempotency key) that has ended already.
+        proto::DoneMsg done{j.id, j.state};
+        std::string body;
+        proto::Encode(done, &body);
+        Defer(rid, proto::Command::kDone, std::move(body));
+      } else if (notify_.size() < kMaxNotify) {
+        notify_[*seq] = rid;
+      }
+    }
+  }
 }
 
 void Broker::OnStatus(const std::string& rid, std::string_view body) {
@@ -282,6 +299,8 @@ void Broker::OnWorkers(const std::string& rid, std::string_view body) {
     v.kinds = w.kinds_list;
     v.slots = w.slots;
     v.prefetch = w.prefetch;
+    v.adaptive = w.adaptive;
+    v.window = w.adaptive ? w.window.Allowance(SteadyMicros(), w.prefetch) : w.prefetch;
     v.busy = w.leases.size();
     v.version = w.version;
     v.connected_ms = w.connected_ms;
@@ -322,7 +341,7 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
        {{"submitted", c.submitted}, {"dispatched", c.dispatched}, {"succeeded", c.succeeded},
         {"failed", c.failed}, {"timed_out", c.timed_out}, {"lost", c.lost}, {"dead", c.dead},
         {"cancelled", c.cancelled}, {"retried", c.retried}, {"returned", c.returned},
-        {"duplicate_results", c.duplicate_results}, {"bad_messages", lc.bad_messages},
+        {"duplicate_results", c.duplicate_results}, {"recalled", c.recalled}, {"bad_messages", lc.bad_messages},
         {"commits", lc.commits}, {"pruned", retention_.pruned()}, {"runs_started", rc.runs_started},
         {"runs_failed", rc.runs_failed}, {"store_failures", lc.store_failures},
         {"refused_degraded", lc.refused_degraded}, {"forbidden", lc.forbidden},

@@ -1,6 +1,7 @@
 #include "broker/job_lifecycle.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 
 #include "broker/log.h"
@@ -127,6 +128,7 @@ Status JobLifecycle::Finish(Job& job, JobState to, std::int64_t now, const std::
   s = store_.UpdateJob(job, now, why, outputs);
   if (!s.ok()) return s;
   fx->ended.push_back({job.seq, to, job.kind, job.queue, job.failures, why});
+  fx->finished.emplace_back(job.seq, to);
   Forget(job.seq);
   return Status::Ok();
 }
@@ -243,10 +245,12 @@ std::int64_t JobLifecycle::NextDueMs(std::int64_t now) const {
 
 Status JobLifecycle::Dispatch(std::int64_t now, Effects* fx) {
   if (now < dispatch_hold_until_ms_) return Status::Ok();  // dispatch_more_ stays set
+  const std::int64_t now_us = SteadyMicros();
   bool any_credit = false;
-  workers_.ForEach([&](Worker& w) { any_credit = any_credit || w.credit() > 0; });
+  workers_.ForEach([&](Worker& w) { any_credit = any_credit || w.credit(now_us) > 0; });
   if (ready_.size() == 0 || !any_credit) {
     dispatch_more_ = false;
+    Recall(fx);
     return Status::Ok();
   }
   if (!writable_(now)) return Status::Ok();  // dispatch_more_ stays set: tried after the next probe
@@ -256,22 +260,66 @@ Status JobLifecycle::Dispatch(std::int64_t now, Effects* fx) {
     return it != live_.end() && it->second.gen == e.gen && it->second.state == JobState::kQueued;
   };
   Status s;
-  workers_.ForEach([&](Worker& w) {
-    while (s.ok() && w.credit() > 0) {
-      auto e = ready_.PopBest(w.queues, w.kinds, valid);
-      if (!e) break;
-      Job& job = live_[e->seq];
-      if (!gate_.MayRun(job.concurrency_key, job.concurrency_limit)) {
-        gate_.Park(job.concurrency_key, {job.queue, job.kind, *e});
-        continue;
+  // Free slots first, on every worker; prefetch only then: a job never
+  // waits behind a busy slot while another worker has one free.
+  for (int pass = 0; pass < 2 && s.ok(); ++pass) {
+    workers_.ForEach([&](Worker& w) {
+      while (s.ok() && (pass == 0 ? w.free_slots() : w.credit(now_us)) > 0) {
+        auto e = ready_.PopBest(w.queues, w.kinds, valid);
+        if (!e) break;
+        Job& job = live_[e->seq];
+        if (!gate_.MayRun(job.concurrency_key, job.concurrency_limit)) {
+          gate_.Park(job.concurrency_key, {job.queue, job.kind, *e});
+          continue;
+        }
+        s = DispatchTo(w, job, now_us, now, fx);
       }
-      s = DispatchTo(w, job, now, fx);
-    }
-  });
+    });
+  }
+  if (s.ok()) Recall(fx);
   return s;
 }
 
-Status JobLifecycle::DispatchTo(Worker& w, Job& job, std::int64_t now, Effects* fx) {
+void JobLifecycle::Recall(Effects* fx) {
+  // Adaptive workers that hold more than their slots: the excess waits there.
+  std::vector<Worker*> holders;
+  workers_.ForEach([&](Worker& w) {
+    if (!w.adaptive || w.leases.size() <= w.slots) return;
+    std::erase_if(w.recalled, [&](const auto& lease) { return w.leases.count(lease) == 0; });
+    if (w.leases.size() > w.slots + w.recalled.size()) holders.push_back(&w);
+  });
+  if (holders.empty()) return;
+  workers_.ForEach([&](Worker& idle) {
+    std::uint32_t free = idle.free_slots();
+    for (Worker* h : holders) {
+      if (free == 0) break;
+      if (h == &idle) continue;
+      std::size_t waiting = h->leases.size() - h->slots;
+      waiting = waiting > h->recalled.size() ? waiting - h->recalled.size() : 0;
+      proto::RecallMsg msg;
+      // The newest leases: the ones most likely still waiting for a slot.
+      for (auto it = h->leases.rbegin(); it != h->leases.rend() && free > 0 && waiting > 0; ++it) {
+        if (h->recalled.count(*it) != 0) continue;
+        auto job = live_.find(it->first);
+        if (job == live_.end() || job->second.state != JobState::kRunning || job->second.attempt != it->second ||
+            !idle.Serves(job->second.queue, job->second.kind))
+          continue;
+        msg.jobs.push_back({FormatJobId(it->first), it->second});
+        h->recalled.insert(*it);
+        --free;
+        --waiting;
+      }
+      if (msg.jobs.empty()) continue;
+      counters_.recalled += msg.jobs.size();
+      scratch_.clear();
+      proto::Encode(msg, &scratch_);
+      // After the commit, like the JOBs it may name.
+      fx->after_commit.push_back({h->routing_id, proto::Command::kRecall, scratch_});
+    }
+  });
+}
+
+Status JobLifecycle::DispatchTo(Worker& w, Job& job, std::int64_t now_us, std::int64_t now, Effects* fx) {
   Status s = MakeRunning(job, job.attempt + 1, now);
   if (!s.ok()) return s;
   job.worker = w.id;
@@ -289,6 +337,7 @@ Status JobLifecycle::DispatchTo(Worker& w, Job& job, std::int64_t now, Effects* 
   scratch_.clear();
   proto::EncodeJob(FormatJobId(job.seq), job.attempt, job.kind, job.queue, *params, job.timeout_ms, &scratch_);
   fx->after_commit.push_back({w.routing_id, proto::Command::kJob, scratch_});
+  w.window.OnSend(now_us, w.leases.size());
   w.leases.insert({job.seq, job.attempt});
   if (job.timeout_ms > 0)
     ArmTimer(job, TimerKind::kLease, now + static_cast<std::int64_t>(job.timeout_ms) + LeaseGraceMs());
@@ -301,7 +350,8 @@ Status JobLifecycle::DispatchTo(Worker& w, Job& job, std::int64_t now, Effects* 
 Status JobLifecycle::RecordResult(Worker& from, const proto::JobResult& r, std::int64_t now, Effects* fx) {
   auto seq = ParseJobId(r.job);
   if (seq) {
-    from.leases.erase({*seq, r.attempt});
+    if (from.leases.erase({*seq, r.attempt}) != 0) from.window.OnResult(SteadyMicros(), from.leases.size());
+    from.recalled.erase({*seq, r.attempt});
     // A timed-out or cancelled attempt ends here, on its worker: its slot
     // of the concurrency key is free now.
     ReleaseKeyIfFree(*seq, r.attempt);

@@ -26,6 +26,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/concurrency_gate.h"
@@ -55,6 +56,7 @@ struct LifecycleConfig {
 struct JobCounters {
   std::int64_t submitted = 0, dispatched = 0, succeeded = 0, failed = 0, timed_out = 0, lost = 0,
                dead = 0, cancelled = 0, retried = 0, returned = 0, duplicate_results = 0;
+  std::int64_t recalled = 0;  // prefetched attempts asked back (RECALL)
 };
 
 // A message for a peer, by its routing id.
@@ -79,6 +81,9 @@ struct Effects {
   // Sent after the commit (JOB: the dispatch is written first).
   std::vector<Message> after_commit;
   std::vector<EndedJob> ended;
+  // Every job that ended, (seq, state), left alone by the runs (which take
+  // `ended`): the broker tells the clients that asked (SUBMIT notify).
+  std::vector<std::pair<std::int64_t, JobState>> finished;
 };
 
 // How an attempt ended.
@@ -193,7 +198,11 @@ class JobLifecycle {
                 Effects* fx);
   Status EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now, Effects* fx);
   // Dispatches one job to `w` (the gate allows it).
-  Status DispatchTo(Worker& w, Job& job, std::int64_t now, Effects* fx);
+  Status DispatchTo(Worker& w, Job& job, std::int64_t now_us, std::int64_t now, Effects* fx);
+  // Asks adaptive workers that hold jobs beyond their slots to hand back
+  // (RECALL) as many as other workers have slots free for: a job does not
+  // wait behind a busy slot while another worker could start it.
+  void Recall(Effects* fx);
   // Adopts (or refuses, with a CANCEL) the attempts a worker says it runs.
   Status AdoptRunning(Worker& w, const std::vector<proto::JobAttempt>& running, std::int64_t now,
                       Effects* fx);

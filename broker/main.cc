@@ -96,9 +96,16 @@ int main(int argc, char** argv) {
                  "but a power cut may lose the last commits")
       ->check(CLI::IsMember({"normal", "full"}));
   app.add_option("--commit-interval-us", cfg.commit_interval_us,
-                 "group commit: gather changes this long before committing (replies wait for "
-                 "the commit); 0 commits every loop turn")
+                 "group commit cap: the loop commits as soon as no more input waits (what "
+                 "arrived meanwhile shares that commit); under a steady stream of input, at "
+                 "the latest when the open transaction is this old. 0: every loop turn")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--prefetch-target-us", cfg.prefetch_target_us,
+                 "adaptive prefetch: a worker that asks for it (sluice-worker by default) is "
+                 "sent, beyond its slots, the jobs it gets through in this long at its recent "
+                 "pace (none while its jobs are long)")
+      ->check(CLI::Range(0, 60000000))
+      ->capture_default_str();
   app.add_option("--clock-offset-ms", clock_offset_ms,
                  "shift the broker's clock (for tests of retention and schedules)");
   bool insecure = false;

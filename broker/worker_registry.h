@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/prefetch_window.h"
 #include "schemas/messages.h"
 
 namespace sluice::broker {
@@ -29,6 +30,13 @@ struct Worker {
   std::unordered_set<std::string> kinds;
   std::uint32_t slots = 0;
   std::uint32_t prefetch = 0;  // jobs it queues locally beyond `slots`
+  // READY `adaptive`: it is sent only as much of `prefetch` as its pace
+  // calls for (window), and may be asked to hand back (RECALL) prefetched
+  // jobs another worker could start.
+  bool adaptive = false;
+  PrefetchWindow window;
+  // Leases asked back by RECALL and not yet reported: not asked again.
+  std::set<std::pair<std::int64_t, std::uint32_t>> recalled;
   std::uint32_t heartbeat_ms = 1000;
   std::int64_t connected_ms = 0;
   std::int64_t last_seen_ms = 0;  // last message from it
@@ -40,11 +48,18 @@ struct Worker {
   // Results recorded this turn, to ACK after the commit.
   std::vector<proto::JobAttempt> pending_acks;
 
-  // Jobs the broker may still send: slots + prefetch minus what it holds. A
-  // draining worker (slots 0) gets nothing, whatever its prefetch.
-  std::uint32_t credit() const {
-    const std::size_t limit = slots == 0 ? 0 : std::size_t{slots} + prefetch;
+  // Jobs the broker may still send at `now_us` (steady clock): slots +
+  // prefetch (for an adaptive worker, the part of it its window allows)
+  // minus what it holds. A draining worker (slots 0) gets nothing, whatever
+  // its prefetch.
+  std::uint32_t credit(std::int64_t now_us) const {
+    const std::uint32_t extra = adaptive ? window.Allowance(now_us, prefetch) : prefetch;
+    const std::size_t limit = slots == 0 ? 0 : std::size_t{slots} + extra;
     return limit > leases.size() ? static_cast<std::uint32_t>(limit - leases.size()) : 0;
+  }
+  // Slots it has free, prefetch aside.
+  std::uint32_t free_slots() const {
+    return slots > leases.size() ? static_cast<std::uint32_t>(slots - leases.size()) : 0;
   }
   bool Serves(const std::string& queue, const std::string& kind) const;
 };

@@ -81,6 +81,7 @@ void Encode(const Ready& m, std::string* out) {
   w.Str(key::kVersion, m.version);
   PackPairs(w.Key(key::kRunning), m.running);
   if (m.prefetch) w.Num(key::kPrefetch, m.prefetch);
+  if (m.adaptive) w.Bool(key::kAdaptive, true);
 }
 
 Status Decode(std::string_view body, Ready* m) {
@@ -97,6 +98,7 @@ Status Decode(std::string_view body, Ready* m) {
     v = 0;
     r.Uint(key::kPrefetch, &v, false, kMaxSlots);
     m->prefetch = static_cast<std::uint32_t>(v);
+    r.Bool(key::kAdaptive, &m->adaptive, false);
     v = m->heartbeat_ms;
     r.Uint(key::kHeartbeatMs, &v, false, 3600000);
     if (r.ok() && v < 10) r.Fail("field 'heartbeat_ms' must be at least 10");
@@ -211,6 +213,34 @@ Status Decode(std::string_view body, CancelMsg* m) {
   });
 }
 
+void Encode(const RecallMsg& m, std::string* out) {
+  MapWriter w(out);
+  PackPairs(w.Key(key::kJobs), m.jobs);
+}
+
+Status Decode(std::string_view body, RecallMsg* m) {
+  return DecodeWith(body, false, "RECALL",
+                    [&](MapReader& r) { ReadPairs(r, key::kJobs, &m->jobs, 2 * kMaxSlots, true); });
+}
+
+void Encode(const DoneMsg& m, std::string* out) {
+  MapWriter w(out);
+  w.Str(key::kJob, m.job);
+  w.Str(key::kState, JobStateName(m.state));
+}
+
+Status Decode(std::string_view body, DoneMsg* m) {
+  return DecodeWith(body, false, "DONE", [&](MapReader& r) {
+    ReadId(r, key::kJob, &m->job);
+    std::string state;
+    r.Name(key::kState, &state, true);
+    if (!r.ok()) return;
+    auto parsed = ParseJobState(state);
+    if (!parsed) return r.Fail("DONE: unknown state '" + state + "'");
+    m->state = *parsed;
+  });
+}
+
 void Encode(const Ack& m, std::string* out) {
   MapWriter w(out);
   PackPairs(w.Key(key::kAcks), m.acks);
@@ -224,6 +254,7 @@ Status Decode(std::string_view body, Ack* m) {
 void Encode(const Submit& m, std::string* out) {
   MapWriter w(out);
   w.Num(key::kReq, m.req);
+  if (m.notify) w.Bool(key::kNotify, true);
   w.Key(key::kJobs).pack_array(static_cast<std::uint32_t>(m.jobs.size()));
   for (const auto& j : m.jobs) {
     MapWriter jw(out);
@@ -248,6 +279,7 @@ Status Decode(std::string_view body, Submit* m) {
   if (!s.ok()) return Status::InvalidArgument("SUBMIT: " + s.message());
   MapReader r(h.get(), "SUBMIT");
   r.Uint(key::kReq, &m->req, true);
+  r.Bool(key::kNotify, &m->notify, false);
   const auto* jobs = r.Find(key::kJobs);
   if (!r.ok()) return r.status();
   if (jobs == nullptr || jobs->type != msgpack::type::ARRAY)

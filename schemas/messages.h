@@ -37,6 +37,10 @@ struct Ready {
   std::vector<std::string> kinds;    // job kinds it can run
   std::uint32_t slots = 1;           // concurrent jobs, 0..kMaxSlots
   std::uint32_t prefetch = 0;        // jobs it queues locally beyond `slots`, 0..kMaxSlots
+  // Adaptive prefetch (PROTOCOL.md §5.1): the broker uses as much of
+  // `prefetch` as the worker's recent pace calls for, and may RECALL
+  // prefetched jobs that another worker's free slot could start.
+  bool adaptive = false;
   std::uint32_t heartbeat_ms = 1000; // how often it beats; the broker beats back as often
   std::string version;
   std::vector<JobAttempt> running;   // what it is still running (re-adoption)
@@ -82,6 +86,12 @@ struct CancelMsg {
   std::uint32_t attempt = 0;
 };
 
+// broker -> worker (only to a worker whose READY said `adaptive`): hand
+// back those of these attempts that have not started (RESULT `returned`).
+struct RecallMsg {
+  std::vector<JobAttempt> jobs;
+};
+
 // broker -> worker: these results are recorded; forget them.
 struct Ack {
   std::vector<JobAttempt> acks;
@@ -108,6 +118,15 @@ struct JobSpec {
 struct Submit {
   std::uint64_t req = 0;
   std::vector<JobSpec> jobs;
+  // DONE is pushed to this connection when each job ends (PROTOCOL.md §3.2).
+  bool notify = false;
+};
+
+// broker -> client, after SUBMIT `notify`: the job has ended, and its end is
+// recorded (sent after the commit).
+struct DoneMsg {
+  std::string job;
+  JobState state = JobState::kSucceeded;
 };
 
 struct SubmittedJob {
@@ -139,6 +158,8 @@ void Encode(const JobResult& m, std::string* out);
 void Encode(const Bye& m, std::string* out);
 void Encode(const JobMsg& m, std::string* out);
 void Encode(const CancelMsg& m, std::string* out);
+void Encode(const RecallMsg& m, std::string* out);
+void Encode(const DoneMsg& m, std::string* out);
 void Encode(const Ack& m, std::string* out);
 void Encode(const Submit& m, std::string* out);
 void Encode(const SubmitReply& m, std::string* out);
@@ -155,6 +176,8 @@ Status Decode(std::string_view body, JobResult* out);
 Status Decode(std::string_view body, Bye* out);        // empty body allowed
 Status Decode(std::string_view body, JobMsg* out);
 Status Decode(std::string_view body, CancelMsg* out);
+Status Decode(std::string_view body, RecallMsg* out);
+Status Decode(std::string_view body, DoneMsg* out);
 Status Decode(std::string_view body, Ack* out);
 Status Decode(std::string_view body, Submit* out);
 Status Decode(std::string_view body, SubmitReply* out);

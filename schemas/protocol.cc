@@ -11,6 +11,7 @@ const char* CommandName(std::uint8_t code) {
     case Command::kJob: return "JOB";
     case Command::kCancel: return "CANCEL";
     case Command::kAck: return "ACK";
+    case Command::kRecall: return "RECALL";
     case Command::kSubmit: return "SUBMIT";
     case Command::kRun: return "RUN";
     case Command::kStatus: return "STATUS";
@@ -27,6 +28,7 @@ const char* CommandName(std::uint8_t code) {
     case Command::kReload: return "RELOAD";
     case Command::kReply: return "REPLY";
     case Command::kError: return "ERROR";
+    case Command::kDone: return "DONE";
   }
   return nullptr;
 }

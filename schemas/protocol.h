@@ -28,6 +28,7 @@ enum class Command : std::uint8_t {
   kJob = 0x05,
   kCancel = 0x06,
   kAck = 0x07,
+  kRecall = 0x08,  // only to workers whose READY said `adaptive`
   // client -> broker (requests; each carries `req`, echoed in the reply)
   kSubmit = 0x10,
   kRun = 0x11,
@@ -46,6 +47,7 @@ enum class Command : std::uint8_t {
   // broker -> client / any peer
   kReply = 0x20,
   kError = 0x21,
+  kDone = 0x22,  // after SUBMIT `notify`: a job ended
 };
 
 // "READY", "JOB", ... or nullptr for a byte that is no command.
@@ -133,6 +135,9 @@ inline constexpr std::string_view kKind = "kind";
 inline constexpr std::string_view kKinds = "kinds";
 inline constexpr std::string_view kSlots = "slots";
 inline constexpr std::string_view kPrefetch = "prefetch";
+inline constexpr std::string_view kAdaptive = "adaptive";
+inline constexpr std::string_view kNotify = "notify";
+inline constexpr std::string_view kWindow = "window";
 inline constexpr std::string_view kHeartbeatMs = "heartbeat_ms";
 inline constexpr std::string_view kVersion = "version";
 inline constexpr std::string_view kRunning = "running";

@@ -279,6 +279,8 @@ Status ReadWorker(const msgpack::object& o, std::string_view what, long index, W
   Strs(r, key::kKinds, &w->kinds);
   U32(r, key::kSlots, &w->slots);
   U32(r, key::kPrefetch, &w->prefetch);
+  r.Bool(key::kAdaptive, &w->adaptive, false);
+  U32(r, key::kWindow, &w->window);
   r.Uint(key::kBusy, &w->busy, false);
   Text(r, key::kVersion, &w->version);
   Int(r, key::kConnectedMs, &w->connected_ms);
@@ -449,6 +451,7 @@ void Put(MapWriter& w, const RunView& r) {
 }
 
 void Put(MapWriter& w, const WorkerView& v) {
+  w.Bool(key::kAdaptive, v.adaptive);
   w.Num(key::kBusy, v.busy);
   w.Num(key::kConnectedMs, v.connected_ms);
   w.Str(key::kHost, v.host);
@@ -469,6 +472,7 @@ void Put(MapWriter& w, const WorkerView& v) {
   }
   w.Num(key::kSlots, v.slots);
   w.Str(key::kVersion, v.version);
+  w.Num(key::kWindow, v.window);
   w.Str(key::kWorker, v.worker);
 }
 
@@ -713,6 +717,8 @@ json ToJson(const WorkerView& w) {
           {"kinds", w.kinds},
           {"slots", w.slots},
           {"prefetch", w.prefetch},
+          {"adaptive", w.adaptive},
+          {"window", w.window},
           {"busy", w.busy},
           {"version", w.version},
           {"connected_ms", w.connected_ms},

@@ -128,6 +128,9 @@ struct WorkerView {
   std::vector<std::string> kinds;
   std::uint32_t slots = 0;
   std::uint32_t prefetch = 0;
+  // READY `adaptive`, and the part of `prefetch` its pace allows now.
+  bool adaptive = false;
+  std::uint32_t window = 0;
   std::uint64_t busy = 0;
   std::string version;
   std::int64_t connected_ms = 0;

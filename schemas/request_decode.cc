@@ -66,6 +66,8 @@ Status DecodeRequest(std::uint8_t command, std::string_view body) {
     case C::kJob: return Typed<JobMsg>(body);
     case C::kCancel: return Typed<CancelMsg>(body);
     case C::kAck: return Typed<Ack>(body);
+    case C::kRecall: return Typed<RecallMsg>(body);
+    case C::kDone: return Typed<DoneMsg>(body);
     case C::kSubmit: return Typed<Submit>(body);
     case C::kError: return Typed<ErrorMsg>(body);
     case C::kReply:

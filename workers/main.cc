@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "schemas/protocol.h"
 #include "workers/stop_requests.h"
 #include "workers/worker.h"
 #include "workers/worker_options.h"
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
   using sluice::worker::WorkerOptions;
   WorkerOptions options;
   unsigned slots = options.slots;
-  unsigned prefetch = options.prefetch;
+  std::string prefetch = "auto";
   long long heartbeat_ms = options.heartbeat.count();
   double grace_s = static_cast<double>(options.grace.count()) / 1000.0;
 
@@ -88,9 +90,11 @@ int main(int argc, char** argv) {
                  "more than this")
       ->capture_default_str();
   app.add_option("--prefetch", prefetch,
-                 "Jobs accepted beyond --slots, 0-4096, queued here to start the moment a slot "
-                 "frees: hides the broker round trip for very short jobs; keep 0 for long ones "
-                 "(a prefetched job waits for this worker even when another is idle)")
+                 "Jobs accepted beyond --slots, queued here to start the moment a slot frees. "
+                 "auto: adaptive, up to 1024: the broker sends as many as this worker gets "
+                 "through in ~5 ms at its recent pace (none while jobs are long) and asks "
+                 "unstarted ones back when another worker has a free slot. N (0-4096): always "
+                 "up to N, never asked back (0: none)")
       ->capture_default_str();
   app.add_option("--queues", options.queues,
                  "Comma-separated queues to serve, e.g. lakehouse,default on the host that holds "
@@ -177,7 +181,20 @@ int main(int argc, char** argv) {
   }
   options.extract_max_bytes = static_cast<std::uint64_t>(extract_max_bytes);
   options.slots = slots;
-  options.prefetch = prefetch;
+  if (prefetch == "auto") {
+    options.prefetch = sluice::worker::kAdaptivePrefetch;
+    options.adaptive = true;
+  } else {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long n = std::strtoul(prefetch.c_str(), &end, 10);
+    if (prefetch.empty() || *end != '\0' || errno != 0 || prefetch[0] == '-' || n > sluice::proto::kMaxSlots) {
+      std::fprintf(stderr, "sluice-worker: --prefetch: must be auto or a number 0-%u\n", sluice::proto::kMaxSlots);
+      return 2;
+    }
+    options.prefetch = static_cast<unsigned>(n);
+    options.adaptive = false;
+  }
   options.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   options.grace = std::chrono::milliseconds(static_cast<long long>(std::llround(grace_s * 1000)));
   if (sluice::Status valid = sluice::worker::ValidateOptions(options); !valid.ok()) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -157,6 +158,7 @@ void Worker::HandleMessage(proto::FrameError error, Clock::time_point now) {
   switch (static_cast<proto::Command>(incoming_.command)) {
     case proto::Command::kJob: return OnJob(body, now);
     case proto::Command::kCancel: return OnCancel(body, now);
+    case proto::Command::kRecall: return OnRecall(body, now);
     case proto::Command::kAck: return OnAck(body, now);
     case proto::Command::kHeartbeat: return;  // a sign of life, already counted
     case proto::Command::kBye: return OnBrokerBye(body, now);
@@ -252,6 +254,24 @@ void Worker::ReturnWaiting(const char* why, Clock::time_point now) {
     WaitingJob w = std::move(waiting_.front());
     waiting_.pop_front();
     Refuse(w.msg.job, w.msg.attempt, Outcome::kReturned, true, why, now);
+  }
+}
+
+void Worker::OnRecall(std::string_view body, Clock::time_point now) {
+  proto::RecallMsg recall;
+  Status decoded = proto::Decode(body, &recall);
+  if (!decoded.ok()) return LogThrottled(now, "rejected a RECALL: %s", decoded.message().c_str());
+  // Only what still waits for a slot goes back; what has started (or
+  // finished) stays, and the broker learns of it from its RESULT.
+  for (const proto::JobAttempt& a : recall.jobs) {
+    auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const WaitingJob& w) {
+      return w.msg.job == a.job && w.msg.attempt == a.attempt;
+    });
+    if (it == waiting_.end()) continue;
+    WaitingJob back = std::move(*it);
+    waiting_.erase(it);
+    Refuse(back.msg.job, back.msg.attempt, Outcome::kReturned, true,
+           "recalled by the broker unstarted: another worker has a free slot", now);
   }
 }
 
@@ -432,6 +452,7 @@ void Worker::Introduce(Clock::time_point now) {
   ready.kinds = kinds_;
   ready.slots = phase_ == Phase::kServing ? options_.slots : 0;
   ready.prefetch = phase_ == Phase::kServing ? options_.prefetch : 0;
+  ready.adaptive = options_.adaptive && ready.prefetch > 0;
   ready.heartbeat_ms = static_cast<std::uint32_t>(options_.heartbeat.count());
   ready.version = kWorkerVersion;
   ready.running.reserve(running_.size());

@@ -10,7 +10,10 @@
 //
 // Credit: at most `slots` blocking attempts run at once, and up to
 // `prefetch` more wait here (in arrival order) for a slot; a JOB beyond that
-// is answered RESULT `returned` (the broker should not have sent it).
+// is answered RESULT `returned` (the broker should not have sent it). By
+// default the prefetch is adaptive (READY `adaptive`): the broker sends only
+// what this worker's pace calls for, and a RECALL hands back, RESULT
+// `returned`, those of the named attempts still waiting here.
 // Results are kept until ACKed and re-sent after every READY on a new
 // connection (broker silent for a while, broker BYE) or after ERROR
 // unknown_worker. Jobs keep running while the broker is away; their results
@@ -105,6 +108,8 @@ class Worker {
   void ReturnWaiting(const char* why, Clock::time_point now);
   void OnJob(std::string_view body, Clock::time_point now);
   void OnCancel(std::string_view body, Clock::time_point now);
+  // RECALL: hands back (RESULT returned) the named attempts still waiting.
+  void OnRecall(std::string_view body, Clock::time_point now);
   void OnAck(std::string_view body, Clock::time_point now);
   void OnError(std::string_view body, Clock::time_point now);
   // ERROR forbidden: the broker does not accept this worker's key.

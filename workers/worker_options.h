@@ -15,11 +15,19 @@ namespace sluice::worker {
 // Software version, announced in READY.
 inline constexpr const char* kWorkerVersion = SLUICE_VERSION;
 
+// The prefetch ceiling announced with adaptive prefetch (--prefetch auto).
+inline constexpr unsigned kAdaptivePrefetch = 1024;
+
 struct WorkerOptions {
   std::string broker = "tcp://127.0.0.1:5555";
   std::string worker_id;                           // empty: DefaultWorkerId()
   unsigned slots = 4;                              // blocking jobs run at once, 1..kMaxSlots
-  unsigned prefetch = 0;                           // jobs accepted beyond slots, 0..kMaxSlots
+  // Jobs accepted beyond slots, 0..kMaxSlots. With `adaptive` (the
+  // default) this is only the ceiling: the broker sends as much of it as the
+  // worker's pace calls for, and asks prefetched jobs back (RECALL) when
+  // another worker has a free slot. --prefetch N: a fixed N, not adaptive.
+  unsigned prefetch = kAdaptivePrefetch;
+  bool adaptive = true;
   std::vector<std::string> queues = {"default"};
   bool allow_exec = false;                         // run (and announce) the exec kind
   std::string landing = "data/landing";            // landing zone root (extract.http)

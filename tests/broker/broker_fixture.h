@@ -104,9 +104,10 @@ class Peer {
   }
   void Ready(const std::string& id, std::uint32_t slots, std::vector<proto::JobAttempt> running = {},
              std::uint32_t hb = 1000, std::uint32_t prefetch = 0,
-             std::vector<std::string> kinds = {"k"}) {
+             std::vector<std::string> kinds = {"k"}, bool adaptive = false) {
     proto::Ready r;
     r.prefetch = prefetch;
+    r.adaptive = adaptive;
     r.worker = id;
     r.host = "test-host";
     r.kinds = std::move(kinds);

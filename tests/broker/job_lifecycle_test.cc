@@ -329,7 +329,7 @@ TEST_F(JobLifecycleTest, DispatchSendsTheJobAfterTheCommitAndSuccessEndsIt) {
   const std::int64_t seq = Submit(spec, kT0);
   Commit();
   Worker* w = AddWorker("w1", 1);
-  EXPECT_EQ(w->credit(), 1u);
+  EXPECT_EQ(w->credit(0), 1u);
 
   Effects fx;
   ASSERT_OK(jobs_->Dispatch(kT0 + 100, &fx));
@@ -348,7 +348,7 @@ TEST_F(JobLifecycleTest, DispatchSendsTheJobAfterTheCommitAndSuccessEndsIt) {
   EXPECT_EQ(j->worker, "w1");
   EXPECT_EQ(j->attempt, 1u);
   EXPECT_EQ(j->updated_ms, kT0 + 100);
-  EXPECT_EQ(w->credit(), 0u);
+  EXPECT_EQ(w->credit(0), 0u);
   EXPECT_EQ(jobs_->running_count(), 1u);
   // The dispatch is in the store before its JOB may go out.
   EXPECT_EQ(Stored(seq).job.state, JobState::kRunning);
@@ -363,7 +363,7 @@ TEST_F(JobLifecycleTest, DispatchSendsTheJobAfterTheCommitAndSuccessEndsIt) {
   EXPECT_EQ(done.ended[0].kind, "k");
   EXPECT_FALSE(jobs_->IsLive(seq));
   EXPECT_TRUE(w->leases.empty());
-  EXPECT_EQ(w->credit(), 1u);
+  EXPECT_EQ(w->credit(0), 1u);
   JobRecord rec = Stored(seq);
   EXPECT_EQ(rec.job.state, JobState::kSucceeded);
   EXPECT_EQ(rec.finished_ms, kT0 + 200);
@@ -607,7 +607,7 @@ TEST_F(JobLifecycleTest, CancelOfARunningJobTellsItsWorkerWhichKeepsTheLeaseUnti
   EXPECT_EQ(rec.attempts[0].outcome, "cancelled");
   // Still running there until it says otherwise: no credit for another job.
   EXPECT_EQ(w->leases.count({seq, 1u}), 1u);
-  EXPECT_EQ(w->credit(), 0u);
+  EXPECT_EQ(w->credit(0), 0u);
   Submit(Spec(), kT0 + 11);
   EXPECT_TRUE(Dispatch(kT0 + 12).empty());
 

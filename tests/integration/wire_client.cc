@@ -122,10 +122,11 @@ Answer WireClient::Request(proto::Command command, json body, Ms timeout) {
   }
 }
 
-std::uint64_t WireClient::SendSubmit(const std::vector<proto::JobSpec>& jobs) {
+std::uint64_t WireClient::SendSubmit(const std::vector<proto::JobSpec>& jobs, bool notify) {
   proto::Submit s;
   s.req = NextReq();
   s.jobs = jobs;
+  s.notify = notify;
   std::string body;
   proto::Encode(s, &body);
   Send(proto::Command::kSubmit, body, Ms(60000));
@@ -155,6 +156,16 @@ std::optional<WireClient::SubmitAnswer> WireClient::ReceiveSubmitReply(Ms timeou
       (void)proto::Decode(m->body, &e);
       a.req = e.req;
       a.error = e.code + ": " + e.message;
+      return a;
+    }
+    if (m->command == static_cast<std::uint8_t>(proto::Command::kDone)) {
+      proto::DoneMsg d;
+      auto st = proto::Decode(m->body, &d);
+      if (!st.ok()) {
+        a.error = "undecodable DONE: " + st.message();
+        return a;
+      }
+      a.done = std::move(d);
       return a;
     }
   }

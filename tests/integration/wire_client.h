@@ -82,13 +82,16 @@ class WireClient {
   Answer Submit(const std::vector<proto::JobSpec>& jobs, std::vector<proto::SubmittedJob>* out,
                 Ms timeout = Ms(60000));
   // Pipelining: sends a SUBMIT and returns its `req` without waiting.
-  std::uint64_t SendSubmit(const std::vector<proto::JobSpec>& jobs);
+  // `notify`: the broker pushes DONE for each job when it ends.
+  std::uint64_t SendSubmit(const std::vector<proto::JobSpec>& jobs, bool notify = false);
   // The next SUBMIT reply (any req). nullopt on timeout; an ERROR yields a
   // reply with no jobs and `error` set.
   struct SubmitAnswer {
     std::uint64_t req = 0;
     std::vector<proto::SubmittedJob> jobs;
     std::string error;  // "" on success
+    // A DONE (after SUBMIT notify) instead of a reply: req 0, no jobs.
+    std::optional<proto::DoneMsg> done;
   };
   std::optional<SubmitAnswer> ReceiveSubmitReply(Ms timeout);
 

@@ -31,10 +31,12 @@ TEST(Messages, ReadyRoundTrip) {
   r.version = "0.1.0";
   r.running = {{"j1", 2}, {"j9", 1}};
   r.prefetch = 16;
+  r.adaptive = true;
   std::string body;
   Encode(r, &body);
   Ready d;
   ASSERT_TRUE(Decode(body, &d).ok());
+  EXPECT_TRUE(d.adaptive);
   EXPECT_EQ(d.worker, r.worker);
   EXPECT_EQ(d.queues, r.queues);
   EXPECT_EQ(d.kinds, r.kinds);
@@ -44,6 +46,44 @@ TEST(Messages, ReadyRoundTrip) {
   ASSERT_EQ(d.running.size(), 2u);
   EXPECT_EQ(d.running[1].job, "j9");
   EXPECT_EQ(d.running[0].attempt, 2u);
+}
+
+TEST(Messages, RecallDoneAndSubmitNotifyRoundTrip) {
+  RecallMsg recall{{{"j1", 2}, {"j7", 1}}};
+  std::string body;
+  Encode(recall, &body);
+  RecallMsg r;
+  ASSERT_TRUE(Decode(body, &r).ok());
+  ASSERT_EQ(r.jobs.size(), 2u);
+  EXPECT_EQ(r.jobs[1].job, "j7");
+  EXPECT_EQ(r.jobs[0].attempt, 2u);
+  EXPECT_FALSE(Decode(PackValue(std::map<std::string, int>{{"jobs", 1}}), &r).ok());
+
+  DoneMsg done{"j3", JobState::kDead};
+  body.clear();
+  Encode(done, &body);
+  DoneMsg d;
+  ASSERT_TRUE(Decode(body, &d).ok());
+  EXPECT_EQ(d.job, "j3");
+  EXPECT_EQ(d.state, JobState::kDead);
+
+  Submit submit;
+  submit.req = 7;
+  submit.notify = true;
+  submit.jobs.push_back({});
+  submit.jobs[0].kind = "test.noop";
+  body.clear();
+  Encode(submit, &body);
+  Submit back;
+  ASSERT_TRUE(Decode(body, &back).ok());
+  EXPECT_TRUE(back.notify);
+  // Absent: false, as a client of an earlier PROTOCOL.md sends it.
+  submit.notify = false;
+  body.clear();
+  Encode(submit, &body);
+  Submit plain;
+  ASSERT_TRUE(Decode(body, &plain).ok());
+  EXPECT_FALSE(plain.notify);
 }
 
 TEST(Messages, ReadyWithoutQueuesServesDefault) {

@@ -85,7 +85,7 @@ json Worker() {
   running.push_back({std::string("j1"), 2u});
   running.push_back({std::string("j9"), 1u});
   return {{"worker", "w1"}, {"host", "h"}, {"pid", 4242}, {"queues", {"default", "io"}},
-          {"kinds", {"exec"}}, {"slots", 2u}, {"prefetch", 0u}, {"busy", std::size_t{2}},
+          {"kinds", {"exec"}}, {"slots", 2u}, {"prefetch", 0u}, {"adaptive", false}, {"window", 0u}, {"busy", std::size_t{2}},
           {"version", "0.1.0"}, {"connected_ms", 1}, {"last_seen_ms", 2}, {"running", running}, {"key", nullptr}};
 }
 

@@ -34,12 +34,14 @@ std::string Pack(const Fields& fields) {
 std::uint8_t Code(Command c) { return static_cast<std::uint8_t>(c); }
 
 TEST(DecodeRequest, EveryCommandTakesAWellFormedBody) {
-  std::string ready, result, job, cancel, ack, submit, error;
+  std::string ready, result, job, cancel, ack, submit, error, recall, done;
   Encode(Ready{.worker = "w1", .kinds = {"test.noop"}}, &ready);
   Encode(JobResult{.job = "j1", .attempt = 1}, &result);
   Encode(JobMsg{.job = "j1", .attempt = 1, .kind = "test.noop", .queue = "default"}, &job);
   Encode(CancelMsg{.job = "j1", .attempt = 1}, &cancel);
   Encode(Ack{.acks = {{"j1", 1}}}, &ack);
+  Encode(RecallMsg{.jobs = {{"j1", 1}}}, &recall);
+  Encode(DoneMsg{.job = "j1", .state = JobState::kSucceeded}, &done);
   Encode(Submit{.req = 1, .jobs = {JobSpec{.kind = "test.noop"}}}, &submit);
   Encode(ErrorMsg{.req = 1, .code = "bad_request", .message = "no"}, &error);
   const std::string req = Pack({{"req", 7}});
@@ -54,6 +56,7 @@ TEST(DecodeRequest, EveryCommandTakesAWellFormedBody) {
       {Command::kExtractions, req},  {Command::kRuns, req},         {Command::kSchedules, req},
       {Command::kPause, run},        {Command::kResume, run},       {Command::kReload, req},
       {Command::kReply, Pack({{"req", 7}, {"ok", true}})},          {Command::kError, error},
+      {Command::kRecall, recall},    {Command::kDone, done},
   };
   for (int code = 0; code < 256; ++code) {
     if (CommandName(static_cast<std::uint8_t>(code)) == nullptr) continue;

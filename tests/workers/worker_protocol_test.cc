@@ -261,7 +261,10 @@ TEST(WorkerProtocol, ReadyAfterAReconnectListsRunningAttempts) {
 
 TEST(WorkerProtocol, NeverRunsMoreBlockingJobsThanSlots) {
   FakeBroker broker;
-  RunningWorker w(TestOptions(broker));  // 2 slots
+  WorkerOptions o = TestOptions(broker);  // 2 slots
+  o.prefetch = 0;                         // --prefetch 0: nothing waits here
+  o.adaptive = false;
+  RunningWorker w(o);
   ASSERT_TRUE(broker.ReceiveCommand(Command::kReady, kProtocolWait));
   for (const char* job : {"j1", "j2", "j3", "j4"})
     broker.SendJob(broker.peer(), job, 1, "test.sleep", Params(R"({"ms": 1500})"));
@@ -298,6 +301,7 @@ TEST(WorkerProtocol, PrefetchedJobsWaitForASlotInOrder) {
   WorkerOptions o = TestOptions(broker);
   o.slots = 1;
   o.prefetch = 2;
+  o.adaptive = false;
   RunningWorker w(o);
   auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
   ASSERT_TRUE(ready);
@@ -322,6 +326,48 @@ TEST(WorkerProtocol, PrefetchedJobsWaitForASlotInOrder) {
   EXPECT_EQ(results[3].outcome, Outcome::kSucceeded) << results[3].error;
   EXPECT_EQ(results[4].job, "j2");
   EXPECT_EQ(results[4].outcome, Outcome::kSucceeded) << results[4].error;
+}
+
+TEST(WorkerProtocol, RecallHandsBackOnlyTheJobsStillWaiting) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.slots = 1;  // adaptive prefetch, the default
+  RunningWorker w(o);
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
+  ASSERT_TRUE(ready);
+  EXPECT_TRUE(DecodeReady(*ready).adaptive);
+  EXPECT_EQ(DecodeReady(*ready).prefetch, sluice::worker::kAdaptivePrefetch);
+  for (const char* job : {"j1", "j2", "j3"})
+    broker.SendJob(broker.peer(), job, 1, "test.sleep", Params(R"({"ms": 300})"));
+  // j1 runs, j2 and j3 wait; j9 is unknown, j1 has started: both stay.
+  proto::RecallMsg recall{{{"j1", 1}, {"j3", 1}, {"j9", 1}}};
+  std::string body;
+  proto::Encode(recall, &body);
+  broker.Send(broker.peer(), Command::kRecall, body);
+  std::vector<proto::JobResult> results;
+  while (results.size() < 3) {
+    auto m = broker.ReceiveCommand(Command::kResult, kProtocolWait);
+    ASSERT_TRUE(m) << "only " << results.size() << " results arrived";
+    results.push_back(DecodeResult(*m));
+  }
+  EXPECT_EQ(results[0].job, "j3");
+  EXPECT_EQ(results[0].outcome, Outcome::kReturned);
+  EXPECT_EQ(results[1].job, "j1");
+  EXPECT_EQ(results[1].outcome, Outcome::kSucceeded) << results[1].error;
+  EXPECT_EQ(results[2].job, "j2");
+  EXPECT_EQ(results[2].outcome, Outcome::kSucceeded) << results[2].error;
+}
+
+TEST(WorkerProtocol, AFixedPrefetchIsNotAdaptive) {
+  FakeBroker broker;
+  WorkerOptions o = TestOptions(broker);
+  o.prefetch = 3;
+  o.adaptive = false;
+  RunningWorker w(o);
+  auto ready = broker.ReceiveCommand(Command::kReady, kProtocolWait);
+  ASSERT_TRUE(ready);
+  EXPECT_FALSE(DecodeReady(*ready).adaptive);
+  EXPECT_EQ(DecodeReady(*ready).prefetch, 3u);
 }
 
 TEST(WorkerProtocol, DrainingHandsPrefetchedJobsBackAtOnce) {
