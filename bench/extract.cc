@@ -19,12 +19,17 @@
 // "again" rounds are checked against nginx's access log: every answer 304.
 // Start-up of the processes is not timed. `--peers 0` runs sluice only (for
 // profiling).
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +50,7 @@ struct Options {
   int slots = 8;
   int rounds = 3;
   int peers = 1;  // 0: sluice only
+  int prefetch = 0;  // the worker's --prefetch
 };
 
 double Median(std::vector<double> v) {
@@ -57,6 +63,30 @@ std::string Range(const std::vector<double>& v) {
   std::snprintf(buf, sizeof buf, "%.0f-%.0f", *std::min_element(v.begin(), v.end()),
                 *std::max_element(v.begin(), v.end()));
   return buf;
+}
+
+// CPU seconds (user + system, all threads) a live process has used so far,
+// from /proc/PID/stat; 0 when unreadable.
+double CpuSeconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream in(stat.substr(paren + 1));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the finished children this process has waited for (the
+// curl runs: sh, xargs and curl).
+double ChildrenCpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_CHILDREN, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
 // Submits one extract job per URL and waits until `expect_total` jobs have
@@ -164,9 +194,10 @@ int main(int argc, char** argv) {
     if (a == "--files" && v > 0) o.files = v;
     else if (a == "--slots" && v > 0) o.slots = v;
     else if (a == "--rounds" && v > 0) o.rounds = v;
+    else if (a == "--prefetch" && (v > 0 || std::string(argv[i + 1]) == "0")) o.prefetch = v;
     else if (a == "--peers" && (std::string(argv[i + 1]) == "0" || std::string(argv[i + 1]) == "1")) o.peers = v;
     else {
-      std::cerr << "usage: sluice-bench-extract [--files N] [--slots S] [--rounds R] [--peers 0|1]\n";
+      std::cerr << "usage: sluice-bench-extract [--files N] [--slots S] [--rounds R] [--prefetch P] [--peers 0|1]\n";
       return 2;
     }
   }
@@ -189,6 +220,9 @@ int main(int argc, char** argv) {
   }
 
   std::vector<double> first, again, curl_first, curl_again, curlz_first, curlz_again, ratio_first, ratio_again;
+  // CPU microseconds per file: broker, worker (sluice runs), curl -Z.
+  std::vector<double> cpu_broker_first, cpu_worker_first, cpu_broker_again, cpu_worker_again, cpu_curlz_first,
+      cpu_curlz_again;
   std::int64_t total = 0;
   std::size_t logged = 0;  // nginx access-log lines so far
   const std::size_t n = static_cast<std::size_t>(o.files);
@@ -198,16 +232,28 @@ int main(int argc, char** argv) {
     fs::create_directories(round);
     Cluster cluster(round);
     if (!cluster.StartBroker().ok()) return 1;
-    cluster.StartWorker(o.slots, {"--landing", round + "/landing"});
+    const pid_t worker =
+        cluster.StartWorker(o.slots, {"--landing", round + "/landing", "--prefetch", std::to_string(o.prefetch)}).pid();
+    const pid_t broker = cluster.broker()->pid();
+    const double per_file_us = 1e6 / static_cast<double>(o.files);
     WireClient client(cluster.endpoint());
     total = 0;
     std::string failed;
+    // The worker has connected once a job ran: its start-up is outside the
+    // figures (a warm-up file would prime the origin's cache too, so none).
+    const double b0 = CpuSeconds(broker), w0 = CpuSeconds(worker);
     double f = RunSluice(client, urls, "bench", o.slots, total += o.files);
+    const double b1 = CpuSeconds(broker), w1 = CpuSeconds(worker);
     if (f < 0) failed = "sluice first run";
     else if (std::size_t landed = CountLanded(round + "/landing"); landed != n)
       failed = "sluice first run: " + std::to_string(landed) + " files landed";
     logged += n;
     double a = failed.empty() ? RunSluice(client, urls, "bench", o.slots, total += o.files) : -1;
+    const double b2 = CpuSeconds(broker), w2 = CpuSeconds(worker);
+    cpu_broker_first.push_back((b1 - b0) * per_file_us);
+    cpu_worker_first.push_back((w1 - w0) * per_file_us);
+    cpu_broker_again.push_back((b2 - b1) * per_file_us);
+    cpu_worker_again.push_back((w2 - w1) * per_file_us);
     logged += n;
     if (failed.empty() && a < 0) failed = "sluice again";
     else if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "sluice again: not all 304";
@@ -219,9 +265,14 @@ int main(int argc, char** argv) {
       if (failed.empty() && (ca = RunCurl(urls, xdir, o.slots, true)) < 0) failed = "xargs curl -z";
       logged += n;
       if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "xargs curl -z: not all 304";
+      const double c0 = ChildrenCpuSeconds();
       if (failed.empty() && (zf = RunCurlParallel(urls, zdir, o.slots, false)) < 0) failed = "curl -Z first run";
+      const double c1 = ChildrenCpuSeconds();
       logged += n;
       if (failed.empty() && (za = RunCurlParallel(urls, zdir, o.slots, true)) < 0) failed = "curl -Z again";
+      const double c2 = ChildrenCpuSeconds();
+      cpu_curlz_first.push_back((c1 - c0) * per_file_us);
+      cpu_curlz_again.push_back((c2 - c1) * per_file_us);
       logged += n;
       if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "curl -Z again: not all 304";
     }
@@ -246,6 +297,11 @@ int main(int argc, char** argv) {
   std::printf("%-40s %10s %14s\n", "measure", "files/s", "range");
   std::printf("%-40s %10.0f %14s\n", "sluice extract.http, first run", Median(first), Range(first).c_str());
   std::printf("%-40s %10.0f %14s\n", "sluice extract.http, again (all 304)", Median(again), Range(again).c_str());
+  std::printf("CPU us per file (median): first run broker %.0f + worker %.0f; again broker %.0f + worker %.0f",
+              Median(cpu_broker_first), Median(cpu_worker_first), Median(cpu_broker_again), Median(cpu_worker_again));
+  if (o.peers)
+    std::printf("; curl -Z %.0f first, %.0f again", Median(cpu_curlz_first), Median(cpu_curlz_again));
+  std::printf("\n");
   if (!o.peers) {
     std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f}\n",
                 o.files, o.slots, Median(first), Median(again));
