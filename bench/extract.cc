@@ -5,16 +5,31 @@
 //            concurrency limit raised to S): files/s from first SUBMIT until
 //            the broker has recorded the last result;
 //   sluice   the same N again: every one is a conditional GET answered 304;
-//   curl     `xargs -P S curl -o FILE URL` over the same N URLs;
-//   curl     again with `-z FILE` (If-Modified-Since): all 304.
+//   curl     `xargs -P S curl -R -o FILE URL` over the same N URLs (a
+//            process per file);
+//   curl     again with `-z FILE` (If-Modified-Since; -R gave each file the
+//            server's Last-Modified, which nginx wants exactly): all 304;
+//   curl -Z  one `curl -Z --parallel-max S -K CONFIG` process fetching the
+//            same N URLs with -R (kept-alive connections, no process per
+//            file);
+//   curl -Z  again, `time-cond = FILE` per URL (If-Modified-Since): all 304.
 // Each measurement is repeated --rounds times (fresh landing dirs); the
-// median is printed, with min–max. Start-up of the processes is not timed.
+// median is printed, with min–max, and the median of the per-round ratios
+// sluice / curl -Z (same round, so machine noise mostly cancels). The
+// "again" rounds are checked against nginx's access log: every answer 304.
+// Start-up of the processes is not timed. `--peers 0` runs sluice only (for
+// profiling).
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +49,8 @@ struct Options {
   int files = 1000;
   int slots = 8;
   int rounds = 3;
+  int peers = 1;  // 0: sluice only
+  int prefetch = 0;  // the worker's --prefetch
 };
 
 double Median(std::vector<double> v) {
@@ -46,6 +63,30 @@ std::string Range(const std::vector<double>& v) {
   std::snprintf(buf, sizeof buf, "%.0f-%.0f", *std::min_element(v.begin(), v.end()),
                 *std::max_element(v.begin(), v.end()));
   return buf;
+}
+
+// CPU seconds (user + system, all threads) a live process has used so far,
+// from /proc/PID/stat; 0 when unreadable.
+double CpuSeconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream in(stat.substr(paren + 1));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the finished children this process has waited for (the
+// curl runs: sh, xargs and curl).
+double ChildrenCpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_CHILDREN, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
 // Submits one extract job per URL and waits until `expect_total` jobs have
@@ -74,6 +115,9 @@ double RunSluice(WireClient& client, const std::vector<std::string>& urls, const
   return -1;
 }
 
+// xargs -P: a curl process per file. The first run keeps the server's
+// Last-Modified as each file's mtime (-R), so that `-z FILE` sends exactly
+// that date again (nginx's if_modified_since is `exact` by default).
 double RunCurl(const std::vector<std::string>& urls, const fs::path& dir, int slots, bool conditional) {
   fs::create_directories(dir);
   const fs::path list = dir / "list.txt";
@@ -82,11 +126,62 @@ double RunCurl(const std::vector<std::string>& urls, const fs::path& dir, int sl
     for (std::size_t i = 0; i < urls.size(); ++i) f << (dir / ("f" + std::to_string(i))).string() << ' ' << urls[i] << '\n';
   }
   std::string cmd = "xargs -P " + std::to_string(slots) + " -n 2 sh -c 'curl -sf " +
-                    std::string(conditional ? "-z \"$0\" " : "") + "-o \"$0\" \"$1\"' < " + list.string();
+                    std::string(conditional ? "-z \"$0\" " : "-R ") + "-o \"$0\" \"$1\"' < " + list.string();
   const auto t0 = Clock::now();
   int rc = std::system(cmd.c_str());
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   return rc == 0 ? static_cast<double>(urls.size()) / s : -1;
+}
+
+// One curl process: `curl -s -Z --parallel-max S -K CONFIG`. The first run's
+// config is one list of url/output pairs with `remote-time` (each file gets
+// the server's Last-Modified as its mtime, as with xargs above); the again
+// run's needs a condition per file, so a group per file (url, output,
+// `time-cond = FILE`) separated by `next`. Either way one process, its
+// connections kept alive and reused.
+double RunCurlParallel(const std::vector<std::string>& urls, const fs::path& dir, int slots,
+                       bool conditional) {
+  fs::create_directories(dir);
+  const fs::path config = dir / (conditional ? "again.curlrc" : "first.curlrc");
+  {
+    std::ofstream f(config);
+    if (!conditional) f << "remote-time\nfail\n";
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      const std::string out = (dir / ("f" + std::to_string(i))).string();
+      if (conditional && i > 0) f << "next\n";
+      f << "url = \"" << urls[i] << "\"\noutput = \"" << out << "\"\n";
+      if (conditional) f << "fail\ntime-cond = \"" << out << "\"\n";
+    }
+  }
+  // The progress meter of -Z ignores -s in curl 7.88: stderr to a file.
+  const std::string cmd = "curl -s -Z --parallel-max " + std::to_string(slots) + " -K " + config.string() +
+                          " 2>" + (dir / "curl.err").string();
+  const auto t0 = Clock::now();
+  int rc = std::system(cmd.c_str());
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return rc == 0 ? static_cast<double>(urls.size()) / s : -1;
+}
+
+// How many of nginx's last `n` access-log lines (of `total` so far) are not
+// `status`: 0 when every request of the last run got it.
+std::size_t NotStatus(const sluice::worker::testing::NginxServer& origin, std::size_t total, std::size_t n,
+                      const std::string& status) {
+  const std::vector<std::string> log = origin.AccessLog(total);
+  if (log.size() < n) return n;
+  std::size_t bad = 0;
+  for (std::size_t i = log.size() - n; i < log.size(); ++i)
+    if (!log[i].starts_with(status + " ")) ++bad;
+  return bad;
+}
+
+// Files landed under `landing` (all sources and partitions).
+std::size_t CountLanded(const fs::path& landing) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(landing, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->is_regular_file() && it->path().extension() == ".gz") ++n;
+  return n;
 }
 
 }  // namespace
@@ -99,8 +194,10 @@ int main(int argc, char** argv) {
     if (a == "--files" && v > 0) o.files = v;
     else if (a == "--slots" && v > 0) o.slots = v;
     else if (a == "--rounds" && v > 0) o.rounds = v;
+    else if (a == "--prefetch" && (v > 0 || std::string(argv[i + 1]) == "0")) o.prefetch = v;
+    else if (a == "--peers" && (std::string(argv[i + 1]) == "0" || std::string(argv[i + 1]) == "1")) o.peers = v;
     else {
-      std::cerr << "usage: sluice-bench-extract [--files N] [--slots S] [--rounds R]\n";
+      std::cerr << "usage: sluice-bench-extract [--files N] [--slots S] [--rounds R] [--prefetch P] [--peers 0|1]\n";
       return 2;
     }
   }
@@ -122,39 +219,106 @@ int main(int argc, char** argv) {
     urls.push_back(origin.Url("/" + name));
   }
 
-  std::vector<double> first, again, curl_first, curl_again;
+  std::vector<double> first, again, curl_first, curl_again, curlz_first, curlz_again, ratio_first, ratio_again;
+  // CPU microseconds per file: broker, worker (sluice runs), curl -Z.
+  std::vector<double> cpu_broker_first, cpu_worker_first, cpu_broker_again, cpu_worker_again, cpu_curlz_first,
+      cpu_curlz_again;
   std::int64_t total = 0;
+  std::size_t logged = 0;  // nginx access-log lines so far
+  const std::size_t n = static_cast<std::size_t>(o.files);
   for (int r = 0; r < o.rounds; ++r) {
     // A fresh broker, worker and landing zone per round (cursors start empty).
-    fs::create_directories(dir.path() + "/round" + std::to_string(r));
-    Cluster cluster(dir.path() + "/round" + std::to_string(r));
+    const std::string round = dir.path() + "/round" + std::to_string(r);
+    fs::create_directories(round);
+    Cluster cluster(round);
     if (!cluster.StartBroker().ok()) return 1;
-    cluster.StartWorker(o.slots, {"--landing", dir.path() + "/round" + std::to_string(r) + "/landing"});
+    const pid_t worker =
+        cluster.StartWorker(o.slots, {"--landing", round + "/landing", "--prefetch", std::to_string(o.prefetch)}).pid();
+    const pid_t broker = cluster.broker()->pid();
+    const double per_file_us = 1e6 / static_cast<double>(o.files);
     WireClient client(cluster.endpoint());
     total = 0;
+    std::string failed;
+    // The worker has connected once a job ran: its start-up is outside the
+    // figures (a warm-up file would prime the origin's cache too, so none).
+    const double b0 = CpuSeconds(broker), w0 = CpuSeconds(worker);
     double f = RunSluice(client, urls, "bench", o.slots, total += o.files);
-    double a = RunSluice(client, urls, "bench", o.slots, total += o.files);
-    double cf = RunCurl(urls, dir.path() + "/curl" + std::to_string(r), o.slots, false);
-    double ca = RunCurl(urls, dir.path() + "/curl" + std::to_string(r), o.slots, true);
-    if (f < 0 || a < 0 || cf < 0 || ca < 0) {
-      std::cerr << "a run failed\n" << cluster.Describe();
+    const double b1 = CpuSeconds(broker), w1 = CpuSeconds(worker);
+    if (f < 0) failed = "sluice first run";
+    else if (std::size_t landed = CountLanded(round + "/landing"); landed != n)
+      failed = "sluice first run: " + std::to_string(landed) + " files landed";
+    logged += n;
+    double a = failed.empty() ? RunSluice(client, urls, "bench", o.slots, total += o.files) : -1;
+    const double b2 = CpuSeconds(broker), w2 = CpuSeconds(worker);
+    cpu_broker_first.push_back((b1 - b0) * per_file_us);
+    cpu_worker_first.push_back((w1 - w0) * per_file_us);
+    cpu_broker_again.push_back((b2 - b1) * per_file_us);
+    cpu_worker_again.push_back((w2 - w1) * per_file_us);
+    logged += n;
+    if (failed.empty() && a < 0) failed = "sluice again";
+    else if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "sluice again: not all 304";
+    double cf = 0, ca = 0, zf = 0, za = 0;
+    if (o.peers && failed.empty()) {
+      const std::string xdir = dir.path() + "/curl" + std::to_string(r), zdir = dir.path() + "/curlz" + std::to_string(r);
+      if ((cf = RunCurl(urls, xdir, o.slots, false)) < 0) failed = "xargs curl first run";
+      logged += n;
+      if (failed.empty() && (ca = RunCurl(urls, xdir, o.slots, true)) < 0) failed = "xargs curl -z";
+      logged += n;
+      if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "xargs curl -z: not all 304";
+      const double c0 = ChildrenCpuSeconds();
+      if (failed.empty() && (zf = RunCurlParallel(urls, zdir, o.slots, false)) < 0) failed = "curl -Z first run";
+      const double c1 = ChildrenCpuSeconds();
+      logged += n;
+      if (failed.empty() && (za = RunCurlParallel(urls, zdir, o.slots, true)) < 0) failed = "curl -Z again";
+      const double c2 = ChildrenCpuSeconds();
+      cpu_curlz_first.push_back((c1 - c0) * per_file_us);
+      cpu_curlz_again.push_back((c2 - c1) * per_file_us);
+      logged += n;
+      if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "curl -Z again: not all 304";
+    }
+    if (!failed.empty()) {
+      std::cerr << "a run failed: " << failed << "\n" << cluster.Describe();
       dir.Keep();
       return 1;
     }
     first.push_back(f);
     again.push_back(a);
-    curl_first.push_back(cf);
-    curl_again.push_back(ca);
+    if (o.peers) {
+      curl_first.push_back(cf);
+      curl_again.push_back(ca);
+      curlz_first.push_back(zf);
+      curlz_again.push_back(za);
+      ratio_first.push_back(f / zf);
+      ratio_again.push_back(a / za);
+    }
   }
   std::printf("sluice-bench-extract: %d files of ~1 KiB from a local nginx, %d slots, %d rounds (median, min-max)\n",
               o.files, o.slots, o.rounds);
   std::printf("%-40s %10s %14s\n", "measure", "files/s", "range");
   std::printf("%-40s %10.0f %14s\n", "sluice extract.http, first run", Median(first), Range(first).c_str());
   std::printf("%-40s %10.0f %14s\n", "sluice extract.http, again (all 304)", Median(again), Range(again).c_str());
+  std::printf("CPU us per file (median): first run broker %.0f + worker %.0f; again broker %.0f + worker %.0f",
+              Median(cpu_broker_first), Median(cpu_worker_first), Median(cpu_broker_again), Median(cpu_worker_again));
+  if (o.peers)
+    std::printf("; curl -Z %.0f first, %.0f again", Median(cpu_curlz_first), Median(cpu_curlz_again));
+  std::printf("\n");
+  if (!o.peers) {
+    std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f}\n",
+                o.files, o.slots, Median(first), Median(again));
+    return 0;
+  }
   std::printf("%-40s %10.0f %14s\n", "xargs -P curl, first run", Median(curl_first), Range(curl_first).c_str());
   std::printf("%-40s %10.0f %14s\n", "xargs -P curl -z, again (all 304)", Median(curl_again), Range(curl_again).c_str());
+  std::printf("%-40s %10.0f %14s\n", "curl -Z --parallel-max, first run", Median(curlz_first),
+              Range(curlz_first).c_str());
+  std::printf("%-40s %10.0f %14s\n", "curl -Z -z, again (all 304)", Median(curlz_again),
+              Range(curlz_again).c_str());
+  std::printf("%-40s %10.2f\n", "sluice / curl -Z, first run (per round)", Median(ratio_first));
+  std::printf("%-40s %10.2f\n", "sluice / curl -Z, again (per round)", Median(ratio_again));
   std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f,"
-              "\"curl_first\":%.0f,\"curl_again\":%.0f}\n",
-              o.files, o.slots, Median(first), Median(again), Median(curl_first), Median(curl_again));
+              "\"curl_first\":%.0f,\"curl_again\":%.0f,\"curl_parallel_first\":%.0f,\"curl_parallel_again\":%.0f,"
+              "\"ratio_first\":%.2f,\"ratio_again\":%.2f}\n",
+              o.files, o.slots, Median(first), Median(again), Median(curl_first), Median(curl_again),
+              Median(curlz_first), Median(curlz_again), Median(ratio_first), Median(ratio_again));
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "workers/gzip_stream.h"
 
 #include <string>
+#include <vector>
 
 namespace sluice::worker {
 namespace {
@@ -20,33 +21,73 @@ bool HasGzipMagic(std::string_view head) {
          static_cast<unsigned char>(head[1]) == 0x8b;
 }
 
-struct GzipDeflater::State {
+// zlib's deflate state (~256 KiB of window and hash tables) and the output
+// buffer. Each thread keeps a few finished ones for its next GzipDeflater,
+// so that they are neither allocated, page-faulted in nor given back to the
+// kernel once per file (a landing file is often a few KiB). deflateReset()
+// is zlib's deflateEnd + deflateInit without the reallocation: the output is
+// the same byte for byte.
+struct DeflateCore {
+  ~DeflateCore() {
+    if (ready) deflateEnd(&z);
+  }
   z_stream z{};
+  int level = 0;
   bool ready = false;
-  bool finished = false;
-  char out[kBufferBytes];
+  char out[kBufferBytes];  // not zeroed: only read where deflate() wrote it
 };
 
-GzipDeflater::GzipDeflater(int level) : s_(std::make_unique<State>()) {
-  s_->ready = deflateInit2(&s_->z, level, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+namespace {
+
+constexpr std::size_t kPooledCores = 2;
+
+std::vector<std::unique_ptr<DeflateCore>>& CorePool() {
+  thread_local std::vector<std::unique_ptr<DeflateCore>> pool;
+  return pool;
 }
 
+std::unique_ptr<DeflateCore> TakeCore(int level) {
+  auto& pool = CorePool();
+  for (auto it = pool.begin(); it != pool.end(); ++it) {
+    if ((*it)->level != level) continue;
+    std::unique_ptr<DeflateCore> core = std::move(*it);
+    pool.erase(it);
+    if (deflateReset(&core->z) == Z_OK) return core;
+    break;  // not reusable: a fresh one
+  }
+  std::unique_ptr<DeflateCore> core(new DeflateCore);  // default-initialised: the buffer is not zeroed
+  core->level = level;
+  core->ready = deflateInit2(&core->z, level, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  return core;
+}
+
+}  // namespace
+
+struct GzipDeflater::State {
+  std::unique_ptr<DeflateCore> core;
+  bool finished = false;
+};
+
+GzipDeflater::GzipDeflater(int level) : s_(std::make_unique<State>()) { s_->core = TakeCore(level); }
+
 GzipDeflater::~GzipDeflater() {
-  if (s_->ready) deflateEnd(&s_->z);
+  auto& pool = CorePool();
+  if (s_->core->ready && pool.size() < kPooledCores) pool.push_back(std::move(s_->core));
 }
 
 Status GzipDeflater::Run(int flush, const ByteSink& out) {
-  if (!s_->ready) return Status::Internal("zlib deflateInit2 failed");
+  if (!s_->core->ready) return Status::Internal("zlib deflateInit2 failed");
   if (s_->finished) return Status::Internal("gzip stream already finished");
-  z_stream& z = s_->z;
+  z_stream& z = s_->core->z;
+  char* const buffer = s_->core->out;
   while (true) {
-    z.next_out = reinterpret_cast<Bytef*>(s_->out);
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
     z.avail_out = kBufferBytes;
     int rc = deflate(&z, flush);
     if (rc == Z_STREAM_ERROR) return ZlibError("deflate", rc, z);
     std::size_t produced = kBufferBytes - z.avail_out;
     if (produced > 0) {
-      Status st = out(std::string_view(s_->out, produced));
+      Status st = out(std::string_view(buffer, produced));
       if (!st.ok()) return st;
     }
     if (flush == Z_FINISH) {
@@ -64,8 +105,8 @@ Status GzipDeflater::Write(std::string_view in, const ByteSink& out) {
   // zlib counts in uInt: feed huge inputs in pieces.
   while (!in.empty()) {
     std::size_t n = std::min<std::size_t>(in.size(), 1u << 30);
-    s_->z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    s_->z.avail_in = static_cast<uInt>(n);
+    s_->core->z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    s_->core->z.avail_in = static_cast<uInt>(n);
     Status st = Run(Z_NO_FLUSH, out);
     if (!st.ok()) return st;
     in.remove_prefix(n);
@@ -74,8 +115,8 @@ Status GzipDeflater::Write(std::string_view in, const ByteSink& out) {
 }
 
 Status GzipDeflater::Finish(const ByteSink& out) {
-  s_->z.next_in = nullptr;
-  s_->z.avail_in = 0;
+  s_->core->z.next_in = nullptr;
+  s_->core->z.avail_in = 0;
   return Run(Z_FINISH, out);
 }
 

@@ -7,7 +7,9 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -36,6 +38,8 @@ constexpr double kDefaultTimeoutS = 300;
 constexpr double kMaxTimeoutS = 7 * 86400;
 constexpr double kMaxStallS = 30;
 constexpr std::chrono::hours kStaleTempAge{1};
+// How often one worker process sweeps one partition for stale temp files.
+constexpr std::chrono::minutes kSweepEvery{5};
 
 struct Params {
   std::string url;  // template: placeholders and secret references unexpanded
@@ -249,6 +253,23 @@ std::string CursorValue(bool with_period, const Outputs& o, std::string_view not
 
 bool Retryable(long status) { return status == 408 || status == 429 || status >= 500; }
 
+// Whether this process should sweep the partition folder `dir` now: the
+// first time it lands there, then at most once per kSweepEvery. A sweep
+// reads the whole folder (a month of a source can hold many thousands of
+// files), and temp files only go stale when a process died mid-fetch
+// (an unpublished temp file is deleted by its own job), so sweeping on
+// every job bought nothing but an O(files) readdir per file.
+bool SweepDue(const std::string& dir, std::chrono::system_clock::time_point now) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::chrono::system_clock::time_point> last;
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, first] = last.try_emplace(dir, now);
+  if (first) return true;
+  if (now >= it->second && now - it->second < kSweepEvery) return false;
+  it->second = now;
+  return true;
+}
+
 class ExtractRun {
  public:
   ExtractRun(const JobContext& job, const CancelToken& cancel, proto::JobResult* result)
@@ -348,9 +369,10 @@ void ExtractRun::Run() {
     return;
   }
   partition_ = std::move(partition.value());
-  if (int swept = partition_->SweepStaleTemps(now, kStaleTempAge); swept > 0)
-    job_.log.Info("extract.http: removed %d stale temp file(s) from %s", swept,
-                  partition_->relative_dir().c_str());
+  if (SweepDue(job_.settings.landing_dir + "/" + partition_->relative_dir(), now))
+    if (int swept = partition_->SweepStaleTemps(now, kStaleTempAge); swept > 0)
+      job_.log.Info("extract.http: removed %d stale temp file(s) from %s", swept,
+                    partition_->relative_dir().c_str());
 
   const unsigned tries = templated_ ? static_cast<unsigned>(p_.fallback_periods) + 1 : 1;
   for (unsigned back = 0; back < tries; ++back) {

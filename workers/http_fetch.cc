@@ -143,31 +143,57 @@ void Classify(const HttpRequest& request, const Transfer& t, CURLcode code, cons
 
 }  // namespace
 
+namespace {
+
+// The handles of the calling thread (a worker slot thread runs one transfer
+// at a time), kept from one HttpGet to the next so that the multi handle's
+// connection pool keeps connections alive: a source's next file reuses the
+// TCP (and TLS) connection instead of a new handshake. Connections idle
+// longer than libcurl's CURLOPT_MAXAGE_CONN (118 s) are not reused; a
+// kept connection the origin closed meanwhile is noticed and replaced by
+// libcurl. The easy handle is reset before and after each transfer, so no
+// option (headers, limits, pointers into a finished call) carries over.
+struct ThreadHandles {
+  curl::Easy easy;
+  curl::Multi multi;
+};
+
+ThreadHandles* Handles() {
+  thread_local ThreadHandles h;
+  if (!h.easy) h.easy = curl::MakeEasy();
+  if (!h.multi) h.multi.reset(curl_multi_init());
+  return h.easy && h.multi ? &h : nullptr;
+}
+
+}  // namespace
+
 HttpResult HttpGet(const HttpRequest& request, const CancelToken& cancel, HttpBodySink* sink) {
   curl::GlobalInit();
   HttpResult result;
-  curl::Easy easy = curl::MakeEasy();
-  curl::Multi multi(curl_multi_init());
-  if (!easy || !multi) {
+  ThreadHandles* handles = Handles();
+  if (handles == nullptr) {
     result.error = "libcurl: cannot create a handle";
     return result;
   }
+  CURL* easy = handles->easy.get();
+  curl_easy_reset(easy);
   curl::HeaderList headers;
   if (!curl::MakeHeaderList(request.headers, &headers)) {
     result.error = "libcurl: out of memory";
     return result;
   }
   Transfer t;
-  t.easy = easy.get();
+  t.easy = easy;
   t.sink = sink;
   t.max_bytes = request.max_bytes;
   t.result = &result;
   char error_buffer[CURL_ERROR_SIZE] = {};
-  SetOptions(easy.get(), request, headers.get(), error_buffer, &t);
-  const CURLcode code = RunTransfer(multi.get(), easy.get(), cancel, error_buffer, &result);
-  if (!t.head_read) ReadHead(easy.get(), &result.head);
-  result.retry_after_ms = curl::RetryAfterMs(easy.get());
+  SetOptions(easy, request, headers.get(), error_buffer, &t);
+  const CURLcode code = RunTransfer(handles->multi.get(), easy, cancel, error_buffer, &result);
+  if (!t.head_read) ReadHead(easy, &result.head);
+  result.retry_after_ms = curl::RetryAfterMs(easy);
   Classify(request, t, code, error_buffer, &result);
+  curl_easy_reset(easy);  // drops the pointers to this call's headers, buffer and sink
   return result;
 }
 
