@@ -60,7 +60,7 @@ struct Options {
   long batch = 1000;
   long window = 8;
   long slots = 4;
-  long prefetch = 0;
+  long prefetch = -1;  // -1: the worker's default (adaptive); N: --prefetch N
   long rate = 5000;
   long latency_jobs = 25000;
   long tick_ms = 10;
@@ -71,7 +71,7 @@ struct Options {
 };
 
 void Usage() {
-  std::cerr << "usage: sluice-bench-throughput [--jobs N] [--batch B] [--window W] [--slots S] [--prefetch P]\n"
+  std::cerr << "usage: sluice-bench-throughput [--jobs N] [--batch B] [--window W] [--slots S] [--prefetch auto|P]\n"
                "         [--rate JOBS_PER_S] [--latency-jobs N] [--tick-ms MS]\n"
                "         [--sync normal|full] [--deadline-s S] [--keep] [--curve]\n"
                "  binaries from $SLUICE_BIN_DIR or the build's bin/\n";
@@ -91,6 +91,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     else if (a == "--batch") ok = num(&o->batch) && o->batch > 0 && o->batch <= 10000;
     else if (a == "--window") ok = num(&o->window) && o->window > 0;
     else if (a == "--slots") ok = num(&o->slots) && o->slots > 0;
+    else if (a == "--prefetch" && i + 1 < argc && std::string(argv[i + 1]) == "auto") o->prefetch = -1, ++i;
     else if (a == "--prefetch") ok = num(&o->prefetch) && o->prefetch >= 0;
     else if (a == "--rate") ok = num(&o->rate);
     else if (a == "--latency-jobs") ok = num(&o->latency_jobs);
@@ -376,7 +377,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::string> worker_args;
-  if (o.prefetch > 0) worker_args = {"--prefetch", std::to_string(o.prefetch)};
+  if (o.prefetch >= 0) worker_args = {"--prefetch", std::to_string(o.prefetch)};
   worker_args.insert(worker_args.end(), worker_curve.begin(), worker_curve.end());
   cluster.StartWorker(static_cast<int>(o.slots), worker_args);
   g_cluster = &cluster;
@@ -411,8 +412,9 @@ int Main(int argc, char** argv) {
   }
 
   std::printf("sluice-bench-throughput: 1 broker (durable defaults%s), 1 worker x %ld slots "
-              "(prefetch %ld), 127.0.0.1%s\n",
-              o.sync.empty() ? "" : (", --sync " + o.sync).c_str(), o.slots, o.prefetch,
+              "(prefetch %s), 127.0.0.1%s\n",
+              o.sync.empty() ? "" : (", --sync " + o.sync).c_str(), o.slots,
+              o.prefetch < 0 ? "auto" : std::to_string(o.prefetch).c_str(),
               o.curve ? ", CURVE" : "");
   std::printf("%-34s %14s\n", "measure", "value");
   std::printf("%-34s %14ld\n", "throughput jobs (test.noop)", o.jobs);
@@ -435,7 +437,7 @@ int Main(int argc, char** argv) {
                       {"batch", o.batch},
                       {"window", o.window},
                       {"slots", o.slots},
-                      {"prefetch", o.prefetch},
+                      {"prefetch", o.prefetch < 0 ? json("auto") : json(o.prefetch)},
                       {"sync", o.sync.empty() ? "default" : o.sync},
                       {"curve", o.curve},
                       {"submit_jobs_per_s", num(tr.submit_per_s)},
