@@ -332,7 +332,7 @@ Status JobLifecycle::DispatchTo(Worker& w, Job& job, std::int64_t now_us, std::i
   }
   // The dispatch is written, and its JOB sent only after that commit: a
   // restarted broker knows every attempt that may be running.
-  s = store_.UpdateJob(job, 0, {}, {});
+  s = store_.MarkRunning(job);
   if (!s.ok()) return s;
   scratch_.clear();
   proto::EncodeJob(FormatJobId(job.seq), job.attempt, job.kind, job.queue, *params, job.timeout_ms, &scratch_);

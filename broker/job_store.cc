@@ -144,7 +144,7 @@ void JobStore::Close() {
   if (in_txn_) db_.Exec("ROLLBACK");
   in_txn_ = false;
   begin_ = {}; commit_ = {}; save_seq_ = {}; insert_job_ = {};
-  insert_attempt_ = {}; update_job_ = {}; find_key_ = {};
+  insert_attempt_ = {}; update_job_ = {}; mark_running_ = {}; find_key_ = {};
   load_job_ = {}; load_attempts_ = {};
   if (db_.handle()) db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   db_.Close();
@@ -195,6 +195,7 @@ Status JobStore::PrepareAll() {
        "UPDATE jobs SET state=?2, attempt=?3, failures=?4, run_at_ms=?5, updated_ms=?6, "
        "finished_ms=?7, last_error=COALESCE(?8, last_error), outputs=COALESCE(?9, outputs) "
        "WHERE seq=?1"},
+      {&mark_running_, "UPDATE jobs SET state=?2, attempt=?3, updated_ms=?4 WHERE seq=?1"},
       {&find_key_, "SELECT seq, state FROM jobs WHERE idem_key=?1"},
       {&load_job_, load.c_str()},
       {&load_attempts_,
@@ -234,7 +235,7 @@ void JobStore::Rollback() {
   if (!in_txn_ && sqlite3_get_autocommit(db_.handle())) return;
   // The statements first: a statement left mid-step keeps the transaction.
   for (Statement* st : {&begin_, &commit_, &save_seq_, &insert_job_, &insert_attempt_, &update_job_,
-                        &find_key_, &load_job_, &load_attempts_})
+                        &mark_running_, &find_key_, &load_job_, &load_attempts_})
     if (st->valid()) st->Reset();
   if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
   in_txn_ = false;
@@ -303,6 +304,13 @@ Status JobStore::UpdateJob(const Job& j, std::int64_t finished_ms, std::string_v
   if (!outputs.empty()) update_job_.BindBlob(9, outputs);
   else update_job_.BindNull(9);
   return update_job_.Run();
+}
+
+Status JobStore::MarkRunning(const Job& j) {
+  mark_running_.Bind(1, j.seq).Bind(2, JobStateName(j.state));
+  mark_running_.Bind(3, static_cast<std::int64_t>(j.attempt));
+  mark_running_.Bind(4, j.updated_ms);
+  return mark_running_.Run();
 }
 
 Result<std::optional<std::pair<std::int64_t, JobState>>> JobStore::FindKey(const std::string& key) {

@@ -76,6 +76,10 @@ class JobStore {
   // terminal; last_error when non-empty; outputs when non-empty.
   Status UpdateJob(const Job& job, std::int64_t finished_ms, std::string_view last_error,
                    std::string_view outputs);
+  // A dispatch: writes state, attempt and updated only. Cheaper than
+  // UpdateJob on the hot path: no column of an index changes, so SQLite
+  // rewrites the row and touches no index.
+  Status MarkRunning(const Job& job);
 
   // The job (seq, state) holding idempotency key `key`, if any (sees this
   // turn's writes).
@@ -126,7 +130,8 @@ class JobStore {
   int writer_last_frames_ = 0;   // the WAL's length after the last commit
   int writer_retry_frames_ = 0;  // after a miss, the WAL length of the next try (1.5x)
 
-  Statement begin_, commit_, save_seq_, insert_job_, insert_attempt_, update_job_, find_key_, load_job_, load_attempts_;
+  Statement begin_, commit_, save_seq_, insert_job_, insert_attempt_, update_job_, mark_running_, find_key_, load_job_,
+      load_attempts_;
 };
 
 }  // namespace sluice::broker
