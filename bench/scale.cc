@@ -52,6 +52,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -181,6 +182,35 @@ Rss ReadRss(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) r.hwm_kib = std::atol(line.c_str() + 6);
   }
   return r;
+}
+
+// CPU seconds (user + system, all threads) and bytes written (write
+// calls: `wchar` of /proc/<pid>/io) of `pid` so far; NAN / -1 when unreadable.
+struct ProcUsage {
+  double cpu_s = NAN;
+  double wchar = NAN;
+};
+
+ProcUsage ReadUsage(pid_t pid) {
+  ProcUsage u;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close != std::string::npos) {
+    // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    double utime = NAN, stime = NAN;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::atof(field.c_str());
+      if (i == 15) stime = std::atof(field.c_str());
+    }
+    u.cpu_s = (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+  for (std::string line; std::getline(io, line);)
+    if (line.rfind("wchar:", 0) == 0) u.wchar = std::atof(line.c_str() + 6);
+  return u;
 }
 
 double Mib(long kib) { return kib < 0 ? NAN : static_cast<double>(kib) / 1024.0; }
@@ -358,6 +388,8 @@ bool SubmitPipelined(WireClient& c, const std::vector<std::vector<proto::JobSpec
 struct Round {
   double submit_per_s = NAN;
   double e2e_per_s = NAN;
+  double broker_cpu_us_per_job = NAN;  // broker CPU (all threads) over the round / jobs
+  double broker_wbytes_per_job = NAN;  // bytes the broker wrote (WAL, checkpoints, logs) / jobs
 };
 
 // One throughput measurement on `rig`: `jobs` copies of `batch`'s spec from
@@ -365,6 +397,7 @@ struct Round {
 bool MeasureRound(Rig& rig, const std::vector<proto::JobSpec>& batch, long jobs, long producers, long window,
                   Clock::time_point deadline, Round* out) {
   const std::int64_t base = rig.stats().CountInState("succeeded", Ms(30000));
+  const ProcUsage u0 = ReadUsage(rig.broker_pid());
   if (base < 0) {
     std::cerr << rig.name() << ": STATS failed\n";
     rig.Fail();
@@ -408,8 +441,11 @@ bool MeasureRound(Rig& rig, const std::vector<proto::JobSpec>& batch, long jobs,
     rig.Fail();
     return false;
   }
+  const ProcUsage u1 = ReadUsage(rig.broker_pid());
   out->submit_per_s = static_cast<double>(jobs) / Seconds(t_submitted - t0);
   out->e2e_per_s = static_cast<double>(jobs) / Seconds(t_done - t0);
+  out->broker_cpu_us_per_job = (u1.cpu_s - u0.cpu_s) * 1e6 / static_cast<double>(jobs);
+  out->broker_wbytes_per_job = (u1.wchar - u0.wchar) / static_cast<double>(jobs);
   return true;
 }
 
@@ -470,7 +506,11 @@ nlohmann::json Paired::Json() const {
           {"e2e_ratio", Num(Median(e2e_ratio), 3)},
           {"e2e_ratio_range", minmax(e2e_ratio)},
           {"submit_ratio", Num(Median(submit_ratio), 3)},
-          {"submit_ratio_range", minmax(submit_ratio)}};
+          {"submit_ratio_range", minmax(submit_ratio)},
+          {"a_broker_cpu_us_per_job", Num(Median(Field(a, &Round::broker_cpu_us_per_job)))},
+          {"b_broker_cpu_us_per_job", Num(Median(Field(b, &Round::broker_cpu_us_per_job)))},
+          {"a_broker_write_bytes_per_job", Num(Median(Field(a, &Round::broker_wbytes_per_job)), 0)},
+          {"b_broker_write_bytes_per_job", Num(Median(Field(b, &Round::broker_wbytes_per_job)), 0)}};
 }
 
 void PrintPaired(const char* a_name, const char* b_name, const Paired& p) {
@@ -485,6 +525,12 @@ void PrintPaired(const char* a_name, const char* b_name, const Paired& p) {
   row(std::string("submit jobs/s, ") + a_name + " (median)", Median(Field(p.a, &Round::submit_per_s)), "%14.0f");
   row(std::string("submit jobs/s, ") + b_name + " (median)", Median(Field(p.b, &Round::submit_per_s)), "%14.0f");
   row("submit ratio b/a (median of rounds)", Median(p.submit_ratio), "%14.3f");
+  row(std::string("broker CPU us/job, ") + a_name, Median(Field(p.a, &Round::broker_cpu_us_per_job)), "%14.1f");
+  row(std::string("broker CPU us/job, ") + b_name, Median(Field(p.b, &Round::broker_cpu_us_per_job)), "%14.1f");
+  row(std::string("broker bytes written/job, ") + a_name, Median(Field(p.a, &Round::broker_wbytes_per_job)),
+      "%14.0f");
+  row(std::string("broker bytes written/job, ") + b_name, Median(Field(p.b, &Round::broker_wbytes_per_job)),
+      "%14.0f");
   std::printf("%-44s ", "e2e ratio per round");
   for (double r : p.e2e_ratio) std::printf(" %.3f", r);
   std::printf("\n");
@@ -563,9 +609,11 @@ bool RunPreload(const Options& o, Clock::time_point deadline, nlohmann::json* ou
   std::printf("%-44s %14.1f\n", "state DB MiB (main file)", static_cast<double>(db_bytes) / 1048576.0);
   std::printf("%-44s %14.1f\n", "state DB MiB (-wal)", static_cast<double>(wal_bytes) / 1048576.0);
   std::printf("%-44s %14.1f\n", "broker RSS MiB after preload", Mib(rss_filled.rss_kib));
+  std::printf("%-44s %14.1f\n", "broker HWM MiB during preload", Mib(rss_filled.hwm_kib));
   if (o.restart) std::printf("%-44s %14.1f\n", "broker RSS MiB after restart", Mib(rss_restarted.rss_kib));
   std::printf("%-44s %14.1f\n", "broker RSS MiB at the end, preloaded", Mib(rss_pre.rss_kib));
-  std::printf("%-44s %14.1f\n", "broker HWM MiB, preloaded", Mib(rss_pre.hwm_kib));
+  std::printf("%-44s %14.1f\n", o.restart ? "broker HWM MiB since the restart" : "broker HWM MiB, preloaded",
+              Mib(rss_pre.hwm_kib));
   std::printf("%-44s %14.1f\n", "broker RSS MiB at the end, baseline", Mib(rss_base.rss_kib));
 
   nlohmann::json j = p.Json();
@@ -582,6 +630,7 @@ bool RunPreload(const Options& o, Clock::time_point deadline, nlohmann::json* ou
             {"db_bytes", db_bytes},
             {"wal_bytes", wal_bytes},
             {"rss_after_preload_mib", Num(Mib(rss_filled.rss_kib))},
+            {"hwm_preload_mib", Num(Mib(rss_filled.hwm_kib))},
             {"rss_after_restart_mib", Num(Mib(rss_restarted.rss_kib))},
             {"rss_end_mib", Num(Mib(rss_pre.rss_kib))},
             {"hwm_mib", Num(Mib(rss_pre.hwm_kib))},
@@ -760,6 +809,8 @@ bool RunSockets(const Options& o, Clock::time_point deadline, nlohmann::json* ou
   std::printf("%-44s %14.0f\n", "e2e jobs/s, first half", r1.e2e_per_s);
   std::printf("%-44s %14.0f\n", "e2e jobs/s, second half", r2.e2e_per_s);
   std::printf("%-44s %14.0f\n", "submit jobs/s, first half", r1.submit_per_s);
+  std::printf("%-44s %14.1f\n", "broker CPU us/job, second half", r2.broker_cpu_us_per_job);
+  std::printf("%-44s %14.0f\n", "broker bytes written/job, second half", r2.broker_wbytes_per_job);
   std::printf("%-44s %14ld\n", "jobs given to the sockets", fakes.jobs());
   std::printf("%-44s %14ld\n", "jobs per socket, min", sorted.front());
   std::printf("%-44s %14.1f\n", "jobs per socket, median", median);
@@ -779,6 +830,8 @@ bool RunSockets(const Options& o, Clock::time_point deadline, nlohmann::json* ou
           {"e2e_jobs_per_s", Num(e2e)},
           {"e2e_jobs_per_s_halves", {Num(r1.e2e_per_s), Num(r2.e2e_per_s)}},
           {"submit_jobs_per_s_halves", {Num(r1.submit_per_s), Num(r2.submit_per_s)}},
+          {"broker_cpu_us_per_job", Num(r2.broker_cpu_us_per_job)},
+          {"broker_write_bytes_per_job", Num(r2.broker_wbytes_per_job, 0)},
           {"jobs_given", fakes.jobs()},
           {"per_socket_min", sorted.front()},
           {"per_socket_median", Num(median)},
