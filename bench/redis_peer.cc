@@ -58,6 +58,7 @@
 #include <vector>
 
 #include <hiredis/hiredis.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 namespace sluice::bench {
@@ -80,44 +81,33 @@ struct Options {
   bool keep = false;
 };
 
-void Usage() {
-  std::cerr << "usage: sluice-bench-redis [--jobs N] [--batch B] [--workers W] [--payload-bytes N]\n"
-               "         [--rate JOBS_PER_S] [--latency-jobs N] [--tick-ms MS]\n"
-               "         [--fsync everysec|always] [--deadline-s S] [--redis-server PATH] [--keep]\n"
-               "  starts PATH (/usr/bin/redis-server) on a free port of 127.0.0.1, appendonly yes\n";
-}
-
-bool ParseArgs(int argc, char** argv, Options* o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto num = [&](long* out) {
-      if (i + 1 >= argc) return false;
-      char* end = nullptr;
-      *out = std::strtol(argv[++i], &end, 10);
-      return end != nullptr && *end == '\0' && *out >= 0;
-    };
-    bool ok = true;
-    if (a == "--jobs") ok = num(&o->jobs);
-    else if (a == "--batch") ok = num(&o->batch) && o->batch > 0 && o->batch <= 100000;
-    else if (a == "--workers") ok = num(&o->workers) && o->workers > 0 && o->workers <= 256;
-    else if (a == "--payload-bytes") ok = num(&o->payload_bytes) && o->payload_bytes <= (1 << 20);
-    else if (a == "--rate") ok = num(&o->rate);
-    else if (a == "--latency-jobs") ok = num(&o->latency_jobs);
-    else if (a == "--tick-ms") ok = num(&o->tick_ms) && o->tick_ms > 0;
-    else if (a == "--deadline-s") ok = num(&o->deadline_s) && o->deadline_s > 0;
-    else if (a == "--fsync" && i + 1 < argc) {
-      o->fsync = argv[++i];
-      ok = o->fsync == "everysec" || o->fsync == "always";
-    } else if (a == "--redis-server" && i + 1 < argc) o->server = argv[++i];
-    else if (a == "--keep") o->keep = true;
-    else if (a == "-h" || a == "--help") return false;
-    else ok = false;
-    if (!ok) {
-      std::cerr << "bad argument: " << a << "\n";
-      return false;
-    }
+// Fills `o` from the command line (CLI11). -1: go on; otherwise the exit
+// code (0 after --help, 2 on a bad argument).
+int ParseArgs(int argc, char** argv, Options* o) {
+  CLI::App app{"sluice-bench-redis: the throughput bench's workload on redis (LPUSH pipelined, workers\n"
+               "BLMOVE + LREM), on a redis-server it starts on a free port of 127.0.0.1 (bench/README.md)."};
+  app.add_option("--jobs", o->jobs, "jobs of the throughput phase")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--batch", o->batch, "LPUSHes per pipeline")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--workers", o->workers, "worker connections")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--payload-bytes", o->payload_bytes, "bytes per job")->check(CLI::Range(0, 1 << 20))->capture_default_str();
+  app.add_option("--rate", o->rate, "jobs/s of the latency phase")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--latency-jobs", o->latency_jobs, "jobs of the latency phase (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--tick-ms", o->tick_ms, "the latency phase sends a batch every this many ms")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--fsync", o->fsync, "appendfsync")->check(CLI::IsMember({"everysec", "always"}))->capture_default_str();
+  app.add_option("--deadline-s", o->deadline_s, "give up after this long")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--redis-server", o->server, "the redis-server binary")->capture_default_str();
+  app.add_flag("--keep", o->keep, "keep the temp folder");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
-  return true;
+  return -1;
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -575,10 +565,7 @@ int Run(const Options& o);
 
 int Main(int argc, char** argv) {
   Options o;
-  if (!ParseArgs(argc, argv, &o)) {
-    Usage();
-    return 2;
-  }
+  if (int code = ParseArgs(argc, argv, &o); code >= 0) return code;
   if (access(o.server.c_str(), X_OK) != 0) {
     std::cerr << "sluice-bench-redis: " << o.server
               << " is not installed (Debian: apt-get install redis-server); skipped\n";

@@ -60,6 +60,7 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "schemas/envelope.h"
@@ -95,68 +96,58 @@ struct Options {
   std::string parked_queue = "bench-parked";
 };
 
-void Usage() {
-  std::cerr
-      << "usage: sluice-bench-scale [--mode all|preload,sockets,producers,params] [--jobs N]\n"
-         "         [--preload N] [--parked-queue Q] [--no-restart] [--sockets N] [--producers P]\n"
-         "         [--params-bytes B] [--rounds R] [--batch B] [--window W] [--slots S]\n"
-         "         [--deadline-s S] [--keep]\n"
-         "  --preload/--sockets/--producers/--params-bytes also select their mode;\n"
-         "  with none of them and no --mode, every mode runs.\n"
-         "  binaries from $SLUICE_BIN_DIR or the build's bin/\n";
-}
-
-bool ParseArgs(int argc, char** argv, Options* o) {
-  std::set<std::string> implied;
-  bool explicit_modes = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto num = [&](long* out) {
-      if (i + 1 >= argc) return false;
-      char* end = nullptr;
-      *out = std::strtol(argv[++i], &end, 10);
-      return end != nullptr && *end == '\0' && *out >= 0;
-    };
-    bool ok = true;
-    if (a == "--mode" && i + 1 < argc) {
-      explicit_modes = true;
-      std::stringstream list(argv[++i]);
-      for (std::string m; std::getline(list, m, ',');) {
-        if (m == "all") o->modes.insert(std::begin(kModes), std::end(kModes));
-        else if (std::find(std::begin(kModes), std::end(kModes), m) != std::end(kModes)) o->modes.insert(m);
-        else ok = false;
-      }
-    } else if (a == "--preload") {
-      ok = num(&o->preload);
-      implied.insert("preload");
-    } else if (a == "--sockets") {
-      ok = num(&o->sockets) && o->sockets > 0;
-      implied.insert("sockets");
-    } else if (a == "--producers") {
-      ok = num(&o->producers) && o->producers > 0;
-      implied.insert("producers");
-    } else if (a == "--params-bytes") {
-      ok = num(&o->params_bytes) && o->params_bytes <= 1000000;  // params are <= 1 MiB encoded
-      implied.insert("params");
-    } else if (a == "--jobs") ok = num(&o->jobs) && o->jobs > 0;
-    else if (a == "--batch") ok = num(&o->batch) && o->batch > 0 && o->batch <= 10000;
-    else if (a == "--window") ok = num(&o->window) && o->window > 0;
-    else if (a == "--slots") ok = num(&o->slots) && o->slots > 0;
-    else if (a == "--rounds") ok = num(&o->rounds) && o->rounds > 0;
-    else if (a == "--deadline-s") ok = num(&o->deadline_s);
-    else if (a == "--parked-queue" && i + 1 < argc) o->parked_queue = argv[++i];
-    else if (a == "--no-restart") o->restart = false;
-    else if (a == "--keep") o->keep = true;
-    else if (a == "-h" || a == "--help") return false;
-    else ok = false;
-    if (!ok) {
-      std::cerr << "bad argument: " << a << "\n";
-      return false;
-    }
+// Fills `o` from the command line (CLI11). -1: go on; otherwise the exit
+// code (0 after --help, 2 on a bad argument).
+int ParseArgs(int argc, char** argv, Options* o) {
+  CLI::App app{"sluice-bench-scale: throughput at scale (bench/README.md). --preload, --sockets, --producers\n"
+               "and --params-bytes also select their mode; with none of them and no --mode, every mode\n"
+               "runs. Binaries from $SLUICE_BIN_DIR or the build's bin/."};
+  std::vector<std::string> modes;
+  app.add_option("--mode", modes, "all, or a comma-separated list of preload,sockets,producers,params")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"all", "preload", "sockets", "producers", "params"}));
+  auto* preload = app.add_option("--preload", o->preload, "jobs in the state DB before measuring (half finished, half pending)")
+                      ->check(CLI::NonNegativeNumber)
+                      ->capture_default_str();
+  auto* sockets = app.add_option("--sockets", o->sockets, "worker sockets played by the bench, 1 slot each")
+                      ->check(CLI::PositiveNumber)
+                      ->capture_default_str();
+  auto* producers = app.add_option("--producers", o->producers, "producers submitting at once")
+                        ->check(CLI::PositiveNumber)
+                        ->capture_default_str();
+  auto* params = app.add_option("--params-bytes", o->params_bytes, "bytes of params per job")
+                     ->check(CLI::Range(0, 1000000))  // params are <= 1 MiB encoded
+                     ->capture_default_str();
+  app.add_option("--jobs", o->jobs, "jobs per measurement")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--batch", o->batch, "jobs per SUBMIT")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--window", o->window, "SUBMITs in flight")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--slots", o->slots, "the worker's --slots")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--rounds", o->rounds, "alternating rounds per comparison")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--deadline-s", o->deadline_s, "give up after this long")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--parked-queue", o->parked_queue, "the queue no worker serves (preload's pending half)")
+      ->capture_default_str();
+  bool no_restart = false;
+  app.add_flag("--no-restart", no_restart, "preload: measure without restarting the broker on the filled DB");
+  app.add_flag("--keep", o->keep, "keep the temp folders");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
-  if (!explicit_modes) o->modes = implied;
+  o->restart = !no_restart;
+  for (const std::string& m : modes) {
+    if (m == "all") o->modes.insert(std::begin(kModes), std::end(kModes));
+    else o->modes.insert(m);
+  }
+  if (modes.empty()) {
+    if (preload->count() > 0) o->modes.insert("preload");
+    if (sockets->count() > 0) o->modes.insert("sockets");
+    if (producers->count() > 0) o->modes.insert("producers");
+    if (params->count() > 0) o->modes.insert("params");
+  }
   if (o->modes.empty()) o->modes.insert(std::begin(kModes), std::end(kModes));
-  return true;
+  return -1;
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -901,10 +892,7 @@ bool RunParams(const Options& o, Clock::time_point deadline, nlohmann::json* out
 
 int Main(int argc, char** argv) {
   Options o;
-  if (!ParseArgs(argc, argv, &o)) {
-    Usage();
-    return 2;
-  }
+  if (int code = ParseArgs(argc, argv, &o); code >= 0) return code;
   const auto deadline = Clock::now() + std::chrono::seconds(o.deadline_s);
   std::printf("sluice-bench-scale: brokers with durable defaults, 127.0.0.1; modes:");
   for (const char* m : kModes)

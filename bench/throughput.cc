@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cluster.h"
@@ -69,44 +70,42 @@ struct Options {
   bool curve = false;  // every connection with CURVE keys (sluice keygen)
 };
 
-void Usage() {
-  std::cerr << "usage: sluice-bench-throughput [--jobs N] [--batch B] [--window W] [--slots S] [--prefetch auto|P]\n"
-               "         [--rate JOBS_PER_S] [--latency-jobs N] [--tick-ms MS]\n"
-               "         [--sync normal|full] [--deadline-s S] [--keep] [--curve]\n"
-               "  binaries from $SLUICE_BIN_DIR or the build's bin/\n";
-}
-
-bool ParseArgs(int argc, char** argv, Options* o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto num = [&](long* out) {
-      if (i + 1 >= argc) return false;
-      char* end = nullptr;
-      *out = std::strtol(argv[++i], &end, 10);
-      return end != nullptr && *end == '\0' && *out >= 0;
-    };
-    bool ok = true;
-    if (a == "--jobs") ok = num(&o->jobs);
-    else if (a == "--batch") ok = num(&o->batch) && o->batch > 0 && o->batch <= 10000;
-    else if (a == "--window") ok = num(&o->window) && o->window > 0;
-    else if (a == "--slots") ok = num(&o->slots) && o->slots > 0;
-    else if (a == "--prefetch" && i + 1 < argc && std::string(argv[i + 1]) == "auto") o->prefetch = -1, ++i;
-    else if (a == "--prefetch") ok = num(&o->prefetch) && o->prefetch >= 0;
-    else if (a == "--rate") ok = num(&o->rate);
-    else if (a == "--latency-jobs") ok = num(&o->latency_jobs);
-    else if (a == "--tick-ms") ok = num(&o->tick_ms) && o->tick_ms > 0;
-    else if (a == "--deadline-s") ok = num(&o->deadline_s);
-    else if (a == "--sync" && i + 1 < argc) o->sync = argv[++i];
-    else if (a == "--keep") o->keep = true;
-    else if (a == "--curve") o->curve = true;
-    else if (a == "-h" || a == "--help") return false;
-    else ok = false;
-    if (!ok) {
-      std::cerr << "bad argument: " << a << "\n";
-      return false;
-    }
+// Fills `o` from the command line (CLI11). -1: go on; otherwise the exit
+// code (0 after --help, 2 on a bad argument).
+int ParseArgs(int argc, char** argv, Options* o) {
+  CLI::App app{"sluice-bench-throughput: end-to-end throughput and latency of a real broker and worker,\n"
+               "over TCP on 127.0.0.1 (bench/README.md). Binaries from $SLUICE_BIN_DIR or the build's bin/."};
+  app.add_option("--jobs", o->jobs, "jobs of the throughput phase")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--batch", o->batch, "jobs per SUBMIT")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--window", o->window, "SUBMITs in flight")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--slots", o->slots, "the worker's --slots")->check(CLI::PositiveNumber)->capture_default_str();
+  std::string prefetch = "auto";
+  app.add_option("--prefetch", prefetch, "the worker's --prefetch: auto (adaptive, its default) or N")
+      ->check([](const std::string& v) {
+        return v == "auto" || (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 6)
+                   ? std::string()
+                   : std::string("must be auto or a number");
+      })
+      ->capture_default_str();
+  app.add_option("--rate", o->rate, "jobs/s of the latency phase")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--latency-jobs", o->latency_jobs, "jobs of the latency phase (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--tick-ms", o->tick_ms, "the latency phase sends a batch every this many ms")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--sync", o->sync, "the broker's --sync (default: its own)")->check(CLI::IsMember({"normal", "full"}));
+  app.add_option("--deadline-s", o->deadline_s, "give up after this long")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_flag("--keep", o->keep, "keep the temp folder (state, logs)");
+  app.add_flag("--curve", o->curve, "every connection with CURVE keys (sluice keygen)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
-  return true;
+  o->prefetch = prefetch == "auto" ? -1 : std::stol(prefetch);
+  return -1;
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -323,10 +322,7 @@ bool RunLatency(const Options& o, WireClient& producer, const std::string& state
 
 int Main(int argc, char** argv) {
   Options o;
-  if (!ParseArgs(argc, argv, &o)) {
-    Usage();
-    return 2;
-  }
+  if (int code = ParseArgs(argc, argv, &o); code >= 0) return code;
   TempDir dir("sluice-bench");
   if (o.keep) dir.Keep();
   Cluster cluster(dir.path());
