@@ -284,7 +284,8 @@ void JobLifecycle::Recall(Effects* fx) {
   // Adaptive workers that hold more than their slots: the excess waits there.
   std::vector<Worker*> holders;
   workers_.ForEach([&](Worker& w) {
-    if (!w.adaptive || w.leases.size() <= w.slots) return;
+    // A draining worker (slots 0) holds only what it runs: nothing to ask.
+    if (!w.adaptive || w.slots == 0 || w.leases.size() <= w.slots) return;
     std::erase_if(w.recalled, [&](const auto& lease) { return w.leases.count(lease) == 0; });
     if (w.leases.size() > w.slots + w.recalled.size()) holders.push_back(&w);
   });

@@ -103,6 +103,24 @@ TEST_F(BrokerLoopTest, PrefetchedJobsAreRecalledForAnIdleWorker) {
   EXPECT_EQ(stats["counters"]["returned"], 2);
 }
 
+TEST_F(BrokerLoopTest, ADrainingWorkerIsNotAskedBack) {
+  config_.prefetch_target_us = 60LL * 1000 * 1000;
+  StartBroker();
+  Peer client(ctx_, endpoint_), w1(ctx_, endpoint_), w2(ctx_, endpoint_);
+  client.Request(Command::kSubmit, {{"jobs", Jobs(3)}});
+  w1.Ready("w1", 2, {}, 60000, 8, {"k"}, true);
+  ASSERT_EQ(Jobs(w1, 2).size(), 2u);
+  std::string drain;
+  proto::Encode(proto::Heartbeat{0}, &drain);
+  w1.Send(Command::kHeartbeat, drain);
+  EXPECT_TRUE(w1.UntilFence().empty());
+  // w2 takes the queued one; w1's two run there (it drains): not asked for.
+  w2.Ready("w2", 3, {}, 60000);
+  ASSERT_EQ(Jobs(w2, 1).size(), 1u);
+  for (const Msg& m : w1.UntilFence()) EXPECT_NE(m.cmd, static_cast<std::uint8_t>(Command::kRecall));
+  EXPECT_EQ(Stats(client)["counters"]["recalled"], 0);
+}
+
 TEST_F(BrokerLoopTest, AWorkerWithoutAdaptiveIsNeverAskedBack) {
   StartBroker();
   Peer client(ctx_, endpoint_), w1(ctx_, endpoint_), w2(ctx_, endpoint_);
