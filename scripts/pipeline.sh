@@ -78,6 +78,9 @@ port_free() {
   "$python" - "$1" <<'EOF'
 import socket, sys
 s = socket.socket()
+# As nginx binds: a port whose last connections wait in TIME_WAIT (the
+# origin closed the workers' kept-alive connections) is free for it.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
