@@ -61,6 +61,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/measure.h"
+
 namespace sluice::bench {
 namespace {
 
@@ -110,17 +112,8 @@ int ParseArgs(int argc, char** argv, Options* o) {
   return -1;
 }
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 std::int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
-}
-
-// Value at quantile q of sorted `v` (nearest rank).
-double Quantile(const std::vector<std::int64_t>& v, double q) {
-  if (v.empty()) return NAN;
-  std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return static_cast<double>(v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)]);
 }
 
 // ---------------------------------------------------------------------------

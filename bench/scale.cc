@@ -63,6 +63,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/measure.h"
 #include "schemas/envelope.h"
 #include "schemas/messages.h"
 #include "tests/integration/cluster.h"
@@ -149,8 +150,6 @@ int ParseArgs(int argc, char** argv, Options* o) {
   if (o->modes.empty()) o->modes.insert(std::begin(kModes), std::end(kModes));
   return -1;
 }
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 double Median(std::vector<double> v) {
   if (v.empty()) return NAN;

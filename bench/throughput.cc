@@ -43,6 +43,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/measure.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/state_db.h"
 #include "tests/integration/temp_dir.h"
@@ -106,15 +107,6 @@ int ParseArgs(int argc, char** argv, Options* o) {
   }
   o->prefetch = prefetch == "auto" ? -1 : std::stol(prefetch);
   return -1;
-}
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Value at quantile q of sorted `v` (nearest rank).
-double Quantile(const std::vector<std::int64_t>& v, double q) {
-  if (v.empty()) return NAN;
-  std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return static_cast<double>(v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)]);
 }
 
 // The processes under test; set once they run. The waits below give up as

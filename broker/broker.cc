@@ -153,11 +153,14 @@ bool Broker::Apply(const Status& s, Effects& fx) {
 void Broker::NotifyEnded(std::int64_t seq, JobState state) {
   auto it = notify_.find(seq);
   if (it == notify_.end()) return;
-  proto::DoneMsg done{FormatJobId(seq), state};
-  std::string body;
-  proto::Encode(done, &body);
-  Defer(it->second, proto::Command::kDone, std::move(body));
+  DeferDone(it->second, FormatJobId(seq), state);
   notify_.erase(it);
+}
+
+void Broker::DeferDone(const std::string& rid, std::string job, JobState state) {
+  std::string body;
+  proto::Encode(proto::DoneMsg{std::move(job), state}, &body);
+  Defer(rid, proto::Command::kDone, std::move(body));
 }
 
 void Broker::Alert(const std::string& title, const std::string& text) {

@@ -247,13 +247,15 @@ class Broker {
   struct HeldResult {
     std::string rid, body;
   };
-  std::vector<HeldResult> held_results_;
+  std::vector<HeldResult> held_results_;  // RESULTs received while degraded, not ACKed
   // SUBMIT `notify`: job seq -> the connection to tell (DONE) when it ends.
   // Memory only, at most kMaxNotify; cleared when the state is reloaded.
   std::unordered_map<std::int64_t, std::string> notify_;
   static constexpr std::size_t kMaxNotify = 1000000;
   // DONE for `seq` to whoever asked, after the commit that records its end.
-  void NotifyEnded(std::int64_t seq, JobState state);  // RESULTs received while degraded, not ACKed
+  void NotifyEnded(std::int64_t seq, JobState state);
+  // DONE {job, state} to `rid`, after the commit.
+  void DeferDone(const std::string& rid, std::string job, JobState state);
   std::size_t held_bytes_ = 0;
   std::map<std::string, std::int64_t> cron_at_begin_;  // cron's slots when the transaction opened
   bool txn_timed_ = false;

@@ -194,11 +194,7 @@ void Broker::OnSubmit(const std::string& rid, std::string_view body) {
       auto seq = ParseJobId(j.id);
       if (!seq) continue;
       if (IsTerminal(j.state)) {
-        // An existing job (idempotency key) that has ended already.
-        proto::DoneMsg done{j.id, j.state};
-        std::string body;
-        proto::Encode(done, &body);
-        Defer(rid, proto::Command::kDone, std::move(body));
+        DeferDone(rid, j.id, j.state);  // an existing job (idempotency key) that has ended already
       } else if (notify_.size() < kMaxNotify) {
         notify_[*seq] = rid;
       }
