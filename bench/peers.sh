@@ -22,7 +22,7 @@ set -euo pipefail
 usage() {
   cat >&2 <<'EOF'
 usage: bench/peers.sh [--runs N] [--fsync-pair]
-         [--jobs N] [--latency-jobs N] [--rate JOBS_PER_S] [--tick-ms MS] [--batch B] [--deadline-s S]
+         [--jobs N] [--latency-jobs N] [--rate JOBS_PER_S] [--tick-ms MS] [--tick-us US] [--batch B] [--deadline-s S]
          [--slots N]                                  (sluice --slots and redis --workers; 4)
          [--sync normal|full] [--window W] [--prefetch P] [--curve]   (sluice only)
          [--payload-bytes N]                          (redis only)
@@ -51,7 +51,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) need_value "$1" $#; runs="$2"; shift 2 ;;
     --fsync-pair) fsync_pair=1; shift ;;
-    --jobs|--latency-jobs|--rate|--tick-ms|--batch|--deadline-s)
+    --jobs|--latency-jobs|--rate|--tick-ms|--tick-us|--batch|--deadline-s)
       need_value "$1" $#; both+=("$1" "$2"); shift 2 ;;
     --slots|--workers)
       need_value "$1" $#; sluice_args+=(--slots "$2"); redis_args+=(--workers "$2"); shift 2 ;;

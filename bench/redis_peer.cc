@@ -77,11 +77,15 @@ struct Options {
   long rate = 5000;
   long latency_jobs = 25000;
   long tick_ms = 10;
+  long tick_us = 0;  // --tick-us: overrides --tick-ms (a batch every this many µs)
   long deadline_s = 600;
   std::string fsync = "everysec";
   std::string server = "/usr/bin/redis-server";
   bool keep = false;
 };
+
+// The latency phase's period in µs: --tick-us, else --tick-ms.
+long TickUs(const Options& o) { return o.tick_us > 0 ? o.tick_us : o.tick_ms * 1000; }
 
 // Fills `o` from the command line (CLI11). -1: go on; otherwise the exit
 // code (0 after --help, 2 on a bad argument).
@@ -96,6 +100,10 @@ int ParseArgs(int argc, char** argv, Options* o) {
   app.add_option("--latency-jobs", o->latency_jobs, "jobs of the latency phase (0: none)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--tick-us", o->tick_us,
+                 "the latency phase sends a batch every this many µs (instead of --tick-ms; 200 at 5,000 jobs/s: "
+                 "one job per batch)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--tick-ms", o->tick_ms, "the latency phase sends a batch every this many ms")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -509,16 +517,16 @@ struct LatencyResult {
 bool RunLatency(const Options& o, redisContext* producer, Shared& shared, RedisServer& server, LatencyResult* r,
                 Clock::time_point deadline) {
   if (o.latency_jobs == 0 || o.rate == 0) return true;
-  const long per_tick = std::max<long>(1, o.rate * o.tick_ms / 1000);
+  const long per_tick = std::max<long>(1, o.rate * TickUs(o) / 1000000);
   shared.target_reached_us = 0;
   const long base = shared.acked.load();
   shared.target = base + o.latency_jobs;
   std::vector<std::string> batch;
   std::string error;
-  const auto start = Clock::now() + Ms(o.tick_ms);
+  const auto start = Clock::now() + std::chrono::microseconds(TickUs(o));
   long sent = 0, tick = 0;
   while (sent < o.latency_jobs) {
-    const auto due = start + Ms(tick * o.tick_ms);
+    const auto due = start + std::chrono::microseconds(tick * TickUs(o));
     std::this_thread::sleep_until(due);
     const std::int64_t due_us = std::chrono::duration_cast<std::chrono::microseconds>(due.time_since_epoch()).count();
     long n = std::min(per_tick, o.latency_jobs - sent);

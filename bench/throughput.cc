@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -65,11 +66,16 @@ struct Options {
   long rate = 5000;
   long latency_jobs = 25000;
   long tick_ms = 10;
+  long tick_us = 0;  // --tick-us: overrides --tick-ms (a batch every this many µs)
   long deadline_s = 600;
   std::string sync;  // "" = broker default
   bool keep = false;
   bool curve = false;  // every connection with CURVE keys (sluice keygen)
+  std::string latency_csv;  // --latency-csv: one line per latency job
 };
+
+// The latency phase's period in µs: --tick-us, else --tick-ms.
+long TickUs(const Options& o) { return o.tick_us > 0 ? o.tick_us : o.tick_ms * 1000; }
 
 // Fills `o` from the command line (CLI11). -1: go on; otherwise the exit
 // code (0 after --help, 2 on a bad argument).
@@ -92,11 +98,17 @@ int ParseArgs(int argc, char** argv, Options* o) {
   app.add_option("--latency-jobs", o->latency_jobs, "jobs of the latency phase (0: none)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--tick-us", o->tick_us,
+                 "the latency phase sends a batch every this many µs (instead of --tick-ms; 200 at 5,000 jobs/s: "
+                 "one job per batch)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--tick-ms", o->tick_ms, "the latency phase sends a batch every this many ms")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--sync", o->sync, "the broker's --sync (default: its own)")->check(CLI::IsMember({"normal", "full"}));
   app.add_option("--deadline-s", o->deadline_s, "give up after this long")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--latency-csv", o->latency_csv,
+                 "write each latency job as `scheduled_us,latency_us,job` (scheduled: µs since the phase began)");
   app.add_flag("--keep", o->keep, "keep the temp folder (state, logs)");
   app.add_flag("--curve", o->curve, "every connection with CURVE keys (sluice keygen)");
   try {
@@ -218,7 +230,7 @@ std::optional<WireClient::SubmitAnswer> ReceiveBefore(WireClient& c, int timer_f
 bool RunLatency(const Options& o, WireClient& producer, const std::string& state_path, LatencyResult* r,
                 Clock::time_point deadline) {
   if (o.latency_jobs == 0 || o.rate == 0) return true;
-  const long per_tick = std::max<long>(1, o.rate * o.tick_ms / 1000);
+  const long per_tick = std::max<long>(1, o.rate * TickUs(o) / 1000000);
   const std::vector<proto::JobSpec> batch(static_cast<std::size_t>(per_tick), Spec("test.noop"));
   std::map<std::uint64_t, std::int64_t> scheduled_by_req;   // req -> scheduled steady us
   std::map<std::string, std::int64_t> scheduled_by_job;     // job id -> scheduled steady us
@@ -255,7 +267,7 @@ bool RunLatency(const Options& o, WireClient& producer, const std::string& state
     ~CloseFd() { ::close(fd); }
   } close_timer{timer_fd};
   while (sent < o.latency_jobs) {
-    const auto due = start + Ms(tick * o.tick_ms);
+    const auto due = start + std::chrono::microseconds(tick * TickUs(o));
     // Take replies and DONEs until the batch is due.
     while (Clock::now() < due) {
       auto a = ReceiveBefore(producer, timer_fd, due);
@@ -288,6 +300,13 @@ bool RunLatency(const Options& o, WireClient& producer, const std::string& state
   std::vector<std::int64_t> lat;
   lat.reserve(ids.size());
   for (const std::string& id : ids) lat.push_back(done_at.at(id) - scheduled_by_job.at(id));
+  if (!o.latency_csv.empty()) {
+    std::ofstream csv(o.latency_csv);
+    const std::int64_t t0 = SteadyUs(start);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      csv << scheduled_by_job.at(ids[i]) - t0 << ',' << lat[i] << ',' << ids[i] << '\n';
+    if (!csv) std::cerr << "cannot write " << o.latency_csv << "\n";
+  }
   std::sort(lat.begin(), lat.end());
   r->p50_us = Quantile(lat, 0.50);
   r->p90_us = Quantile(lat, 0.90);

@@ -39,6 +39,9 @@ Status Broker::Start() {
   s = LoadState(now, /*startup=*/true);
   if (!s.ok()) return s;
   checkpointer_ = std::make_unique<Checkpointer>(config_.state_path, 1000);
+  store_.SetWalGrowthListener([this] {
+    if (checkpointer_) checkpointer_->Nudge();
+  });
 
   curve::KeyPair own;
   if (!config_.curve_key_path.empty()) {
@@ -330,6 +333,10 @@ Status Broker::Run(const std::atomic<bool>& stop) {
   Status s = CommitIfDue(true);
   if (!s.ok()) return s;
   if (!fatal_.ok()) return fatal_;
+  // The file says which seq comes next (a restart would work it out from
+  // the jobs anyway); a failure here loses nothing.
+  if (Status seq = store_.SaveNextSeq(); !seq.ok() && !degraded_)
+    Logf("could not record the next job seq at shutdown: %s", seq.ToString().c_str());
   jobs_->workers().ForEach([&](Worker& w) {
     std::string body;
     proto::Encode(proto::Bye{"broker shutting down"}, &body);
@@ -386,6 +393,7 @@ Status Broker::Turn(bool* stop_requested) {
   std::int64_t now = clock_->NowMs();
   proto::Incoming in;
   proto::FrameError ferr;
+  bool drained = false;  // a receive found nothing: no need to ask ZMQ_EVENTS (a syscall)
   for (int i = 0; i < config_.max_messages_per_turn; ++i) {
     bool got;
     try {
@@ -394,7 +402,10 @@ Status Broker::Turn(bool* stop_requested) {
       if (e.num() == EINTR) break;
       return Status::Internal(std::string("recv: ") + e.what());
     }
-    if (!got) break;
+    if (!got) {
+      drained = true;
+      break;
+    }
     switch (ferr) {
       case proto::FrameError::kNone:
         Handle(in);
@@ -429,7 +440,7 @@ Status Broker::Turn(bool* stop_requested) {
     }
   }
   // Drained: commit now rather than wait out the group-commit window.
-  const bool drained = !(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN);
+  if (!drained) drained = !(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN);
   now = clock_->NowMs();
   Tick(now);
   if (config_.reload_requested && config_.reload_requested->exchange(false)) {

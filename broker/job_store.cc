@@ -89,9 +89,9 @@ Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
   if (!s.ok()) return Status::IOError("cannot set WAL mode on " + path + ": " + s.message());
   s = db_.Exec(sync == SyncMode::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   if (s.ok()) s = db_.Exec("PRAGMA wal_autocheckpoint=0");
-  // When a commit starts the WAL over (after a checkpoint caught up), the
-  // file is cut back to this size (4 MiB).
-  if (s.ok()) s = db_.Exec("PRAGMA journal_size_limit=4194304");
+  // When a commit starts the WAL over (after a checkpoint caught up), a
+  // file longer than this is cut back (kWalSizeLimitBytes).
+  if (s.ok()) s = db_.Exec("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimitBytes));
   if (s.ok()) s = db_.Exec("PRAGMA foreign_keys=OFF");
   if (s.ok()) s = db_.Exec("PRAGMA cache_size=-65536");
   if (s.ok()) s = Migrate();
@@ -107,25 +107,32 @@ Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
   sqlite3_commit_hook(db_.handle(), [](void* self) -> int {
     return static_cast<JobStore*>(self)->committing_ ? 0 : 1;
   }, this);
-  // Called after every commit with the WAL's length in frames. The
-  // truncation waits at most 20 ms for a lock; a miss is counted, the
-  // commit stands, and the next try comes when the WAL has grown by half
-  // again (so a reader that holds a snapshot for long costs a few tries,
-  // not 20 ms on every commit).
+  // Called after every commit with the WAL's length in frames (see
+  // kWalRestartFrames). A PASSIVE checkpoint waits for no lock: a miss costs
+  // nothing but the try, and the next comes when the WAL has grown by half.
   sqlite3_wal_hook(db_.handle(), [](void* self, sqlite3* db, const char* name, int frames) -> int {
     auto* store = static_cast<JobStore*>(self);
-    if (frames < store->writer_last_frames_) store->writer_retry_frames_ = 0;  // the WAL started over
-    store->writer_last_frames_ = frames;
-    if (frames <= std::max(kWriterCheckpointFrames, store->writer_retry_frames_)) return SQLITE_OK;
-    sqlite3_busy_timeout(db, 20);
-    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) == SQLITE_OK) {
-      ++store->writer_truncations_;
+    if (frames < store->writer_last_frames_) {  // the WAL started over
       store->writer_retry_frames_ = 0;
+      store->next_nudge_frames_ = kWalNudgeFrames;
+    }
+    store->writer_last_frames_ = frames;
+    if (frames >= store->next_nudge_frames_) {
+      store->next_nudge_frames_ = frames + kWalNudgeFrames;
+      if (store->wal_growth_) store->wal_growth_();
+    }
+    if (frames <= std::max(kWalRestartFrames, store->writer_retry_frames_)) return SQLITE_OK;
+    int log = -1, done = -1;
+    const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && log >= 0 && done >= log) {
+      ++store->writer_truncations_;
+      // Should a reader keep the next write from starting the WAL over,
+      // the next try is a little later, not after every commit.
+      store->writer_retry_frames_ = frames + kWalNudgeFrames;
     } else {
       ++store->writer_truncation_misses_;
-      store->writer_retry_frames_ = frames + std::max(256, frames / 2);
+      store->writer_retry_frames_ = frames + std::max(kWalNudgeFrames, frames / 2);
     }
-    sqlite3_busy_timeout(db, kLoopBusyTimeoutMs);
     return SQLITE_OK;
   }, this);
   auto st = db_.Prepare("SELECT value FROM counters WHERE name='next_job_seq'");
@@ -219,10 +226,6 @@ Status JobStore::Begin() {
 
 Status JobStore::Commit() {
   if (!in_txn_) return Status::Ok();
-  if (counters_dirty_) {
-    Status s = SaveCounters();
-    if (!s.ok()) return s;
-  }
   committing_ = true;
   Status s = commit_.Run();
   committing_ = false;
@@ -239,7 +242,7 @@ void JobStore::Rollback() {
     if (st->valid()) st->Reset();
   if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
   in_txn_ = false;
-  counters_dirty_ = false;
+  counters_dirty_ = true;  // a counter written in the transaction went with it
 }
 
 Status JobStore::Probe() {
@@ -258,8 +261,19 @@ int JobStore::last_error_code() const {
 }
 
 Status JobStore::SaveCounters() {
-  counters_dirty_ = false;
-  return save_seq_.Bind(1, next_job_seq_).Run();
+  Status s = save_seq_.Bind(1, next_job_seq_).Run();
+  if (s.ok()) counters_dirty_ = false;
+  return s;
+}
+
+Status JobStore::SaveNextSeq() {
+  if (in_txn_) return Status::Internal("SaveNextSeq() inside a transaction");
+  if (!counters_dirty_) return Status::Ok();
+  Status s = Begin();
+  if (s.ok()) s = SaveCounters();
+  if (s.ok()) return Commit();
+  Rollback();
+  return s;
 }
 
 Status JobStore::InsertJob(const Job& j) {
@@ -451,6 +465,12 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
   if (!del_job.ok()) return del_job.status();
   if (!del_att.ok()) return del_att.status();
   if (!del_runs.ok()) return del_runs.status();
+  // The newest job may go: the counter keeps its seq from being handed out
+  // again after a restart.
+  if (!doomed.empty() && counters_dirty_) {
+    Status s = SaveCounters();
+    if (!s.ok()) return s;
+  }
   for (const auto& [seq, state] : doomed) {
     Status s = del_att->Bind(1, seq).Run();
     if (s.ok()) s = del_runs->Bind(1, FormatJobId(seq)).Run();

@@ -58,10 +58,17 @@ class JobStore {
   Status Probe();
   bool in_transaction() const { return in_txn_; }
 
-  // The next job sequence number to hand out; persisted by SaveCounters().
+  // The next job sequence number to hand out. A seq is never handed out
+  // twice: Open takes the larger of counters.next_job_seq and MAX(seq) + 1,
+  // so the counter is written only where that would not do: before Prune
+  // deletes jobs (the newest job may go) and by SaveNextSeq at shutdown (so
+  // that the file says it too). Not on every commit: that page was a third
+  // of the WAL frames of a SUBMIT.
   std::int64_t next_job_seq() const { return next_job_seq_; }
   std::int64_t AllocateJobSeq() { counters_dirty_ = true; return next_job_seq_++; }
-  Status SaveCounters();
+  // Writes counters.next_job_seq in a transaction of its own when seqs were
+  // handed out since it was last written; outside a transaction only.
+  Status SaveNextSeq();
 
   Status InsertJob(const Job& job);
   // Records one finished attempt. Running attempts are not stored: dispatch
@@ -104,20 +111,39 @@ class JobStore {
 
   Database& db() { return db_; }
 
-  // The backstop of the WAL's bound. The Checkpointer thread keeps the WAL
-  // small while it gets CPU and the write lock; when it falls behind (a
-  // starved machine, a long busy spell) and a commit leaves more than this
-  // many frames in the WAL, the loop's own connection truncates it right
-  // after that commit (what wal_autocheckpoint does, but only as a rare
-  // last resort). ~6 MiB of 4 KiB pages.
-  static constexpr int kWriterCheckpointFrames = 1500;
-  // Truncations the backstop did / tried and could not do.
+  // The WAL's bound, kept by the loop's own connection. A WAL starts over
+  // (its next frame written at the start of the file) only when a write
+  // transaction begins with every frame already copied into the database
+  // file. The Checkpointer thread does the copying (PASSIVE: it never holds
+  // a lock the loop waits for), nudged every kWalNudgeFrames of growth; but
+  // while commits keep coming it is always a few commits behind, and
+  // checkpoints that make it wait for the write lock stall the loop for
+  // their fsyncs and for SQLite's coarse busy sleeps (20 ms seen). So once a
+  // commit leaves more than kWalRestartFrames in the WAL, the loop copies
+  // the few frames left itself, right after that commit (a PASSIVE
+  // checkpoint: the thread's work plus one pair of fsyncs), and its next
+  // transaction starts the WAL over. One short stall per 16 MiB of WAL.
+  // When the thread is starved the loop copies everything itself: the
+  // bound holds either way.
+  static constexpr int kWalRestartFrames = 4096;  // 16 MiB of 4 KiB pages
+  static constexpr int kWalNudgeFrames = 512;     // 2 MiB
+  // A WAL file longer than this is cut back when it starts over.
+  static constexpr std::int64_t kWalSizeLimitBytes = 24 << 20;
+  // Called from the commit's WAL hook (on the loop's thread) each time the
+  // WAL has grown by kWalNudgeFrames: the Checkpointer's Nudge.
+  void SetWalGrowthListener(std::function<void()> fn) { wal_growth_ = std::move(fn); }
+  // The loop's checkpoints that copied the whole WAL (its next write
+  // starts it over) / that could not (a reader's snapshot or the thread's
+  // checkpoint in the way; the next try waits until the WAL has grown by
+  // half again). STATS names them writer_truncations and
+  // writer_truncation_misses.
   std::int64_t writer_truncations() const { return writer_truncations_; }
   std::int64_t writer_truncation_misses() const { return writer_truncation_misses_; }
 
  private:
   Status Migrate();
   Status PrepareAll();
+  Status SaveCounters();  // inside the open transaction
 
   Database db_;
   std::string path_;
@@ -128,7 +154,9 @@ class JobStore {
   bool counters_dirty_ = false;
   std::int64_t writer_truncations_ = 0, writer_truncation_misses_ = 0;
   int writer_last_frames_ = 0;   // the WAL's length after the last commit
-  int writer_retry_frames_ = 0;  // after a miss, the WAL length of the next try (1.5x)
+  int writer_retry_frames_ = 0;  // the WAL length of the loop's next try (after a miss: 1.5x)
+  int next_nudge_frames_ = kWalNudgeFrames;
+  std::function<void()> wal_growth_;
 
   Statement begin_, commit_, save_seq_, insert_job_, insert_attempt_, update_job_, mark_running_, find_key_, load_job_,
       load_attempts_;

@@ -82,6 +82,23 @@ TEST_F(CheckpointerTest, CheckpointsReachTheDatabaseFile) {
   EXPECT_GT(c.last_ms(), 0);
 }
 
+// The loop nudges the thread as the WAL grows; a nudge makes a run at once,
+// not at the next interval (an hour here).
+TEST_F(CheckpointerTest, ANudgeMakesARunAtOnce) {
+  Checkpointer c(path_, /*interval_ms=*/3600 * 1000, /*truncate_above_bytes=*/1 << 30);
+  ASSERT_NO_FATAL_FAILURE(Write(30));  // ~2 MiB
+  EXPECT_EQ(c.runs(), 0);
+  c.Nudge();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (c.runs() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GE(c.runs(), 1) << "no run after a nudge";
+  // Copied everything: nothing else writes while it runs.
+  EXPECT_GT(c.pages_checkpointed(), 400);
+  EXPECT_EQ(c.failures(), 0);
+  EXPECT_EQ(c.truncations(), 0);  // the WAL is far under the bound
+}
+
 TEST_F(CheckpointerTest, WalStaysUnderItsBoundWhileWritesKeepComing) {
   constexpr std::int64_t kTruncateAbove = 1 << 20;
   Checkpointer c(path_, /*interval_ms=*/20, kTruncateAbove, /*busy_ms=*/20);
