@@ -34,6 +34,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "tests/integration/cluster.h"
 #include "tests/integration/temp_dir.h"
 #include "tests/integration/wire_client.h"
@@ -50,7 +52,7 @@ struct Options {
   int slots = 8;
   int rounds = 3;
   int peers = 1;  // 0: sluice only
-  int prefetch = 0;  // the worker's --prefetch
+  int prefetch = -1;  // the worker's --prefetch; -1: its default (auto, adaptive)
 };
 
 double Median(std::vector<double> v) {
@@ -188,19 +190,31 @@ std::size_t CountLanded(const fs::path& landing) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    int v = std::atoi(argv[i + 1]);
-    if (a == "--files" && v > 0) o.files = v;
-    else if (a == "--slots" && v > 0) o.slots = v;
-    else if (a == "--rounds" && v > 0) o.rounds = v;
-    else if (a == "--prefetch" && (v > 0 || std::string(argv[i + 1]) == "0")) o.prefetch = v;
-    else if (a == "--peers" && (std::string(argv[i + 1]) == "0" || std::string(argv[i + 1]) == "1")) o.peers = v;
-    else {
-      std::cerr << "usage: sluice-bench-extract [--files N] [--slots S] [--rounds R] [--prefetch P] [--peers 0|1]\n";
-      return 2;
-    }
+  CLI::App app{"sluice-bench-extract: extract.http against curl (xargs, and curl -Z) on files from a local nginx "
+               "(bench/README.md)"};
+  app.add_option("--files", o.files, "files to fetch")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--slots", o.slots, "the worker's --slots and curl's parallelism")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--rounds", o.rounds, "rounds (medians are printed)")->check(CLI::PositiveNumber)->capture_default_str();
+  std::string prefetch = "auto";
+  app.add_option("--prefetch", prefetch, "the worker's --prefetch: auto (its default) or N")
+      ->check([](const std::string& v) {
+        return v == "auto" || (!v.empty() && v.size() < 6 && v.find_first_not_of("0123456789") == std::string::npos)
+                   ? std::string()
+                   : std::string("must be auto or a number");
+      })
+      ->capture_default_str();
+  app.add_option("--peers", o.peers, "1: also curl; 0: sluice only (for profiling)")
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
+  o.prefetch = prefetch == "auto" ? -1 : std::stoi(prefetch);
   if (!sluice::worker::testing::NginxInstalled()) {
     std::cerr << "sluice-bench-extract: nginx is not installed\n";
     return 77;
@@ -232,8 +246,9 @@ int main(int argc, char** argv) {
     fs::create_directories(round);
     Cluster cluster(round);
     if (!cluster.StartBroker().ok()) return 1;
-    const pid_t worker =
-        cluster.StartWorker(o.slots, {"--landing", round + "/landing", "--prefetch", std::to_string(o.prefetch)}).pid();
+    std::vector<std::string> worker_args = {"--landing", round + "/landing"};
+    if (o.prefetch >= 0) worker_args.insert(worker_args.end(), {"--prefetch", std::to_string(o.prefetch)});
+    const pid_t worker = cluster.StartWorker(o.slots, worker_args).pid();
     const pid_t broker = cluster.broker()->pid();
     const double per_file_us = 1e6 / static_cast<double>(o.files);
     WireClient client(cluster.endpoint());

@@ -12,20 +12,37 @@ void ConcurrencyGate::Hold(const std::string& key, Attempt attempt) {
   if (holders_.emplace(attempt, key).second) ++running_[key];
 }
 
-bool ConcurrencyGate::Release(Attempt attempt, std::vector<ParkedJob>* unparked) {
+bool ConcurrencyGate::Release(Attempt attempt, const Valid& valid, std::vector<ParkedJob>* unparked) {
   auto h = holders_.find(attempt);
   if (h == holders_.end()) return false;
   const std::string key = std::move(h->second);
   holders_.erase(h);
   auto it = running_.find(key);
   if (it != running_.end() && --it->second <= 0) running_.erase(it);
-  auto p = parked_.find(key);
-  if (p != parked_.end()) {
-    for (auto& j : p->second) unparked->push_back(std::move(j));
-    parked_.erase(p);
-  }
+  Unpark(key, valid, unparked);
   return true;
 }
+
+void ConcurrencyGate::Unpark(const std::string& key, const Valid& valid, std::vector<ParkedJob>* unparked) {
+  auto p = parked_.find(key);
+  if (p == parked_.end()) return;
+  Heap& heap = p->second;
+  std::int64_t taken = running(key);  // plus the ones unparked here
+  while (!heap.empty()) {
+    const ParkedJob& best = heap.top();
+    if (!valid(best.entry)) {  // cancelled while parked
+      heap.pop();
+      continue;
+    }
+    if (taken >= static_cast<std::int64_t>(best.limit == 0 ? 1 : best.limit)) break;
+    unparked->push_back(best);
+    heap.pop();
+    ++taken;
+  }
+  if (heap.empty()) parked_.erase(p);
+}
+
+void ConcurrencyGate::Park(const std::string& key, ParkedJob job) { parked_[key].push(std::move(job)); }
 
 std::int64_t ConcurrencyGate::running(const std::string& key) const {
   auto it = running_.find(key);

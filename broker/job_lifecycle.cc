@@ -102,9 +102,11 @@ Status JobLifecycle::MakeQueued(Job& job, std::int64_t now, std::string_view las
 Status JobLifecycle::MakeScheduled(Job& job, std::int64_t now, std::int64_t run_at_ms,
                                    std::string_view last_error) {
   const std::uint32_t left = job.state == JobState::kRunning ? job.attempt : 0;
+  const JobState was = job.state;
   Status s = Transition(job, JobState::kScheduled, now);
   if (!s.ok()) return s;
   if (left) ReleaseKeyIfFree(job.seq, left);
+  UnparkIfLeftQueued(job, was);
   job.run_at_ms = run_at_ms;
   ArmTimer(job, TimerKind::kRunAt, run_at_ms);
   return store_.UpdateJob(job, 0, last_error, {});
@@ -122,9 +124,11 @@ Status JobLifecycle::MakeRunning(Job& job, std::uint32_t attempt, std::int64_t n
 Status JobLifecycle::Finish(Job& job, JobState to, std::int64_t now, const std::string& why,
                             std::string_view outputs, Effects* fx) {
   const std::uint32_t left = job.state == JobState::kRunning ? job.attempt : 0;
+  const JobState was = job.state;
   Status s = Transition(job, to, now);
   if (!s.ok()) return s;
   if (left) ReleaseKeyIfFree(job.seq, left);
+  UnparkIfLeftQueued(job, was);
   s = store_.UpdateJob(job, now, why, outputs);
   if (!s.ok()) return s;
   fx->ended.push_back({job.seq, to, job.kind, job.queue, job.failures, why});
@@ -141,9 +145,26 @@ void JobLifecycle::ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt) {
   workers_.ForEach([&](Worker& w) { leased = leased || w.leases.count({seq, attempt}) != 0; });
   if (leased) return;  // timed out or cancelled, still running on its worker
   std::vector<ParkedJob> unparked;
-  gate_.Release({seq, attempt}, &unparked);
+  gate_.Release({seq, attempt}, QueuedEntry(), &unparked);
   for (auto& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
   if (!unparked.empty()) dispatch_more_ = true;
+}
+
+// A queued job of a concurrency key left without running: were it one
+// unparked for a free slot, the next parked job takes its place.
+void JobLifecycle::UnparkIfLeftQueued(const Job& job, JobState was) {
+  if (was != JobState::kQueued || job.concurrency_key.empty()) return;
+  std::vector<ParkedJob> unparked;
+  gate_.Unpark(job.concurrency_key, QueuedEntry(), &unparked);
+  for (auto& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
+  if (!unparked.empty()) dispatch_more_ = true;
+}
+
+ConcurrencyGate::Valid JobLifecycle::QueuedEntry() const {
+  return [this](const ReadyEntry& e) {
+    auto it = live_.find(e.seq);
+    return it != live_.end() && it->second.gen == e.gen && it->second.state == JobState::kQueued;
+  };
 }
 
 void JobLifecycle::ArmTimer(Job& job, TimerKind kind, std::int64_t due_ms) {
@@ -255,10 +276,7 @@ Status JobLifecycle::Dispatch(std::int64_t now, Effects* fx) {
   }
   if (!writable_(now)) return Status::Ok();  // dispatch_more_ stays set: tried after the next probe
   dispatch_more_ = false;
-  auto valid = [this](const ReadyEntry& e) {
-    auto it = live_.find(e.seq);
-    return it != live_.end() && it->second.gen == e.gen && it->second.state == JobState::kQueued;
-  };
+  const ConcurrencyGate::Valid valid = QueuedEntry();
   Status s;
   // Free slots first, on every worker; prefetch only then: a job never
   // waits behind a busy slot while another worker has one free.
@@ -269,7 +287,7 @@ Status JobLifecycle::Dispatch(std::int64_t now, Effects* fx) {
         if (!e) break;
         Job& job = live_[e->seq];
         if (!gate_.MayRun(job.concurrency_key, job.concurrency_limit)) {
-          gate_.Park(job.concurrency_key, {job.queue, job.kind, *e});
+          gate_.Park(job.concurrency_key, {job.queue, job.kind, *e, job.concurrency_limit});
           continue;
         }
         s = DispatchTo(w, job, now_us, now, fx);

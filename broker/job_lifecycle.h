@@ -216,6 +216,9 @@ class JobLifecycle {
   // attempt and no worker holds its lease.
   void HoldKey(const Job& job) { gate_.Hold(job.concurrency_key, {job.seq, job.attempt}); }
   void ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt);
+  void UnparkIfLeftQueued(const Job& job, JobState was);
+  // Is a ready or parked entry still its job's queued state?
+  ConcurrencyGate::Valid QueuedEntry() const;
   void SendCancel(const Worker& w, std::int64_t seq, std::uint32_t attempt, Effects* fx);
   void Forget(std::int64_t seq);
 

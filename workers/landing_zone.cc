@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <random>
 
+#include "workers/folder_sync.h"
 #include "workers/landing_names.h"
 
 namespace sluice::worker {
@@ -47,8 +48,8 @@ std::string RandomHex16() {
 }  // namespace
 
 TempFile::~TempFile() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!published_) ::unlinkat(dir_fd_, name_.c_str(), 0);
+  if (fd_ >= 0) ::close(fd_);  // an unnamed one is gone with its last fd
+  if (!published_ && !name_.empty()) ::unlinkat(dir_fd_, name_.c_str(), 0);
 }
 
 Status TempFile::Write(std::string_view bytes) {
@@ -56,7 +57,7 @@ Status TempFile::Write(std::string_view bytes) {
     ssize_t n = ::write(fd_, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return IoError("write", name_, errno);
+      return IoError("write", Describe(), errno);
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
     size_ += static_cast<std::uint64_t>(n);
@@ -106,7 +107,13 @@ Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
     ::close(fd);
     return Status::IOError("landing: " + landing_dir + "/" + relative + " is not inside " + landing_dir);
   }
-  return std::unique_ptr<LandingPartition>(new LandingPartition(fd, std::move(relative)));
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return IoError("stat", landing_dir + "/" + relative, err);
+  }
+  return std::unique_ptr<LandingPartition>(new LandingPartition(fd, std::move(relative), st.st_dev, st.st_ino));
 }
 
 LandingPartition::~LandingPartition() { ::close(dir_fd_); }
@@ -139,7 +146,14 @@ bool LandingPartition::Exists(std::string_view name) const {
   return ::fstatat(dir_fd_, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-Result<std::unique_ptr<TempFile>> LandingPartition::CreateTemp() {
+Result<std::unique_ptr<TempFile>> LandingPartition::CreateTemp(bool allow_unnamed) {
+  if (allow_unnamed) {
+    int fd = ::openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) return std::unique_ptr<TempFile>(new TempFile(dir_fd_, fd, std::string()));
+    // EOPNOTSUPP (the filesystem), EISDIR or EINVAL (older kernels): named.
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+      return IoError("create a temp file in", relative_dir_, errno);
+  }
   for (int tries = 0; tries < 8; ++tries) {
     std::string name = std::string(kTempPrefix) + RandomHex16();
     int fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -149,28 +163,47 @@ Result<std::unique_ptr<TempFile>> LandingPartition::CreateTemp() {
   return Status::IOError("landing: cannot create a temp file in " + relative_dir_ + ": names taken");
 }
 
+Status LandingPartition::SyncFolder() {
+  Status st = FolderSync::Sync(dir_fd_, dev_, ino_);
+  return st.ok() ? st : Status::IOError("landing: " + relative_dir_ + ": " + st.message());
+}
+
 Result<bool> LandingPartition::Publish(TempFile* temp, std::string_view name) {
   if (!IsSafeFileName(name)) return Status::Internal("landing: unsafe file name " + Quoted(name));
   const std::string target(name);
-  if (::fsync(temp->fd_) != 0) return IoError("fsync", RelativePath(temp->name_), errno);
-  if (::close(temp->fd_) != 0) {
+  if (::fsync(temp->fd_) != 0) return IoError("fsync", RelativePath(temp->Describe()), errno);
+  int rc;
+  if (temp->name_.empty()) {
+    // linkat refuses an existing name: the no-replace rule for free. Through
+    // /proc (any user); AT_EMPTY_PATH where /proc is not mounted (needs
+    // CAP_DAC_READ_SEARCH).
+    char proc_path[64];
+    std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", temp->fd_);
+    rc = ::linkat(AT_FDCWD, proc_path, dir_fd_, target.c_str(), AT_SYMLINK_FOLLOW);
+    if (rc != 0 && errno == ENOENT) rc = ::linkat(temp->fd_, "", dir_fd_, target.c_str(), AT_EMPTY_PATH);
+    const int err = errno;
+    ::close(temp->fd_);  // an unnamed file not linked is freed here
     temp->fd_ = -1;
-    return IoError("close", RelativePath(temp->name_), errno);
+    errno = err;
+    if (rc != 0 && errno != EEXIST) return IoError("link into", RelativePath(target), errno);
+  } else {
+    if (::close(temp->fd_) != 0) {
+      temp->fd_ = -1;
+      return IoError("close", RelativePath(temp->name_), errno);
+    }
+    temp->fd_ = -1;
+    rc = ::renameat2(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+      // No RENAME_NOREPLACE here (NFS, some FUSE): a hard link also refuses
+      // to replace, and is just as atomic.
+      rc = ::linkat(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), 0);
+      if (rc == 0) ::unlinkat(dir_fd_, temp->name_.c_str(), 0);
+    }
+    if (rc != 0 && errno != EEXIST) return IoError("rename into", RelativePath(target), errno);
   }
-  temp->fd_ = -1;
-  int rc = ::renameat2(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), RENAME_NOREPLACE);
-  if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
-    // No RENAME_NOREPLACE here (NFS, some FUSE): a hard link also refuses
-    // to replace, and is just as atomic.
-    rc = ::linkat(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), 0);
-    if (rc == 0) ::unlinkat(dir_fd_, temp->name_.c_str(), 0);
-  }
-  if (rc != 0) {
-    if (errno == EEXIST) return false;  // the destructor deletes the temp file
-    return IoError("rename into", RelativePath(target), errno);
-  }
+  if (rc != 0) return false;  // EEXIST: the destructor deletes a named temp file
   temp->published_ = true;
-  if (::fsync(dir_fd_) != 0) return IoError("fsync", relative_dir_, errno);
+  if (Status st = SyncFolder(); !st.ok()) return st;
   return true;
 }
 

@@ -3,8 +3,10 @@
 // landing file appear whole or not at all.
 //
 //   {landing}/{source}/{YYYY}/{MM}/     a partition (YYYY/MM: UTC fetch time)
-//   .../.sluice-tmp-<16 hex>            a download in progress (or one that a
-//                                       killed worker left: swept after an hour)
+//   .../.sluice-tmp-<16 hex>            a download in progress where the
+//                                       filesystem has no O_TMPFILE (or one
+//                                       that a killed worker left: swept
+//                                       after an hour)
 //   .../{stem}.{ext}.gz                 a landing file: immutable, never
 //                                       overwritten, never deleted by sluice
 //
@@ -15,9 +17,15 @@
 // also checks that the canonical path of the partition is the landing
 // folder's plus the three components.
 //
-// Durability: a file is written, fsynced, renamed into place with
-// RENAME_NOREPLACE (link + unlink where the filesystem lacks it), and the
-// folder is fsynced; new folders are fsynced into their parents.
+// Durability: a file is written, fsynced, linked into place without
+// replacing anything, and the folder is fsynced; new folders are fsynced
+// into their parents. A download is an unnamed O_TMPFILE inode in the
+// partition, linked in with linkat (which refuses an existing name): no
+// temp name to create, rename or sweep, and nothing left behind by a killed
+// worker. Where the filesystem has no O_TMPFILE, it is a named temp file
+// renamed with RENAME_NOREPLACE (link + unlink where that is missing too).
+// The folder's fsync is shared by the files linked into it at the same time
+// (FolderSync).
 #pragma once
 
 #include <chrono>
@@ -25,6 +33,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <sys/types.h>
 
 #include "schemas/status.h"
 
@@ -42,14 +52,16 @@ class TempFile {
   // Writes all of `bytes` (IOError naming the file on failure, e.g. ENOSPC).
   Status Write(std::string_view bytes);
   std::uint64_t size() const { return size_; }
+  // The temp file's name; empty for an unnamed (O_TMPFILE) one.
   const std::string& name() const { return name_; }
 
  private:
   friend class LandingPartition;
   TempFile(int dir_fd, int fd, std::string name) : dir_fd_(dir_fd), fd_(fd), name_(std::move(name)) {}
+  std::string Describe() const { return name_.empty() ? "(an unnamed temp file)" : name_; }
   int dir_fd_;  // borrowed from the partition, which outlives its temp files
   int fd_;
-  std::string name_;
+  std::string name_;  // empty: O_TMPFILE
   std::uint64_t size_ = 0;
   bool published_ = false;
 };
@@ -79,18 +91,24 @@ class LandingPartition {
   // True if a file (or anything) named `name` is in the partition.
   bool Exists(std::string_view name) const;
 
-  Result<std::unique_ptr<TempFile>> CreateTemp();
+  // An unnamed O_TMPFILE where the filesystem has it (and
+  // `allow_unnamed`), else a named one.
+  Result<std::unique_ptr<TempFile>> CreateTemp(bool allow_unnamed = true);
 
-  // Makes `temp` the landing file `name`: fsync, rename unless `name`
-  // exists, fsync of the folder. Returns true when published, false when
-  // `name` already existed (the temp file is deleted; nothing else changes).
+  // Makes `temp` the landing file `name`: fsync, link (or rename) unless
+  // `name` exists, fsync of the folder. Returns true when published, false
+  // when `name` already existed (the temp file is deleted; nothing else
+  // changes).
   Result<bool> Publish(TempFile* temp, std::string_view name);
 
  private:
-  LandingPartition(int dir_fd, std::string relative_dir)
-      : dir_fd_(dir_fd), relative_dir_(std::move(relative_dir)) {}
+  LandingPartition(int dir_fd, std::string relative_dir, dev_t dev, ino_t ino)
+      : dir_fd_(dir_fd), relative_dir_(std::move(relative_dir)), dev_(dev), ino_(ino) {}
+  Status SyncFolder();
   int dir_fd_;
   std::string relative_dir_;
+  dev_t dev_;  // the folder's, for FolderSync
+  ino_t ino_;
 };
 
 }  // namespace sluice::worker

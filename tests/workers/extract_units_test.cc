@@ -1,17 +1,22 @@
 // The pure pieces of extract.http: secret references, landing names, gzip
 // streams, and the landing zone on disk. (Periods and URL templates are
 // pipeline/period.h, tested in tests/pipeline.)
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
+#include <vector>
 
+#include "workers/folder_sync.h"
 #include "workers/gzip_stream.h"
 #include "workers/handler.h"
 #include "workers/landing_names.h"
@@ -351,20 +356,30 @@ TEST(LandingZone, DoesNotFollowASymlinkOutOfTheLandingZone) {
   EXPECT_TRUE(std::filesystem::is_empty(tmp.path / "elsewhere"));
 }
 
-TEST(LandingZone, PublishIsAtomicAndNeverReplaces) {
+// Both kinds of temp file: unnamed (O_TMPFILE, where the filesystem has
+// it) and named (the fallback).
+class LandingTemp : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Unnamed, LandingTemp, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Unnamed" : "Named"; });
+
+TEST_P(LandingTemp, PublishIsAtomicAndNeverReplaces) {
   TempDir tmp;
   auto p = LandingPartition::Open(tmp.path.string(), "s", March2024());
   ASSERT_TRUE(p.ok());
-  auto t = (*p)->CreateTemp();
+  auto t = (*p)->CreateTemp(GetParam());
   ASSERT_TRUE(t.ok());
-  EXPECT_TRUE((*t)->name().starts_with(".sluice-tmp-"));
+  if (GetParam()) {
+    EXPECT_TRUE((*t)->name().empty()) << "this filesystem has no O_TMPFILE? " << (*t)->name();
+  } else {
+    EXPECT_TRUE((*t)->name().starts_with(".sluice-tmp-"));
+  }
   ASSERT_TRUE((*t)->Write("first").ok());
   auto published = (*p)->Publish(t->get(), "x.csv.gz");
-  ASSERT_TRUE(published.ok());
+  ASSERT_TRUE(published.ok()) << published.status().message();
   EXPECT_TRUE(published.value());
   t->reset();
 
-  auto t2 = (*p)->CreateTemp();
+  auto t2 = (*p)->CreateTemp(GetParam());
   ASSERT_TRUE(t2.ok());
   ASSERT_TRUE((*t2)->Write("second").ok());
   auto again = (*p)->Publish(t2->get(), "x.csv.gz");
@@ -377,15 +392,17 @@ TEST(LandingZone, PublishIsAtomicAndNeverReplaces) {
   EXPECT_EQ(content, "first");
 }
 
-TEST(LandingZone, UnpublishedTempFilesAreDeleted) {
+TEST_P(LandingTemp, UnpublishedTempFilesAreDeleted) {
   TempDir tmp;
   auto p = LandingPartition::Open(tmp.path.string(), "s", March2024());
   ASSERT_TRUE(p.ok());
   {
-    auto t = (*p)->CreateTemp();
+    auto t = (*p)->CreateTemp(GetParam());
     ASSERT_TRUE(t.ok());
     ASSERT_TRUE((*t)->Write("partial").ok());
-    EXPECT_EQ(Files(tmp.path).size(), 1u);
+    // An unnamed one is never seen in the folder; a named one is, until
+    // it is published or deleted.
+    EXPECT_EQ(Files(tmp.path).size(), GetParam() ? 0u : 1u);
   }
   EXPECT_TRUE(Files(tmp.path).empty());
 }
@@ -417,6 +434,106 @@ TEST(LandingZone, SweepsOnlyStaleTempFiles) {
   EXPECT_EQ((*p)->SweepStaleTemps(system_clock::now(), hours(1)), 1);
   EXPECT_EQ(Files(tmp.path), (std::set<std::string>{"s/2024/03/.sluice-tmp-new", "s/2024/03/keep.csv.gz",
                                                     "s/2024/03/.other-dotfile"}));
+}
+
+}  // namespace
+}  // namespace sluice::worker
+
+namespace sluice::worker {
+namespace {
+
+// FolderSync with a stand-in for fsync: it counts calls and can hold the
+// first one under way (a latch) or fail.
+struct FakeFsync {
+  static inline std::atomic<int> calls{0};
+  static inline std::atomic<bool> hold{false};
+  static inline std::atomic<bool> holding{false};
+  static inline std::atomic<int> fail_errno{0};
+  static int Fn(int) {
+    calls++;
+    if (hold.exchange(false)) {
+      holding = true;
+      while (holding.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (int e = fail_errno.load()) {
+      errno = e;
+      return -1;
+    }
+    return 0;
+  }
+  static void Reset() {
+    calls = 0;
+    hold = false;
+    holding = false;
+    fail_errno = 0;
+  }
+};
+
+class FolderSyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FakeFsync::Reset();
+    FolderSync::SetFsyncForTesting(&FakeFsync::Fn);
+    fd_ = ::open(tmp_.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd_, 0);
+    struct stat st{};
+    ASSERT_EQ(::fstat(fd_, &st), 0);
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+  }
+  void TearDown() override {
+    FolderSync::SetFsyncForTesting(nullptr);
+    ::close(fd_);
+  }
+  TempDir tmp_;
+  int fd_ = -1;
+  dev_t dev_{};
+  ino_t ino_{};
+};
+
+TEST_F(FolderSyncTest, AloneItFsyncsEveryTime) {
+  EXPECT_TRUE(FolderSync::Sync(fd_, dev_, ino_).ok());
+  EXPECT_TRUE(FolderSync::Sync(fd_, dev_, ino_).ok());
+  EXPECT_EQ(FakeFsync::calls.load(), 2);
+}
+
+// While one fsync is under way, others who ask wait and are covered
+// together by one more fsync (started after their links), not one each.
+TEST_F(FolderSyncTest, CallersDuringAnFsyncShareTheNextOne) {
+  FakeFsync::hold = true;
+  std::thread first([&] { EXPECT_TRUE(FolderSync::Sync(fd_, dev_, ino_).ok()); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!FakeFsync::holding.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(FakeFsync::holding.load());
+  const std::uint64_t base = FolderSync::RequestsForTesting(dev_, ino_);  // the first's included
+  std::vector<std::thread> later;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 5; ++i)
+    later.emplace_back([&] {
+      if (FolderSync::Sync(fd_, dev_, ino_).ok()) ++ok;
+    });
+  // A fence: all five have asked (taken their request numbers) while the
+  // first fsync is still held.
+  while (FolderSync::RequestsForTesting(dev_, ino_) < base + 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::uint64_t asked = FolderSync::RequestsForTesting(dev_, ino_);
+  FakeFsync::holding = false;
+  first.join();
+  for (auto& t : later) t.join();
+  ASSERT_EQ(asked, base + 5) << "the five never asked";
+  EXPECT_EQ(ok.load(), 5);
+  EXPECT_EQ(FakeFsync::calls.load(), 2) << "the five share one fsync after the first";
+}
+
+// A failed fsync fails every caller it covers.
+TEST_F(FolderSyncTest, AFailedFsyncFailsTheCallersItCovers) {
+  FakeFsync::fail_errno = EIO;
+  Status st = FolderSync::Sync(fd_, dev_, ino_);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Input/output error"), std::string::npos) << st.message();
+  FakeFsync::fail_errno = 0;
+  EXPECT_TRUE(FolderSync::Sync(fd_, dev_, ino_).ok());
 }
 
 }  // namespace
