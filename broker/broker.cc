@@ -20,6 +20,7 @@ Broker::Broker(BrokerConfig config, const Clock* clock)
     : config_(std::move(config)), clock_(clock), ctx_(1), retention_(config_.retention_ms) {}
 
 Broker::~Broker() {
+  http_.reset();
   checkpointer_.reset();
   store_.Close();
 }
@@ -81,6 +82,7 @@ Status Broker::Start() {
   // still run starts here, however long the load took.
   jobs_->OnListening(clock_->NowMs());
   retention_.Schedule(now + 10000);
+  if (Status h = StartHttp(); !h.ok()) return h;
   return WriteEndpointFile();
 }
 
@@ -342,6 +344,7 @@ Status Broker::Run(const std::atomic<bool>& stop) {
     proto::Encode(proto::Bye{"broker shutting down"}, &body);
     SendNow(w, proto::Command::kBye, body);
   });
+  http_.reset();
   checkpointer_.reset();
   store_.Close();
   Logf("stopped cleanly");
@@ -462,6 +465,7 @@ Status Broker::Turn(bool* stop_requested) {
   }
   Status s = CommitIfDue(drained);
   if (!s.ok()) return s;
+  PublishMetricsIfDue();
   if (!fatal_.ok()) return OnStoreFailure(fatal_, fatal_code_, clock_->NowMs());
   return Status::Ok();
 }
@@ -478,6 +482,7 @@ Status Broker::CommitIfDue(bool force) {
     const auto age = std::chrono::duration_cast<std::chrono::microseconds>(steady_now - txn_opened_).count();
     if (!force && age < config_.commit_interval_us) return Status::Ok();
     Status s = store_.Commit();
+    commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - steady_now).count());
     if (!s.ok()) {
       const int code = store_.last_error_code();
       txn_timed_ = false;
@@ -657,10 +662,10 @@ void Broker::Tick(std::int64_t now) {
     Apply(jobs_->RemoveWorker(rid, "no heartbeat for " + std::to_string(ms) + " ms", now, &fx), fx);
 
   if (retention_.Due(now) && fatal_.ok() && Writable(now)) {
-    std::array<std::int64_t, kJobStateCount> by_state{};
+    JobStore::PrunedCounts by_queue;
     const std::int64_t before = retention_.pruned();
-    if (Db(retention_.Run(now, store_, runs_->run_store(), &by_state))) {
-      jobs_->OnPruned(by_state);
+    if (Db(retention_.Run(now, store_, runs_->run_store(), &by_queue))) {
+      jobs_->OnPruned(by_queue);
       if (retention_.pruned() > before && config_.verbose)
         Logf("retention: pruned %lld finished jobs", static_cast<long long>(retention_.pruned() - before));
     }

@@ -53,6 +53,8 @@
 #include "broker/authorized_keys.h"
 #include "broker/checkpointer.h"
 #include "broker/clock.h"
+#include "broker/http_server.h"
+#include "broker/latency_histogram.h"
 #include "broker/job_lifecycle.h"
 #include "broker/job_store.h"
 #include "broker/kind_hook_table.h"
@@ -97,6 +99,12 @@ struct BrokerConfig {
   // allows only loopback endpoints (broker/bind_policy.h) unless --insecure.
   std::string curve_key_path;
   std::string authorized_dir;
+  // HTTP (broker/http_server.h): /metrics. `http_required`: --http was
+  // given (or SLUICE_HTTP): a failure to listen stops the start; the
+  // default address, when busy, only costs a warning.
+  HttpListen http;
+  bool http_required = false;
+  std::string http_token;  // non-empty: every request needs it (Bearer)
   // Set (e.g. by SIGHUP) to have the loop reload the registry (and the
   // authorized keys); not owned.
   std::atomic<bool>* reload_requested = nullptr;
@@ -148,6 +156,11 @@ class Broker {
   // Records a failed store write, as Apply does.
   bool Db(const Status& s);
   void Tick(std::int64_t now);  // timers, silent workers, heartbeats, retention
+  // --- HTTP (broker_metrics.cc): what /metrics serves, built on the loop
+  // and published to the HTTP threads about once a second.
+  Status StartHttp();
+  void PublishMetricsIfDue();
+  std::string MetricsText() const;
   // Re-reads --authorized (SIGHUP, RELOAD). A folder that does not load
   // keeps the old keys (false, `message` says why). Workers whose key lost
   // the worker role are removed: their jobs are re-queued.
@@ -221,6 +234,9 @@ class Broker {
   std::string bound_endpoint_;
   JobStore store_;
   std::unique_ptr<Checkpointer> checkpointer_;
+  std::unique_ptr<HttpServer> http_;
+  std::chrono::steady_clock::time_point metrics_published_{};
+  LatencyHistogram commit_seconds_;  // each commit's wall time
   Wakeup wakeup_;
   KindHookTable hooks_;
   // Rebuilt from the store after a failed write (LoadState).

@@ -719,9 +719,9 @@ std::string JobLifecycle::WaitingReason(const Job& job) const {
   return "waiting for a free worker slot";
 }
 
-void JobLifecycle::OnPruned(const std::array<std::int64_t, kJobStateCount>& by_state) {
-  // Terminal states have no per-queue counts.
-  for (int i = 0; i < kJobStateCount; ++i) counts_.Add({}, static_cast<JobState>(i), -by_state[i]);
+void JobLifecycle::OnPruned(const JobStore::PrunedCounts& by_queue) {
+  for (const auto& [queue, by_state] : by_queue)
+    for (int i = 0; i < kJobStateCount; ++i) counts_.Add(queue, static_cast<JobState>(i), -by_state[i]);
 }
 
 }  // namespace sluice::broker

@@ -179,7 +179,7 @@ class JobLifecycle {
   const ConcurrencyGate& gate() const { return gate_; }
   std::size_t timer_count() const { return timers_.size(); }
   // Finished jobs deleted by retention leave the totals.
-  void OnPruned(const std::array<std::int64_t, kJobStateCount>& by_state);
+  void OnPruned(const JobStore::PrunedCounts& by_queue);
 
   std::int64_t LeaseGraceMs() const { return 2LL * config_.heartbeat_ms; }
   std::int64_t OrphanGraceMs() const { return (config_.liveness + 2LL) * config_.heartbeat_ms; }

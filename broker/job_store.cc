@@ -437,14 +437,18 @@ Status JobStore::CountByQueueAndState(
   return Status::Ok();
 }
 
-Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor,
-                       std::array<std::int64_t, kJobStateCount>* deleted) {
-  deleted->fill(0);
+Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor, PrunedCounts* deleted) {
+  deleted->clear();
   auto scan = db_.Prepare(
-      "SELECT seq, created_ms, finished_ms, state FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+      "SELECT seq, created_ms, finished_ms, state, queue FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!scan.ok()) return scan.status();
   scan->Bind(1, *cursor).Bind(2, max_rows);
-  std::vector<std::pair<std::int64_t, JobState>> doomed;
+  struct Doomed {
+    std::int64_t seq;
+    JobState state;
+    std::string queue;
+  };
+  std::vector<Doomed> doomed;
   std::int64_t last = *cursor;
   bool round_done = true;  // until a full chunk is scanned below the cutoff
   int rows = 0, rc;
@@ -454,7 +458,7 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
     last = seq;
     auto state = ParseJobState(scan->Text(3));
     if (!scan->IsNull(2) && scan->Int(2) < cutoff_ms && state && IsTerminal(*state))
-      doomed.emplace_back(seq, *state);
+      doomed.push_back({seq, *state, std::string(scan->Text(4))});
     if (++rows == max_rows) round_done = false;
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Status::IOError(scan->error());
@@ -471,12 +475,12 @@ Status JobStore::Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* curso
     Status s = SaveCounters();
     if (!s.ok()) return s;
   }
-  for (const auto& [seq, state] : doomed) {
-    Status s = del_att->Bind(1, seq).Run();
-    if (s.ok()) s = del_runs->Bind(1, FormatJobId(seq)).Run();
-    if (s.ok()) s = del_job->Bind(1, seq).Run();
+  for (const Doomed& d : doomed) {
+    Status s = del_att->Bind(1, d.seq).Run();
+    if (s.ok()) s = del_runs->Bind(1, FormatJobId(d.seq)).Run();
+    if (s.ok()) s = del_job->Bind(1, d.seq).Run();
     if (!s.ok()) return s;
-    ++(*deleted)[static_cast<int>(state)];
+    ++(*deleted)[d.queue][static_cast<int>(d.state)];
   }
   return Status::Ok();
 }

@@ -105,9 +105,9 @@ class JobStore {
   // their attempts and extract runs, scanning forward from *cursor (a job seq). Jobs are
   // created in seq order, so the scan stops at the first job created after
   // the cutoff and *cursor goes back to 0 for the next round.
-  // deleted[state] counts what went, per state.
-  Status Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor,
-               std::array<std::int64_t, kJobStateCount>* deleted);
+  // (*deleted)[queue][state] counts what went.
+  using PrunedCounts = std::map<std::string, std::array<std::int64_t, kJobStateCount>>;  // by queue, state
+  Status Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor, PrunedCounts* deleted);
 
   Database& db() { return db_; }
 

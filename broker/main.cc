@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include <CLI/CLI.hpp>
 #include <sqlite3.h>
@@ -14,6 +16,7 @@
 #include "broker/bind_policy.h"
 #include "broker/broker.h"
 #include "broker/duration_flag.h"
+#include "broker/http_server.h"
 #include "broker/log.h"
 #include "broker/service_notify.h"
 
@@ -121,6 +124,17 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", insecure,
                "allow a non-loopback endpoint without --curve-key: anyone who reaches the port may "
                "submit jobs and act as a worker");
+  std::string http = "127.0.0.1:5556", http_token_file;
+  auto* http_opt = app.add_option("--http", http,
+                                  "HTTP endpoint HOST:PORT for /metrics (env SLUICE_HTTP), or off. When the "
+                                  "default is busy the broker warns and runs without it; an address given "
+                                  "that cannot be bound stops the start (exit 3). Beyond loopback it needs "
+                                  "--http-token-file (or --insecure)")
+                       ->envname("SLUICE_HTTP");
+  app.add_option("--http-token-file", http_token_file,
+                 "a file holding the bearer token every HTTP request must carry "
+                 "(Authorization: Bearer TOKEN)")
+      ->check(CLI::ExistingFile);
   app.add_flag("--verbose", cfg.verbose, "log dropped messages and periodic work");
   app.set_version_flag("--version", SLUICE_VERSION);
   try {
@@ -128,6 +142,41 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+  {
+    auto listen = sluice::broker::ParseHttpListen(http);
+    if (!listen.ok()) {
+      std::fprintf(stderr, "sluice-broker: %s\n", listen.status().message().c_str());
+      return 2;
+    }
+    cfg.http = *listen;
+    cfg.http_required = http_opt->count() > 0 || std::getenv("SLUICE_HTTP") != nullptr;
+    if (!http_token_file.empty()) {
+      std::ifstream in(http_token_file);
+      std::string token((std::istreambuf_iterator<char>(in)), {});
+      while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+        token.pop_back();
+      if (!in.good() && !in.eof()) {
+        std::fprintf(stderr, "sluice-broker: cannot read %s\n", http_token_file.c_str());
+        return 2;
+      }
+      if (token.size() < 16) {
+        std::fprintf(stderr, "sluice-broker: the token in %s is shorter than 16 characters\n",
+                     http_token_file.c_str());
+        return 2;
+      }
+      cfg.http_token = token;
+    }
+    if (!cfg.http.off && !sluice::broker::IsLoopbackHttp(cfg.http) && cfg.http_token.empty()) {
+      if (!insecure) {
+        std::fprintf(stderr,
+                     "sluice-broker: --http %s is reachable from other hosts; give it "
+                     "--http-token-file FILE (and TLS in front, see the README), or pass --insecure\n",
+                     http.c_str());
+        return 2;
+      }
+      sluice::broker::Logf("WARNING: --insecure: HTTP on %s without a token", http.c_str());
+    }
   }
   if (!cfg.authorized_dir.empty() && cfg.curve_key_path.empty()) {
     std::fprintf(stderr, "sluice-broker: --authorized needs --curve-key (the broker's own key)\n");

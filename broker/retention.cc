@@ -7,12 +7,12 @@ constexpr std::int64_t kSoonMs = 50;
 constexpr int kChunk = 2000;
 }  // namespace
 
-Status Retention::Run(std::int64_t now, JobStore& jobs, RunStore& runs,
-                      std::array<std::int64_t, kJobStateCount>* by_state) {
-  Status s = jobs.Prune(now - retention_ms_, kChunk, &cursor_, by_state);
+Status Retention::Run(std::int64_t now, JobStore& jobs, RunStore& runs, JobStore::PrunedCounts* by_queue) {
+  Status s = jobs.Prune(now - retention_ms_, kChunk, &cursor_, by_queue);
   if (!s.ok()) return s;
   std::int64_t deleted = 0;
-  for (std::int64_t n : *by_state) deleted += n;
+  for (const auto& [queue, by_state] : *by_queue)
+    for (std::int64_t n : by_state) deleted += n;
   pruned_ += deleted;
   // Finished workflow runs age out with their jobs (runs still in memory
   // have live stage jobs and are not finished long enough ago).

@@ -22,10 +22,9 @@ class Retention {
   bool Due(std::int64_t now) const { return now >= next_ms_; }
   std::int64_t next_ms() const { return next_ms_; }
   void Schedule(std::int64_t at_ms) { next_ms_ = at_ms; }
-  // One chunk, in the caller's open transaction. *by_state: the finished
-  // jobs deleted, per state.
-  Status Run(std::int64_t now, JobStore& jobs, RunStore& runs,
-             std::array<std::int64_t, kJobStateCount>* by_state);
+  // One chunk, in the caller's open transaction. *by_queue: the finished
+  // jobs deleted, per queue and state.
+  Status Run(std::int64_t now, JobStore& jobs, RunStore& runs, JobStore::PrunedCounts* by_queue);
 
   std::int64_t runs() const { return runs_; }
   std::int64_t last_ms() const { return last_ms_; }

@@ -12,6 +12,7 @@ packages=(
   libsystemd-dev  # sd_notify: the broker's readiness for Type=notify
   systemd  # systemd-analyze (tests/packaging/systemd_units_test.sh); does not make it the init
   redis-server libhiredis-dev  # bench/redis_peer.cc: the redis peer benchmark (sluice-bench-redis)
+  libcpp-httplib-dev  # the broker's HTTP endpoint (/metrics)
 )
 
 missing=()

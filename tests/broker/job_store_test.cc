@@ -117,10 +117,10 @@ TEST_F(JobStoreTest, JobSeqIsNeverReusedEvenAfterPruning) {
     ASSERT_TRUE(s.Commit().ok());
     ASSERT_TRUE(s.Begin().ok());
     std::int64_t cursor = 0;
-    std::array<std::int64_t, kJobStateCount> deleted{};
+    JobStore::PrunedCounts deleted;
     ASSERT_TRUE(s.Prune(5000, 100, &cursor, &deleted).ok());
     ASSERT_TRUE(s.Commit().ok());
-    ASSERT_EQ(deleted[static_cast<int>(JobState::kSucceeded)], 3);
+    ASSERT_EQ(deleted["default"][static_cast<int>(JobState::kSucceeded)], 3);
     s.Close();  // no SaveNextSeq: as after a SIGKILL
   }
   JobStore s;
@@ -239,10 +239,13 @@ TEST_F(JobStoreTest, PruneDeletesOnlyOldFinishedJobsAndTheirAttempts) {
                           "VALUES ('x', '2024-01-01 00:00:00', 'success', 'j1', 1), "
                           "('x', '2024-01-01 00:00:00', 'success', 'j13', 1)").ok());
   std::int64_t cursor = 0, total = 0;
-  std::array<std::int64_t, kJobStateCount> deleted{};
+  JobStore::PrunedCounts deleted;
   do {  // small chunks, as the broker does
     ASSERT_TRUE(s.Prune(20000, 3, &cursor, &deleted).ok());
-    total += deleted[static_cast<int>(JobState::kSucceeded)];
+    for (const auto& [queue, by_state] : deleted) {
+      EXPECT_EQ(queue, "default");
+      total += by_state[static_cast<int>(JobState::kSucceeded)];
+    }
   } while (cursor != 0);
   ASSERT_TRUE(s.Commit().ok());
   EXPECT_EQ(total, 10);

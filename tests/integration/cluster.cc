@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -52,6 +53,11 @@ Status Cluster::StartBroker(std::vector<std::string> extra_args, std::string end
                                 "--endpoint-file", endpoint_file(),
                                 "--state", state_path(),
                                 "--heartbeat-ms", "1000"};
+  // No HTTP unless the test says something about it (--http 127.0.0.1:0 for
+  // a free port): the default 127.0.0.1:5556 is one port for every broker
+  // on the host.
+  if (std::none_of(extra_args.begin(), extra_args.end(), [](const std::string& a) { return a.rfind("--http", 0) == 0; }))
+    argv.insert(argv.end(), {"--http", "off"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   if (broker_) dead_brokers_.push_back(std::move(broker_));
   broker_ = std::make_unique<Process>("broker", std::move(argv), dir_);

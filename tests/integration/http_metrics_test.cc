@@ -1,0 +1,162 @@
+// The broker's HTTP endpoint as a user meets it: a real broker process with
+// --http, real workers, a scrape of /metrics over TCP after a known
+// workload, read by a strict parser; the token; the start-up rules (a busy
+// default port costs a warning, a busy given one stops the start, beyond
+// loopback a token or --insecure).
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+
+#include "tests/integration/integration_test.h"
+#include "tests/support/prometheus_parse.h"
+
+namespace sluice::testing {
+namespace {
+
+class HttpMetricsTest : public IntegrationTest {
+ protected:
+  // The port the broker logged ("HTTP on 127.0.0.1:PORT"), 0 if none yet.
+  int LoggedHttpPort() {
+    std::smatch m;
+    const std::string err = cluster_.broker()->Stderr();
+    static const std::regex kLine(R"(HTTP on 127\.0\.0\.1:([0-9]+))");
+    return std::regex_search(err, m, kLine) ? std::stoi(m[1]) : 0;
+  }
+  // GET path on the broker's HTTP port; status 0 when nothing answered.
+  httplib::Result Get(int port, const std::string& path, const std::string& token = "") {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(10, 0);
+    c.set_read_timeout(10, 0);
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    return c.Get(path.c_str(), h);
+  }
+};
+
+TEST_F(HttpMetricsTest, MetricsAfterAKnownWorkload) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http", "127.0.0.1:0"}));
+  const int port = LoggedHttpPort();
+  ASSERT_GT(port, 0) << cluster_.broker()->Stderr();
+  cluster_.StartWorker(4);
+  cluster_.StartWorker(4);
+  ASSERT_TRUE(WaitForWorkers(2));
+
+  std::vector<proto::JobSpec> specs(100, Spec("test.noop"));
+  for (int i = 0; i < 3; ++i) specs.push_back(Spec("test.fail", {{"succeed_on", 99}}, /*max_attempts=*/1));
+  ASSERT_EQ(SubmitAll(specs).size(), 103u);
+  ASSERT_EQ(WaitForCount("succeeded", 100), 100);
+  ASSERT_EQ(WaitForCount("dead", 3), 3);
+
+  // Published about once a second: scrape until the snapshot has caught up.
+  PromText m;
+  std::string body;
+  const bool caught_up = WaitUntil(
+      [&] {
+        auto r = Get(port, "/metrics");
+        if (!r || r->status != 200) return false;
+        body = r->body;
+        m = ParsePrometheusText(body);
+        return m.error.empty() && m.Value("sluice_jobs", {{"state", "succeeded"}, {"queue", "default"}}) == 100 &&
+               m.Value("sluice_jobs", {{"state", "dead"}, {"queue", "default"}}) == 3;
+      },
+      Scaled(Ms(30000)), Ms(200));
+  ASSERT_EQ(m.error, "") << body;
+  ASSERT_TRUE(caught_up) << body;
+  for (const char* state : {"scheduled", "queued", "running", "cancelled"})
+    EXPECT_EQ(m.Value("sluice_jobs", {{"state", state}, {"queue", "default"}}), 0) << state;
+  EXPECT_EQ(m.Value("sluice_workers"), 2);
+  EXPECT_EQ(m.Value("sluice_worker_slots", {{"state", "free"}}) + m.Value("sluice_worker_slots", {{"state", "busy"}}),
+            8);
+  EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "submitted"}}), 103);
+  EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "succeeded"}}), 100);
+  EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "dead"}}), 3);
+  EXPECT_GT(m.Value("sluice_commits_total"), 0);
+  EXPECT_EQ(m.Value("sluice_commit_duration_seconds_count"), m.Value("sluice_commits_total"));
+  EXPECT_GT(m.Value("sluice_state_db_bytes", {{"file", "db"}}), 0);
+  for (const auto& [name, fam] : m.families) EXPECT_EQ(name.rfind("sluice_", 0), 0u) << name;
+  EXPECT_EQ(Get(port, "/no-such-page")->status, 404);
+}
+
+TEST_F(HttpMetricsTest, ATokenFileMakesEveryRequestCarryTheToken) {
+  const std::string token_file = dir_.path() + "/http.token";
+  std::ofstream(token_file) << "s3cret-token-of-32-characters-xx\n";
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http", "127.0.0.1:0", "--http-token-file", token_file}));
+  const int port = LoggedHttpPort();
+  ASSERT_GT(port, 0) << cluster_.broker()->Stderr();
+  auto no = Get(port, "/metrics");
+  ASSERT_TRUE(no);
+  EXPECT_EQ(no->status, 401);
+  auto yes = Get(port, "/metrics", "s3cret-token-of-32-characters-xx");
+  ASSERT_TRUE(yes);
+  EXPECT_EQ(yes->status, 200);
+  EXPECT_EQ(ParsePrometheusText(yes->body).error, "");
+}
+
+// Holds a listening socket on 127.0.0.1:port (0: any); port() says which.
+class Squatter {
+ public:
+  explicit Squatter(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1) != 0) return;
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Squatter() { ::close(fd_); }
+  int port() const { return port_; }  // 0: could not bind (someone else has it)
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST_F(HttpMetricsTest, AGivenAddressThatIsBusyStopsTheStart) {
+  Squatter busy(0);
+  ASSERT_GT(busy.port(), 0);
+  CommandResult r = RunCommand("broker-busy",
+                               {BinPath("sluice-broker"), "--endpoint", "tcp://127.0.0.1:*", "--state",
+                                dir_.path() + "/busy.sqlite", "--http", "127.0.0.1:" + std::to_string(busy.port())},
+                               dir_.path(), Scaled(Ms(30000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 3) << r.Describe();
+  EXPECT_NE(r.err.find("cannot listen for HTTP"), std::string::npos) << r.err;
+}
+
+// The default address (127.0.0.1:5556), busy: a warning, and the broker
+// runs. (Taken here unless something on the host already has it: busy
+// either way.)
+TEST_F(HttpMetricsTest, TheDefaultAddressBusyOnlyWarns) {
+  Squatter busy(5556);
+  const std::string token_file = dir_.path() + "/http.token";
+  std::ofstream(token_file) << "another-token-of-enough-length\n";
+  // A token file but no --http: the default address.
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http-token-file", token_file}));
+  EXPECT_NE(cluster_.broker()->Stderr().find("running without HTTP"), std::string::npos)
+      << cluster_.broker()->Stderr();
+  EXPECT_TRUE(client().Stats(Scaled(Ms(10000))).ok());
+  EXPECT_TRUE(cluster_.broker()->Running());
+}
+
+TEST_F(HttpMetricsTest, BeyondLoopbackItNeedsATokenOrInsecure) {
+  CommandResult r = RunCommand("broker-open-http",
+                               {BinPath("sluice-broker"), "--endpoint", "tcp://127.0.0.1:*", "--state",
+                                dir_.path() + "/open.sqlite", "--http", "0.0.0.0:0"},
+                               dir_.path(), Scaled(Ms(30000)));
+  EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.Describe();
+  EXPECT_NE(r.err.find("--http-token-file"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/open.sqlite"));
+  CommandResult bad = RunCommand("broker-bad-http",
+                                 {BinPath("sluice-broker"), "--state", dir_.path() + "/bad.sqlite", "--http", "nowhere"},
+                                 dir_.path(), Scaled(Ms(30000)));
+  EXPECT_TRUE(bad.status.exited && bad.status.code == 2) << bad.Describe();
+}
+
+}  // namespace
+}  // namespace sluice::testing
