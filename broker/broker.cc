@@ -96,6 +96,7 @@ Status Broker::LoadState(std::int64_t now, bool startup) {
   lc.liveness = config_.liveness;
   jobs_ = std::make_unique<JobLifecycle>(store_, hooks_, lc);
   jobs_->SetWritableCheck([this](std::int64_t t) { return Writable(t); });
+  RestoreJobCounters();  // STATS and /metrics counters go on from what was committed
   runs_ = std::make_unique<RunManager>(store_, *jobs_, RunManagerConfig{config_.workflows_path, config_.verbose},
                                        [this](const std::string& title, const std::string& text) { Alert(title, text); });
   auto loaded = jobs_->Load(now, startup);
@@ -481,6 +482,7 @@ Status Broker::CommitIfDue(bool force) {
     // replies wait for the commit that makes them durable.
     const auto age = std::chrono::duration_cast<std::chrono::microseconds>(steady_now - txn_opened_).count();
     if (!force && age < config_.commit_interval_us) return Status::Ok();
+    SaveJobCounters();
     Status s = store_.Commit();
     commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - steady_now).count());
     if (!s.ok()) {

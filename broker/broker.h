@@ -161,6 +161,11 @@ class Broker {
   Status StartHttp();
   void PublishMetricsIfDue();
   std::string MetricsText() const;
+  // The lifecycle's event counters (STATS `counters`) survive restarts:
+  // loaded from the state database's metric_counters at LoadState, and
+  // their growth written there in every commit (sluice_job_events_total).
+  void RestoreJobCounters();
+  void SaveJobCounters();
   // Re-reads --authorized (SIGHUP, RELOAD). A folder that does not load
   // keeps the old keys (false, `message` says why). Workers whose key lost
   // the worker role are removed: their jobs are re-queued.
@@ -237,6 +242,7 @@ class Broker {
   std::unique_ptr<HttpServer> http_;
   std::chrono::steady_clock::time_point metrics_published_{};
   LatencyHistogram commit_seconds_;  // each commit's wall time
+  JobCounters saved_job_counters_;   // as last handed to the store's metrics
   Wakeup wakeup_;
   KindHookTable hooks_;
   // Rebuilt from the store after a failed write (LoadState).

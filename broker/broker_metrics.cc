@@ -3,6 +3,9 @@
 // and published to the HTTP threads about once a second.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "broker/prometheus_text.h"
@@ -11,6 +14,38 @@ namespace sluice::broker {
 namespace {
 
 constexpr auto kMetricsEvery = std::chrono::seconds(1);
+
+// JobCounters' fields as sluice_job_events_total{event}.
+struct EventField {
+  const char* event;
+  std::int64_t JobCounters::*field;
+};
+constexpr EventField kEvents[] = {
+    {"submitted", &JobCounters::submitted}, {"dispatched", &JobCounters::dispatched},
+    {"succeeded", &JobCounters::succeeded}, {"failed", &JobCounters::failed},
+    {"timed_out", &JobCounters::timed_out}, {"lost", &JobCounters::lost},
+    {"retried", &JobCounters::retried},     {"dead", &JobCounters::dead},
+    {"cancelled", &JobCounters::cancelled}, {"returned", &JobCounters::returned},
+    {"recalled", &JobCounters::recalled},   {"duplicate_results", &JobCounters::duplicate_results}};
+
+// HELP and TYPE of the families kept in metric_counters.
+struct Persisted {
+  const char* name;
+  const char* type;
+  const char* help;
+};
+constexpr Persisted kPersisted[] = {
+    {"sluice_job_events_total", "counter",
+     "Job events: submitted, dispatched, succeeded, failed (an attempt), timed_out, lost, retried, dead, "
+     "cancelled, returned, recalled, duplicate_results. Kept across restarts."},
+    {"sluice_job_results_total", "counter", "Attempts that ended, by job kind and outcome."},
+    {"sluice_job_retries_total", "counter", "Retries scheduled after a failed attempt, by job kind."},
+    {"sluice_jobs_dead_total", "counter", "Jobs that ended dead, by job kind."},
+    {"sluice_attempt_duration_seconds", "histogram", "Wall time of attempts that ended, by job kind."},
+    {"sluice_runs_total", "counter",
+     "Workflow runs by workflow and state: started, and each end (succeeded, failed, cancelled)."},
+    {"sluice_cron_fires_total", "counter", "Cron slots fired, by workflow."},
+};
 
 std::int64_t FileBytes(const std::string& path) {
   struct stat st{};
@@ -56,16 +91,51 @@ std::string Broker::MetricsText() const {
       p.Sample({{"state", JobStateName(static_cast<JobState>(i))}, {"queue", queue}},
                static_cast<double>(by_state[static_cast<std::size_t>(i)]));
 
-  const JobCounters& c = jobs_->counters();
-  p.Family("sluice_job_events_total", "counter",
-           "Job events since the broker started: submitted, dispatched, succeeded, failed (an attempt), "
-           "timed_out, lost, retried, dead, cancelled, returned, recalled.");
-  const std::pair<const char*, std::int64_t> events[] = {
-      {"submitted", c.submitted}, {"dispatched", c.dispatched}, {"succeeded", c.succeeded},
-      {"failed", c.failed},       {"timed_out", c.timed_out},   {"lost", c.lost},
-      {"retried", c.retried},     {"dead", c.dead},             {"cancelled", c.cancelled},
-      {"returned", c.returned},   {"recalled", c.recalled}};
-  for (const auto& [name, n] : events) p.Sample({{"event", name}}, static_cast<double>(n));
+  // The persisted families; sluice_job_events_total with every event, even 0.
+  const auto& table = store_.metrics().values();
+  for (const Persisted& f : kPersisted) {
+    const std::string name = f.name;
+    const bool histogram = std::string_view(f.type) == "histogram";
+    auto family = table.find(histogram ? name + "_count" : name);
+    if (name == "sluice_job_events_total") {
+      p.Family(f.name, f.type, f.help);
+      const JobCounters& c = jobs_->counters();  // the committed values, and this turn's
+      for (const EventField& e : kEvents) p.Sample({{"event", e.event}}, static_cast<double>(c.*e.field));
+      continue;
+    }
+    if (family == table.end()) continue;
+    p.Family(f.name, f.type, f.help);
+    if (!histogram) {
+      for (const auto& [labels, value] : family->second) p.RawSample({}, labels, value);
+      continue;
+    }
+    // Buckets are stored alone; the exposition wants them cumulative.
+    const auto buckets = table.find(name + "_bucket");
+    const auto sums = table.find(name + "_sum");
+    for (const auto& [labels, count] : family->second) {
+      std::vector<std::pair<double, double>> by_le;  // (le, count in that bucket)
+      if (buckets != table.end())
+        for (const auto& [bl, n] : buckets->second) {
+          // bl is labels + ",le=\"X\"" (or le alone when labels is empty)
+          const std::string prefix = labels.empty() ? "le=\"" : labels + ",le=\"";
+          if (bl.rfind(prefix, 0) != 0) continue;
+          by_le.emplace_back(std::strtod(bl.c_str() + prefix.size(), nullptr), n);
+        }
+      std::sort(by_le.begin(), by_le.end());
+      double run = 0;
+      for (const auto& [le, n] : by_le) {
+        run += n;
+        const std::string le_text = PrometheusText::FormatValue(le);
+        p.RawSample("_bucket", labels.empty() ? "le=\"" + le_text + "\"" : labels + ",le=\"" + le_text + "\"", run);
+      }
+      p.RawSample("_bucket", labels.empty() ? "le=\"+Inf\"" : labels + ",le=\"+Inf\"", count);
+      double sum = 0;
+      if (sums != table.end())
+        if (auto it = sums->second.find(labels); it != sums->second.end()) sum = it->second;
+      p.RawSample("_sum", labels, sum);
+      p.RawSample("_count", labels, count);
+    }
+  }
 
   std::int64_t workers = 0, busy = 0, free = 0;
   jobs_->workers().ForEach([&](Worker& w) {
@@ -89,6 +159,25 @@ std::string Broker::MetricsText() const {
   p.Sample({{"file", "db"}}, static_cast<double>(FileBytes(config_.state_path)));
   p.Sample({{"file", "wal"}}, static_cast<double>(FileBytes(config_.state_path + "-wal")));
   return p.Take();
+}
+
+void Broker::RestoreJobCounters() {
+  JobCounters c;
+  const MetricCounters& m = store_.metrics();
+  for (const EventField& e : kEvents)
+    c.*e.field = static_cast<std::int64_t>(m.Get("sluice_job_events_total", MetricCounters::Render({{"event", e.event}})));
+  jobs_->RestoreCounters(c);
+  saved_job_counters_ = c;
+}
+
+void Broker::SaveJobCounters() {
+  const JobCounters& now = jobs_->counters();
+  MetricCounters& m = store_.metrics();
+  for (const EventField& e : kEvents) {
+    const std::int64_t delta = now.*e.field - saved_job_counters_.*e.field;
+    if (delta > 0) m.Add("sluice_job_events_total", {{"event", e.event}}, static_cast<double>(delta));
+  }
+  saved_job_counters_ = now;
 }
 
 }  // namespace sluice::broker

@@ -419,11 +419,23 @@ Status JobLifecycle::EndAttempt(std::int64_t seq, const AttemptEnd& end, std::in
   return EndAttempt(job, end, now, fx);
 }
 
+void JobLifecycle::CountAttempt(const Job& job, Outcome outcome, std::int64_t now) {
+  // Bounds of the attempt-duration histogram (s): a no-op to an hour-long export.
+  static const std::vector<double> kBounds = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,   5,
+                                              10,    30,    60,   300,  900, 1800, 3600};
+  MetricCounters& m = store_.metrics();
+  m.Add("sluice_job_results_total", {{"kind", job.kind}, {"outcome", OutcomeName(outcome)}}, 1);
+  if (job.started_ms > 0 && now >= job.started_ms)
+    m.Observe("sluice_attempt_duration_seconds", {{"kind", job.kind}}, kBounds,
+              static_cast<double>(now - job.started_ms) / 1000.0);
+}
+
 Status JobLifecycle::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t now, Effects* fx) {
   Status s = store_.Begin();
   if (s.ok())
     s = store_.InsertAttempt(job.seq, job.attempt, job.worker, job.host, job.started_ms, now, end.outcome,
                              end.error, end.exit_code, end.stdout_tail, end.stderr_tail);
+  if (s.ok()) CountAttempt(job, end.outcome, now);
   if (s.ok())
     if (KindHooks* h = hooks_.For(job.kind)) s = h->OnEnd(job, end.outcome, end.error, end.outputs, now);
   if (!s.ok()) return s;
@@ -449,12 +461,14 @@ Status JobLifecycle::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t no
   const std::string error = end.error.empty() ? std::string(OutcomeName(end.outcome)) : end.error;
   if (!end.retryable || job.failures >= job.max_attempts) {
     counters_.dead++;
+    store_.metrics().Add("sluice_jobs_dead_total", {{"kind", job.kind}}, 1);
     const std::string why = end.retryable ? error : (end.error + " (not retryable)");
     Logf("job %s (%s) is dead after %u attempts: %s", FormatJobId(job.seq).c_str(), job.kind.c_str(),
          job.attempt, why.c_str());
     return Finish(job, JobState::kDead, now, why, {}, fx);
   }
   counters_.retried++;
+  store_.metrics().Add("sluice_job_retries_total", {{"kind", job.kind}}, 1);
   // The worker vanished: nothing to wait for, queued again at once.
   if (end.outcome == Outcome::kLost) return MakeQueued(job, now, error);
   const std::uint64_t delay =
@@ -506,6 +520,7 @@ Status JobLifecycle::Cancel(std::int64_t seq, std::int64_t now, Effects* fx) {
   if (job.state == JobState::kRunning) {
     s = store_.InsertAttempt(job.seq, job.attempt, job.worker, job.host, job.started_ms, now,
                              Outcome::kCancelled, "cancelled by request", std::nullopt, {}, {});
+    if (s.ok()) CountAttempt(job, Outcome::kCancelled, now);
     if (s.ok())
       if (KindHooks* h = hooks_.For(job.kind)) s = h->OnEnd(job, Outcome::kCancelled, "cancelled by request", {}, now);
     if (!s.ok()) return s;

@@ -176,6 +176,9 @@ class JobLifecycle {
   Worker* HolderOf(const Job& job);
   const StateCounts& counts() const { return counts_; }
   const JobCounters& counters() const { return counters_; }
+  // At load: the counters as the state database has them (they survive
+  // restarts; the broker saves their growth in every commit).
+  void RestoreCounters(const JobCounters& c) { counters_ = c; }
   const ConcurrencyGate& gate() const { return gate_; }
   std::size_t timer_count() const { return timers_.size(); }
   // Finished jobs deleted by retention leave the totals.
@@ -217,6 +220,8 @@ class JobLifecycle {
   void HoldKey(const Job& job) { gate_.Hold(job.concurrency_key, {job.seq, job.attempt}); }
   void ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt);
   void UnparkIfLeftQueued(const Job& job, JobState was);
+  // An attempt ended: the persisted result counter and duration histogram.
+  void CountAttempt(const Job& job, Outcome outcome, std::int64_t now);
   // Is a ready or parked entry still its job's queued state?
   ConcurrencyGate::Valid QueuedEntry() const;
   void SendCancel(const Worker& w, std::int64_t seq, std::uint32_t attempt, Effects* fx);

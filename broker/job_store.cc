@@ -97,6 +97,7 @@ Status JobStore::Open(const std::string& path, SyncMode sync, const char* vfs) {
   if (s.ok()) s = Migrate();
   if (s.ok() && *owner != DatabaseOwner::kSluice) s = StampApplicationId(db_);
   if (s.ok()) s = PrepareAll();
+  if (s.ok()) s = metrics_.Load(db_);
   if (!s.ok()) return Status::IOError(path + ": " + s.message());
   // From now on a lock held by someone else makes Begin fail soon, and the
   // broker keeps serving while it waits (it must never freeze its loop).
@@ -150,7 +151,7 @@ void JobStore::Close() {
   if (db_.handle()) sqlite3_wal_hook(db_.handle(), nullptr, nullptr);
   if (in_txn_) db_.Exec("ROLLBACK");
   in_txn_ = false;
-  begin_ = {}; commit_ = {}; save_seq_ = {}; insert_job_ = {};
+  begin_ = {}; commit_ = {}; save_seq_ = {}; save_metric_ = {}; insert_job_ = {};
   insert_attempt_ = {}; update_job_ = {}; mark_running_ = {}; find_key_ = {};
   load_job_ = {}; load_attempts_ = {};
   if (db_.handle()) db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -189,6 +190,9 @@ Status JobStore::PrepareAll() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&save_seq_, "UPDATE counters SET value=?1 WHERE name='next_job_seq'"},
+      {&save_metric_,
+       "INSERT INTO metric_counters(name, labels, value) VALUES (?1, ?2, ?3) "
+       "ON CONFLICT(name, labels) DO UPDATE SET value = excluded.value"},
       {&insert_job_,
        "INSERT INTO jobs(seq, kind, queue, priority, params, state, attempt, failures, "
        "max_attempts, backoff_ms, timeout_ms, run_at_ms, created_ms, updated_ms, idem_key, "
@@ -226,22 +230,27 @@ Status JobStore::Begin() {
 
 Status JobStore::Commit() {
   if (!in_txn_) return Status::Ok();
+  if (metrics_.dirty()) {
+    if (Status m = metrics_.Save(save_metric_); !m.ok()) return Status::IOError("commit failed: " + m.message());
+  }
   committing_ = true;
   Status s = commit_.Run();
   committing_ = false;
   if (!s.ok()) return Status::IOError("commit failed: " + s.message());
   in_txn_ = false;
+  metrics_.Committed();
   return s;
 }
 
 void JobStore::Rollback() {
   if (!in_txn_ && sqlite3_get_autocommit(db_.handle())) return;
   // The statements first: a statement left mid-step keeps the transaction.
-  for (Statement* st : {&begin_, &commit_, &save_seq_, &insert_job_, &insert_attempt_, &update_job_,
-                        &mark_running_, &find_key_, &load_job_, &load_attempts_})
+  for (Statement* st : {&begin_, &commit_, &save_seq_, &save_metric_, &insert_job_, &insert_attempt_,
+                        &update_job_, &mark_running_, &find_key_, &load_job_, &load_attempts_})
     if (st->valid()) st->Reset();
   if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
   in_txn_ = false;
+  metrics_.Revert();
   counters_dirty_ = true;  // a counter written in the transaction went with it
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "broker/job.h"
+#include "broker/metric_counters.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
 
@@ -110,6 +111,10 @@ class JobStore {
   Status Prune(std::int64_t cutoff_ms, int max_rows, std::int64_t* cursor, PrunedCounts* deleted);
 
   Database& db() { return db_; }
+  // The counters of /metrics that survive restarts: saved in Commit(),
+  // reverted by Rollback(), loaded by Open().
+  MetricCounters& metrics() { return metrics_; }
+  const MetricCounters& metrics() const { return metrics_; }
 
   // The WAL's bound, kept by the loop's own connection. A WAL starts over
   // (its next frame written at the start of the file) only when a write
@@ -158,6 +163,8 @@ class JobStore {
   int next_nudge_frames_ = kWalNudgeFrames;
   std::function<void()> wal_growth_;
 
+  MetricCounters metrics_;
+  Statement save_metric_;
   Statement begin_, commit_, save_seq_, insert_job_, insert_attempt_, update_job_, mark_running_, find_key_, load_job_,
       load_attempts_;
 };

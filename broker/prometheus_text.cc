@@ -70,6 +70,19 @@ void PrometheusText::Sample(std::string_view suffix, const Labels& labels, doubl
   out_ += '\n';
 }
 
+void PrometheusText::RawSample(std::string_view suffix, std::string_view rendered_labels, double value) {
+  out_ += family_;
+  out_ += suffix;
+  if (!rendered_labels.empty()) {
+    out_ += '{';
+    out_ += rendered_labels;
+    out_ += '}';
+  }
+  out_ += ' ';
+  out_ += FormatValue(value);
+  out_ += '\n';
+}
+
 void PrometheusText::Histogram(const Labels& labels, const std::vector<double>& bounds,
                                const std::vector<std::uint64_t>& cumulative, std::uint64_t count, double sum) {
   for (std::size_t i = 0; i < bounds.size() && i < cumulative.size(); ++i) {

@@ -25,6 +25,8 @@ class PrometheusText {
   void Sample(std::string_view suffix, const Labels& labels, double value);
   void Sample(const Labels& labels, double value) { Sample({}, labels, value); }
   void Sample(double value) { Sample({}, {}, value); }
+  // A sample whose labels are already rendered (k="v",... escaped; "" for none).
+  void RawSample(std::string_view suffix, std::string_view rendered_labels, double value);
 
   // A histogram's samples from cumulative bucket counts: `bounds[i]` is
   // bucket i's upper bound, `cumulative[i]` how many observations were at

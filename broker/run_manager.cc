@@ -173,6 +173,7 @@ Status RunManager::FireCron(const workflows::WorkflowDef& w, std::int64_t slot_m
     return Status::Ok();
   }
   s = run_store_.InsertFire(w.name, slot_ms, now, *run);
+  if (s.ok()) store_.metrics().Add("sluice_cron_fires_total", {{"workflow", w.name}}, 1);
   if (!s.ok()) return s;
   Logf("workflow %s: cron slot %s started %s", w.name.c_str(), UtcIso(slot_ms).c_str(), FormatRunId(*run).c_str());
   return Status::Ok();
@@ -212,6 +213,7 @@ Result<std::int64_t> RunManager::StartRun(const workflows::WorkflowDef& w, const
   s = run_store_.InsertRun(run.row);
   if (!s.ok()) return s;
   const std::int64_t seq = run.row.seq;
+  store_.metrics().Add("sluice_runs_total", {{"workflow", run.row.workflow}, {"state", "started"}}, 1);
   runs_.emplace(seq, std::move(run));
   counters_.runs_started++;
   s = TryStartQueued(w.name, now, fx);
@@ -335,6 +337,7 @@ Status RunManager::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now,
   run.row.finished_ms = now;
   Status s = PersistRun(run);
   if (!s.ok()) return s;
+  store_.metrics().Add("sluice_runs_total", {{"workflow", run.row.workflow}, {"state", RunPhaseName(phase)}}, 1);
   const std::string id = FormatRunId(run.row.seq);
   Logf("run %s (%s) %s%s%s", id.c_str(), run.row.workflow.c_str(), RunPhaseName(phase), why.empty() ? "" : ": ",
        why.c_str());

@@ -155,7 +155,19 @@ constexpr std::string_view kV4 = R"sql(
 INSERT OR IGNORE INTO counters(name, value) VALUES ('dispatch_written', 1);
 )sql";
 
-constexpr std::array<std::string_view, 4> kAll = {kV1, kV2, kV3, kV4};
+// Version 5 (metrics): the broker's Prometheus counters, which survive
+// restarts and retention (broker/metric_counters.h). `labels` is the
+// rendered label set (k="v",...), '' for none.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE metric_counters (
+  name   TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  value  REAL NOT NULL,
+  PRIMARY KEY (name, labels)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 5> kAll = {kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 

@@ -348,7 +348,7 @@ TEST_F(JobStoreTest, MigratesAVersion3DatabaseToWrittenDispatches) {
   EXPECT_EQ(s.opened_version(), 3);
   auto v = s.db().Prepare("PRAGMA user_version");
   ASSERT_TRUE(v.ok() && v->Step() == SQLITE_ROW);
-  EXPECT_EQ(v->Int(0), 4);
+  EXPECT_EQ(v->Int(0), schema::CurrentVersion());
   auto marker = s.db().Prepare("SELECT value FROM counters WHERE name='dispatch_written'");
   ASSERT_TRUE(marker.ok() && marker->Step() == SQLITE_ROW);
   EXPECT_EQ(marker->Int(0), 1);
@@ -356,6 +356,74 @@ TEST_F(JobStoreTest, MigratesAVersion3DatabaseToWrittenDispatches) {
   ASSERT_TRUE(job.ok() && job->has_value());
   EXPECT_EQ((*job)->job.state, JobState::kQueued);
   EXPECT_GT(s.next_job_seq(), 7);
+}
+
+// Schema 5 adds metric_counters: a version 4 database (what the previous
+// release wrote) opens, keeps its jobs, and its counters start at zero.
+TEST_F(JobStoreTest, MigratesAVersion4DatabaseToMetricCounters) {
+  {
+    Database db;
+    std::filesystem::create_directories(dir_ / "sub");
+    ASSERT_TRUE(db.Open(path_).ok());
+    for (int v = 0; v < 4; ++v) ASSERT_TRUE(db.Exec(schema::Migrations()[v]).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA user_version=4").ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, timeout_ms, "
+                        "run_at_ms, created_ms, updated_ms, finished_ms) "
+                        "VALUES (9, 'k', x'80', 'succeeded', 3, 1, 0, 0, 0, 0, 5)")
+                    .ok());
+  }
+  {
+    JobStore s;
+    ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    EXPECT_EQ(s.opened_version(), 4);
+    auto v = s.db().Prepare("PRAGMA user_version");
+    ASSERT_TRUE(v.ok() && v->Step() == SQLITE_ROW);
+    EXPECT_EQ(v->Int(0), 5);
+    auto job = s.Load(9, false);
+    ASSERT_TRUE(job.ok() && job->has_value());
+    EXPECT_EQ((*job)->job.state, JobState::kSucceeded);
+    EXPECT_TRUE(s.metrics().values().empty());
+    ASSERT_TRUE(s.Begin().ok());
+    s.metrics().Add("sluice_job_results_total", {{"kind", "k"}, {"outcome", "succeeded"}}, 2);
+    ASSERT_TRUE(s.Commit().ok());
+  }
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_EQ(s.metrics().Get("sluice_job_results_total", "kind=\"k\",outcome=\"succeeded\""), 2);
+}
+
+// Counters are written in the commit of the changes they count: what a
+// rolled-back transaction added is gone, what a commit added survives a
+// reopen, and a flood of label sets folds into one "_other" series.
+TEST_F(JobStoreTest, MetricCountersCommitAndRollBackWithTheirTransaction) {
+  {
+    JobStore s;
+    ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+    ASSERT_TRUE(s.Begin().ok());
+    s.metrics().Add("sluice_jobs_dead_total", {{"kind", "a"}}, 1);
+    s.metrics().Observe("sluice_attempt_duration_seconds", {{"kind", "a"}}, {0.1, 1}, 0.5);
+    ASSERT_TRUE(s.Commit().ok());
+    ASSERT_TRUE(s.Begin().ok());
+    s.metrics().Add("sluice_jobs_dead_total", {{"kind", "a"}}, 5);
+    s.metrics().Add("sluice_jobs_dead_total", {{"kind", "b"}}, 1);
+    s.Rollback();
+    EXPECT_EQ(s.metrics().Get("sluice_jobs_dead_total", "kind=\"a\""), 1);
+    EXPECT_EQ(s.metrics().Get("sluice_jobs_dead_total", "kind=\"b\""), 0);
+    ASSERT_TRUE(s.Begin().ok());
+    for (std::size_t i = 0; i < MetricCounters::kMaxSeries + 10; ++i)
+      s.metrics().Add("sluice_job_retries_total", {{"kind", "k" + std::to_string(i)}}, 1);
+    ASSERT_TRUE(s.Commit().ok());
+  }
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_EQ(s.metrics().Get("sluice_jobs_dead_total", "kind=\"a\""), 1);
+  EXPECT_EQ(s.metrics().Get("sluice_jobs_dead_total", "kind=\"b\""), 0);
+  EXPECT_EQ(s.metrics().Get("sluice_attempt_duration_seconds_bucket", "kind=\"a\",le=\"1\""), 1);
+  EXPECT_EQ(s.metrics().Get("sluice_attempt_duration_seconds_count", "kind=\"a\""), 1);
+  EXPECT_EQ(s.metrics().Get("sluice_attempt_duration_seconds_sum", "kind=\"a\""), 0.5);
+  const auto& retries = s.metrics().values().at("sluice_job_retries_total");
+  EXPECT_EQ(retries.size(), MetricCounters::kMaxSeries + 1);
+  EXPECT_EQ(s.metrics().Get("sluice_job_retries_total", "kind=\"_other\""), 10);
 }
 
 TEST_F(JobStoreTest, NothingCommitsOutsideCommit) {

@@ -4,6 +4,7 @@
 // default port costs a warning, a busy given one stops the start, beyond
 // loopback a token or --insecure).
 #include <httplib.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,7 +39,16 @@ class HttpMetricsTest : public IntegrationTest {
 };
 
 TEST_F(HttpMetricsTest, MetricsAfterAKnownWorkload) {
-  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http", "127.0.0.1:0"}));
+  const std::string registry = dir_.File("workflows.toml");
+  std::ofstream(registry) << R"(
+[workflow.breaks]
+[[workflow.breaks.stage]]
+name = "only"
+kind = "test.fail"
+params = { succeed_on = 99 }
+max_attempts = 1
+)";
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http", "127.0.0.1:0", "--workflows", registry}));
   const int port = LoggedHttpPort();
   ASSERT_GT(port, 0) << cluster_.broker()->Stderr();
   cluster_.StartWorker(4);
@@ -50,6 +60,9 @@ TEST_F(HttpMetricsTest, MetricsAfterAKnownWorkload) {
   ASSERT_EQ(SubmitAll(specs).size(), 103u);
   ASSERT_EQ(WaitForCount("succeeded", 100), 100);
   ASSERT_EQ(WaitForCount("dead", 3), 3);
+  Answer run = client().Request(proto::Command::kRun, {{"workflow", "breaks"}}, Scaled(Ms(30000)));
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  ASSERT_EQ(WaitForCount("dead", 4), 4);  // the run's stage
 
   // Published about once a second: scrape until the snapshot has caught up.
   PromText m;
@@ -61,7 +74,8 @@ TEST_F(HttpMetricsTest, MetricsAfterAKnownWorkload) {
         body = r->body;
         m = ParsePrometheusText(body);
         return m.error.empty() && m.Value("sluice_jobs", {{"state", "succeeded"}, {"queue", "default"}}) == 100 &&
-               m.Value("sluice_jobs", {{"state", "dead"}, {"queue", "default"}}) == 3;
+               m.Value("sluice_jobs", {{"state", "dead"}, {"queue", "default"}}) == 4 &&
+               m.Value("sluice_runs_total", {{"workflow", "breaks"}, {"state", "failed"}}) == 1;
       },
       Scaled(Ms(30000)), Ms(200));
   ASSERT_EQ(m.error, "") << body;
@@ -71,14 +85,48 @@ TEST_F(HttpMetricsTest, MetricsAfterAKnownWorkload) {
   EXPECT_EQ(m.Value("sluice_workers"), 2);
   EXPECT_EQ(m.Value("sluice_worker_slots", {{"state", "free"}}) + m.Value("sluice_worker_slots", {{"state", "busy"}}),
             8);
-  EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "submitted"}}), 103);
+  EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "submitted"}}), 104);
   EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "succeeded"}}), 100);
-  EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "dead"}}), 3);
+  EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "dead"}}), 4);
+  EXPECT_EQ(m.Value("sluice_job_results_total", {{"kind", "test.noop"}, {"outcome", "succeeded"}}), 100);
+  EXPECT_EQ(m.Value("sluice_job_results_total", {{"kind", "test.fail"}, {"outcome", "failed"}}), 4);
+  EXPECT_EQ(m.Value("sluice_jobs_dead_total", {{"kind", "test.fail"}}), 4);
+  EXPECT_EQ(m.Value("sluice_attempt_duration_seconds_count", {{"kind", "test.noop"}}), 100);
+  EXPECT_EQ(m.Value("sluice_attempt_duration_seconds_bucket", {{"kind", "test.noop"}, {"le", "+Inf"}}), 100);
+  EXPECT_EQ(m.Value("sluice_runs_total", {{"workflow", "breaks"}, {"state", "started"}}), 1);
+  EXPECT_EQ(m.Value("sluice_runs_total", {{"workflow", "breaks"}, {"state", "failed"}}), 1);
   EXPECT_GT(m.Value("sluice_commits_total"), 0);
   EXPECT_EQ(m.Value("sluice_commit_duration_seconds_count"), m.Value("sluice_commits_total"));
   EXPECT_GT(m.Value("sluice_state_db_bytes", {{"file", "db"}}), 0);
   for (const auto& [name, fam] : m.families) EXPECT_EQ(name.rfind("sluice_", 0), 0u) << name;
   EXPECT_EQ(Get(port, "/no-such-page")->status, 404);
+}
+
+// Counters survive restarts, a SIGKILL too (they are committed with what
+// they count), and STATS shows the same figures.
+TEST_F(HttpMetricsTest, CountersSurviveRestarts) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http", "127.0.0.1:0"}));
+  cluster_.StartWorker(4);
+  ASSERT_EQ(SubmitAll(std::vector<proto::JobSpec>(20, Spec("test.noop"))).size(), 20u);
+  ASSERT_EQ(WaitForCount("succeeded", 20), 20);
+  for (int sig : {SIGTERM, SIGKILL}) {
+    SCOPED_TRACE(sig == SIGTERM ? "after SIGTERM" : "after SIGKILL");
+    (void)cluster_.StopBroker(sig);
+    ASSERT_TRUE(cluster_.RestartBroker().ok()) << cluster_.Describe();
+    client_ = std::make_unique<WireClient>(cluster_.endpoint());
+    const int port = LoggedHttpPort();
+    ASSERT_GT(port, 0);
+    auto r = Get(port, "/metrics");
+    ASSERT_TRUE(r && r->status == 200);
+    PromText m = ParsePrometheusText(r->body);
+    ASSERT_EQ(m.error, "") << r->body;
+    EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "submitted"}}), 20);
+    EXPECT_EQ(m.Value("sluice_job_events_total", {{"event", "succeeded"}}), 20);
+    EXPECT_EQ(m.Value("sluice_job_results_total", {{"kind", "test.noop"}, {"outcome", "succeeded"}}), 20);
+    Answer stats = client().Stats(Scaled(Ms(10000)));
+    ASSERT_TRUE(stats.ok()) << stats.Describe();
+    EXPECT_EQ(stats.body["stats"]["counters"].value("succeeded", -1), 20) << stats.body.dump();
+  }
 }
 
 TEST_F(HttpMetricsTest, ATokenFileMakesEveryRequestCarryTheToken) {
