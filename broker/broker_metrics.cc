@@ -45,6 +45,9 @@ constexpr Persisted kPersisted[] = {
     {"sluice_runs_total", "counter",
      "Workflow runs by workflow and state: started, and each end (succeeded, failed, cancelled)."},
     {"sluice_cron_fires_total", "counter", "Cron slots fired, by workflow."},
+    {"sluice_extract_files_total", "counter",
+     "Files of successful extract.http runs, by source: written (new landing files) or skipped (304, or known)."},
+    {"sluice_extract_bytes_total", "counter", "Bytes of landing files written by extract.http, by source."},
 };
 
 std::int64_t FileBytes(const std::string& path) {

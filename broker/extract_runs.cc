@@ -1,5 +1,7 @@
 #include "broker/extract_runs.h"
 
+#include <algorithm>
+
 #include <msgpack.hpp>
 
 #include "pipeline/extract_url.h"
@@ -60,7 +62,8 @@ void ExtractRuns::DefaultConcurrency(std::string_view params, std::string* key, 
   DefaultExtractConcurrency(params, key, limit);
 }
 
-Status ExtractRuns::Prepare(Database& db) {
+Status ExtractRuns::Prepare(Database& db, MetricCounters* metrics) {
+  metrics_ = metrics;
   struct P { Statement* st; const char* sql; };
   const P all[] = {
       {&insert_run_,
@@ -172,10 +175,18 @@ Status ExtractRuns::OnEnd(const Job& job, Outcome outcome, std::string_view erro
   finish_run_.BindOptional(10, url);
   Status s = finish_run_.Run();
   if (!s.ok() || !success) return s;
-  const std::string etag = StrField(out, "etag"), last_modified = StrField(out, "last_modified");
-  if (url.empty() || (etag.empty() && last_modified.empty())) return Status::Ok();
   msgpack::object_handle ph;
   std::string source = Unpack(job.params, &ph) ? StrField(ph.get(), "source") : std::string();
+  if (metrics_ != nullptr) {
+    metrics_->Add("sluice_extract_files_total", {{"source", source}, {"result", "written"}},
+                  static_cast<double>(std::max<std::int64_t>(0, IntField(out, "files_written"))));
+    metrics_->Add("sluice_extract_files_total", {{"source", source}, {"result", "skipped"}},
+                  static_cast<double>(std::max<std::int64_t>(0, IntField(out, "files_skipped"))));
+    metrics_->Add("sluice_extract_bytes_total", {{"source", source}},
+                  static_cast<double>(std::max<std::int64_t>(0, IntField(out, "bytes_written"))));
+  }
+  const std::string etag = StrField(out, "etag"), last_modified = StrField(out, "last_modified");
+  if (url.empty() || (etag.empty() && last_modified.empty())) return Status::Ok();
   put_cursor_.Bind(1, source).Bind(2, url).BindOptional(3, etag).BindOptional(4, last_modified);
   put_cursor_.Bind(5, SqliteUtc(now_ms));
   return put_cursor_.Run();

@@ -32,7 +32,7 @@ inline constexpr std::string_view kExtractKind = proto::kind::kExtractHttp;
 // The hooks of extract.http (kind_hooks.h).
 class ExtractRuns : public KindHooks {
  public:
-  Status Prepare(Database& db) override;
+  Status Prepare(Database& db, MetricCounters* metrics) override;
   // "extract.http:<source>" (DefaultExtractConcurrency below).
   void DefaultConcurrency(std::string_view params, std::string* key, std::uint32_t* limit) const override;
   // Records the run's start; *params_out is the params to send.
@@ -46,6 +46,7 @@ class ExtractRuns : public KindHooks {
 
  private:
   Statement insert_run_, finish_run_, get_cursor_, put_cursor_;
+  MetricCounters* metrics_ = nullptr;  // sluice_extract_files_total, sluice_extract_bytes_total
 };
 
 // The concurrency key and limit an extract job gets when it names none:

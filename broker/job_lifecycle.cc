@@ -19,7 +19,7 @@ JobLifecycle::JobLifecycle(JobStore& store, KindHookTable& hooks, LifecycleConfi
 // ---- loading -----------------------------------------------------------------
 
 Result<JobLifecycle::LoadSummary> JobLifecycle::Load(std::int64_t now, bool startup) {
-  Status s = hooks_.Prepare(store_.db());
+  Status s = hooks_.Prepare(store_.db(), &store_.metrics());
   if (!s.ok()) return s;
   LoadSummary sum;
   s = store_.LoadLive([&](Job&& j) {

@@ -17,11 +17,11 @@ KindHooks* KindHookTable::For(std::string_view kind) const {
   return it == by_kind_.end() ? nullptr : it->second;
 }
 
-Status KindHookTable::Prepare(Database& db) {
+Status KindHookTable::Prepare(Database& db, MetricCounters* metrics) {
   // Each hook object once (the lakehouse's serves three kinds).
-  Status s = extract_->Prepare(db);
+  Status s = extract_->Prepare(db, metrics);
   if (!s.ok()) return s;
-  return lakehouse_.Prepare(db);
+  return lakehouse_.Prepare(db, metrics);
 }
 
 }  // namespace sluice::broker

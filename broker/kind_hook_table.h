@@ -22,7 +22,7 @@ class KindHookTable {
   KindHookTable& operator=(const KindHookTable&) = delete;
 
   KindHooks* For(std::string_view kind) const;
-  Status Prepare(Database& db);
+  Status Prepare(Database& db, MetricCounters* metrics);
   // extract.http's hooks, which also answer EXTRACTIONS.
   ExtractRuns& extract_runs() { return *extract_; }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "broker/job.h"
+#include "broker/metric_counters.h"
 #include "schemas/job_state.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
@@ -26,8 +27,10 @@ class KindHooks {
  public:
   virtual ~KindHooks() = default;
   // The state database is open (at start, and again after a reload).
-  virtual Status Prepare(Database& db) {
-    (void)db;
+  // `metrics`: its persisted counters (JobStore::metrics()), for hooks that
+  // count what their kind did.
+  virtual Status Prepare(Database& db, MetricCounters* metrics) {
+    (void)db, (void)metrics;
     return Status::Ok();
   }
   // The concurrency key and limit of a job whose SUBMIT names no key; leaves

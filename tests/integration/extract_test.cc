@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/integration/http_scrape.h"
 #include "tests/integration/integration_test.h"
 #include "tests/workers/nginx_server.h"
 #include "tests/workers/scripted_http_server.h"
@@ -51,7 +52,7 @@ TEST_F(ExtractTest, ConditionalRunsLandOnceAndAreRecorded) {
   const std::string body = "Commodity_Code,Commodity_Description,Value\n0711100,\"Coffee, Green\",42\n";
   origin.WriteFile("psd/2024-03.csv", body);
 
-  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http", "127.0.0.1:0"}));
   const fs::path landing = fs::path(dir_.path()) / "landing";
   cluster_.StartWorker(2, {"--landing", landing.string()});
   ASSERT_TRUE(WaitForWorkers(1));
@@ -93,6 +94,21 @@ TEST_F(ExtractTest, ConditionalRunsLandOnceAndAreRecorded) {
   ASSERT_EQ(runs["extractions"].size(), 2u);
   EXPECT_EQ(runs["extractions"][0]["job_id"], second);
   EXPECT_EQ(runs["extractions"][0]["files_skipped"], 1);
+
+  // And /metrics, per source: one file written (its bytes), one skipped.
+  const int port = LoggedHttpPort(*cluster_.broker());
+  ASSERT_GT(port, 0);
+  std::string text;
+  PromText m = ScrapeUntil(
+      port,
+      [](const PromText& t) {
+        return t.Value("sluice_extract_files_total", {{"source", "usda_psd"}, {"result", "skipped"}}) == 1;
+      },
+      Scaled(Ms(30000)), &text);
+  ASSERT_EQ(m.error, "") << text;
+  EXPECT_EQ(m.Value("sluice_extract_files_total", {{"source", "usda_psd"}, {"result", "written"}}), 1) << text;
+  EXPECT_EQ(m.Value("sluice_extract_files_total", {{"source", "usda_psd"}, {"result", "skipped"}}), 1) << text;
+  EXPECT_GT(m.Value("sluice_extract_bytes_total", {{"source", "usda_psd"}}), 0) << text;
 }
 
 TEST_F(ExtractTest, TwoServerErrorsThenSuccessEndsInSuccessAfterRetries) {

@@ -10,31 +10,18 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <regex>
 
 #include "tests/integration/integration_test.h"
-#include "tests/support/prometheus_parse.h"
+#include "tests/integration/http_scrape.h"
 
 namespace sluice::testing {
 namespace {
 
 class HttpMetricsTest : public IntegrationTest {
  protected:
-  // The port the broker logged ("HTTP on 127.0.0.1:PORT"), 0 if none yet.
-  int LoggedHttpPort() {
-    std::smatch m;
-    const std::string err = cluster_.broker()->Stderr();
-    static const std::regex kLine(R"(HTTP on 127\.0\.0\.1:([0-9]+))");
-    return std::regex_search(err, m, kLine) ? std::stoi(m[1]) : 0;
-  }
-  // GET path on the broker's HTTP port; status 0 when nothing answered.
+  int LoggedHttpPort() { return testing::LoggedHttpPort(*cluster_.broker()); }
   httplib::Result Get(int port, const std::string& path, const std::string& token = "") {
-    httplib::Client c("127.0.0.1", port);
-    c.set_connection_timeout(10, 0);
-    c.set_read_timeout(10, 0);
-    httplib::Headers h;
-    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
-    return c.Get(path.c_str(), h);
+    return HttpGet(port, path, token);
   }
 };
 
@@ -65,19 +52,16 @@ max_attempts = 1
   ASSERT_EQ(WaitForCount("dead", 4), 4);  // the run's stage
 
   // Published about once a second: scrape until the snapshot has caught up.
-  PromText m;
   std::string body;
-  const bool caught_up = WaitUntil(
-      [&] {
-        auto r = Get(port, "/metrics");
-        if (!r || r->status != 200) return false;
-        body = r->body;
-        m = ParsePrometheusText(body);
-        return m.error.empty() && m.Value("sluice_jobs", {{"state", "succeeded"}, {"queue", "default"}}) == 100 &&
-               m.Value("sluice_jobs", {{"state", "dead"}, {"queue", "default"}}) == 4 &&
-               m.Value("sluice_runs_total", {{"workflow", "breaks"}, {"state", "failed"}}) == 1;
+  PromText m = ScrapeUntil(
+      port,
+      [](const PromText& t) {
+        return t.Value("sluice_jobs", {{"state", "succeeded"}, {"queue", "default"}}) == 100 &&
+               t.Value("sluice_jobs", {{"state", "dead"}, {"queue", "default"}}) == 4 &&
+               t.Value("sluice_runs_total", {{"workflow", "breaks"}, {"state", "failed"}}) == 1;
       },
-      Scaled(Ms(30000)), Ms(200));
+      Scaled(Ms(30000)), &body);
+  const bool caught_up = m.Value("sluice_runs_total", {{"workflow", "breaks"}, {"state", "failed"}}) == 1;
   ASSERT_EQ(m.error, "") << body;
   ASSERT_TRUE(caught_up) << body;
   for (const char* state : {"scheduled", "queued", "running", "cancelled"})
