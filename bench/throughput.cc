@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -46,6 +47,7 @@
 
 #include "bench/measure.h"
 #include "tests/integration/cluster.h"
+#include "tests/integration/http_scrape.h"
 #include "tests/integration/state_db.h"
 #include "tests/integration/temp_dir.h"
 #include "tests/integration/wait_for.h"
@@ -72,6 +74,7 @@ struct Options {
   bool keep = false;
   bool curve = false;  // every connection with CURVE keys (sluice keygen)
   std::string latency_csv;  // --latency-csv: one line per latency job
+  long scrape_ms = 0;       // --scrape-ms: the broker's --http on, /metrics fetched this often
 };
 
 // The latency phase's period in µs: --tick-us, else --tick-ms.
@@ -109,6 +112,10 @@ int ParseArgs(int argc, char** argv, Options* o) {
   app.add_option("--deadline-s", o->deadline_s, "give up after this long")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--latency-csv", o->latency_csv,
                  "write each latency job as `scheduled_us,latency_us,job` (scheduled: µs since the phase began)");
+  app.add_option("--scrape-ms", o->scrape_ms,
+                 "start the broker with HTTP on and GET /metrics this often all along, as a Prometheus "
+                 "server or a status page would (0: the broker without HTTP)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--keep", o->keep, "keep the temp folder (state, logs)");
   app.add_flag("--curve", o->curve, "every connection with CURVE keys (sluice keygen)");
   try {
@@ -365,12 +372,39 @@ int Main(int argc, char** argv) {
     }
     client_keys = *loaded;
   }
+  if (o.scrape_ms > 0) broker_args.insert(broker_args.end(), {"--http", "127.0.0.1:0"});
   Status s = cluster.StartBroker(broker_args);
   if (!s.ok()) {
     std::cerr << "broker: " << s.ToString() << "\n";
     dir.Keep();
     return 1;
   }
+  // --scrape-ms: a scraper thread for the whole run; scrapes that got 200.
+  std::atomic<bool> scraping{o.scrape_ms > 0};
+  std::atomic<long> scrapes{0};
+  std::thread scraper;
+  if (o.scrape_ms > 0) {
+    const int port = LoggedHttpPort(*cluster.broker());
+    if (port <= 0) {
+      std::cerr << "the broker logged no HTTP port\n" << cluster.Describe();
+      return 1;
+    }
+    scraper = std::thread([&, port] {
+      while (scraping.load()) {
+        auto r = HttpGet(port, "/metrics");
+        if (r && r->status == 200) ++scrapes;
+        std::this_thread::sleep_for(std::chrono::milliseconds(o.scrape_ms));
+      }
+    });
+  }
+  struct StopScraper {
+    std::atomic<bool>& flag;
+    std::thread& t;
+    ~StopScraper() {
+      flag = false;
+      if (t.joinable()) t.join();
+    }
+  } stop_scraper{scraping, scraper};
   std::vector<std::string> worker_args;
   if (o.prefetch >= 0) worker_args = {"--prefetch", std::to_string(o.prefetch)};
   worker_args.insert(worker_args.end(), worker_curve.begin(), worker_curve.end());
@@ -449,7 +483,9 @@ int Main(int argc, char** argv) {
                       {"p99_ms", num(lr.p99_us / 1000)},
                       {"max_ms", num(lr.max_us / 1000)},
                       {"server_p50_ms", num(lr.server_p50)},
-                      {"server_p99_ms", num(lr.server_p99)}};
+                      {"server_p99_ms", num(lr.server_p99)},
+                      {"scrape_ms", o.scrape_ms},
+                      {"scrapes", scrapes.load()}};
   std::printf("%s\n", line.dump().c_str());
   std::fflush(stdout);
   // A clean stop, so the numbers are not followed by a kill in the logs.
