@@ -146,7 +146,11 @@ void JobLifecycle::ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt) {
   if (leased) return;  // timed out or cancelled, still running on its worker
   std::vector<ParkedJob> unparked;
   gate_.Release({seq, attempt}, QueuedEntry(), &unparked);
-  for (auto& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
+  Requeue(unparked);
+}
+
+void JobLifecycle::Requeue(const std::vector<ParkedJob>& unparked) {
+  for (const ParkedJob& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
   if (!unparked.empty()) dispatch_more_ = true;
 }
 
@@ -156,8 +160,7 @@ void JobLifecycle::UnparkIfLeftQueued(const Job& job, JobState was) {
   if (was != JobState::kQueued || job.concurrency_key.empty()) return;
   std::vector<ParkedJob> unparked;
   gate_.Unpark(job.concurrency_key, QueuedEntry(), &unparked);
-  for (auto& p : unparked) ready_.Push(p.queue, p.kind, p.entry);
-  if (!unparked.empty()) dispatch_more_ = true;
+  Requeue(unparked);
 }
 
 ConcurrencyGate::Valid JobLifecycle::QueuedEntry() const {

@@ -220,6 +220,8 @@ class JobLifecycle {
   void HoldKey(const Job& job) { gate_.Hold(job.concurrency_key, {job.seq, job.attempt}); }
   void ReleaseKeyIfFree(std::int64_t seq, std::uint32_t attempt);
   void UnparkIfLeftQueued(const Job& job, JobState was);
+  // Jobs the gate let go: back to the ready queues, and dispatch looks again.
+  void Requeue(const std::vector<ParkedJob>& unparked);
   // An attempt ended: the persisted result counter and duration histogram.
   void CountAttempt(const Job& job, Outcome outcome, std::int64_t now);
   // Is a ready or parked entry still its job's queued state?

@@ -42,24 +42,21 @@ std::string WithoutLe(const std::string& rendered) {
 
 double& MetricCounters::Slot(std::string_view name, const Labels& labels) {
   auto& family = values_[std::string(name)];
-  Labels plain;
-  for (const auto& kv : labels)
-    if (kv.first != "le") plain.push_back(kv);
+  // The label set without le: what the family's bound counts.
+  auto without_le = [](const Labels& from) {
+    Labels out;
+    for (const auto& kv : from)
+      if (kv.first != "le") out.push_back(kv);
+    return out;
+  };
   auto& series = series_[FamilyOf(name)];
   Labels folded = labels;
-  if (const std::string key = Render(plain); series.count(key) == 0) {
+  if (const std::string key = Render(without_le(labels)); series.count(key) == 0) {
     if (series.size() >= kMaxSeries) {
       for (auto& [k, v] : folded)
         if (k != "le") v = "_other";
-      series.insert(Render([&] {
-        Labels o;
-        for (const auto& kv : folded)
-          if (kv.first != "le") o.push_back(kv);
-        return o;
-      }()));
-    } else {
-      series.insert(key);
     }
+    series.insert(Render(without_le(folded)));
   }
   const std::string rendered = Render(folded);
   auto [it, inserted] = family.emplace(rendered, 0.0);
