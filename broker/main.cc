@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 
 #include <CLI/CLI.hpp>
 #include <sqlite3.h>
@@ -153,10 +152,17 @@ int main(int argc, char** argv) {
     cfg.http_required = http_opt->count() > 0 || std::getenv("SLUICE_HTTP") != nullptr;
     if (!http_token_file.empty()) {
       std::ifstream in(http_token_file);
-      std::string token((std::istreambuf_iterator<char>(in)), {});
+      std::string token(4097, '\0');  // read at most one byte past the bound
+      in.read(token.data(), static_cast<std::streamsize>(token.size()));
+      token.resize(static_cast<std::size_t>(in.gcount()));
+      if (token.size() > 4096) {
+        std::fprintf(stderr, "sluice-broker: %s holds more than 4096 bytes; a token is one line\n",
+                     http_token_file.c_str());
+        return 2;
+      }
       while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
         token.pop_back();
-      if (!in.good() && !in.eof()) {
+      if (in.bad()) {
         std::fprintf(stderr, "sluice-broker: cannot read %s\n", http_token_file.c_str());
         return 2;
       }

@@ -132,5 +132,30 @@ TEST(HttpServer, ATokenIsRequiredWhenGiven) {
   EXPECT_EQ(ok->status, 200);
 }
 
+// Hostile requests get an error, not the server: an oversized header, a
+// body on a GET, garbage for a request line. It serves the next one.
+TEST(HttpServer, HostileRequestsAreRefusedAndTheServerGoesOn) {
+  HttpServer server;
+  ASSERT_TRUE(server.Start(*ParseHttpListen("127.0.0.1:0"), "0123456789abcdef-token").ok());
+  server.PublishMetrics("# TYPE sluice_x gauge\nsluice_x 1\n");
+  {
+    httplib::Client c("127.0.0.1", server.port());
+    auto huge = c.Get("/metrics", {{"Authorization", "Bearer " + std::string(200 * 1024, 'a')}});
+    EXPECT_TRUE(!huge || huge->status >= 400) << (huge ? huge->status : 0);
+    auto body = c.Post("/metrics", std::string(1 << 20, 'x'), "text/plain");
+    EXPECT_TRUE(!body || body->status >= 400) << (body ? body->status : 0);
+  }
+  {
+    httplib::Client raw("127.0.0.1", server.port());
+    auto r = raw.Get("/../../etc/passwd", {{"Authorization", "Bearer 0123456789abcdef-token"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404);
+  }
+  httplib::Client c("127.0.0.1", server.port());
+  auto ok = c.Get("/metrics", {{"Authorization", "Bearer 0123456789abcdef-token"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
 }  // namespace
 }  // namespace sluice::broker

@@ -184,6 +184,15 @@ TEST_F(HttpMetricsTest, BeyondLoopbackItNeedsATokenOrInsecure) {
   EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.Describe();
   EXPECT_NE(r.err.find("--http-token-file"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/open.sqlite"));
+  // A token file that is not one token (over 4 KiB): refused unread past the bound.
+  const std::string big = dir_.File("big.token");
+  std::ofstream(big) << std::string(10000, 't');
+  CommandResult too_big = RunCommand("broker-big-token",
+                                     {BinPath("sluice-broker"), "--state", dir_.path() + "/big.sqlite", "--http",
+                                      "127.0.0.1:0", "--http-token-file", big},
+                                     dir_.path(), Scaled(Ms(30000)));
+  EXPECT_TRUE(too_big.status.exited && too_big.status.code == 2) << too_big.Describe();
+  EXPECT_NE(too_big.err.find("more than 4096 bytes"), std::string::npos) << too_big.err;
   CommandResult bad = RunCommand("broker-bad-http",
                                  {BinPath("sluice-broker"), "--state", dir_.path() + "/bad.sqlite", "--http", "nowhere"},
                                  dir_.path(), Scaled(Ms(30000)));
