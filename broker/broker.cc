@@ -20,7 +20,7 @@ Broker::Broker(BrokerConfig config, const Clock* clock)
     : config_(std::move(config)), clock_(clock), ctx_(1), retention_(config_.retention_ms) {}
 
 Broker::~Broker() {
-  http_.reset();
+  StopHttp();
   checkpointer_.reset();
   store_.Close();
 }
@@ -345,7 +345,7 @@ Status Broker::Run(const std::atomic<bool>& stop) {
     proto::Encode(proto::Bye{"broker shutting down"}, &body);
     SendNow(w, proto::Command::kBye, body);
   });
-  http_.reset();
+  StopHttp();
   checkpointer_.reset();
   store_.Close();
   Logf("stopped cleanly");
@@ -412,6 +412,12 @@ Status Broker::Turn(bool* stop_requested) {
     }
     switch (ferr) {
       case proto::FrameError::kNone:
+        // A peer that names itself as an HTTP request would have its
+        // replies go to the status page: dropped.
+        if (ApiMailbox::IsMailboxId(in.routing_id)) {
+          counters_.bad_messages++;
+          break;
+        }
         Handle(in);
         break;
       case proto::FrameError::kGarbage:
@@ -447,6 +453,7 @@ Status Broker::Turn(bool* stop_requested) {
   if (!drained) drained = !(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN);
   now = clock_->NowMs();
   Tick(now);
+  if (api_ && api_->pending()) ServeApi();
   if (config_.reload_requested && config_.reload_requested->exchange(false)) {
     std::string message;
     NotifyReloading();  // systemd: `systemctl reload` returns once READY=1 follows
@@ -606,6 +613,10 @@ bool Broker::SendNow(Worker& w, proto::Command cmd, std::string_view body) {
 }
 
 bool Broker::SendTo(const std::string& rid, proto::Command cmd, std::string_view body) {
+  if (api_ && ApiMailbox::IsMailboxId(rid)) {
+    api_->Deliver(rid, cmd, body);
+    return true;
+  }
   return proto::SendMessage(socket_, rid, cmd, body);
 }
 

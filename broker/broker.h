@@ -53,6 +53,8 @@
 #include "broker/authorized_keys.h"
 #include "broker/checkpointer.h"
 #include "broker/clock.h"
+#include "broker/api_mailbox.h"
+#include "broker/http_api.h"
 #include "broker/http_server.h"
 #include "broker/latency_histogram.h"
 #include "broker/job_lifecycle.h"
@@ -159,6 +161,12 @@ class Broker {
   // --- HTTP (broker_metrics.cc): what /metrics serves, built on the loop
   // and published to the HTTP threads about once a second.
   Status StartHttp();
+  // Closes the mailbox (an HTTP thread waiting for the loop returns at
+  // once), then stops the server.
+  void StopHttp();
+  // Answers what the HTTP threads asked (/api): read-only requests, with
+  // the same handlers as a client's, their replies going back through SendTo.
+  void ServeApi();
   void PublishMetricsIfDue();
   std::string MetricsText() const;
   // The lifecycle's event counters (STATS `counters`) survive restarts:
@@ -239,6 +247,8 @@ class Broker {
   std::string bound_endpoint_;
   JobStore store_;
   std::unique_ptr<Checkpointer> checkpointer_;
+  std::unique_ptr<ApiMailbox> api_;
+  std::unique_ptr<HttpApi> http_api_;
   std::unique_ptr<HttpServer> http_;
   std::chrono::steady_clock::time_point metrics_published_{};
   LatencyHistogram commit_seconds_;  // each commit's wall time

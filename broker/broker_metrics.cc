@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <unordered_map>
 
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "broker/prometheus_text.h"
+#include "schemas/utf8_scan.h"
 
 namespace sluice::broker {
 namespace {
@@ -60,19 +62,57 @@ std::int64_t FileBytes(const std::string& path) {
 Status Broker::StartHttp() {
   if (config_.http.off) return Status::Ok();
   http_ = std::make_unique<HttpServer>();
+  api_ = std::make_unique<ApiMailbox>([this] { wakeup_.Poke(); });
+  http_api_ = std::make_unique<HttpApi>(api_.get());
+  http_api_->Mount(http_.get());
   Status s = http_->Start(config_.http, config_.http_token);
   if (!s.ok()) {
     http_.reset();
+    http_api_.reset();
+    api_.reset();
     if (config_.http_required) return s;
     Logf("WARNING: %s; running without HTTP (no /metrics). Give --http ADDR, or --http off to say so",
          s.message().c_str());
     return Status::Ok();
   }
-  Logf("HTTP on %s:%d (/metrics)%s", config_.http.host.c_str(), http_->port(),
+  Logf("HTTP on %s:%d (status page /, /api, /metrics)%s", config_.http.host.c_str(), http_->port(),
        config_.http_token.empty() ? "" : ", bearer token required");
   http_->PublishMetrics(MetricsText());
   metrics_published_ = std::chrono::steady_clock::now();
   return Status::Ok();
+}
+
+void Broker::StopHttp() {
+  if (api_) api_->Close();
+  http_.reset();
+}
+
+void Broker::ServeApi() {
+  using C = proto::Command;
+  using Handler = void (Broker::*)(const std::string&, std::string_view);
+  // Read-only requests only: the page and /api change nothing.
+  static const std::unordered_map<std::uint8_t, Handler> kReads = {
+      {static_cast<std::uint8_t>(C::kStatus), &Broker::OnStatus},
+      {static_cast<std::uint8_t>(C::kList), &Broker::OnList},
+      {static_cast<std::uint8_t>(C::kWorkers), &Broker::OnWorkers},
+      {static_cast<std::uint8_t>(C::kStats), &Broker::OnStats},
+      {static_cast<std::uint8_t>(C::kExtractions), &Broker::OnExtractions},
+      {static_cast<std::uint8_t>(C::kRuns), &Broker::OnRuns},
+      {static_cast<std::uint8_t>(C::kSchedules), &Broker::OnSchedules},
+  };
+  for (ApiMailbox::Request& r : api_->Take()) {
+    auto it = kReads.find(static_cast<std::uint8_t>(r.command));
+    if (it == kReads.end()) {
+      ReplyError(r.routing_id, 0, proto::err::kUnknownCommand, "not a read-only request");
+      continue;
+    }
+    // The query string's text: UTF-8, as a client's request must be.
+    if (Status utf8 = proto::FindIllFormedUtf8(r.body, proto::CommandName(static_cast<std::uint8_t>(r.command))); !utf8.ok()) {
+      ReplyError(r.routing_id, 0, proto::err::kBadRequest, utf8.message());
+      continue;
+    }
+    (this->*(it->second))(r.routing_id, r.body);
+  }
 }
 
 void Broker::PublishMetricsIfDue() {

@@ -321,6 +321,14 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
   nlohmann::json queues = nlohmann::json::object();
   for (const auto& [q, c] : counts.live_by_queue())
     queues[q] = {{"scheduled", c[0]}, {"queued", c[1]}, {"running", c[2]}};
+  // The ended jobs still stored, per queue (the status page's rates).
+  for (const auto& [q, c] : counts.all_by_queue()) {
+    nlohmann::json& entry = queues[q];
+    for (JobState s : {JobState::kScheduled, JobState::kQueued, JobState::kRunning})
+      if (!entry.contains(JobStateName(s))) entry[std::string(JobStateName(s))] = 0;
+    for (JobState s : {JobState::kSucceeded, JobState::kDead, JobState::kCancelled})
+      entry[std::string(JobStateName(s))] = c[static_cast<std::size_t>(s)];
+  }
   const JobCounters& c = jobs_->counters();
   const RunCounters& rc = runs_->counters();
   const LoopCounters& lc = counters_;
@@ -358,6 +366,7 @@ void Broker::OnStats(const std::string& rid, std::string_view body) {
           {"writer_truncations", store_.writer_truncations()},
           {"writer_truncation_misses", store_.writer_truncation_misses()}}}}},
       {"uptime_ms", now - started_ms_},
+      {"now_ms", now},
       {"next_job_id", FormatJobId(store_.next_job_seq())},
       {"version", SLUICE_VERSION},
       {"pid", static_cast<std::int64_t>(getpid())},

@@ -48,6 +48,16 @@ bool IsLoopbackHttp(const HttpListen& listen) {
                             std::to_string(listen.port));
 }
 
+std::string HttpQuery::Param(const std::string& name) const {
+  auto it = params.find(name);
+  return it == params.end() ? std::string() : it->second;
+}
+
+void HttpServer::Get(const std::string& pattern, HttpGetHandler handler, bool open) {
+  if (open) open_paths_.insert(pattern);
+  routes_.push_back({pattern, std::move(handler)});
+}
+
 HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
@@ -80,7 +90,7 @@ Status HttpServer::Start(const HttpListen& listen, std::string token) {
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (token_.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (token_.empty() || open_paths_.count(req.path) != 0) return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) == 0 && SameToken(auth.substr(7), token_))
       return httplib::Server::HandlerResponse::Unhandled;
@@ -98,6 +108,17 @@ Status HttpServer::Start(const HttpListen& listen, std::string token) {
     }
     res.set_content(*m, "text/plain; version=0.0.4; charset=utf-8");
   });
+  for (const Route& r : routes_) {
+    s.Get(r.pattern, [handler = r.handler](const httplib::Request& req, httplib::Response& res) {
+      HttpQuery q;
+      for (const auto& m : req.matches) q.captures.push_back(m.str());
+      for (const auto& [k, v] : req.params) q.params.emplace(k, v);
+      HttpReply reply = handler(q);
+      res.status = reply.status;
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(std::move(reply.body), reply.content_type);
+    });
+  }
   if (listen.port == 0) {
     port_ = s.bind_to_any_port(listen.host);
     if (port_ < 0) port_ = 0;

@@ -117,7 +117,7 @@ std::string FormatStats(const json& stats) {
 
   // Whatever else a newer broker reports.
   for (const auto& [k, v] : stats.items()) {
-    if (k == "version" || k == "uptime_ms" || k == "workers" || k == "jobs" || k == "queues" ||
+    if (k == "version" || k == "uptime_ms" || k == "now_ms" || k == "workers" || k == "jobs" || k == "queues" ||
         k == "counters" || k == "tasks" || k == "state_db")
       continue;
     out << k << "  " << Scalar(v) << '\n';
