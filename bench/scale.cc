@@ -33,6 +33,13 @@
 //            started at once), --rounds alternated.
 //  params    Two brokers with a worker each: empty params vs params
 //            {pad: <--params-bytes bytes>}, --rounds alternated.
+//  api       One broker with --http and a worker, --preload jobs stored
+//            as in preload (plus 5 dead jobs and 10 runs of a workflow).
+//            (a) each /api route the status page uses, asked --api-requests
+//            times in a row: median and p99 ms; (b) throughput with the page
+//            open vs not, on the same broker, --rounds alternated: "open" is
+//            a thread asking /api/overview every --poll-ms (the page asks
+//            every 2000 ms).
 //
 // Prints a table per mode and one JSON line with every figure (the last
 // line of stdout). Exit code 0 on success, 1 when something did not work
@@ -67,6 +74,7 @@
 #include "schemas/envelope.h"
 #include "schemas/messages.h"
 #include "tests/integration/cluster.h"
+#include "tests/integration/http_scrape.h"
 #include "tests/integration/state_db.h"
 #include "tests/integration/temp_dir.h"
 #include "tests/integration/wait_for.h"
@@ -78,7 +86,7 @@ namespace {
 using namespace sluice::testing;  // NOLINT: the harness is this tool's toolkit
 using Clock = std::chrono::steady_clock;
 
-const char* const kModes[] = {"preload", "sockets", "producers", "params"};
+const char* const kModes[] = {"preload", "sockets", "producers", "params", "api"};
 
 struct Options {
   std::set<std::string> modes;
@@ -95,6 +103,8 @@ struct Options {
   bool restart = true;
   bool keep = false;
   std::string parked_queue = "bench-parked";
+  long api_requests = 50;
+  long poll_ms = 2000;
 };
 
 // Fills `o` from the command line (CLI11). -1: go on; otherwise the exit
@@ -104,9 +114,9 @@ int ParseArgs(int argc, char** argv, Options* o) {
                "and --params-bytes also select their mode; with none of them and no --mode, every mode\n"
                "runs. Binaries from $SLUICE_BIN_DIR or the build's bin/."};
   std::vector<std::string> modes;
-  app.add_option("--mode", modes, "all, or a comma-separated list of preload,sockets,producers,params")
+  app.add_option("--mode", modes, "all, or a comma-separated list of preload,sockets,producers,params,api")
       ->delimiter(',')
-      ->check(CLI::IsMember({"all", "preload", "sockets", "producers", "params"}));
+      ->check(CLI::IsMember({"all", "preload", "sockets", "producers", "params", "api"}));
   auto* preload = app.add_option("--preload", o->preload, "jobs in the state DB before measuring (half finished, half pending)")
                       ->check(CLI::NonNegativeNumber)
                       ->capture_default_str();
@@ -126,6 +136,12 @@ int ParseArgs(int argc, char** argv, Options* o) {
   app.add_option("--rounds", o->rounds, "alternating rounds per comparison")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--deadline-s", o->deadline_s, "give up after this long")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--parked-queue", o->parked_queue, "the queue no worker serves (preload's pending half)")
+      ->capture_default_str();
+  app.add_option("--api-requests", o->api_requests, "api: requests per route")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--poll-ms", o->poll_ms, "api: the open page asks /api/overview this often")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   bool no_restart = false;
   app.add_flag("--no-restart", no_restart, "preload: measure without restarting the broker on the filled DB");
@@ -244,10 +260,10 @@ class Rig {
     return ok;
   }
 
-  // Starts the broker and, when `slots` > 0, one sluice-worker with default
-  // flags; waits until the worker is connected.
-  bool Start(long slots) {
-    Status s = cluster_.StartBroker();
+  // Starts the broker (with `broker_args`) and, when `slots` > 0, one
+  // sluice-worker with default flags; waits until the worker is connected.
+  bool Start(long slots, std::vector<std::string> broker_args = {}) {
+    Status s = cluster_.StartBroker(std::move(broker_args));
     if (!s.ok()) {
       std::cerr << name_ << ": broker: " << s.ToString() << "\n";
       Fail();
@@ -889,6 +905,144 @@ bool RunParams(const Options& o, Clock::time_point deadline, nlohmann::json* out
   return true;
 }
 
+// ---- api ------------------------------------------------------------------
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
+  return v[i];
+}
+
+bool RunApi(const Options& o, Clock::time_point deadline, nlohmann::json* out) {
+  Rig rig("api", o);
+  TempDir files("sluice-bench-api");
+  const std::string registry = files.path() + "/workflows.toml";
+  std::ofstream(registry) << "[workflow.bench]\n[[workflow.bench.stage]]\nname = \"a\"\nkind = \"test.noop\"\n"
+                             "[[workflow.bench.stage]]\nname = \"b\"\nkind = \"test.noop\"\ndepends_on = [\"a\"]\n";
+  if (!rig.Start(o.slots, {"--http", "127.0.0.1:0", "--workflows", registry})) return false;
+  const int port = LoggedHttpPort(*rig.cluster().broker());
+  if (port <= 0) {
+    std::cerr << "api: no HTTP port in the broker's log\n";
+    rig.Fail();
+    return false;
+  }
+  proto::JobSpec parked = Spec("test.noop");
+  parked.queue = o.parked_queue;
+  const std::vector<std::vector<proto::JobSpec>> templates{
+      std::vector<proto::JobSpec>(static_cast<std::size_t>(o.batch), Spec("test.noop")),
+      std::vector<proto::JobSpec>(static_cast<std::size_t>(o.batch), parked)};
+  std::vector<long> counts{0, 0};
+  std::cerr << "preloading " << o.preload << " jobs\n";
+  const auto t0 = Clock::now();
+  if (o.preload > 0 && !SubmitPipelined(*rig.Producers(1)[0], templates, o.preload, o.window, deadline, &counts)) {
+    rig.Fail();
+    return false;
+  }
+  // A few dead jobs and runs, early in the DB's life is the worst case for
+  // a scan: here they come last, the newest; the dead jobs index finds
+  // them wherever they are.
+  std::vector<proto::JobSpec> dead(5, Spec("test.fail", {{"succeed_on", 99}}, 1));
+  if (!SubmitPipelined(*rig.Producers(1)[0], {dead}, 5, 1, deadline)) {
+    rig.Fail();
+    return false;
+  }
+  for (int i = 0; i < 10; ++i) (void)rig.stats().Request(proto::Command::kRun, {{"workflow", "bench"}}, Ms(30000));
+  Clock::time_point t_done;
+  if (!WaitSucceeded(rig, counts[0] + 20, deadline, &t_done)) {
+    rig.Fail();
+    return false;
+  }
+  std::cerr << "  preloaded in " << Seconds(t_done - t0) << " s\n";
+
+  // (a) latency of each route, one request at a time.
+  struct Route {
+    const char* name;
+    std::string path;
+  };
+  const std::vector<Route> routes = {
+      {"overview", "/api/overview"},
+      {"stats", "/api/stats"},
+      {"workers", "/api/workers"},
+      {"jobs (newest 100)", "/api/jobs"},
+      {"jobs?state=dead", "/api/jobs?state=dead"},
+      {"jobs?state=queued", "/api/jobs?state=queued"},
+      {"jobs/j1 (oldest, detail)", "/api/jobs/j1"},
+      {"runs?workflow=bench", "/api/runs?workflow=bench"},
+      {"schedules", "/api/schedules"},
+      {"extractions", "/api/extractions"},
+  };
+  nlohmann::json lat = nlohmann::json::object();
+  std::printf("\n== api: %ld jobs in the state DB, /api answered by the loop ==\n", o.preload);
+  std::printf("%-30s %10s %10s %10s\n", "route", "median ms", "p99 ms", "bytes");
+  double worst_median = 0;
+  for (const Route& r : routes) {
+    std::vector<double> ms;
+    std::size_t bytes = 0;
+    for (long i = 0; i < o.api_requests; ++i) {
+      const auto a = Clock::now();
+      auto res = HttpGet(port, r.path);
+      const auto b = Clock::now();
+      if (!res || res->status != 200) {
+        std::cerr << "api: GET " << r.path << " failed: " << (res ? std::to_string(res->status) : "no answer") << "\n";
+        rig.Fail();
+        return false;
+      }
+      bytes = res->body.size();
+      ms.push_back(Seconds(b - a) * 1000.0);
+    }
+    const double med = Median(ms), p99 = Percentile(ms, 0.99);
+    worst_median = std::max(worst_median, med);
+    std::printf("%-30s %10.2f %10.2f %10zu\n", r.name, med, p99, bytes);
+    lat[r.name] = {{"median_ms", Num(med, 2)}, {"p99_ms", Num(p99, 2)}, {"bytes", bytes}};
+  }
+
+  // (b) throughput, the page open (a poller) or not, alternated.
+  const std::vector<proto::JobSpec> batch(static_cast<std::size_t>(o.batch), Spec("test.noop"));
+  std::vector<double> closed, open, ratio;
+  std::atomic<long> polls{0};
+  for (long r = 0; r < o.rounds; ++r) {
+    double e2e[2] = {NAN, NAN};
+    for (int k = 0; k < 2; ++k) {
+      const bool with_page = (k == 0) == (r % 2 == 1);
+      std::atomic<bool> stop{false};
+      std::thread poller;
+      if (with_page)
+        poller = std::thread([&] {
+          while (!stop) {
+            if (auto res = HttpGet(port, "/api/overview"); res && res->status == 200) polls++;
+            for (long waited = 0; waited < o.poll_ms && !stop; waited += 10)
+              std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+        });
+      Round round;
+      const bool ok = MeasureRound(rig, batch, o.jobs, 1, o.window, deadline, &round);
+      stop = true;
+      if (poller.joinable()) poller.join();
+      if (!ok) return false;
+      e2e[with_page ? 1 : 0] = round.e2e_per_s;
+      std::cerr << "  round " << r + 1 << (with_page ? " page open" : " no page") << ": e2e "
+                << std::lround(round.e2e_per_s) << " jobs/s\n";
+    }
+    closed.push_back(e2e[0]);
+    open.push_back(e2e[1]);
+    ratio.push_back(e2e[1] / e2e[0]);
+  }
+  std::printf("%-30s %10.0f\n", "e2e jobs/s, no page (median)", Median(closed));
+  std::printf("%-30s %10.0f\n", "e2e jobs/s, page open", Median(open));
+  std::printf("%-30s %10.3f\n", "open / none (median ratio)", Median(ratio));
+  std::printf("%-30s %10ld\n", "overview requests answered", polls.load());
+  *out = {{"preload", o.preload},
+          {"latency", std::move(lat)},
+          {"worst_median_ms", Num(worst_median, 2)},
+          {"poll_ms", o.poll_ms},
+          {"e2e_no_page", Num(Median(closed))},
+          {"e2e_page_open", Num(Median(open))},
+          {"page_ratio", Num(Median(ratio), 3)},
+          {"page_ratios", ratio}};
+  return true;
+}
+
 int Main(int argc, char** argv) {
   Options o;
   if (int code = ParseArgs(argc, argv, &o); code >= 0) return code;
@@ -906,7 +1060,7 @@ int Main(int argc, char** argv) {
     bool (*run)(const Options&, Clock::time_point, nlohmann::json*);
   };
   const ModeFn fns[] = {{"preload", RunPreload}, {"sockets", RunSockets}, {"producers", RunProducers},
-                        {"params", RunParams}};
+                        {"params", RunParams},   {"api", RunApi}};
   for (const ModeFn& f : fns) {
     if (!o.modes.count(f.name)) continue;
     std::cerr << "== " << f.name << " ==\n";

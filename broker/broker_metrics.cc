@@ -180,6 +180,17 @@ std::string Broker::MetricsText() const {
     }
   }
 
+  // Queue depth is sluice_jobs{state="queued"}; how long its oldest job has waited:
+  p.Family("sluice_queue_oldest_job_age_seconds", "gauge",
+           "Per queue, how long its oldest queued job (ready, waiting for a slot) has waited; 0 when none waits.");
+  const auto oldest = jobs_->OldestQueued();
+  const std::int64_t now_ms = clock_->NowMs();
+  for (const auto& [queue, by_state] : by_queue) {
+    (void)by_state;
+    auto it = oldest.find(queue);
+    const double age = it == oldest.end() ? 0.0 : std::max<std::int64_t>(0, now_ms - it->second) / 1000.0;
+    p.Sample({{"queue", queue}}, age);
+  }
   std::int64_t workers = 0, busy = 0, free = 0;
   jobs_->workers().ForEach([&](Worker& w) {
     ++workers;

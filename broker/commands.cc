@@ -410,7 +410,8 @@ void Broker::OnRun(const std::string& rid, std::string_view body) {
   if (!Apply(seq.status(), fx)) return;
   auto run = runs_->FindRun(*seq);
   if (!run.ok()) return ReplyError(rid, m.req, proto::err::kInternal, run.status().message());
-  Logf("run %s of %s started by request", FormatRunId(*seq).c_str(), m.workflow.c_str());
+  LogFieldsf(LogLevel::kInfo, {{"run", FormatRunId(*seq)}, {"workflow", m.workflow}}, "run %s of %s started by request",
+             FormatRunId(*seq).c_str(), m.workflow.c_str());
   SendReply(rid, proto::RunReply{m.req, runs_->RunViewOf(**run, false)});
 }
 

@@ -146,17 +146,12 @@ HttpReply HttpApi::Overview(const HttpQuery& q) {
   if (!ReadLimit(q, "runs", &per_workflow, &refusal)) return refusal;
   per_workflow = std::min(per_workflow, kOverviewRunsMax);
 
-  // First: everything but the runs (which need the workflows' names) and
-  // the export's outputs (which need its job id). One turn of the loop.
+  // First: everything but the runs (which need the workflows' names). One
+  // turn of the loop.
   proto::ListRequest dead;
   dead.req = 1;
   dead.state = "dead";
   dead.limit = kOverviewDead;
-  proto::ListRequest exports;
-  exports.req = 1;
-  exports.state = "succeeded";
-  exports.kind = std::string(proto::kind::kExportServing);
-  exports.limit = 1;
   proto::ExtractionsRequest extractions;
   extractions.req = 1;
   extractions.limit = kOverviewExtractions;
@@ -166,7 +161,6 @@ HttpReply HttpApi::Overview(const HttpQuery& q) {
   first.push_back(Ask(proto::Command::kSchedules, proto::SchedulesRequest{1}));
   first.push_back(Ask(proto::Command::kList, dead));
   first.push_back(Ask(proto::Command::kExtractions, extractions));
-  first.push_back(Ask(proto::Command::kList, exports));
   auto a = mailbox_->Ask(std::move(first), timeout_);
   if (!a) return NoAnswer();
   auto stats = As<proto::StatsReply>((*a)[0]);
@@ -174,8 +168,7 @@ HttpReply HttpApi::Overview(const HttpQuery& q) {
   auto schedules = As<proto::SchedulesReply>((*a)[2]);
   auto dead_jobs = As<proto::ListReply>((*a)[3]);
   auto extraction_rows = As<proto::ExtractionsReply>((*a)[4]);
-  auto export_jobs = As<proto::ListReply>((*a)[5]);
-  if (!stats || !workers || !schedules || !dead_jobs || !extraction_rows || !export_jobs) {
+  if (!stats || !workers || !schedules || !dead_jobs || !extraction_rows) {
     for (const auto& answer : *a)
       if (answer.command == proto::Command::kError) return FromError(answer);
     return ErrorReply(500, proto::err::kInternal, "an unreadable answer");
@@ -192,24 +185,37 @@ HttpReply HttpApi::Overview(const HttpQuery& q) {
     r.limit = per_workflow;
     second.push_back(Ask(proto::Command::kRuns, r));
   }
-  const bool has_export = !export_jobs->jobs.empty();
-  if (has_export) {
-    proto::StatusRequest s;
-    s.req = 1;
-    s.id = export_jobs->jobs.front().id;
-    second.push_back(Ask(proto::Command::kStatus, s));
-  }
   json runs = json::object();
-  json export_doc = nullptr;
+  // The serving export: the newest succeeded export.serving stage of the
+  // runs shown (not a LIST by kind: that would read every job).
+  std::string export_job;
+  std::int64_t export_finished = -1;
   if (!second.empty()) {
     auto b = mailbox_->Ask(std::move(second), timeout_);
     if (!b) return NoAnswer();
     for (std::size_t i = 0; i < workflows.size(); ++i) {
       auto r = As<proto::RunsReply>((*b)[i]);
       runs[workflows[i]] = r ? proto::ToJson(r->runs) : json::array();
+      if (!r) continue;
+      for (const proto::RunView& run : r->runs)
+        for (const proto::StageView& st : run.stages)
+          if (st.kind == proto::kind::kExportServing && st.state == "succeeded" && !st.job.empty() &&
+              st.finished_ms.value_or(0) > export_finished) {
+            export_finished = st.finished_ms.value_or(0);
+            export_job = st.job;
+          }
     }
-    if (has_export)
-      if (auto j = As<proto::JobReply>(b->back())) export_doc = proto::ToJson(j->job);
+  }
+  json export_doc = nullptr;
+  if (!export_job.empty()) {
+    proto::StatusRequest s;
+    s.req = 1;
+    s.id = export_job;
+    std::vector<std::pair<proto::Command, std::string>> third;
+    third.push_back(Ask(proto::Command::kStatus, s));
+    auto c = mailbox_->Ask(std::move(third), timeout_);
+    if (!c) return NoAnswer();
+    if (auto j = As<proto::JobReply>(c->front())) export_doc = proto::ToJson(j->job);
   }
   return JsonReply(200, {{"stats", proto::ToJson(stats->stats)},
                          {"workers", proto::ToJson(workers->workers)},

@@ -4,7 +4,8 @@
 // `sluice ... --json` prints for the same request. README "Status page and
 // /api" documents the routes.
 //
-//   /api/overview[?runs=N]   what the page shows, in one answer
+//   /api/overview[?runs=N]   what the page shows, in one answer (a few
+//                            requests, put to the loop together)
 //   /api/stats               STATS
 //   /api/workers             WORKERS            {"workers": [...]}
 //   /api/jobs?state&queue&kind&limit   LIST     {"jobs": [...]}

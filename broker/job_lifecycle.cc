@@ -466,8 +466,10 @@ Status JobLifecycle::EndAttempt(Job& job, const AttemptEnd& end, std::int64_t no
     counters_.dead++;
     store_.metrics().Add("sluice_jobs_dead_total", {{"kind", job.kind}}, 1);
     const std::string why = end.retryable ? error : (end.error + " (not retryable)");
-    Logf("job %s (%s) is dead after %u attempts: %s", FormatJobId(job.seq).c_str(), job.kind.c_str(),
-         job.attempt, why.c_str());
+    LogFieldsf(LogLevel::kWarn,
+               {{"job", FormatJobId(job.seq)}, {"attempt", std::to_string(job.attempt), true}, {"kind", job.kind}},
+               "job %s (%s) is dead after %u attempts: %s", FormatJobId(job.seq).c_str(), job.kind.c_str(), job.attempt,
+               why.c_str());
     return Finish(job, JobState::kDead, now, why, {}, fx);
   }
   counters_.retried++;
@@ -504,7 +506,8 @@ Status JobLifecycle::Retry(std::int64_t seq, std::int64_t now, Effects* fx) {
   job.gen = 1;
   Job& revived = live_[seq] = std::move(job);
   counters_.retried++;
-  Logf("job %s retried by request", FormatJobId(seq).c_str());
+  LogFieldsf(LogLevel::kInfo, {{"job", FormatJobId(seq)}, {"kind", revived.kind}}, "job %s retried by request",
+             FormatJobId(seq).c_str());
   return MakeQueued(revived, now, {});  // clears finished_ms
 }
 
@@ -740,6 +743,16 @@ std::string JobLifecycle::WaitingReason(const Job& job) const {
 void JobLifecycle::OnPruned(const JobStore::PrunedCounts& by_queue) {
   for (const auto& [queue, by_state] : by_queue)
     for (int i = 0; i < kJobStateCount; ++i) counts_.Add(queue, static_cast<JobState>(i), -by_state[i]);
+}
+
+std::map<std::string, std::int64_t> JobLifecycle::OldestQueued() const {
+  std::map<std::string, std::int64_t> out;
+  for (const auto& [seq, job] : live_) {
+    if (job.state != JobState::kQueued) continue;
+    auto [it, inserted] = out.emplace(job.queue, job.run_at_ms);
+    if (!inserted) it->second = std::min(it->second, job.run_at_ms);
+  }
+  return out;
 }
 
 }  // namespace sluice::broker

@@ -21,6 +21,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -163,6 +164,10 @@ class JobLifecycle {
   const Job* Find(std::int64_t seq) const;
   bool IsLive(std::int64_t seq) const { return live_.count(seq) != 0; }
   std::size_t live_count() const { return live_.size(); }
+  // Per queue, the earliest run_at_ms of its queued jobs (those waiting
+  // for a slot; not running, not scheduled): for the oldest one's age.
+  // O(live jobs): for /metrics, once a second.
+  std::map<std::string, std::int64_t> OldestQueued() const;
   // Running jobs (memory only: the store has them as dispatched).
   std::vector<std::int64_t> RunningSeqs(const std::string& queue, const std::string& kind) const;
   std::size_t running_count() const;

@@ -409,13 +409,14 @@ Result<std::optional<JobRecord>> JobStore::Load(std::int64_t seq, bool with_atte
 
 Result<std::vector<JobRecord>> JobStore::List(const ListFilter& f) {
   std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1";
-  if (f.state) sql += " AND state=?1";
+  // The state as a literal (a name from the enum, not the client's text):
+  // so that the planner can use the partial index jobs_dead.
+  if (f.state) sql += std::string(" AND state='") + std::string(JobStateName(*f.state)) + "'";
   if (!f.queue.empty()) sql += " AND queue=?2";
   if (!f.kind.empty()) sql += " AND kind=?3";
   sql += " ORDER BY seq DESC LIMIT ?4";
   auto st = db_.Prepare(sql);
   if (!st.ok()) return st.status();
-  if (f.state) st->Bind(1, JobStateName(*f.state));
   if (!f.queue.empty()) st->Bind(2, f.queue);
   if (!f.kind.empty()) st->Bind(3, f.kind);
   st->Bind(4, f.limit);

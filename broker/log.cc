@@ -1,27 +1,42 @@
 #include "broker/log.h"
 
-#include <sys/time.h>
-
 #include <cstdarg>
 #include <cstdio>
-#include <ctime>
+#include <string_view>
 
 namespace sluice::broker {
+namespace {
+
+std::string Format(const char* fmt, va_list ap) {
+  char text[2400];
+  std::vsnprintf(text, sizeof text, fmt, ap);
+  return text;
+}
+
+}  // namespace
 
 void Logf(const char* fmt, ...) {
-  char line[2400];
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  tm t;
-  gmtime_r(&tv.tv_sec, &t);
-  int n = std::snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ broker: ",
-                        t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-                        static_cast<int>(tv.tv_usec / 1000));
   va_list ap;
   va_start(ap, fmt);
-  std::vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+  std::string text = Format(fmt, ap);
   va_end(ap);
-  std::fprintf(stderr, "%s\n", line);
+  LogLevel level = LogLevel::kInfo;
+  for (auto [prefix, l] : {std::pair<std::string_view, LogLevel>{"WARNING: ", LogLevel::kWarn},
+                           std::pair<std::string_view, LogLevel>{"FATAL: ", LogLevel::kError}}) {
+    if (std::string_view(text).substr(0, prefix.size()) == prefix) {
+      level = l;
+      text.erase(0, prefix.size());
+    }
+  }
+  WriteLogLine(level, text);
+}
+
+void LogFieldsf(LogLevel level, std::vector<LogField> fields, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const std::string text = Format(fmt, ap);
+  va_end(ap);
+  WriteLogLine(level, text, fields);
 }
 
 }  // namespace sluice::broker

@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
                "submit jobs and act as a worker");
   std::string http = "127.0.0.1:5556", http_token_file;
   auto* http_opt = app.add_option("--http", http,
-                                  "HTTP endpoint HOST:PORT for /metrics (env SLUICE_HTTP), or off. When the "
+                                  "HTTP endpoint HOST:PORT for the status page, /api and /metrics (env SLUICE_HTTP), or off. When the "
                                   "default is busy the broker warns and runs without it; an address given "
                                   "that cannot be bound stops the start (exit 3). Beyond loopback it needs "
                                   "--http-token-file (or --insecure)")
@@ -135,6 +135,12 @@ int main(int argc, char** argv) {
                  "(Authorization: Bearer TOKEN)")
       ->check(CLI::ExistingFile);
   app.add_flag("--verbose", cfg.verbose, "log dropped messages and periodic work");
+  std::string log_format = "logfmt";
+  app.add_option("--log-format", log_format,
+                 "log lines on stderr: logfmt (time=... level=... msg=\"...\" component=broker job=...) or json "
+                 "(one object per line, the same keys)")
+      ->envname("SLUICE_LOG_FORMAT")
+      ->check(CLI::IsMember({"logfmt", "json"}));
   app.set_version_flag("--version", SLUICE_VERSION);
   try {
     app.parse(argc, argv);
@@ -142,6 +148,8 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  sluice::SetLogFormat(*sluice::ParseLogFormat(log_format));
+  sluice::SetLogSource({{"component", "broker"}});
   {
     auto listen = sluice::broker::ParseHttpListen(http);
     if (!listen.ok()) {

@@ -339,8 +339,9 @@ Status RunManager::FinishRun(WorkflowRun& run, RunPhase phase, std::int64_t now,
   if (!s.ok()) return s;
   store_.metrics().Add("sluice_runs_total", {{"workflow", run.row.workflow}, {"state", RunPhaseName(phase)}}, 1);
   const std::string id = FormatRunId(run.row.seq);
-  Logf("run %s (%s) %s%s%s", id.c_str(), run.row.workflow.c_str(), RunPhaseName(phase), why.empty() ? "" : ": ",
-       why.c_str());
+  LogFieldsf(phase == RunPhase::kFailed ? LogLevel::kWarn : LogLevel::kInfo,
+             {{"run", id}, {"workflow", run.row.workflow}, {"state", RunPhaseName(phase)}}, "run %s (%s) %s%s%s",
+             id.c_str(), run.row.workflow.c_str(), RunPhaseName(phase), why.empty() ? "" : ": ", why.c_str());
   if (phase == RunPhase::kFailed) {
     counters_.runs_failed++;
     // The run's one alert (its dead stage job posts none of its own): which

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages sluice needs to build, test and run, if any
 # are missing. Needs root (or sudo). Safe to run again.
+#   --browser  also what the status page's browser test needs (scripts/test.sh):
+#              Debian's chromium, nodejs and npm
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,9 @@ packages=(
   redis-server libhiredis-dev  # bench/redis_peer.cc: the redis peer benchmark (sluice-bench-redis)
   libcpp-httplib-dev  # the broker's HTTP endpoint (/metrics)
 )
+if [ "${1:-}" = "--browser" ]; then
+  packages+=(chromium nodejs npm)  # tests/browser: headless /usr/bin/chromium, playwright-core from npm
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,19 +3,25 @@
 # on the release build and under AddressSanitizer + UBSan; then the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --browser
+# The browser test's driver, from npm (the version package-lock.json pins;
+# Chromium is Debian's, never downloaded).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
 bash scripts/build.sh release
 bash scripts/build.sh asan
 jobs=$(nproc 2>/dev/null || echo 2)
 echo "== tests (release)"
 ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== tests (asan+ubsan)"
-# The chaos soak (label chaos) runs on the release build above: it is about
-# recovery under faults, and its 60 s of load belongs once in CI.
+# The chaos soak (label chaos) and the browser test run on the release build
+# above: the soak is about recovery under faults, and its 60 s of load
+# belongs once in CI; the browser test is about the page's JS.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE chaos
-# Fuzzing (tests/fuzz): replay every seed, then fuzz each target for 10 s.
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser"
+# Fuzzing (tests/fuzz): replay every seed, then fuzz each target for 5 s.
 echo "== fuzz"
 bash tests/fuzz/run.sh --replay
-bash tests/fuzz/run.sh --seconds 10
+bash tests/fuzz/run.sh --seconds 5
 echo "== all tests passed"

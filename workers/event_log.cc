@@ -1,33 +1,39 @@
 #include "workers/event_log.h"
 
-#include <unistd.h>
-
 #include <cstdarg>
 #include <cstdio>
-#include <ctime>
 
 namespace sluice::worker {
+namespace {
+
+std::string Format(const char* format, va_list args) {
+  char text[2048];
+  std::vsnprintf(text, sizeof text, format, args);  // a text that does not fit is cut
+  return text;
+}
+
+}  // namespace
 
 void EventLog::Info(const char* format, ...) const {
-  char line[2048];
-  std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  std::size_t n = std::strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &utc);
-  int m = std::snprintf(line + n, sizeof line - n, "%s: ", name_.c_str());
-  if (m > 0) n += std::min<std::size_t>(static_cast<std::size_t>(m), sizeof line - n - 1);
   va_list args;
   va_start(args, format);
-  m = std::vsnprintf(line + n, sizeof line - n, format, args);
+  const std::string text = Format(format, args);
   va_end(args);
-  if (m > 0) n += std::min<std::size_t>(static_cast<std::size_t>(m), sizeof line - n - 1);
-  // A line that did not fit is cut; it still ends with a newline.
-  if (n >= sizeof line - 1) n = sizeof line - 2;
-  line[n++] = '\n';
-  // One write, so lines from different threads never interleave. A failed
-  // write to stderr has nowhere to be reported.
-  ssize_t ignored = ::write(STDERR_FILENO, line, n);
-  (void)ignored;
+  WriteLogLine(LogLevel::kInfo, text, fields_);
+}
+
+void EventLog::Warn(const char* format, ...) const {
+  va_list args;
+  va_start(args, format);
+  const std::string text = Format(format, args);
+  va_end(args);
+  WriteLogLine(LogLevel::kWarn, text, fields_);
+}
+
+void EventLog::Line(LogLevel level, const std::vector<LogField>& fields, const std::string& msg) const {
+  std::vector<LogField> all = fields_;
+  all.insert(all.end(), fields.begin(), fields.end());
+  WriteLogLine(level, msg, all);
 }
 
 }  // namespace sluice::worker

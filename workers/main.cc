@@ -149,6 +149,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--worker-id", options.worker_id,
                  "Stable id of this worker (default: <host>-<pid>-<random>)");
+  std::string log_format = "logfmt";
+  app.add_option("--log-format", log_format,
+                 "Log lines on stderr: logfmt (time=... level=... msg=\"...\" component=worker worker=ID job=...) "
+                 "or json (one object per line, the same keys). A job's start and end are logged, a few a "
+                 "second under a flood (then one line says how many were left out)")
+      ->envname("SLUICE_LOG_FORMAT")
+      ->check(CLI::IsMember({"logfmt", "json"}));
   app.set_version_flag("--version", sluice::worker::kWorkerVersion);
 
   try {
@@ -158,6 +165,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sluice-worker: %s (see --help)\n", e.what());
     return 2;
   }
+  sluice::SetLogFormat(*sluice::ParseLogFormat(log_format));
   if (!std::isfinite(grace_s) || grace_s < 0 || grace_s > 366.0 * 24 * 3600) {
     std::fprintf(stderr, "sluice-worker: --grace: must be a number of seconds >= 0\n");
     return 2;

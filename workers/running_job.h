@@ -37,6 +37,7 @@ struct RunningJob {
   const HandlerSpec* handler;
   CancelToken cancel;
   proto::JobResult result;
+  Clock::time_point started{};  // when the I/O thread handed it to a slot
 };
 
 }  // namespace sluice::worker

@@ -42,7 +42,7 @@ Worker::Worker(WorkerOptions options, StopRequests* stop)
       id_(options_.worker_id.empty() ? DefaultWorkerId() : options_.worker_id),
       host_(HostName()),
       kinds_(AnnouncedKinds(options_.allow_exec)),
-      log_("worker " + id_),
+      log_(id_),
       settings_(SettingsFrom(options_)),
       stop_(stop),
       context_(1),
@@ -98,6 +98,7 @@ int Worker::Run() {
 
   pool_.Stop();
   link_.Close(kByeLinger);
+  LogLeftOut(Clock::now(), true);
   log_.Info("stopped");
   return 0;
 }
@@ -211,7 +212,9 @@ void Worker::OnJob(std::string_view body, Clock::time_point now) {
                   now);
   }
   if (handler->execution == Execution::kInline) {
+    LogStart(job_, now);
     ExecuteJob(*handler, job_, never_cancelled_, &params_, log_, settings_, &result_);
+    LogEnd(job_, result_, now, Clock::now());
     return SendResult(result_, now);
   }
   if (running_.size() >= options_.slots) {
@@ -231,6 +234,8 @@ void Worker::StartJob(proto::JobMsg msg, const HandlerSpec* handler, Clock::time
   const Clock::time_point deadline = AttemptDeadline(now, msg.timeout_ms);
   auto job = std::make_unique<RunningJob>(std::move(msg), handler, deadline);
   RunningJob* started = job.get();
+  started->started = now;
+  LogStart(started->msg, now);
   running_.emplace(JobKey{started->msg.job, started->msg.attempt}, std::move(job));
   pool_.Start(started);
 }
@@ -356,6 +361,7 @@ void Worker::CollectFinished(Clock::time_point now) {
   finished_.clear();
   pool_.TakeFinished(&finished_);
   for (RunningJob* job : finished_) {
+    LogEnd(job->msg, job->result, job->started, now);
     auto it = running_.find(job->key());
     SendResult(job->result, now);
     if (it != running_.end()) running_.erase(it);
@@ -402,6 +408,35 @@ void Worker::Tick(Clock::time_point now) {
   }
   if (link_.HeartbeatDue(now)) SendHeartbeat(now);
   AdvanceShutdown(now);
+  LogLeftOut(now, false);
+}
+
+void Worker::LogLeftOut(Clock::time_point now, bool force) {
+  const std::uint64_t left_out = job_lines_.TakeLeftOut(now, force) + failure_lines_.TakeLeftOut(now, force);
+  if (left_out > 0)
+    log_.Line(LogLevel::kInfo, {{"left_out", std::to_string(left_out), true}},
+              std::to_string(left_out) + " job lines left out (more jobs than a readable log shows; "
+                                         "sluice stats and /metrics count them all)");
+}
+
+void Worker::LogStart(const proto::JobMsg& job, Clock::time_point now) {
+  if (!job_lines_.Admit(now)) return;
+  log_.Line(LogLevel::kInfo, {{"job", job.job}, {"attempt", std::to_string(job.attempt), true}, {"kind", job.kind}},
+            "job started");
+}
+
+void Worker::LogEnd(const proto::JobMsg& job, const proto::JobResult& result, Clock::time_point started,
+                    Clock::time_point now) {
+  const bool ok = result.outcome == Outcome::kSucceeded;
+  if (!(ok ? job_lines_ : failure_lines_).Admit(now)) return;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - started).count();
+  std::vector<LogField> fields = {{"job", job.job},
+                                  {"attempt", std::to_string(job.attempt), true},
+                                  {"kind", job.kind},
+                                  {"outcome", std::string(OutcomeName(result.outcome))},
+                                  {"duration_ms", std::to_string(us / 1000) + "." + std::to_string(us % 1000 / 100), true}};
+  if (!ok && !result.error.empty()) fields.push_back({"error", result.error});
+  log_.Line(ok ? LogLevel::kInfo : LogLevel::kWarn, fields, "job ended");
 }
 
 void Worker::AdvanceShutdown(Clock::time_point now) {

@@ -69,6 +69,7 @@
 #include "workers/event_log.h"
 #include "workers/handler.h"
 #include "workers/job_key.h"
+#include "workers/job_log_sampler.h"
 #include "workers/job_params.h"
 #include "workers/running_job.h"
 #include "workers/slot_pool.h"
@@ -134,6 +135,12 @@ class Worker {
   void Refuse(std::string_view job, std::uint32_t attempt, Outcome outcome, bool retryable,
               std::string error, Clock::time_point now);
   // Logs broker-side trouble (bad input, ERROR replies) at most once a second.
+  // The line that counts the job lines left out (each second; `force`: now).
+  void LogLeftOut(Clock::time_point now, bool force);
+  // An attempt's "job started" and "job ended" lines (sampled).
+  void LogStart(const proto::JobMsg& job, Clock::time_point now);
+  void LogEnd(const proto::JobMsg& job, const proto::JobResult& result, Clock::time_point started,
+              Clock::time_point now);
   void LogThrottled(Clock::time_point now, const char* format, ...) __attribute__((format(printf, 3, 4)));
 
   const WorkerOptions options_;
@@ -170,6 +177,10 @@ class Worker {
   bool key_refused_ = false;
 
   // Throttle for LogThrottled().
+  // Per-job lines (start, end): a few a second under a flood; failed
+  // attempts get a budget of their own, so they are not crowded out.
+  JobLogSampler job_lines_{20};
+  JobLogSampler failure_lines_{100};
   Clock::time_point last_throttled_log_{};
   std::uint64_t suppressed_logs_ = 0;
 

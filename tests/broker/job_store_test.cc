@@ -378,7 +378,7 @@ TEST_F(JobStoreTest, MigratesAVersion4DatabaseToMetricCounters) {
     EXPECT_EQ(s.opened_version(), 4);
     auto v = s.db().Prepare("PRAGMA user_version");
     ASSERT_TRUE(v.ok() && v->Step() == SQLITE_ROW);
-    EXPECT_EQ(v->Int(0), 5);
+    EXPECT_EQ(v->Int(0), schema::CurrentVersion());
     auto job = s.Load(9, false);
     ASSERT_TRUE(job.ok() && job->has_value());
     EXPECT_EQ((*job)->job.state, JobState::kSucceeded);
@@ -390,6 +390,43 @@ TEST_F(JobStoreTest, MigratesAVersion4DatabaseToMetricCounters) {
   JobStore s;
   ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
   EXPECT_EQ(s.metrics().Get("sluice_job_results_total", "kind=\"k\",outcome=\"succeeded\""), 2);
+}
+
+// Schema 6 adds the partial index jobs_dead: a version 5 database opens,
+// and LIST state=dead reads the index, not every job.
+TEST_F(JobStoreTest, MigratesAVersion5DatabaseToTheDeadJobsIndex) {
+  {
+    Database db;
+    std::filesystem::create_directories(dir_ / "sub");
+    ASSERT_TRUE(db.Open(path_).ok());
+    for (int v = 0; v < 5; ++v) ASSERT_TRUE(db.Exec(schema::Migrations()[v]).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA user_version=5").ok());
+    for (int seq = 1; seq <= 50; ++seq) {
+      const char* state = seq % 10 == 0 ? "dead" : "succeeded";
+      ASSERT_TRUE(db.Exec("INSERT INTO jobs(seq, kind, params, state, max_attempts, backoff_ms, timeout_ms, "
+                          "run_at_ms, created_ms, updated_ms, finished_ms) VALUES (" +
+                          std::to_string(seq) + ", 'k', x'80', '" + state + "', 3, 1, 0, 0, 0, 0, 5)")
+                      .ok());
+    }
+  }
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_EQ(s.opened_version(), 5);
+  ListFilter f;
+  f.state = JobState::kDead;
+  f.limit = 3;
+  auto rows = s.List(f);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].job.seq, 50);
+  EXPECT_EQ((*rows)[1].job.seq, 40);
+  EXPECT_EQ((*rows)[2].job.seq, 30);
+  // The plan of that query: the index, not a scan of the table.
+  auto plan = s.db().Prepare("EXPLAIN QUERY PLAN SELECT seq FROM jobs WHERE 1 AND state='dead' ORDER BY seq DESC LIMIT 3");
+  ASSERT_TRUE(plan.ok());
+  std::string detail;
+  while (plan->Step() == SQLITE_ROW) detail += std::string(plan->Text(3)) + ";";
+  EXPECT_NE(detail.find("jobs_dead"), std::string::npos) << detail;
 }
 
 // Counters are written in the commit of the changes they count: what a

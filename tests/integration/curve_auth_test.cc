@@ -309,7 +309,7 @@ TEST_F(CurveAuthTest, NonLoopbackBindWithoutCurveKeyExits2) {
   EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.Describe();
   // --insecure allows it, with a warning.
   ASSERT_TRUE(cluster_.StartBroker({"--insecure"}, "tcp://0.0.0.0:*").ok()) << cluster_.Describe();
-  EXPECT_NE(cluster_.broker()->Stderr().find("WARNING: --insecure"), std::string::npos);
+  EXPECT_NE(cluster_.broker()->Stderr().find("level=warn msg=\"--insecure"), std::string::npos);
 }
 
 }  // namespace

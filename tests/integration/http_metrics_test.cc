@@ -82,8 +82,29 @@ max_attempts = 1
   EXPECT_GT(m.Value("sluice_commits_total"), 0);
   EXPECT_EQ(m.Value("sluice_commit_duration_seconds_count"), m.Value("sluice_commits_total"));
   EXPECT_GT(m.Value("sluice_state_db_bytes", {{"file", "db"}}), 0);
+  EXPECT_EQ(m.Value("sluice_queue_oldest_job_age_seconds", {{"queue", "default"}}), 0);  // none waits
   for (const auto& [name, fam] : m.families) EXPECT_EQ(name.rfind("sluice_", 0), 0u) << name;
   EXPECT_EQ(Get(port, "/no-such-page")->status, 404);
+}
+
+// A job on a queue no worker serves waits: its queue's oldest age grows
+// past zero (a lower bound; the snapshot is taken about once a second).
+TEST_F(HttpMetricsTest, TheOldestQueuedJobsAge) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--http", "127.0.0.1:0"}));
+  const int port = LoggedHttpPort();
+  ASSERT_GT(port, 0);
+  proto::JobSpec parked = Spec("test.noop");
+  parked.queue = "nobody";
+  ASSERT_EQ(SubmitAll({parked}).size(), 1u);
+  std::string body;
+  PromText m = ScrapeUntil(
+      port,
+      [](const PromText& t) {
+        return t.Value("sluice_jobs", {{"state", "queued"}, {"queue", "nobody"}}) == 1 &&
+               t.Value("sluice_queue_oldest_job_age_seconds", {{"queue", "nobody"}}) > 0;
+      },
+      Scaled(Ms(30000)), &body);
+  EXPECT_GT(m.Value("sluice_queue_oldest_job_age_seconds", {{"queue", "nobody"}}), 0) << body;
 }
 
 // Counters survive restarts, a SIGKILL too (they are committed with what
