@@ -116,6 +116,11 @@ Status HttpServer::Start(const HttpListen& listen, std::string token) {
       HttpReply reply = handler(q);
       res.status = reply.status;
       res.set_header("Cache-Control", "no-store");
+      // What jobs report (errors, output tails) is shown by the page, so
+      // the page runs its own files only, and is never framed.
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
       res.set_content(std::move(reply.body), reply.content_type);
     });
   }

@@ -162,6 +162,9 @@ TEST_F(HttpApiTest, TheOverviewShowsRunsDeadJobsSchedulesAndWorkers) {
   EXPECT_EQ(page->status, 200);
   EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
   EXPECT_NE(page->body.find("<script src=\"/status.js\">"), std::string::npos);
+  // It runs its own files only: no inline script, nothing from elsewhere.
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy").rfind("default-src 'self'", 0), 0u);
+  EXPECT_EQ(page->body.find("<script>"), std::string::npos);
   for (const char* f : {"/status.js", "/status.css"}) {
     auto r2 = HttpGet(port_, f);
     ASSERT_TRUE(r2);
