@@ -18,18 +18,50 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   fi
 fi
 bash scripts/build.sh release
-bash scripts/build.sh asan
 jobs=$(nproc 2>/dev/null || echo 2)
-echo "== tests (release)"
+
+# The integration tests mostly wait on the processes they start, so the
+# next build runs beside each test pass at the lowest CPU priority (nice
+# 19: the tests get the CPU whenever they want it) and soaks up the idle
+# time: the ASan build beside the release tests, the fuzzers' build beside
+# the ASan tests. Its output goes to a log, shown when it fails.
+background=""
+# It runs in a session of its own, so that a failure here stops all of it.
+trap '[ -n "$background" ] && { kill -- "-$background" 2>/dev/null; kill "$background" 2>/dev/null; } || true' EXIT
+in_background() {  # LOG COMMAND...: starts COMMAND niced in the background
+  local log=$1
+  shift
+  setsid nice -n 19 "$@" >"$log" 2>&1 &
+  background=$!
+}
+wait_background() {  # LOG WHAT: waits for it; on failure shows its log and stops
+  if ! wait "$background"; then
+    background=""
+    echo "== $2 failed:" >&2
+    cat "$1" >&2
+    exit 1
+  fi
+  background=""
+}
+
+mkdir -p build/ci-logs
+echo "== tests (release), building asan+ubsan beside them"
+in_background build/ci-logs/build-asan.log bash scripts/build.sh asan
 ctest --test-dir build --output-on-failure -j "$jobs"
-echo "== tests (asan+ubsan)"
+wait_background build/ci-logs/build-asan.log "the asan+ubsan build"
+tail -1 build/ci-logs/build-asan.log
+
+echo "== tests (asan+ubsan), building the fuzzers beside them"
+# Fuzzing (tests/fuzz): this build also replays every seed once.
+in_background build/ci-logs/fuzz-replay.log bash tests/fuzz/run.sh --replay
 # The chaos soak (label chaos) and the browser test run on the release build
 # above: the soak is about recovery under faults, and its 60 s of load
 # belongs once in CI; the browser test is about the page's JS.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser"
-# Fuzzing (tests/fuzz): replay every seed, then fuzz each target for 5 s.
+wait_background build/ci-logs/fuzz-replay.log "the fuzzers' build or a seed's replay"
 echo "== fuzz"
-bash tests/fuzz/run.sh --replay
+grep -E "replay|no crash" build/ci-logs/fuzz-replay.log || true
+# Then each target for 5 s.
 bash tests/fuzz/run.sh --seconds 5
 echo "== all tests passed"
