@@ -54,14 +54,16 @@ tail -1 build/ci-logs/build-asan.log
 echo "== tests (asan+ubsan), building the fuzzers beside them"
 # Fuzzing (tests/fuzz): this build also replays every seed once.
 in_background build/ci-logs/fuzz-replay.log bash tests/fuzz/run.sh --replay
-# The chaos soak (label chaos) and the browser test run on the release build
-# above: the soak is about recovery under faults, and its 60 s of load
-# belongs once in CI; the browser test is about the page's JS.
+# The chaos soak (label chaos), the browser test and the network-namespace
+# tests run on the release build above only: the soak is about recovery
+# under faults, and its 60 s of load belongs once in CI; the browser test is
+# about the page's JS; the namespace tests about partitions between hosts,
+# through the same code the other integration tests run under ASan.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns"
 wait_background build/ci-logs/fuzz-replay.log "the fuzzers' build or a seed's replay"
 echo "== fuzz"
 grep -E "replay|no crash" build/ci-logs/fuzz-replay.log || true
-# Then each target for 5 s.
-bash tests/fuzz/run.sh --seconds 5
+# Then each target for 3 s (longer runs: tests/fuzz/README.md).
+bash tests/fuzz/run.sh --seconds 3
 echo "== all tests passed"
