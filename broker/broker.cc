@@ -505,6 +505,12 @@ Status Broker::CommitIfDue(bool force) {
 }
 
 void Broker::Handle(proto::Incoming& in) {
+  if (!Permitted(in)) return;
+  if (Worker* w = jobs_->workers().ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
+  Dispatch(in.routing_id, in.command, in.body, /*from_http=*/false);
+}
+
+void Broker::Dispatch(const std::string& rid, std::uint8_t command, std::string_view body, bool from_http) {
   using C = proto::Command;
   using Handler = void (Broker::*)(const std::string&, std::string_view);
   struct Entry {
@@ -533,28 +539,28 @@ void Broker::Handle(proto::Incoming& in) {
       {static_cast<std::uint8_t>(C::kResume), {&Broker::OnResume, true}},
       {static_cast<std::uint8_t>(C::kReload), {&Broker::OnReload, true}},
   };
-  if (!Permitted(in)) return;
-  if (Worker* w = jobs_->workers().ByRoutingId(in.routing_id)) w->last_seen_ms = clock_->NowMs();
-  auto it = kTable.find(in.command);
+  const bool client = command >= static_cast<std::uint8_t>(C::kSubmit) && command <= static_cast<std::uint8_t>(C::kReload);
+  auto it = kTable.find(command);
+  // /api asks only a client's read-only requests: the page changes nothing.
+  if (from_http && (it == kTable.end() || it->second.writes || !client))
+    return ReplyError(rid, 0, proto::err::kUnknownCommand, "not a read-only request");
   if (it == kTable.end()) {
     counters_.bad_messages++;
-    ReplyError(in.routing_id, proto::PeekReq(in.body), proto::err::kUnknownCommand,
-               std::string("command ") + proto::CommandName(in.command) +
-                   " is not accepted by the broker");
+    ReplyError(rid, proto::PeekReq(body), proto::err::kUnknownCommand,
+               std::string("command ") + proto::CommandName(command) + " is not accepted by the broker");
     return;
   }
-  // What a client submits is UTF-8 throughout (PROTOCOL.md §2.1); what a
-  // worker reports is repaired by its decoder instead.
-  if (in.command >= static_cast<std::uint8_t>(C::kSubmit) && in.command <= static_cast<std::uint8_t>(C::kReload)) {
-    Status utf8 = proto::FindIllFormedUtf8(in.body, proto::CommandName(in.command));
+  // What a client submits (and /api's query text) is UTF-8 throughout
+  // (PROTOCOL.md §2.1); what a worker reports is repaired by its decoder.
+  if (client) {
+    Status utf8 = proto::FindIllFormedUtf8(body, proto::CommandName(command));
     if (!utf8.ok()) {
-      counters_.bad_messages++;
-      return ReplyError(in.routing_id, proto::PeekReq(in.body), proto::err::kBadRequest, utf8.message());
+      if (!from_http) counters_.bad_messages++;
+      return ReplyError(rid, proto::PeekReq(body), proto::err::kBadRequest, utf8.message());
     }
   }
-  if (it->second.writes && !Writable(clock_->NowMs()))
-    return RefuseWrite(in.routing_id, in.command, in.body);
-  (this->*(it->second.handler))(in.routing_id, in.body);
+  if (it->second.writes && !Writable(clock_->NowMs())) return RefuseWrite(rid, command, body);
+  (this->*(it->second.handler))(rid, body);
 }
 
 bool Broker::Permitted(const proto::Incoming& in) {

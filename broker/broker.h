@@ -143,6 +143,10 @@ class Broker {
   Status CommitIfDue(bool force);
   int PollTimeoutMs(std::int64_t now);
   void Handle(proto::Incoming& in);
+  // The command table: `command` to its handler, after the UTF-8 and
+  // writability checks. `from_http` (/api, through the mailbox): only a
+  // client's read-only requests, and a refusal is not a bad message.
+  void Dispatch(const std::string& rid, std::uint8_t command, std::string_view body, bool from_http);
   bool SendNow(Worker& w, proto::Command cmd, std::string_view body);
   bool SendTo(const std::string& rid, proto::Command cmd, std::string_view body);
   // `req`: for a REPLY, the request it answers (it becomes an ERROR when
@@ -164,8 +168,8 @@ class Broker {
   // Closes the mailbox (an HTTP thread waiting for the loop returns at
   // once), then stops the server.
   void StopHttp();
-  // Answers what the HTTP threads asked (/api): read-only requests, with
-  // the same handlers as a client's, their replies going back through SendTo.
+  // Answers what the HTTP threads asked (/api) through Dispatch: the same
+  // handlers as a client's, their replies going back through SendTo.
   void ServeApi();
   void PublishMetricsIfDue();
   std::string MetricsText() const;

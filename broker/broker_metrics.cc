@@ -5,12 +5,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <unordered_map>
 
 #include "broker/broker.h"
 #include "broker/log.h"
 #include "broker/prometheus_text.h"
-#include "schemas/utf8_scan.h"
 
 namespace sluice::broker {
 namespace {
@@ -88,31 +86,8 @@ void Broker::StopHttp() {
 }
 
 void Broker::ServeApi() {
-  using C = proto::Command;
-  using Handler = void (Broker::*)(const std::string&, std::string_view);
-  // Read-only requests only: the page and /api change nothing.
-  static const std::unordered_map<std::uint8_t, Handler> kReads = {
-      {static_cast<std::uint8_t>(C::kStatus), &Broker::OnStatus},
-      {static_cast<std::uint8_t>(C::kList), &Broker::OnList},
-      {static_cast<std::uint8_t>(C::kWorkers), &Broker::OnWorkers},
-      {static_cast<std::uint8_t>(C::kStats), &Broker::OnStats},
-      {static_cast<std::uint8_t>(C::kExtractions), &Broker::OnExtractions},
-      {static_cast<std::uint8_t>(C::kRuns), &Broker::OnRuns},
-      {static_cast<std::uint8_t>(C::kSchedules), &Broker::OnSchedules},
-  };
-  for (ApiMailbox::Request& r : api_->Take()) {
-    auto it = kReads.find(static_cast<std::uint8_t>(r.command));
-    if (it == kReads.end()) {
-      ReplyError(r.routing_id, 0, proto::err::kUnknownCommand, "not a read-only request");
-      continue;
-    }
-    // The query string's text: UTF-8, as a client's request must be.
-    if (Status utf8 = proto::FindIllFormedUtf8(r.body, proto::CommandName(static_cast<std::uint8_t>(r.command))); !utf8.ok()) {
-      ReplyError(r.routing_id, 0, proto::err::kBadRequest, utf8.message());
-      continue;
-    }
-    (this->*(it->second))(r.routing_id, r.body);
-  }
+  for (ApiMailbox::Request& r : api_->Take())
+    Dispatch(r.routing_id, static_cast<std::uint8_t>(r.command), r.body, /*from_http=*/true);
 }
 
 void Broker::PublishMetricsIfDue() {
