@@ -17,7 +17,12 @@ packages=(
   libcpp-httplib-dev  # the broker's HTTP endpoint (/metrics)
 )
 if [ "${1:-}" = "--browser" ]; then
-  packages+=(chromium nodejs npm)  # tests/browser: headless /usr/bin/chromium, playwright-core from npm
+  packages+=(chromium)  # tests/browser: headless /usr/bin/chromium
+  # and node with npm (playwright-core): Debian's, unless a node with its
+  # own npm is already there (NodeSource's nodejs conflicts with Debian's npm)
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()
