@@ -19,11 +19,13 @@
 #include <msgpack.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "schemas/messages.h"
+#include "schemas/s3_config.h"
 #include "workers/cancel_token.h"
 #include "workers/event_log.h"
 #include "workers/secret_allow_list.h"
@@ -37,6 +39,10 @@ inline constexpr std::uint64_t kDefaultExtractMaxBytes = std::uint64_t{2} << 30;
 // the life of the worker; shared by all slot threads (read only).
 struct HandlerSettings {
   std::string landing_dir = "data/landing";            // --landing: where extract.http writes
+  // --landing s3://...: the store's settings (null for a folder), and the
+  // local folder where a body waits for its upload (--spool-dir).
+  std::shared_ptr<const s3::Config> store;
+  std::string spool_dir = "/tmp";
   std::string lakehouse_path = "data/lakehouse.sqlite";  // --lakehouse: load, transform, export
   std::string serving_path = "data/analytics.sqlite";    // --serving: export.serving's target
   // --models-root: where load / transform.sql may read (models_roots.h).

@@ -22,6 +22,7 @@
 #include "workers/landing_names.h"
 #include "workers/landing_writer.h"
 #include "workers/landing_zone.h"
+#include "workers/s3_landing.h"
 #include "workers/secret_template.h"
 
 namespace sluice::worker {
@@ -294,6 +295,14 @@ class ExtractRun {
   bool Land(const HttpResult& http, LandingWriter& writer, const std::string& what);
   // A status that is neither 2xx nor 304.
   bool FailStatus(const HttpResult& http, unsigned back, const std::string& what);
+  // The landing zone's partition for this job: a folder, or a prefix in
+  // the object store (--landing s3://...).
+  Result<std::unique_ptr<LandingPartition>> OpenPartition(std::chrono::system_clock::time_point now);
+  // Whether a landing failure may pass on a retry: not when the store
+  // refused the request itself (credentials, bucket, a bad request).
+  static bool LandingRetryable(const Status& st) {
+    return st.code() != Code::kInvalidArgument && st.code() != Code::kNotFound && st.code() != Code::kInternal;
+  }
 
   const JobContext& job_;
   const CancelToken& cancel_;
@@ -363,13 +372,13 @@ void ExtractRun::Run() {
     if (IEquals(name, "If-Modified-Since")) user_if_modified_since_ = true;
   }
 
-  Result<std::unique_ptr<LandingPartition>> partition = LandingPartition::Open(job_.settings.landing_dir, p_.source, now);
+  Result<std::unique_ptr<LandingPartition>> partition = OpenPartition(now);
   if (!partition.ok()) {
-    Fail("extract.http: " + partition.status().message(), true);
+    Fail("extract.http: " + partition.status().message(), LandingRetryable(partition.status()));
     return;
   }
   partition_ = std::move(partition.value());
-  if (SweepDue(job_.settings.landing_dir + "/" + partition_->relative_dir(), now))
+  if (!job_.settings.store && SweepDue(job_.settings.landing_dir + "/" + partition_->relative_dir(), now))
     if (int swept = partition_->SweepStaleTemps(now, kStaleTempAge); swept > 0)
       job_.log.Info("extract.http: removed %d stale temp file(s) from %s", swept,
                     partition_->relative_dir().c_str());
@@ -382,6 +391,15 @@ void ExtractRun::Run() {
     }
     if (FetchOnce(back, back + 1 == tries)) return;
   }
+}
+
+Result<std::unique_ptr<LandingPartition>> ExtractRun::OpenPartition(std::chrono::system_clock::time_point now) {
+  const HandlerSettings& settings = job_.settings;
+  if (!settings.store) return LandingPartition::Open(settings.landing_dir, p_.source, now);
+  Result<s3::Location> location = s3::ParseLocation(settings.landing_dir);
+  if (!location.ok()) return location.status();
+  s3::Client* client = ThreadS3Client(*settings.store, [this] { return cancel_.reason() != StopReason::kNone; });
+  return OpenS3Partition(client, location.value(), p_.source, now, settings.spool_dir);
 }
 
 bool ExtractRun::FetchOnce(unsigned back, bool last_try) {
@@ -457,7 +475,7 @@ bool ExtractRun::DecideUnfinished(const HttpResult& http, const LandingWriter& w
         case LandingWriter::Stop::kCorrupt:
           return Fail("extract.http: " + what + ": " + writer.stop_status().message(), writer.declared_gzip());
         case LandingWriter::Stop::kIoError:
-          return Fail("extract.http: " + writer.stop_status().message(), true);
+          return Fail("extract.http: " + writer.stop_status().message(), LandingRetryable(writer.stop_status()));
         default:
           return Fail("extract.http: " + what + ": " + writer.stop_status().message(), false);
       }
@@ -471,7 +489,8 @@ bool ExtractRun::Land(const HttpResult& http, LandingWriter& writer, const std::
   Result<Landed> landed = writer.Finish(http.head);
   if (!landed.ok()) {
     const Status& st = landed.status();
-    bool retryable = st.code() == Code::kIOError || (st.code() == Code::kCorruption && writer.declared_gzip());
+    bool retryable = st.code() == Code::kIOError || st.code() == Code::kUnavailable ||
+                     (st.code() == Code::kCorruption && writer.declared_gzip());
     return Fail("extract.http: " + what + ": " + st.message(), retryable);
   }
   out_.path = partition_->RelativePath(landed->name);
@@ -498,6 +517,8 @@ bool ExtractRun::FailStatus(const HttpResult& http, unsigned back, const std::st
 
 void RunExtractHttp(const JobContext& job, const CancelToken& cancel, proto::JobResult* result) {
   ExtractRun(job, cancel, result).Run();
+  // The thread's store client must not keep asking this job's token.
+  if (job.settings.store) ThreadS3Client(*job.settings.store, nullptr);
 }
 
 }  // namespace sluice::worker

@@ -49,7 +49,7 @@ void RunLoad(const JobContext& job, const CancelToken& cancel, proto::JobResult*
   Database db;
   if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())
     return FailFromStatus(proto::kind::kLoad, s, cancel, result);
-  auto report = LoadSourcesFile(db, sources, job.settings.landing_dir, cancel);
+  auto report = LoadSourcesFile(db, sources, job.settings, cancel);
   if (!report.ok()) return FailFromStatus(proto::kind::kLoad, report.status(), cancel, result);
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);

@@ -71,7 +71,7 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
 
   lakehouse::LoadReport loaded;
   if (load) {
-    auto report = LoadSourcesFile(db, sources, job.settings.landing_dir, cancel);
+    auto report = LoadSourcesFile(db, sources, job.settings, cancel);
     if (!report.ok()) return FailFromStatus("transform.sql: load", report.status(), cancel, result);
     loaded = std::move(*report);
   }

@@ -3,14 +3,23 @@
 #include <algorithm>
 
 #include "pipeline/lakehouse/raw_source.h"
+#include "workers/s3_landing.h"
 
 namespace sluice::worker {
 
 Result<lakehouse::LoadReport> LoadSourcesFile(Database& db, const std::string& sources_path,
-                                              const std::string& landing_dir, const CancelToken& cancel) {
+                                              const HandlerSettings& settings, const CancelToken& cancel) {
   auto sources = lakehouse::ReadSources(sources_path);
   if (!sources.ok()) return sources.status();
-  return lakehouse::LoadRaw(db, *sources, landing_dir, [&cancel] { return cancel.stopped(); });
+  auto cancelled = [&cancel] { return cancel.stopped(); };
+  if (!settings.store) return lakehouse::LoadRaw(db, *sources, settings.landing_dir, cancelled);
+  Result<s3::Location> location = s3::ParseLocation(settings.landing_dir);
+  if (!location.ok()) return location.status();
+  s3::Client* client = ThreadS3Client(*settings.store, cancelled);
+  S3LandingFiles landing(client, location.value(), settings.spool_dir);
+  auto report = lakehouse::LoadRaw(db, *sources, landing, cancelled);
+  ThreadS3Client(*settings.store, nullptr);
+  return report;
 }
 
 void PackLoadReport(msgpack::packer<msgpack::sbuffer>& pk, const lakehouse::LoadReport& report) {

@@ -13,13 +13,15 @@
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
 #include "workers/cancel_token.h"
+#include "workers/handler.h"
 
 namespace sluice::worker {
 
-// Reads `sources_path` (sources.toml) and loads the new landing files under
-// `landing_dir` into the lakehouse `db`.
+// Reads `sources_path` (sources.toml) and loads the new landing files of
+// the worker's landing zone (a folder, or s3://... through the calling
+// thread's store client) into the lakehouse `db`.
 Result<lakehouse::LoadReport> LoadSourcesFile(Database& db, const std::string& sources_path,
-                                              const std::string& landing_dir, const CancelToken& cancel);
+                                              const HandlerSettings& settings, const CancelToken& cancel);
 
 // {files_loaded, files_skipped, rows_loaded, files: [{path, table, rows}]};
 // files lists at most the first 100 (outputs stay small).

@@ -51,7 +51,9 @@ bool LandingWriter::Begin(const HttpResponseHead& head) {
                                      "dedup = etag, but the response has no ETag (use dedup auto or hash)"));
     if (!stem.empty()) {
       name_ = stem + "." + ext_ + ".gz";
-      if (partition_->Exists(name_)) return Fail(Stop::kAlreadyLanded, Status::Ok());
+      Result<bool> exists = partition_->Exists(name_);
+      if (!exists.ok()) return Fail(Stop::kIoError, exists.status());
+      if (exists.value()) return Fail(Stop::kAlreadyLanded, Status::Ok());
     }
   }
   Result<std::unique_ptr<TempFile>> temp = partition_->CreateTemp();

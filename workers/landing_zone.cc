@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 #include "workers/folder_sync.h"
 #include "workers/landing_names.h"
@@ -65,10 +66,21 @@ Status TempFile::Write(std::string_view bytes) {
   return Status::Ok();
 }
 
+Result<std::string> PartitionDir(std::string_view source, std::chrono::system_clock::time_point fetch_time) {
+  if (Status st = ValidateSource(source); !st.ok()) return st;
+  const std::time_t t = std::chrono::system_clock::to_time_t(fetch_time);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char yyyymm[32];
+  std::snprintf(yyyymm, sizeof yyyymm, "%04d/%02d", utc.tm_year + 1900, utc.tm_mon + 1);
+  return std::string(source) + "/" + yyyymm;
+}
+
 Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
     const std::string& landing_dir, std::string_view source,
     std::chrono::system_clock::time_point fetch_time) {
-  if (Status st = ValidateSource(source); !st.ok()) return st;
+  Result<std::string> partition_dir = PartitionDir(source, fetch_time);
+  if (!partition_dir.ok()) return partition_dir.status();
   if (landing_dir.empty()) return Status::InvalidArgument("landing: the landing folder is not set");
   std::error_code ec;
   std::filesystem::create_directories(landing_dir, ec);
@@ -76,13 +88,13 @@ Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
   int fd = ::open(landing_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return IoError("open", landing_dir, errno);
 
-  const std::time_t t = std::chrono::system_clock::to_time_t(fetch_time);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char yyyy[16], mm[16];
-  std::snprintf(yyyy, sizeof yyyy, "%04d", utc.tm_year + 1900);
-  std::snprintf(mm, sizeof mm, "%02d", utc.tm_mon + 1);
-  const std::string components[] = {std::string(source), yyyy, mm};
+  std::vector<std::string> components;
+  for (std::size_t start = 0; start <= partition_dir->size();) {
+    const std::size_t slash = partition_dir->find('/', start);
+    const std::size_t end = slash == std::string::npos ? partition_dir->size() : slash;
+    components.push_back(partition_dir->substr(start, end - start));
+    start = end + 1;
+  }
   std::string relative;
   for (const std::string& c : components) {
     relative += (relative.empty() ? "" : "/") + c;
@@ -113,13 +125,12 @@ Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
     ::close(fd);
     return IoError("stat", landing_dir + "/" + relative, err);
   }
-  return std::unique_ptr<LandingPartition>(new LandingPartition(fd, std::move(relative), st.st_dev, st.st_ino));
+  return std::unique_ptr<LandingPartition>(new FolderPartition(fd, std::move(relative), st.st_dev, st.st_ino));
 }
 
-LandingPartition::~LandingPartition() { ::close(dir_fd_); }
+FolderPartition::~FolderPartition() { ::close(dir_fd_); }
 
-int LandingPartition::SweepStaleTemps(std::chrono::system_clock::time_point now,
-                                      std::chrono::seconds max_age) {
+int FolderPartition::SweepStaleTemps(std::chrono::system_clock::time_point now, std::chrono::seconds max_age) {
   int dup_fd = ::fcntl(dir_fd_, F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return 0;
   DIR* dir = ::fdopendir(dup_fd);
@@ -140,35 +151,39 @@ int LandingPartition::SweepStaleTemps(std::chrono::system_clock::time_point now,
   return swept;
 }
 
-bool LandingPartition::Exists(std::string_view name) const {
+Result<bool> FolderPartition::Exists(std::string_view name) {
   if (!IsSafeFileName(name)) return false;
   struct stat st{};
   return ::fstatat(dir_fd_, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-Result<std::unique_ptr<TempFile>> LandingPartition::CreateTemp(bool allow_unnamed) {
+Result<std::unique_ptr<TempFile>> TempFile::CreateIn(int dir_fd, const std::string& where, bool allow_unnamed) {
   if (allow_unnamed) {
-    int fd = ::openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd >= 0) return std::unique_ptr<TempFile>(new TempFile(dir_fd_, fd, std::string()));
+    int fd = ::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    if (fd >= 0) return std::unique_ptr<TempFile>(new TempFile(dir_fd, fd, std::string()));
     // EOPNOTSUPP (the filesystem), EISDIR or EINVAL (older kernels): named.
     if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-      return IoError("create a temp file in", relative_dir_, errno);
+      return IoError("create a temp file in", where, errno);
   }
   for (int tries = 0; tries < 8; ++tries) {
     std::string name = std::string(kTempPrefix) + RandomHex16();
-    int fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0) return std::unique_ptr<TempFile>(new TempFile(dir_fd_, fd, std::move(name)));
-    if (errno != EEXIST) return IoError("create a temp file in", relative_dir_, errno);
+    int fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) return std::unique_ptr<TempFile>(new TempFile(dir_fd, fd, std::move(name)));
+    if (errno != EEXIST) return IoError("create a temp file in", where, errno);
   }
-  return Status::IOError("landing: cannot create a temp file in " + relative_dir_ + ": names taken");
+  return Status::IOError("landing: cannot create a temp file in " + where + ": names taken");
 }
 
-Status LandingPartition::SyncFolder() {
+Result<std::unique_ptr<TempFile>> FolderPartition::CreateTemp(bool allow_unnamed) {
+  return TempFile::CreateIn(dir_fd_, relative_dir_, allow_unnamed);
+}
+
+Status FolderPartition::SyncFolder() {
   Status st = FolderSync::Sync(dir_fd_, dev_, ino_);
   return st.ok() ? st : Status::IOError("landing: " + relative_dir_ + ": " + st.message());
 }
 
-Result<bool> LandingPartition::Publish(TempFile* temp, std::string_view name) {
+Result<bool> FolderPartition::Publish(TempFile* temp, std::string_view name) {
   if (!IsSafeFileName(name)) return Status::Internal("landing: unsafe file name " + Quoted(name));
   const std::string target(name);
   if (::fsync(temp->fd_) != 0) return IoError("fsync", RelativePath(temp->Describe()), errno);

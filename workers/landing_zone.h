@@ -40,11 +40,12 @@
 
 namespace sluice::worker {
 
-class LandingPartition;
-
-// A temp file in a partition. Deleted by the destructor unless published.
+// A temp file: unnamed (O_TMPFILE) where the filesystem has it, else named
+// ".sluice-tmp-<16 hex>". Deleted by the destructor unless published.
 class TempFile {
  public:
+  // Creates one in the folder `dir_fd` (`where` names it in errors).
+  static Result<std::unique_ptr<TempFile>> CreateIn(int dir_fd, const std::string& where, bool allow_unnamed);
   ~TempFile();
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
@@ -54,9 +55,11 @@ class TempFile {
   std::uint64_t size() const { return size_; }
   // The temp file's name; empty for an unnamed (O_TMPFILE) one.
   const std::string& name() const { return name_; }
+  // Open for reading and writing (an object-store partition uploads from it).
+  int fd() const { return fd_; }
 
  private:
-  friend class LandingPartition;
+  friend class FolderPartition;
   TempFile(int dir_fd, int fd, std::string name) : dir_fd_(dir_fd), fd_(fd), name_(std::move(name)) {}
   std::string Describe() const { return name_.empty() ? "(an unnamed temp file)" : name_; }
   int dir_fd_;  // borrowed from the partition, which outlives its temp files
@@ -66,19 +69,27 @@ class TempFile {
   bool published_ = false;
 };
 
+// "{source}/{YYYY}/{MM}" for the UTC month of `fetch_time`; `source` must
+// pass ValidateSource().
+Result<std::string> PartitionDir(std::string_view source, std::chrono::system_clock::time_point fetch_time);
+
+// One partition of a landing zone: a folder (FolderPartition, below) or a
+// prefix in an object store (workers/s3_landing.h). LandingWriter streams a
+// body into a TempFile from CreateTemp() and names it with Publish().
 class LandingPartition {
  public:
-  // Opens {landing_dir}/{source}/{YYYY}/{MM} for the UTC month of
-  // `fetch_time`, creating what is missing (landing_dir too). `source` must
-  // pass ValidateSource().
-  static Result<std::unique_ptr<LandingPartition>> Open(const std::string& landing_dir,
-                                                        std::string_view source,
-                                                        std::chrono::system_clock::time_point fetch_time);
-  ~LandingPartition();
+  virtual ~LandingPartition() = default;
   LandingPartition(const LandingPartition&) = delete;
   LandingPartition& operator=(const LandingPartition&) = delete;
 
-  // "{source}/{YYYY}/{MM}", relative to the landing folder.
+  // The folder's partition: opens {landing_dir}/{source}/{YYYY}/{MM} for
+  // the UTC month of `fetch_time`, creating what is missing (landing_dir
+  // too). `source` must pass ValidateSource().
+  static Result<std::unique_ptr<LandingPartition>> Open(const std::string& landing_dir,
+                                                        std::string_view source,
+                                                        std::chrono::system_clock::time_point fetch_time);
+
+  // "{source}/{YYYY}/{MM}", relative to the landing zone's root.
   const std::string& relative_dir() const { return relative_dir_; }
   // relative_dir() + "/" + name.
   std::string RelativePath(std::string_view name) const { return relative_dir_ + "/" + std::string(name); }
@@ -86,27 +97,42 @@ class LandingPartition {
   // Deletes temp files whose last write is older than `max_age` before
   // `now` (left by a killed worker; a live download writes every few
   // seconds or fails on its stall timeout). Returns how many.
-  int SweepStaleTemps(std::chrono::system_clock::time_point now, std::chrono::seconds max_age);
+  virtual int SweepStaleTemps(std::chrono::system_clock::time_point /*now*/, std::chrono::seconds /*max_age*/) {
+    return 0;
+  }
 
-  // True if a file (or anything) named `name` is in the partition.
-  bool Exists(std::string_view name) const;
+  // True if a landing file named `name` is in the partition.
+  virtual Result<bool> Exists(std::string_view name) = 0;
 
-  // An unnamed O_TMPFILE where the filesystem has it (and
-  // `allow_unnamed`), else a named one.
-  Result<std::unique_ptr<TempFile>> CreateTemp(bool allow_unnamed = true);
+  // A temp file for a download on its way to becoming `name`.
+  virtual Result<std::unique_ptr<TempFile>> CreateTemp(bool allow_unnamed = true) = 0;
 
-  // Makes `temp` the landing file `name`: fsync, link (or rename) unless
-  // `name` exists, fsync of the folder. Returns true when published, false
-  // when `name` already existed (the temp file is deleted; nothing else
-  // changes).
-  Result<bool> Publish(TempFile* temp, std::string_view name);
+  // Makes `temp` the landing file `name` unless `name` exists. Returns true
+  // when published, false when `name` already existed (the temp file is
+  // deleted; nothing else changes).
+  virtual Result<bool> Publish(TempFile* temp, std::string_view name) = 0;
+
+ protected:
+  explicit LandingPartition(std::string relative_dir) : relative_dir_(std::move(relative_dir)) {}
+  std::string relative_dir_;
+};
+
+// A partition folder on a local (or shared) filesystem; see the top.
+class FolderPartition final : public LandingPartition {
+ public:
+  ~FolderPartition() override;
+  int SweepStaleTemps(std::chrono::system_clock::time_point now, std::chrono::seconds max_age) override;
+  Result<bool> Exists(std::string_view name) override;
+  Result<std::unique_ptr<TempFile>> CreateTemp(bool allow_unnamed = true) override;
+  // fsync, link (or rename) unless `name` exists, fsync of the folder.
+  Result<bool> Publish(TempFile* temp, std::string_view name) override;
 
  private:
-  LandingPartition(int dir_fd, std::string relative_dir, dev_t dev, ino_t ino)
-      : dir_fd_(dir_fd), relative_dir_(std::move(relative_dir)), dev_(dev), ino_(ino) {}
+  friend class LandingPartition;
+  FolderPartition(int dir_fd, std::string relative_dir, dev_t dev, ino_t ino)
+      : LandingPartition(std::move(relative_dir)), dir_fd_(dir_fd), dev_(dev), ino_(ino) {}
   Status SyncFolder();
   int dir_fd_;
-  std::string relative_dir_;
   dev_t dev_;  // the folder's, for FolderSync
   ino_t ino_;
 };

@@ -107,10 +107,17 @@ int main(int argc, char** argv) {
                "Run 'exec' jobs (arbitrary commands). Without it the kind is not announced and "
                "such jobs fail");
   app.add_option("--landing", options.landing,
-                 "Landing zone folder: extract.http writes {source}/{YYYY}/{MM}/ files under it "
-                 "(created if missing; may be shared by many workers)")
+                 "Landing zone: a folder, or s3://bucket/prefix in an S3-compatible store "
+                 "(credentials and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                 "AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL). "
+                 "extract.http writes {source}/{YYYY}/{MM}/ files under it (a folder is created "
+                 "if missing; may be shared by many workers); load reads them")
       ->envname("LANDING_DIR")
       ->capture_default_str();
+  app.add_option("--spool-dir", options.spool_dir,
+                 "With an s3:// landing zone: the local folder where a download waits for its "
+                 "upload (default: $TMPDIR or /tmp)")
+      ->envname("SLUICE_SPOOL_DIR");
   app.add_option("--lakehouse", options.lakehouse,
                  "The lakehouse SQLite file that load and transform.sql write and export.serving "
                  "reads (one writer at a time: the broker gives these kinds one concurrency key)")
@@ -211,6 +218,10 @@ int main(int argc, char** argv) {
   }
   if (sluice::Status keys = sluice::worker::LoadCurveKeys(&options); !keys.ok()) {
     std::fprintf(stderr, "sluice-worker: %s\n", keys.message().c_str());
+    return 2;
+  }
+  if (sluice::Status store = sluice::worker::LoadObjectStore(&options); !store.ok()) {
+    std::fprintf(stderr, "sluice-worker: %s\n", store.message().c_str());
     return 2;
   }
 

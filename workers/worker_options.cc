@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include <zmq.h>
@@ -11,6 +12,7 @@
 #include "schemas/msgpack_reader.h"
 #include "schemas/name_rule.h"
 #include "schemas/protocol.h"
+#include "schemas/s3_location.h"
 #include "workers/handler.h"
 #include "workers/secret_allow_list.h"
 
@@ -71,9 +73,25 @@ Status LoadCurveKeys(WorkerOptions* o) {
   return Status::Ok();
 }
 
+Status LoadObjectStore(WorkerOptions* o) {
+  if (!s3::IsS3Url(o->landing)) return Status::Ok();
+  Result<s3::Location> location = s3::ParseLocation(o->landing);
+  if (!location.ok()) return Status::InvalidArgument("--landing: " + location.status().message());
+  Result<s3::Config> config = s3::ConfigFromEnv();
+  if (!config.ok()) return Status::InvalidArgument("--landing " + o->landing + ": " + config.status().message());
+  o->store = std::make_shared<const s3::Config>(std::move(config).value());
+  return Status::Ok();
+}
+
 HandlerSettings SettingsFrom(const WorkerOptions& o) {
   HandlerSettings s;
   s.landing_dir = o.landing;
+  s.store = o.store;
+  s.spool_dir = o.spool_dir;
+  if (s.spool_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    s.spool_dir = tmp != nullptr && tmp[0] == '/' ? tmp : "/tmp";
+  }
   s.lakehouse_path = o.lakehouse;
   s.serving_path = o.serving;
   s.models_roots = o.models_roots;

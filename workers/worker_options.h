@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "schemas/curve_cert.h"
+#include "schemas/s3_config.h"
 #include "schemas/status.h"
 
 namespace sluice::worker {
@@ -30,7 +32,8 @@ struct WorkerOptions {
   bool adaptive = true;
   std::vector<std::string> queues = {"default"};
   bool allow_exec = false;                         // run (and announce) the exec kind
-  std::string landing = "data/landing";            // landing zone root (extract.http)
+  std::string landing = "data/landing";            // landing zone root (extract.http): a folder or s3://bucket/prefix
+  std::string spool_dir;                           // where bodies wait before an upload; "": $TMPDIR or /tmp
   std::string lakehouse = "data/lakehouse.sqlite";  // load, transform.sql, export.serving
   std::string serving = "data/analytics.sqlite";    // export.serving's target
   std::vector<std::string> models_roots = {"."};    // where load / transform.sql may read
@@ -46,6 +49,9 @@ struct WorkerOptions {
   std::string curve_key_file;
   std::string broker_key_file;
   curve::ClientKeys curve;
+  // The object store's settings (AWS_* variables) when --landing is
+  // s3://...; LoadObjectStore() reads them.
+  std::shared_ptr<const s3::Config> store;
 };
 
 // "<host>-<pid>-<6 random hex digits>", at most proto::kMaxIdBytes bytes
@@ -60,6 +66,12 @@ Status ValidateOptions(const WorkerOptions& options);
 // (InvalidArgument/NotFound) names the file, or the missing flag when only
 // one of the two is given; sluice-worker exits 2 with it.
 Status LoadCurveKeys(WorkerOptions* options);
+
+// When --landing is s3://...: checks the location and reads the store's
+// credentials and endpoint from the AWS_* variables into `store`.
+// InvalidArgument names the flag or the missing variable; sluice-worker
+// exits 2 with it.
+Status LoadObjectStore(WorkerOptions* options);
 
 struct HandlerSettings;
 // What handlers read, from validated options.

@@ -1,5 +1,7 @@
 #include "pipeline/lakehouse/landing_glob.h"
 
+#include "pipeline/lakehouse/landing_files.h"
+
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -10,13 +12,23 @@ namespace sluice::lakehouse {
 
 namespace fs = std::filesystem;
 
+std::string GlobFixedFolders(const std::string& glob) {
+  const std::size_t wild = glob.find_first_of("*?[\\");
+  const std::string fixed = glob.substr(0, wild);
+  const std::size_t slash = fixed.rfind('/');
+  return slash == std::string::npos ? std::string() : fixed.substr(0, slash + 1);
+}
+
+bool GlobSelects(const std::string& glob, const std::string& relative) {
+  if (relative.empty() || relative.front() == '.' || relative.find("/.") != std::string::npos) return false;
+  return fnmatch(glob.c_str(), relative.c_str(), 0) == 0;
+}
+
 Result<std::vector<std::string>> FindLandingFiles(const std::string& landing_dir, const std::string& glob) {
   std::vector<std::string> out;
   // The folders before the first wildcard need no walking.
-  std::size_t wild = glob.find_first_of("*?[\\");
-  std::string fixed = glob.substr(0, wild);
-  std::size_t slash = fixed.rfind('/');
-  std::string prefix = slash == std::string::npos ? std::string() : fixed.substr(0, slash);
+  std::string prefix = GlobFixedFolders(glob);
+  if (!prefix.empty()) prefix.pop_back();
   std::string root = landing_dir.empty() ? std::string(".") : landing_dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   if (root == "/") root.clear();  // paths below start with "/" + rel
@@ -41,6 +53,10 @@ Result<std::vector<std::string>> FindLandingFiles(const std::string& landing_dir
   if (ec) return Status::IOError("cannot list " + start.string() + ": " + ec.message());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+Result<std::vector<std::string>> FolderLandingFiles::Find(const std::string& glob) {
+  return FindLandingFiles(landing_dir_, glob);
 }
 
 }  // namespace sluice::lakehouse

@@ -16,4 +16,12 @@ namespace sluice::lakehouse {
 // files, not an error.
 Result<std::vector<std::string>> FindLandingFiles(const std::string& landing_dir, const std::string& glob);
 
+// For a store that lists names instead of walking folders: the folders
+// before the glob's first wildcard ("" or "a/b/"), which is all a listing
+// needs to ask for ...
+std::string GlobFixedFolders(const std::string& glob);
+// ... and whether the glob selects `relative`: fnmatch as above, and no
+// component starting with '.'.
+bool GlobSelects(const std::string& glob, const std::string& relative);
+
 }  // namespace sluice::lakehouse

@@ -175,6 +175,12 @@ Status LoadJson(sluice::Database& db, FileLoad& f) {
 
 Result<LoadReport> LoadRaw(sluice::Database& db, const std::vector<RawSource>& sources,
                            const std::string& landing_dir, const std::function<bool()>& cancelled) {
+  FolderLandingFiles folder(landing_dir);
+  return LoadRaw(db, sources, folder, cancelled);
+}
+
+Result<LoadReport> LoadRaw(sluice::Database& db, const std::vector<RawSource>& sources, LandingFiles& landing,
+                           const std::function<bool()>& cancelled) {
   LoadReport report;
   if (db.handle() == nullptr) return Status::InvalidArgument("LoadRaw: the lakehouse is not open");
   LoadLedger ledger;
@@ -186,7 +192,7 @@ Result<LoadReport> LoadRaw(sluice::Database& db, const std::vector<RawSource>& s
   };
 
   for (const RawSource& source : sources) {
-    auto files = FindLandingFiles(landing_dir, source.glob);
+    auto files = landing.Find(source.glob);
     if (!files.ok()) return files.status();
     for (const std::string& rel : *files) {
       if (cancelled && cancelled())
@@ -197,7 +203,9 @@ Result<LoadReport> LoadRaw(sluice::Database& db, const std::vector<RawSource>& s
         ++report.files_skipped;
         continue;
       }
-      const std::string abs = landing_dir + "/" + rel;
+      auto fetched = landing.Fetch(rel);
+      if (!fetched.ok()) return WithContext(fetched.status(), rel + ": ");
+      const std::string abs = std::move(fetched).value();
       auto date = IngestDate(rel, abs);
       if (!date.ok()) return date.status();
       FileLoad f{source, rel, abs, *date, cancelled};

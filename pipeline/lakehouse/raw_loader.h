@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/lakehouse/landing_files.h"
 #include "pipeline/lakehouse/raw_source.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
@@ -48,5 +49,8 @@ struct LoadReport {
 
 Result<LoadReport> LoadRaw(sluice::Database& db, const std::vector<RawSource>& sources,
                            const std::string& landing_dir, const std::function<bool()>& cancelled = {});
+// The same from any landing zone (a folder, an object store).
+Result<LoadReport> LoadRaw(sluice::Database& db, const std::vector<RawSource>& sources, LandingFiles& landing,
+                           const std::function<bool()>& cancelled = {});
 
 }  // namespace sluice::lakehouse

@@ -8,11 +8,14 @@ if(NOT TARGET sluice_integ_harness)
     ${_harness_dir}/temp_dir.cc
     ${_harness_dir}/wire_client.cc
     ${_harness_dir}/state_db.cc
-    ${_harness_dir}/cluster.cc)
+    ${_harness_dir}/cluster.cc
+    ${_harness_dir}/s3_front.cc)
   target_compile_options(sluice_integ_harness PRIVATE ${SLUICE_WARNINGS})
-  target_compile_definitions(sluice_integ_harness PRIVATE SLUICE_BIN_DIR="${PROJECT_BINARY_DIR}/bin")
+  target_compile_definitions(sluice_integ_harness PRIVATE SLUICE_BIN_DIR="${PROJECT_BINARY_DIR}/bin"
+    SLUICE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_link_libraries(sluice_integ_harness PUBLIC
-    sluice_schemas nlohmann_json::nlohmann_json PkgConfig::SQLITE3 Threads::Threads)
+    sluice_schemas nlohmann_json::nlohmann_json PkgConfig::SQLITE3 Threads::Threads
+    PRIVATE sluice_curl)
   # The binaries under test are built before anything that starts them.
   foreach(bin sluice-broker sluice-worker sluice)
     if(TARGET ${bin})
