@@ -8,7 +8,7 @@
 # it runs the transform and export stages, and extracts), worker 2 default
 # (extracts only), as two hosts would.
 #
-# Usage: scripts/pipeline.sh [--data DIR] [--as-of YYYY-MM-DD]
+# Usage: scripts/pipeline.sh [--data DIR] [--as-of YYYY-MM-DD] [--landing s3://BUCKET/PREFIX]
 #   --data DIR     where everything lives (default: data, or $SLUICE_DATA_DIR):
 #                  DIR/origin (generated files), DIR/landing, DIR/lakehouse.sqlite,
 #                  DIR/analytics.sqlite, DIR/state.sqlite persist between runs,
@@ -16,6 +16,13 @@
 #                  (logs, nginx temp, the endpoint file) is per run.
 #   --as-of DATE   the generator's "today" and the run's logical date
 #                  (default: today, UTC)
+#   --landing s3://BUCKET/PREFIX
+#                  land in an S3-compatible store instead of DIR/landing
+#                  (credentials and endpoint: the AWS_* variables). The two
+#                  workers then share no folder, as two hosts would: worker 1
+#                  (queue lakehouse) loads from the bucket, builds and
+#                  exports; worker 2 (queue default) extracts; each has its
+#                  own DIR/hostN folder for spool files.
 # Binaries from $SLUICE_BIN_DIR (default build/bin). Exit 0 when the run
 # succeeded; otherwise non-zero, after the logs' tails.
 set -euo pipefail
@@ -24,10 +31,12 @@ repo=$(pwd)
 bin=${SLUICE_BIN_DIR:-build/bin}
 data=${SLUICE_DATA_DIR:-data}
 as_of=""
+landing=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data=$2; shift 2 ;;
     --as-of) as_of=$2; shift 2 ;;
+    --landing) landing=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "pipeline.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -41,6 +50,7 @@ bin=$(cd "$bin" && pwd)
 mkdir -p "$data"
 data=$(cd "$data" && pwd)
 run_dir=$data/run
+[ -n "$landing" ] || landing=$data/landing
 models=pipeline/default/models   # relative to the workers' first --models-root (the repository)
 
 # Per-run scratch only; origin, landing, lakehouse, serving DB and broker
@@ -134,12 +144,24 @@ export SLUICE_BROKER=$(cat "$run_dir/endpoint")
 for i in 1 2; do
   queues=default
   [ "$i" = 1 ] && queues=lakehouse,default
-  "$bin/sluice-worker" --slots 4 --worker-id "pipeline-worker-$i" --queues "$queues" --landing "$data/landing" \
-    --lakehouse "$data/lakehouse.sqlite" --serving "$data/analytics.sqlite" \
+  host_args=()
+  case "$landing" in
+    s3://*)
+      # No shared folder: worker 1 only loads, builds and exports.
+      [ "$i" = 1 ] && queues=lakehouse
+      mkdir -p "$data/host$i"
+      host_args=(--spool-dir "$data/host$i/spool")
+      ;;
+  esac
+  "$bin/sluice-worker" --slots 4 --worker-id "pipeline-worker-$i" --queues "$queues" --landing "$landing" \
+    --lakehouse "$data/lakehouse.sqlite" --serving "$data/analytics.sqlite" "${host_args[@]}" \
     --models-root "$repo" 2>"$run_dir/worker$i.log" &
   started $! "worker $i"
 done
-echo "broker on $SLUICE_BROKER (state: $data/state.sqlite), 2 workers (queues lakehouse,default and default)"
+case "$landing" in
+  s3://*) echo "broker on $SLUICE_BROKER (state: $data/state.sqlite), 2 workers (queues lakehouse and default), landing in $landing" ;;
+  *) echo "broker on $SLUICE_BROKER (state: $data/state.sqlite), 2 workers (queues lakehouse,default and default)" ;;
+esac
 
 # The run's logical date: today (UTC), or --as-of (then also a run parameter,
 # so the extracts ask for that period and the models build up to it).
