@@ -3,6 +3,10 @@
 # are missing. Needs root (or sudo). Safe to run again.
 #   --browser  also what the status page's browser test needs (scripts/test.sh):
 #              Debian's chromium, nodejs and npm
+#   --s3       also what the object-store tests need (scripts/test.sh): nodejs
+#              and npm (s3rver), python3-botocore (the test store checks
+#              every signature with botocore's signer) and awscli (the
+#              independent client)
 set -euo pipefail
 
 packages=(
@@ -16,13 +20,24 @@ packages=(
   redis-server libhiredis-dev  # bench/redis_peer.cc: the redis peer benchmark (sluice-bench-redis)
   libcpp-httplib-dev  # the broker's HTTP endpoint (/metrics)
 )
-if [ "${1:-}" = "--browser" ]; then
-  packages+=(chromium)  # tests/browser: headless /usr/bin/chromium
-  # and node with npm (playwright-core): Debian's, unless a node with its
-  # own npm is already there (NodeSource's nodejs conflicts with Debian's npm)
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    packages+=(nodejs npm)
-  fi
+need_node=0
+for flag in "$@"; do
+  case "$flag" in
+    --browser)
+      packages+=(chromium)  # tests/browser: headless /usr/bin/chromium
+      need_node=1           # playwright-core
+      ;;
+    --s3)
+      packages+=(python3-botocore awscli)  # tests/s3: the signature check, the independent client
+      need_node=1                          # s3rver
+      ;;
+    *) echo "install-deps: unknown flag '$flag' (--browser, --s3)" >&2; exit 2 ;;
+  esac
+done
+# node with npm: Debian's, unless a node with its own npm is already there
+# (NodeSource's nodejs conflicts with Debian's npm).
+if [ "$need_node" = 1 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  packages+=(nodejs npm)
 fi
 
 missing=()

@@ -3,20 +3,23 @@
 # on the release build and under AddressSanitizer + UBSan; then the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --browser
-# The browser test's driver, from npm (the version package-lock.json pins;
-# Chromium is Debian's, never downloaded). Node trusts the system's CA
-# bundle too (a host behind a TLS-inspecting proxy has its CA there). If
-# the registry cannot be reached, say so loudly: the browser test then
-# skips, naming what is missing.
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
-    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
-  fi
-  if ! npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error; then
-    echo "test.sh: WARNING: npm could not install playwright-core; browser_status_page_test will be skipped" >&2
-  fi
+bash scripts/install-deps.sh --browser --s3
+# From npm, at the versions package-lock.json pins: the browser test's
+# driver (Chromium is Debian's, never downloaded) and the test S3 store.
+# Node trusts the system's CA bundle too (a host behind a TLS-inspecting
+# proxy has its CA there). If the registry cannot be reached, say so
+# loudly: those tests then skip, naming what is missing.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 fi
+npm_install() {  # FOLDER PACKAGE WHAT-SKIPS
+  [ -d "$1/node_modules/$2" ] && return 0
+  if ! npm ci --prefix "$1" --no-audit --no-fund --loglevel=error; then
+    echo "test.sh: WARNING: npm could not install $2; $3 will be skipped" >&2
+  fi
+}
+npm_install tests/browser playwright-core "browser_status_page_test"
+npm_install tests/s3 s3rver "the S3 tests"
 bash scripts/build.sh release
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -58,9 +61,10 @@ in_background build/ci-logs/fuzz-replay.log bash tests/fuzz/run.sh --replay
 # tests run on the release build above only: the soak is about recovery
 # under faults, and its 60 s of load belongs once in CI; the browser test is
 # about the page's JS; the namespace tests about partitions between hosts,
-# through the same code the other integration tests run under ASan.
+# through the same code the other integration tests run under ASan; the
+# test S3 store's own check (label s3front) about the store, not sluice.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns|s3front"
 wait_background build/ci-logs/fuzz-replay.log "the fuzzers' build or a seed's replay"
 echo "== fuzz"
 grep -E "replay|no crash" build/ci-logs/fuzz-replay.log || true
