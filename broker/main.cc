@@ -7,13 +7,16 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 #include <sqlite3.h>
 
 #include "broker/bind_policy.h"
 #include "broker/broker.h"
+#include "broker/state_backup.h"
 #include "broker/duration_flag.h"
 #include "broker/http_server.h"
 #include "broker/log.h"
@@ -49,6 +52,54 @@ struct DurationValidator : public CLI::Validator {
     };
   }
 };
+
+// --backup: the location and the store's settings; with
+// --restore-if-missing and no state file, the newest snapshot restored
+// first. Null (and *rc the exit code) when the broker must not start.
+std::unique_ptr<sluice::broker::StateBackup> SetUpBackup(const std::string& url, const std::string& interval,
+                                                         const sluice::backup::Retention& keep,
+                                                         const std::string& state_path, bool restore_if_missing,
+                                                         int* rc) {
+  auto location = sluice::s3::ParseLocation(url);
+  if (!location.ok()) {
+    std::fprintf(stderr, "sluice-broker: --backup: %s\n", location.status().message().c_str());
+    *rc = 2;
+    return nullptr;
+  }
+  auto store = sluice::s3::ConfigFromEnv();
+  if (!store.ok()) {
+    std::fprintf(stderr, "sluice-broker: --backup %s: %s\n", url.c_str(), store.status().message().c_str());
+    *rc = 2;
+    return nullptr;
+  }
+  std::error_code ec;
+  std::string dir = std::filesystem::path(state_path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  if (restore_if_missing && !std::filesystem::exists(state_path, ec)) {
+    sluice::s3::Client client(store.value());
+    auto restored = sluice::backup::RestoreDatabase(client, location.value(), sluice::backup::StateSubject(),
+                                                    state_path, {});
+    if (restored.ok()) {
+      sluice::broker::Logf("restored the state database %s from %s (snapshot %s)", state_path.c_str(),
+                           url.c_str(), restored->c_str());
+    } else if (restored.status().code() == sluice::Code::kNotFound) {
+      sluice::broker::Logf("--restore-if-missing: %s; starting with a new state database",
+                           restored.status().message().c_str());
+    } else {
+      std::fprintf(stderr, "sluice-broker: --restore-if-missing: %s\n", restored.status().message().c_str());
+      *rc = 3;
+      return nullptr;
+    }
+  }
+  sluice::broker::StateBackupConfig config;
+  config.location = std::move(location).value();
+  config.store = std::move(store).value();
+  config.interval = std::chrono::milliseconds(*sluice::broker::ParseDurationMs(interval));
+  config.retention = keep;
+  config.state_path = state_path;
+  config.temp_dir = dir;
+  return std::make_unique<sluice::broker::StateBackup>(std::move(config));
+}
 
 }  // namespace
 
@@ -134,6 +185,29 @@ int main(int argc, char** argv) {
                  "a file holding the bearer token every HTTP request must carry "
                  "(Authorization: Bearer TOKEN)")
       ->check(CLI::ExistingFile);
+  std::string backup_url, backup_interval = "1h";
+  sluice::backup::Retention keep;
+  bool restore_if_missing = false;
+  app.add_option("--backup", backup_url,
+                 "s3://bucket/prefix: snapshot the state database there every --backup-interval and at a "
+                 "clean shutdown (gzipped, under state/; credentials and endpoint from the AWS_* "
+                 "variables). What happened since the last snapshot is what a lost host loses")
+      ->envname("SLUICE_BACKUP");
+  app.add_option("--backup-interval", backup_interval, "time between state snapshots (the recovery point)")
+      ->check(DurationValidator())
+      ->capture_default_str();
+  app.add_option("--backup-keep-last", keep.keep_last, "snapshots kept: the newest N")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--backup-keep-daily", keep.keep_daily, "and the newest of each of the last N days")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--backup-keep-weekly", keep.keep_weekly, "and the newest of each of the last N ISO weeks")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_flag("--restore-if-missing", restore_if_missing,
+               "when the state database does not exist, restore the newest snapshot from --backup "
+               "before starting (a new host); none there: start with a new database");
   app.add_flag("--verbose", cfg.verbose, "log dropped messages and periodic work");
   std::string log_format = "logfmt";
   app.add_option("--log-format", log_format,
@@ -237,6 +311,16 @@ int main(int argc, char** argv) {
   // not used). Must precede the first connection.
   sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
+  std::unique_ptr<sluice::broker::StateBackup> state_backup;
+  if (!backup_url.empty()) {
+    int rc = 0;
+    state_backup = SetUpBackup(backup_url, backup_interval, keep, cfg.state_path, restore_if_missing, &rc);
+    if (!state_backup) return rc;
+  } else if (restore_if_missing) {
+    std::fprintf(stderr, "sluice-broker: --restore-if-missing needs --backup (where to restore from)\n");
+    return 2;
+  }
+
   sluice::broker::SystemClock clock(clock_offset_ms);
   sluice::broker::Broker broker(cfg, &clock);
   sluice::Status s = broker.Start();
@@ -246,9 +330,14 @@ int main(int argc, char** argv) {
   }
   g_broker.store(&broker);
   sluice::broker::NotifyReady();  // listening, endpoint file written: systemd's Type=notify
+  if (state_backup) state_backup->Start();
   s = broker.Run(g_stop);
   sluice::broker::NotifyStopping();
   g_broker.store(nullptr);
+  if (state_backup) {
+    state_backup->Stop();
+    if (s.ok()) (void)state_backup->RunOnce();  // the last commit is in this one
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "sluice-broker: fatal: %s\n", s.message().c_str());
     return 1;

@@ -44,6 +44,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddClusterCommands(app, ctx, &commands);
   AddExtractCommands(app, ctx, &commands);
   AddKeyCommands(app, ctx, &commands);
+  AddBackupCommands(app, ctx, &commands);
   AddCronCommands(app, ctx, &commands);
   AddRunCommands(app, ctx, &commands);  // after AddJobCommands: extends status and cancel
   AddModelCommands(app, ctx, &commands);

@@ -56,6 +56,8 @@ using CommandList = std::vector<std::pair<CLI::App*, std::function<int()>>>;
 void AddSubmitCommands(CLI::App& app, Context& ctx, CommandList* commands);
 // status, list, wait, retry, cancel (cli_jobs.cc)
 void AddJobCommands(CLI::App& app, Context& ctx, CommandList* commands);
+// backup, restore (cli_backup.cc)
+void AddBackupCommands(CLI::App& app, Context& ctx, CommandList* commands);
 // workers, stats (cli_cluster.cc)
 void AddClusterCommands(CLI::App& app, Context& ctx, CommandList* commands);
 // extractions, backfill (cli_extract.cc)

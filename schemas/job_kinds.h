@@ -18,15 +18,16 @@ inline constexpr std::string_view kExtractHttp = "extract.http";
 inline constexpr std::string_view kLoad = "load";
 inline constexpr std::string_view kTransformSql = "transform.sql";
 inline constexpr std::string_view kExportServing = "export.serving";
+inline constexpr std::string_view kBackup = "backup";
 inline constexpr std::string_view kTestNoop = "test.noop";
 inline constexpr std::string_view kTestSleep = "test.sleep";
 inline constexpr std::string_view kTestFail = "test.fail";
 inline constexpr std::string_view kTestCrash = "test.crash";
 }  // namespace kind
 
-inline constexpr std::array<std::string_view, 9> kBuiltinKinds = {
-    kind::kExec,      kind::kExtractHttp, kind::kLoad,     kind::kTransformSql, kind::kExportServing,
-    kind::kTestNoop,  kind::kTestSleep,   kind::kTestFail, kind::kTestCrash,
+inline constexpr std::array<std::string_view, 10> kBuiltinKinds = {
+    kind::kExec,     kind::kExtractHttp, kind::kLoad,     kind::kTransformSql, kind::kExportServing,
+    kind::kBackup,   kind::kTestNoop,    kind::kTestSleep, kind::kTestFail,    kind::kTestCrash,
 };
 
 inline bool IsBuiltinKind(std::string_view kind) {

@@ -23,6 +23,11 @@
 #                  (queue lakehouse) loads from the bucket, builds and
 #                  exports; worker 2 (queue default) extracts; each has its
 #                  own DIR/hostN folder for spool files.
+# With $SLUICE_BACKUP (s3://BUCKET/PREFIX) the broker snapshots its state
+# there (hourly and when it stops; with no state file it restores the
+# newest snapshot first) and worker 1 gets --backup: the workflow's backup
+# stage snapshots the lakehouse there. Without it that stage succeeds doing
+# nothing.
 # Binaries from $SLUICE_BIN_DIR (default build/bin). Exit 0 when the run
 # succeeded; otherwise non-zero, after the logs' tails.
 set -euo pipefail
@@ -132,6 +137,9 @@ echo
 echo "== 3. broker and workers"
 broker_args=(--endpoint 'tcp://127.0.0.1:*' --endpoint-file "$run_dir/endpoint" --state "$data/state.sqlite")
 broker_args+=(--workflows pipeline/default/workflows.toml)
+# $SLUICE_BACKUP: the broker snapshots its state there too (it reads the
+# variable), and a new host starts from the newest snapshot.
+[ -n "${SLUICE_BACKUP:-}" ] && broker_args+=(--restore-if-missing)
 "$bin/sluice-broker" "${broker_args[@]}" 2>"$run_dir/broker.log" &
 started $! broker
 for _ in $(seq 1 200); do
@@ -153,6 +161,7 @@ for i in 1 2; do
       host_args=(--spool-dir "$data/host$i/spool")
       ;;
   esac
+  [ "$i" = 1 ] && [ -n "${SLUICE_BACKUP:-}" ] && host_args+=(--backup "$SLUICE_BACKUP")
   "$bin/sluice-worker" --slots 4 --worker-id "pipeline-worker-$i" --queues "$queues" --landing "$landing" \
     --lakehouse "$data/lakehouse.sqlite" --serving "$data/analytics.sqlite" "${host_args[@]}" \
     --models-root "$repo" 2>"$run_dir/worker$i.log" &
@@ -221,6 +230,15 @@ for line in open(os.path.join(run_dir, "stage_jobs.txt")):
         what = "loaded %s files (%s rows, %s already loaded); %d/%d models built" % (
             load.get("files_loaded"), load.get("rows_loaded"), load.get("files_skipped"), len(built),
             len(out.get("models", [])))
+    elif job.get("kind") == "backup":
+        lake = out.get("lakehouse") or {}
+        if out.get("skipped"):
+            what = "skipped: %s" % out.get("reason")
+        elif lake.get("key"):
+            what = "lakehouse snapshot %s (%s bytes gzipped) in %s" % (lake.get("stamp"), lake.get("gz_bytes"),
+                                                                     out.get("location"))
+        else:
+            what = "lakehouse: %s" % (lake.get("skipped") or "?")
     elif job.get("kind") == "export.serving":
         what = "analytics DB version %s: %s tables, %s rows, %s bytes" % (
             out.get("version"), len(out.get("tables") or {}), out.get("rows"), out.get("bytes"))

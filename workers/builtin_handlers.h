@@ -113,6 +113,23 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
 // tables ({name: rows}), rows, bytes.
 void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 
+// backup: with the worker's --backup s3://bucket/prefix, a snapshot of the
+// lakehouse (HandlerSettings::lakehouse_path) under {prefix}/lakehouse/
+// (schemas/db_backup.h: online, consistent, gzipped, never replacing,
+// pruned by the retention rules), and with param landing = true a mirror
+// of a local landing folder under {prefix}/landing/: only the files not
+// there yet are uploaded (landing files never change, so a name present is
+// the file present). params: lakehouse (bool, default true), landing
+// (bool, default false; ignored when the landing zone is in S3 already).
+// Without --backup it succeeds at once and says so (outputs skipped, reason),
+// so a workflow with a backup stage runs where there is no bucket. A
+// missing lakehouse file is skipped, not an error. The store refusing the
+// request (credentials, bucket) fails for good; 5xx and timeouts are
+// retryable.
+// outputs: location, lakehouse {key, stamp, db_bytes, gz_bytes, pruned},
+// landing {files_uploaded, files_present, bytes_uploaded}.
+void RunBackup(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
+
 // test.noop: succeeds at once.
 void RunTestNoop(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 

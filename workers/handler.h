@@ -26,6 +26,7 @@
 
 #include "schemas/messages.h"
 #include "schemas/s3_config.h"
+#include "schemas/s3_location.h"
 #include "workers/cancel_token.h"
 #include "workers/event_log.h"
 #include "workers/secret_allow_list.h"
@@ -43,6 +44,13 @@ struct HandlerSettings {
   // local folder where a body waits for its upload (--spool-dir).
   std::shared_ptr<const s3::Config> store;
   std::string spool_dir = "/tmp";
+  // --backup s3://...: where the backup kind writes (null: no location; the
+  // kind then succeeds as a no-op).
+  struct BackupTarget {
+    s3::Location location;
+    s3::Config config;
+  };
+  std::shared_ptr<const BackupTarget> backup;
   std::string lakehouse_path = "data/lakehouse.sqlite";  // --lakehouse: load, transform, export
   std::string serving_path = "data/analytics.sqlite";    // --serving: export.serving's target
   // --models-root: where load / transform.sql may read (models_roots.h).

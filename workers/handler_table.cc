@@ -14,6 +14,7 @@ constexpr HandlerSpec kHandlers[] = {
     {kind::kLoad, RunLoad, Execution::kSlotThread, false},
     {kind::kTransformSql, RunTransformSql, Execution::kSlotThread, false},
     {kind::kExportServing, RunExportServing, Execution::kSlotThread, false},
+    {kind::kBackup, RunBackup, Execution::kSlotThread, false},
     {kind::kTestNoop, RunTestNoop, Execution::kInline, false},
     {kind::kTestSleep, RunTestSleep, Execution::kSlotThread, false},
     {kind::kTestFail, RunTestFail, Execution::kInline, false},

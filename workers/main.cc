@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
                  "if missing; may be shared by many workers); load reads them")
       ->envname("LANDING_DIR")
       ->capture_default_str();
+  app.add_option("--backup", options.backup,
+                 "s3://bucket/prefix where the backup kind puts lakehouse snapshots (under lakehouse/) and "
+                 "landing mirrors (under landing/); without it a backup job succeeds doing nothing")
+      ->envname("SLUICE_BACKUP");
   app.add_option("--spool-dir", options.spool_dir,
                  "With an s3:// landing zone: the local folder where a download waits for its "
                  "upload (default: $TMPDIR or /tmp)")

@@ -74,11 +74,18 @@ Status LoadCurveKeys(WorkerOptions* o) {
 }
 
 Status LoadObjectStore(WorkerOptions* o) {
-  if (!s3::IsS3Url(o->landing)) return Status::Ok();
-  Result<s3::Location> location = s3::ParseLocation(o->landing);
-  if (!location.ok()) return Status::InvalidArgument("--landing: " + location.status().message());
+  const bool landing = s3::IsS3Url(o->landing);
+  if (!landing && o->backup.empty()) return Status::Ok();
+  if (landing)
+    if (Result<s3::Location> location = s3::ParseLocation(o->landing); !location.ok())
+      return Status::InvalidArgument("--landing: " + location.status().message());
+  if (!o->backup.empty())
+    if (Result<s3::Location> location = s3::ParseLocation(o->backup); !location.ok())
+      return Status::InvalidArgument("--backup: " + location.status().message());
   Result<s3::Config> config = s3::ConfigFromEnv();
-  if (!config.ok()) return Status::InvalidArgument("--landing " + o->landing + ": " + config.status().message());
+  if (!config.ok())
+    return Status::InvalidArgument((landing ? "--landing " + o->landing : "--backup " + o->backup) + ": " +
+                                   config.status().message());
   o->store = std::make_shared<const s3::Config>(std::move(config).value());
   return Status::Ok();
 }
@@ -86,7 +93,13 @@ Status LoadObjectStore(WorkerOptions* o) {
 HandlerSettings SettingsFrom(const WorkerOptions& o) {
   HandlerSettings s;
   s.landing_dir = o.landing;
-  s.store = o.store;
+  s.store = s3::IsS3Url(o.landing) ? o.store : nullptr;
+  if (!o.backup.empty() && o.store) {
+    auto location = s3::ParseLocation(o.backup);
+    if (location.ok())
+      s.backup = std::make_shared<const HandlerSettings::BackupTarget>(
+          HandlerSettings::BackupTarget{std::move(location).value(), *o.store});
+  }
   s.spool_dir = o.spool_dir;
   if (s.spool_dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");

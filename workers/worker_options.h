@@ -34,6 +34,7 @@ struct WorkerOptions {
   bool allow_exec = false;                         // run (and announce) the exec kind
   std::string landing = "data/landing";            // landing zone root (extract.http): a folder or s3://bucket/prefix
   std::string spool_dir;                           // where bodies wait before an upload; "": $TMPDIR or /tmp
+  std::string backup;                              // --backup s3://bucket/prefix for the backup kind; "": none
   std::string lakehouse = "data/lakehouse.sqlite";  // load, transform.sql, export.serving
   std::string serving = "data/analytics.sqlite";    // export.serving's target
   std::vector<std::string> models_roots = {"."};    // where load / transform.sql may read
@@ -49,8 +50,8 @@ struct WorkerOptions {
   std::string curve_key_file;
   std::string broker_key_file;
   curve::ClientKeys curve;
-  // The object store's settings (AWS_* variables) when --landing is
-  // s3://...; LoadObjectStore() reads them.
+  // The object store's settings (AWS_* variables) when --landing or
+  // --backup is s3://...; LoadObjectStore() reads them.
   std::shared_ptr<const s3::Config> store;
 };
 
@@ -67,8 +68,9 @@ Status ValidateOptions(const WorkerOptions& options);
 // one of the two is given; sluice-worker exits 2 with it.
 Status LoadCurveKeys(WorkerOptions* options);
 
-// When --landing is s3://...: checks the location and reads the store's
-// credentials and endpoint from the AWS_* variables into `store`.
+// When --landing or --backup is s3://...: checks the locations and reads
+// the store's credentials and endpoint from the AWS_* variables into
+// `store`.
 // InvalidArgument names the flag or the missing variable; sluice-worker
 // exits 2 with it.
 Status LoadObjectStore(WorkerOptions* options);

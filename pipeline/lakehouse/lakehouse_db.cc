@@ -59,4 +59,13 @@ Status OpenLakehouse(sluice::Database& db, const std::string& path) {
   return Status::Ok();
 }
 
+backup::Subject LakehouseSubject() {
+  backup::Subject s;
+  s.name = "lakehouse";
+  s.what = "lakehouse";
+  s.min_version = 0;
+  s.max_version = LakehouseSchemaVersion();
+  return s;
+}
+
 }  // namespace sluice::lakehouse

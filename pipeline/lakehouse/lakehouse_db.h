@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "schemas/db_backup.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
 
@@ -23,5 +24,10 @@ inline constexpr int kLakehouseBusyTimeoutMs = 30000;
 // of it changes. Then a lakehouse of an earlier schema version is migrated
 // (lakehouse_schema.h); one of a newer version is refused (Corruption).
 Status OpenLakehouse(sluice::Database& db, const std::string& path);
+
+// What a lakehouse snapshot must be to be restored (schemas/db_backup.h):
+// "lakehouse", user_version 0..this build's (a lakehouse that has loaded
+// nothing yet has no tables of its own).
+backup::Subject LakehouseSubject();
 
 }  // namespace sluice::lakehouse

@@ -16,34 +16,15 @@ for tool in /usr/sbin/nginx /usr/bin/python3 /usr/bin/aws "$(command -v sqlite3 
   [ -n "$tool" ] && [ -x "$tool" ] || skip "a tool is missing ($tool)"
 done
 data=$(mktemp -d /tmp/sluice-pipeline-s3-XXXXXX)
-front_pid=""
+. "$repo/tests/s3/front.sh"
 cleanup() {
-  [ -n "$front_pid" ] && { kill -TERM -- "-$front_pid" 2>/dev/null || true; wait "$front_pid" 2>/dev/null || true; }
+  s3_front_stop
   rm -rf "$data"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-
-export AWS_ACCESS_KEY_ID=AKIDSLUICETEST AWS_SECRET_ACCESS_KEY=sluice-test-secret AWS_REGION=us-east-1
-setsid /usr/bin/python3 "$repo/tests/s3/s3_front.py" --data "$data/s3" --port-file "$data/s3.port" \
-  --bucket sluice-landing --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" \
-  >"$data/front.log" 2>&1 &
-front_pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$data/s3.port" ] && break
-  if ! kill -0 "$front_pid" 2>/dev/null; then
-    wait "$front_pid" && rc=0 || rc=$?
-    [ "$rc" -eq 77 ] && skip "$(tail -1 "$data/front.log")"
-    cat "$data/front.log"; fail "the S3 front exited ($rc)"
-  fi
-  sleep 0.1
-done
-[ -s "$data/s3.port" ] || { cat "$data/front.log"; fail "the S3 front did not start"; }
-export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$(cat "$data/s3.port")
-aws() {
-  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_DEFAULT_REGION=us-east-1 \
-    /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_S3" "$@"
-}
+s3_front_start "$data" sluice-landing
+aws() { aws_cli "$@"; }
 
 echo "== the pipeline, landing in s3://sluice-landing/zone"
 SLUICE_BIN_DIR=$bin bash "$repo/scripts/pipeline.sh" --data "$data/pipeline" --as-of 2025-06-17 \
