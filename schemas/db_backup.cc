@@ -101,6 +101,10 @@ Status GunzipFile(const std::string& from, int to_fd, const std::string& to_name
       break;
     }
     if (n == 0) break;
+    if (gzdirect(in) == 1) {  // zlib copies what is not gzip as it is
+      st = Status::Corruption("the snapshot is not gzip");
+      break;
+    }
     const char* p = buf.data();
     std::size_t left = static_cast<std::size_t>(n);
     while (left > 0) {
