@@ -72,6 +72,11 @@ std::unique_ptr<sluice::broker::StateBackup> SetUpBackup(const std::string& url,
     *rc = 2;
     return nullptr;
   }
+  if (*sluice::broker::ParseDurationMs(interval) < 1000) {
+    std::fprintf(stderr, "sluice-broker: --backup-interval: must be at least 1s (snapshots are named by the second)\n");
+    *rc = 2;
+    return nullptr;
+  }
   std::error_code ec;
   std::string dir = std::filesystem::path(state_path).parent_path().string();
   if (dir.empty()) dir = ".";

@@ -1,9 +1,9 @@
 // StateBackup: the broker's --backup s3://bucket/prefix. A thread of its
 // own takes a snapshot of the state database every --backup-interval (and
 // the broker takes a last one at a clean shutdown, after its final
-// commit): VACUUM INTO from a read-only connection (the event loop's
-// writes go on; WAL readers never block the writer), gzip, upload,
-// retention (schemas/db_backup.h). A failed backup is logged as a warning
+// commit): SQLite's backup API from a read-only connection (the event
+// loop's writes go on; WAL readers never block the writer), a check, gzip,
+// upload, retention (schemas/db_backup.h). A failed backup is logged as a warning
 // and tried again at the next interval; the broker keeps running.
 //
 // The recovery point is the interval: a host lost between two snapshots

@@ -130,8 +130,9 @@ void AddBackupCommands(CLI::App& app, Context& ctx, CommandList* commands) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   backup_cmd->footer(
-      "An online, consistent snapshot (VACUUM INTO from a read-only connection: the broker or the "
-      "worker that writes the file keeps running), gzipped, uploaded to "
+      "An online, consistent snapshot (SQLite's backup API from a read-only connection: the broker or "
+      "the worker that writes the file keeps running), checked as a restore would check it, gzipped, "
+      "uploaded to "
       "LOCATION/{state,lakehouse}/NAME-YYYYMMDDTHHMMSSZ.sqlite.gz; then older snapshots beyond the "
       "keep rules are deleted. Credentials and endpoint: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
       "AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL.");
@@ -149,8 +150,8 @@ void AddBackupCommands(CLI::App& app, Context& ctx, CommandList* commands) {
   restore_cmd->footer(
       "The snapshot is downloaded and gunzipped next to PATH, then checked (PRAGMA integrity_check, "
       "sluice's application_id, a schema version this build reads, the expected tables) before "
-      "anything is replaced; a snapshot that fails leaves PATH untouched. PATH's old -wal and -shm "
-      "files are removed with it. Refuses to replace an existing file without --force.");
+      "anything is replaced; a snapshot that fails leaves PATH untouched. PATH's old -wal, -shm and "
+      "-journal files are removed with it. Refuses to replace an existing file without --force.");
   commands->emplace_back(restore_cmd, [&ctx, r] { return RunRestore(ctx, *r); });
 }
 

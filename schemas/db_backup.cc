@@ -207,6 +207,8 @@ Result<BackupReport> BackupDatabase(s3::Client& client, const s3::Location& loca
   }
   struct stat sb{};
   if (::stat(snapshot.path().c_str(), &sb) == 0) report.db_bytes = static_cast<std::uint64_t>(sb.st_size);
+  if (Status st = CheckSnapshotFile(snapshot.path(), subject); !st.ok())
+    return Status::InvalidArgument("backup of " + db_path + ": " + st.message() + "; nothing was uploaded");
 
   // 2. gzip.
   TempPath gz;

@@ -1,11 +1,13 @@
 // Backups of sluice's SQLite databases (the broker's state, the lakehouse)
 // in an S3-compatible store, and their restore.
 //
-// A snapshot is a consistent copy taken online: VACUUM INTO from a
-// read-only connection of its own (one read transaction; in WAL mode the
-// writer is never blocked), gzipped to a temp file, uploaded (multipart
-// from 16 MiB, never visible half written), then the location is pruned
-// (backup_retention.h). Objects:
+// A snapshot is a consistent copy taken online: SQLite's backup API from a
+// read-only connection of its own, every page in one step (one read
+// transaction; in WAL mode the writer is never blocked). It is checked as a
+// restore would check it (so nothing is uploaded that could not be
+// restored: a file that is not sluice's is refused here), gzipped to a temp
+// file, uploaded (multipart from 16 MiB, never visible half written), then
+// the location is pruned (backup_retention.h). Objects:
 //
 //   {location}/{subject}/{subject}-YYYYMMDDTHHMMSSZ.sqlite.gz
 //
@@ -14,7 +16,8 @@
 // integrity_check says ok, it carries sluice's application_id, its
 // user_version is one this build knows (min..max_version), its tables are
 // there. Only then is it fsynced and renamed over the target (the old
-// target's -wal and -shm files removed first: they belong to the old file).
+// target's -wal, -shm and -journal files removed first: they belong to the
+// old file).
 #pragma once
 
 #include <chrono>

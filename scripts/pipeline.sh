@@ -139,7 +139,7 @@ broker_args=(--endpoint 'tcp://127.0.0.1:*' --endpoint-file "$run_dir/endpoint" 
 broker_args+=(--workflows pipeline/default/workflows.toml)
 # $SLUICE_BACKUP: the broker snapshots its state there too (it reads the
 # variable), and a new host starts from the newest snapshot.
-[ -n "${SLUICE_BACKUP:-}" ] && broker_args+=(--restore-if-missing)
+[ -n "${SLUICE_BACKUP:-}" ] && broker_args+=(--backup "$SLUICE_BACKUP" --restore-if-missing)
 "$bin/sluice-broker" "${broker_args[@]}" 2>"$run_dir/broker.log" &
 started $! broker
 for _ in $(seq 1 200); do

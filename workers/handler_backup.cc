@@ -21,6 +21,7 @@
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
 #include "workers/lakehouse_step.h"
+#include "workers/param_scalars.h"
 #include "workers/s3_landing.h"
 
 namespace sluice::worker {
@@ -79,8 +80,8 @@ Result<Mirror> MirrorLanding(s3::Client& client, const s3::Location& backup, con
 void RunBackup(const JobContext& job, const CancelToken& cancel, proto::JobResult* result) {
   proto::MapReader params(job.params, "backup params");
   bool lakehouse = true, landing = false;
-  params.Bool("lakehouse", &lakehouse, false);
-  params.Bool("landing", &landing, false);
+  ReadParamBool(params, "lakehouse", &lakehouse, false);
+  ReadParamBool(params, "landing", &landing, false);
   if (!params.ok()) return SetBadParams(params.status(), result);
 
   msgpack::sbuffer buffer;

@@ -70,6 +70,8 @@ S3LandingFiles::~S3LandingFiles() { DropSpool(); }
 void S3LandingFiles::DropSpool() {
   if (!spool_path_.empty()) ::unlink(spool_path_.c_str());
   spool_path_.clear();
+  if (spool_fd_ >= 0) ::close(spool_fd_);
+  spool_fd_ = -1;
 }
 
 Result<std::vector<std::string>> S3LandingFiles::Find(const std::string& glob) {
@@ -89,20 +91,34 @@ Result<std::string> S3LandingFiles::Fetch(const std::string& relative) {
   DropSpool();
   std::error_code ec;
   std::filesystem::create_directories(spool_dir_, ec);
-  std::string path = spool_dir_ + "/.sluice-load-XXXXXX";
-  const int fd = ::mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) return Status::IOError("load: cannot create a spool file in " + spool_dir_ + ": " + std::strerror(errno));
-  spool_path_ = path;
-  Status st = client_->Get(location_.bucket, location_.Key(relative), [fd, &path](std::string_view chunk) {
+  // An unnamed file, read back through /proc: a killed worker leaves
+  // nothing behind. A named one where either is missing.
+  int fd = ::open(spool_dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  std::string path;
+  if (fd >= 0) {
+    path = "/proc/self/fd/" + std::to_string(fd);
+    if (::access(path.c_str(), R_OK) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  if (fd < 0) {
+    path = spool_dir_ + "/.sluice-load-XXXXXX";
+    fd = ::mkostemp(path.data(), O_CLOEXEC);
+    if (fd < 0)
+      return Status::IOError("load: cannot create a spool file in " + spool_dir_ + ": " + std::strerror(errno));
+    spool_path_ = path;
+  }
+  spool_fd_ = fd;
+  Status st = client_->Get(location_.bucket, location_.Key(relative), [fd](std::string_view chunk) {
     while (!chunk.empty()) {
       const ssize_t n = ::write(fd, chunk.data(), chunk.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::IOError("load: writing the spool file " + path + ": " + std::strerror(errno));
+      if (n < 0) return Status::IOError(std::string("load: writing the spool file: ") + std::strerror(errno));
       chunk.remove_prefix(static_cast<std::size_t>(n));
     }
     return Status::Ok();
   });
-  ::close(fd);
   if (!st.ok()) {
     DropSpool();
     return st;

@@ -36,8 +36,9 @@
 namespace sluice::worker {
 
 // The read side, for load: landing files listed (ListObjectsV2 under the
-// glob's fixed folders) and fetched one at a time into a spool file, so the
-// loader reads a local gzip file as it does from a folder.
+// glob's fixed folders) and fetched one at a time into a spool file (an
+// unnamed one, read through /proc/self/fd), so the loader reads a local
+// gzip file as it does from a folder.
 class S3LandingFiles final : public lakehouse::LandingFiles {
  public:
   S3LandingFiles(s3::Client* client, s3::Location location, std::string spool_dir)
@@ -54,7 +55,8 @@ class S3LandingFiles final : public lakehouse::LandingFiles {
   s3::Client* client_;
   s3::Location location_;
   std::string spool_dir_;
-  std::string spool_path_;  // the file the last Fetch() wrote
+  std::string spool_path_;  // the named file the last Fetch() wrote ("" when unnamed)
+  int spool_fd_ = -1;       // the file the last Fetch() wrote, open until the next
 };
 
 // Opens the partition {location}/{source}/{YYYY}/{MM} for `fetch_time`.

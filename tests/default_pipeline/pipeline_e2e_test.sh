@@ -30,6 +30,9 @@ grep -q 'files_written=1 files_skipped=0' "$data/run1.out" || fail "run 1 fetche
 [ "$(grep -c 'files_written=1 files_skipped=0' "$data/run1.out")" -eq 4 ] || fail "run 1: not 4 downloads"
 grep -q 'loaded 4 files' "$data/run1.out" || fail "run 1 did not load the 4 landed files"
 grep -q '13/13 models built' "$data/run1.out" || fail "run 1 did not build the 13 models"
+# No --backup on the workers: the backup stage succeeds and says why it did nothing.
+grep -Eq '^backup +j[0-9]+ +succeeded .*skipped: this worker has no --backup' "$data/run1.out" ||
+  fail "run 1: the backup stage did not succeed as a no-op"
 # The stages that write the lakehouse and the serving DB are on queue
 # lakehouse: only pipeline-worker-1 serves it (scripts/pipeline.sh).
 for stage in transform export; do

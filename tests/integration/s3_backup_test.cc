@@ -26,6 +26,23 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::system_clock;
 
+// The gzip of a whole file.
+std::string GzipOf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, raw.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  z.avail_in = static_cast<uInt>(raw.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
 class S3BackupTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -168,16 +185,19 @@ TEST_F(S3BackupTest, SnapshotsThatFailACheckAreRefusedAndTheTargetIsUntouched) {
   }
   for (const Case& c : cases) {
     s3::Location where = location_.Child(c.name);
-    if (c.db.empty()) {
-      ASSERT_TRUE(client_->PutBytes(where.bucket, where.Key("state/state-20261201T000000Z.sqlite.gz"),
-                                    "this is not gzip at all", {})
-                      .ok());
-    } else {
-      ASSERT_TRUE(backup::BackupDatabase(*client_, where, backup::StateSubject(), c.db, work_, backup::Retention{},
-                                         system_clock::now())
-                      .ok())
-          << c.name;
+    // A backup refuses to upload them in the first place ...
+    if (!c.db.empty()) {
+      auto refused = backup::BackupDatabase(*client_, where, backup::StateSubject(), c.db, work_,
+                                            backup::Retention{}, system_clock::now());
+      ASSERT_FALSE(refused.ok()) << c.name;
+      EXPECT_NE(refused.status().message().find(c.expect), std::string::npos) << refused.status().message();
+      auto listed = backup::ListSnapshots(*client_, where, backup::StateSubject());
+      ASSERT_TRUE(listed.ok());
+      EXPECT_TRUE(listed->empty()) << c.name << ": uploaded anyway";
     }
+    // ... so put them there as another tool would.
+    const std::string object = c.db.empty() ? std::string("this is not gzip at all") : GzipOf(c.db);
+    ASSERT_TRUE(client_->PutBytes(where.bucket, where.Key("state/state-20261201T000000Z.sqlite.gz"), object, {}).ok());
     const std::string target = work_ + "/" + c.name + "-restored.sqlite";
     auto r = backup::RestoreDatabase(*client_, where, backup::StateSubject(), target, {});
     ASSERT_FALSE(r.ok()) << c.name;

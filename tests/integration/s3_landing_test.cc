@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -164,6 +166,47 @@ TEST_F(S3LandingTest, WrongCredentialsFailTheJobForGoodAndTheSecretIsNeverShown)
        {worker.stderr_path(), cluster_.broker()->stderr_path(), cluster_.state_path(), cluster_.state_path() + "-wal"}) {
     EXPECT_EQ(ReadFileTail(path, 64u << 20).find(secret), std::string::npos) << path;
   }
+}
+
+TEST_F(S3LandingTest, TheBackupKindMirrorsALocalLandingFolderByName) {
+  NginxServer origin;
+  ASSERT_TRUE(origin.ok()) << origin.error();
+  for (const char* f : {"a.csv", "b.csv", "c.csv"}) origin.WriteFile(f, std::string("x,y\n1,") + f + "\n");
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  const std::string landing = dir_.File("landing");
+  cluster_.StartWorker(2, {"--landing", landing, "--backup", "s3://sluice-landing/bk"});
+  ASSERT_TRUE(WaitForWorkers(1));
+  auto extract = [&](const char* f) {
+    const std::string id = SubmitOne(Spec("extract.http", {{"source", "mirror"}, {"url", origin.Url(std::string("/") + f)}}));
+    json job = WaitForState(id, {"succeeded", "dead"});
+    EXPECT_EQ(job.value("state", ""), "succeeded") << job.dump();
+  };
+  auto mirror = [&]() {
+    const std::string id = SubmitOne(Spec("backup", {{"landing", true}, {"lakehouse", false}}));
+    json job = WaitForState(id, {"succeeded", "dead"});
+    EXPECT_EQ(job.value("state", ""), "succeeded") << job.dump();
+    return job.value("outputs", json::object()).value("landing", json::object());
+  };
+  extract("a.csv");
+  extract("b.csv");
+  json first = mirror();
+  EXPECT_EQ(first.value("files_uploaded", -1), 2) << first.dump();
+  EXPECT_EQ(first.value("files_present", -1), 0) << first.dump();
+  extract("c.csv");
+  json second = mirror();
+  EXPECT_EQ(second.value("files_uploaded", -1), 1) << second.dump();
+  EXPECT_EQ(second.value("files_present", -1), 2) << second.dump();
+
+  s3::Client client(StoreConfig());
+  auto listed = client.List(kBucket, "bk/landing/", 100);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  std::vector<std::string> remote, local;
+  for (const auto& o : listed.value()) remote.push_back(o.key.substr(std::string("bk/landing/").size()));
+  for (const auto& e : std::filesystem::recursive_directory_iterator(landing))
+    if (e.is_regular_file()) local.push_back(std::filesystem::relative(e.path(), landing).string());
+  std::sort(local.begin(), local.end());
+  EXPECT_EQ(remote, local);
+  EXPECT_EQ(remote.size(), 3u);
 }
 
 TEST_F(S3LandingTest, AWorkerWithoutCredentialsRefusesToStart) {

@@ -203,7 +203,7 @@ TEST(RegistryTest, UnknownKind) {
   EXPECT_EQ(Error(Wf("[[workflow.w.stage]]\nname = \"b\"\nkind = \"extract.htp\"\n")),
             "reg.toml:7: workflow 'w': stage 'b': unknown kind \"extract.htp\"; did you mean "
             "'extract.http'? (a custom kind may not be this close to a built-in one; built-in: exec, "
-            "extract.http, load, transform.sql, export.serving, test.noop, test.sleep, test.fail, "
+            "extract.http, load, transform.sql, export.serving, backup, test.noop, test.sleep, test.fail, "
             "test.crash)");
 }
 
