@@ -48,7 +48,7 @@ std::string Sha256Hex(std::string_view bytes) {
 Result<std::string> Sha256OfRegion(int fd, std::uint64_t offset, std::uint64_t length) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return Status::Internal("EVP_sha256 failed");
-  std::vector<char> buf(256 * 1024);
+  std::vector<char> buf(static_cast<std::size_t>(std::clamp<std::uint64_t>(length, 1, 256 * 1024)));
   std::uint64_t done = 0;
   while (done < length) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - done));
@@ -282,6 +282,9 @@ struct Client::Impl {
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.connect_timeout.count() * 1000));
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config.stall_timeout.count()));
+    // An upload asks for 100-continue (see above); a store that never
+    // answers it costs this much per request, not libcurl's 1 s.
+    curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, this);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody);

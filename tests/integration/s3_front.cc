@@ -101,7 +101,8 @@ nlohmann::json S3Front::Log() {
 
 bool AwsCliInstalled() { return ::access("/usr/bin/aws", X_OK) == 0; }
 
-CommandResult RunAwsCli(const S3Front& front, const std::vector<std::string>& args, const std::string& log_dir) {
+CommandResult RunAwsCli(const S3Front& front, const std::vector<std::string>& args, const std::string& log_dir,
+                        std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {"/usr/bin/aws", "--endpoint-url", front.endpoint()};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> env = front.Env();
@@ -109,7 +110,7 @@ CommandResult RunAwsCli(const S3Front& front, const std::vector<std::string>& ar
   env.emplace_back("AWS_SHARED_CREDENTIALS_FILE=/dev/null");
   env.emplace_back("AWS_DEFAULT_REGION=us-east-1");
   env.emplace_back("AWS_PAGER=");
-  return RunCommand("aws", argv, log_dir, std::chrono::seconds(120), env);
+  return RunCommand("aws", argv, log_dir, timeout, env);
 }
 
 }  // namespace sluice::testing

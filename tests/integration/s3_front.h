@@ -6,6 +6,7 @@
 // when the object goes away.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,7 @@ class S3Front {
 // Runs Debian's awscli (/usr/bin/aws) against `front`, with no user config.
 // Skipped by callers where /usr/bin/aws is missing.
 bool AwsCliInstalled();
-CommandResult RunAwsCli(const S3Front& front, const std::vector<std::string>& args, const std::string& log_dir);
+CommandResult RunAwsCli(const S3Front& front, const std::vector<std::string>& args, const std::string& log_dir,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 }  // namespace sluice::testing
