@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--restore-if-missing", restore_if_missing,
                "when the state database does not exist, restore the newest snapshot from --backup "
-               "before starting (a new host); none there: start with a new database");
+               "before starting (a new host); none there: start with a new database")
+      ->envname("SLUICE_RESTORE_IF_MISSING");
   app.add_flag("--verbose", cfg.verbose, "log dropped messages and periodic work");
   std::string log_format = "logfmt";
   app.add_option("--log-format", log_format,

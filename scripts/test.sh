@@ -62,9 +62,11 @@ in_background build/ci-logs/fuzz-replay.log bash tests/fuzz/run.sh --replay
 # under faults, and its 60 s of load belongs once in CI; the browser test is
 # about the page's JS; the namespace tests about partitions between hosts,
 # through the same code the other integration tests run under ASan; the
-# test S3 store's own check (label s3front) about the store, not sluice.
+# test S3 store's own check (label s3front) about the store, not sluice; the
+# default pipeline over S3 (label s3pipeline) runs the code that
+# integ_s3_*_test run under ASan, in whole runs of the pipeline.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns|s3front"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns|s3front|s3pipeline"
 wait_background build/ci-logs/fuzz-replay.log "the fuzzers' build or a seed's replay"
 echo "== fuzz"
 grep -E "replay|no crash" build/ci-logs/fuzz-replay.log || true
