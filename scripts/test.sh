@@ -59,14 +59,16 @@ echo "== tests (asan+ubsan), building the fuzzers beside them"
 in_background build/ci-logs/fuzz-replay.log bash tests/fuzz/run.sh --replay
 # The chaos soak (label chaos), the browser test and the network-namespace
 # tests run on the release build above only: the soak is about recovery
-# under faults, and its 60 s of load belongs once in CI; the browser test is
+# under faults, and its 45 s of load belongs once in CI; the browser test is
 # about the page's JS; the namespace tests about partitions between hosts,
 # through the same code the other integration tests run under ASan; the
 # test S3 store's own check (label s3front) about the store, not sluice; the
 # default pipeline over S3 (label s3pipeline) runs the code that
-# integ_s3_*_test run under ASan, in whole runs of the pipeline.
+# integ_s3_*_test run under ASan, in whole runs of the pipeline; and the
+# tests about timing under load (label timing), whose code the broker's
+# unit tests run under ASan.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns|s3front|s3pipeline"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns|s3front|s3pipeline|timing"
 wait_background build/ci-logs/fuzz-replay.log "the fuzzers' build or a seed's replay"
 echo "== fuzz"
 grep -E "replay|no crash" build/ci-logs/fuzz-replay.log || true
