@@ -506,8 +506,18 @@ Result<ObjectInfo> Client::Head(std::string_view bucket, std::string_view key) {
   c.bucket = bucket;
   c.key = key;
   c.payload_sha256 = std::string(kEmptySha256);
-  Result<Reply> r = impl_->SendOk(c);
+  Result<Reply> r = impl_->Send(c);
   if (!r.ok()) return r.status();
+  if (r->status >= 400 && r->status < 500 && r->status != 404) {
+    // A HEAD reply has no body, so no error code: ask the same with a GET
+    // of one byte, whose refusal says why (SignatureDoesNotMatch, ...).
+    Call why = c;
+    why.method = "GET";
+    why.headers.emplace_back("Range: bytes=0-0");
+    Result<Reply> told = impl_->Send(why);
+    if (told.ok() && told->status == r->status && !told->body.empty()) return impl_->ErrorFor(c, told.value());
+  }
+  if (r->status < 200 || r->status >= 300) return impl_->ErrorFor(c, r.value());
   ObjectInfo info;
   info.key = std::string(key);
   info.size = r->content_length;

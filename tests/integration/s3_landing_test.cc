@@ -154,7 +154,7 @@ TEST_F(S3LandingTest, WrongCredentialsFailTheJobForGoodAndTheSecretIsNeverShown)
   ASSERT_EQ(job.value("state", ""), "dead") << job.dump();
   EXPECT_EQ(job.value("attempt", 0), 1) << "a refused signature is not worth a retry: " << job.dump();
   const std::string error = job.dump();
-  EXPECT_NE(error.find("403"), std::string::npos) << error;
+  EXPECT_NE(error.find("403 SignatureDoesNotMatch"), std::string::npos) << error;
   EXPECT_NE(error.find(S3Front::kAccessKey), std::string::npos) << error;
   EXPECT_NE(error.find(front_->endpoint()), std::string::npos) << error;
   EXPECT_EQ(error.find(secret), std::string::npos) << error;
