@@ -36,6 +36,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/measure.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/temp_dir.h"
 #include "tests/integration/wire_client.h"
@@ -67,20 +68,6 @@ std::string Range(const std::vector<double>& v) {
   return buf;
 }
 
-// CPU seconds (user + system, all threads) a live process has used so far,
-// from /proc/PID/stat; 0 when unreadable.
-double CpuSeconds(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const std::size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream in(stat.substr(paren + 1));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i)
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
 
 // CPU seconds of the finished children this process has waited for (the
 // curl runs: sh, xargs and curl).
@@ -256,15 +243,15 @@ int main(int argc, char** argv) {
     std::string failed;
     // The worker has connected once a job ran: its start-up is outside the
     // figures (a warm-up file would prime the origin's cache too, so none).
-    const double b0 = CpuSeconds(broker), w0 = CpuSeconds(worker);
+    const double b0 = sluice::bench::CpuSeconds(broker), w0 = sluice::bench::CpuSeconds(worker);
     double f = RunSluice(client, urls, "bench", o.slots, total += o.files);
-    const double b1 = CpuSeconds(broker), w1 = CpuSeconds(worker);
+    const double b1 = sluice::bench::CpuSeconds(broker), w1 = sluice::bench::CpuSeconds(worker);
     if (f < 0) failed = "sluice first run";
     else if (std::size_t landed = CountLanded(round + "/landing"); landed != n)
       failed = "sluice first run: " + std::to_string(landed) + " files landed";
     logged += n;
     double a = failed.empty() ? RunSluice(client, urls, "bench", o.slots, total += o.files) : -1;
-    const double b2 = CpuSeconds(broker), w2 = CpuSeconds(worker);
+    const double b2 = sluice::bench::CpuSeconds(broker), w2 = sluice::bench::CpuSeconds(worker);
     cpu_broker_first.push_back((b1 - b0) * per_file_us);
     cpu_worker_first.push_back((w1 - w0) * per_file_us);
     cpu_broker_again.push_back((b2 - b1) * per_file_us);

@@ -97,26 +97,12 @@ std::string Range(const std::vector<double>& v, int decimals) {
   return buf;
 }
 
-// CPU seconds (user + system, all threads) a live process has used, from
-// /proc/PID/stat; 0 when unreadable.
-double ProcCpu(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const std::size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream in(stat.substr(paren + 1));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i)
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
 
 // The store's CPU seconds: the front and its children (s3rver).
 double StoreCpu(pid_t front) {
-  double cpu = ProcCpu(front);
+  double cpu = sluice::bench::CpuSeconds(front);
   std::ifstream children("/proc/" + std::to_string(front) + "/task/" + std::to_string(front) + "/children");
-  for (pid_t child; children >> child;) cpu += ProcCpu(child);
+  for (pid_t child; children >> child;) cpu += sluice::bench::CpuSeconds(child);
   return cpu;
 }
 
