@@ -19,7 +19,7 @@ namespace {
 void PackModels(msgpack::packer<msgpack::sbuffer>& pk, const models::RunReport& report) {
   pk.pack_array(static_cast<std::uint32_t>(report.models.size()));
   for (const auto& m : report.models) {
-    pk.pack_map(7);
+    pk.pack_map(11);
     pk.pack("name"), pk.pack(m.name);
     pk.pack("kind"), pk.pack(models::KindName(m.kind));
     pk.pack("status"), pk.pack(models::ModelRunStatusName(m.status));
@@ -27,6 +27,15 @@ void PackModels(msgpack::packer<msgpack::sbuffer>& pk, const models::RunReport& 
     pk.pack("end_ds"), pk.pack(m.end_ds);
     pk.pack("rows"), pk.pack(m.rows);
     pk.pack("ms"), pk.pack(m.milliseconds);
+    pk.pack("action"), pk.pack(models::ActionName(m.action));
+    pk.pack("reason"), pk.pack(m.reason);
+    pk.pack("version"), pk.pack(m.version);
+    pk.pack("intervals"), pk.pack_array(static_cast<std::uint32_t>(m.intervals.size()));
+    for (const models::DayRange& d : m.intervals) {
+      pk.pack_map(2);
+      pk.pack("start"), pk.pack(d.from);
+      pk.pack("end"), pk.pack(d.to);
+    }
   }
 }
 
@@ -41,6 +50,7 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
   params.Str("start_ds", &options.start_ds, 10, false);
   params.Str("end_ds", &options.end_ds, 10, false);
   ReadParamBool(params, "load", &load, false);
+  ReadParamBool(params, "full_refresh", &options.full_refresh, false);
   ReadStringList(params, "select", &options.select);
   if (!params.ok()) return SetBadParams(params.status(), result);
   options.cancelled = [&cancel] { return cancel.stopped(); };

@@ -59,6 +59,23 @@ Status OpenLakehouse(sluice::Database& db, const std::string& path) {
   return Status::Ok();
 }
 
+Status OpenLakehouseReadOnly(sluice::Database& db, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound("no lakehouse at " + path);
+  auto owner = InspectDatabaseFile(path, Lakehouse());
+  if (!owner.ok()) return owner.status();
+  if (Status s = db.Open(path, /*read_only=*/true); !s.ok()) return s;
+  sqlite3_busy_timeout(db.handle(), kLakehouseBusyTimeoutMs);
+  auto st = db.Prepare("PRAGMA user_version");
+  if (!st.ok()) return st.status();
+  if (st->Step() != SQLITE_ROW) return Status::IOError(path + ": " + st->error());
+  if (st->Int(0) > LakehouseSchemaVersion())
+    return Status::Corruption(path + ": lakehouse schema version " + std::to_string(st->Int(0)) +
+                              " is newer than this build understands (" +
+                              std::to_string(LakehouseSchemaVersion()) + ")");
+  return Status::Ok();
+}
+
 backup::Subject LakehouseSubject() {
   backup::Subject s;
   s.name = "lakehouse";

@@ -25,6 +25,12 @@ inline constexpr int kLakehouseBusyTimeoutMs = 30000;
 // (lakehouse_schema.h); one of a newer version is refused (Corruption).
 Status OpenLakehouse(sluice::Database& db, const std::string& path);
 
+// Opens an existing lakehouse read only, for looking without writing
+// (`sluice models plan --lakehouse`): the file must exist and be sluice's,
+// and its schema version no newer than this build's (an older one is read
+// as it is, not migrated). NotFound when there is no file.
+Status OpenLakehouseReadOnly(sluice::Database& db, const std::string& path);
+
 // What a lakehouse snapshot must be to be restored (schemas/db_backup.h):
 // "lakehouse", user_version 0..this build's (a lakehouse that has loaded
 // nothing yet has no tables of its own).

@@ -71,8 +71,25 @@ Status AddLoadIds(sluice::Database& db) {
   return Status::Ok();
 }
 
+// 1 -> 2: what the models' builds leave behind (pipeline/models/model_state.h),
+// and the export's inputs. A lakehouse of version 1 has built models but no
+// records of them: the next run builds every model once (as every run did
+// before) and records it.
+Status AddModelState(sluice::Database& db) {
+  for (const char* sql : {kModelBuildsTableSql, kModelIntervalsTableSql}) {
+    if (Status s = db.Exec(sql); !s.ok()) return s;
+  }
+  auto exports = Int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sluice_exports'");
+  if (!exports.ok()) return exports.status();
+  if (*exports == 0) return Status::Ok();
+  auto has = HasColumn(db, "_sluice_exports", "inputs");
+  if (!has.ok()) return has.status();
+  if (*has) return Status::Ok();
+  return db.Exec("ALTER TABLE _sluice_exports ADD COLUMN inputs TEXT");
+}
+
 using Step = Status (*)(sluice::Database&);
-constexpr Step kSteps[] = {AddLoadIds};
+constexpr Step kSteps[] = {AddLoadIds, AddModelState};
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 
 #include "pipeline/models/iso_day.h"
 #include "pipeline/models/model_build.h"
+#include "pipeline/models/model_state.h"
+#include "pipeline/models/sql_rows.h"
 #include "pipeline/models/sql_tokens.h"
 #include "pipeline/models/text_table.h"
 
@@ -43,6 +45,80 @@ const char* ModelRunStatusName(ModelRunStatus s) {
   return "?";
 }
 
+namespace {
+
+// One model's build and its record, in one SAVEPOINT (inside it, BuildModel
+// opens its own).
+class ModelTransaction {
+ public:
+  explicit ModelTransaction(Database& db) : db_(db) {}
+  ModelTransaction(const ModelTransaction&) = delete;
+  ModelTransaction& operator=(const ModelTransaction&) = delete;
+  ~ModelTransaction() {
+    if (!open_) return;
+    if (sqlite3_get_autocommit(db_.handle())) return;
+    (void)db_.Exec("ROLLBACK TO sluice_model_run");
+    (void)db_.Exec("RELEASE sluice_model_run");
+  }
+  Status Begin() {
+    Status s = db_.Exec("SAVEPOINT sluice_model_run");
+    open_ = s.ok();
+    return s;
+  }
+  Status Commit() {
+    open_ = false;
+    return db_.Exec("RELEASE sluice_model_run");
+  }
+
+ private:
+  Database& db_;
+  bool open_ = false;
+};
+
+// Builds `m` as `action` says and records it; the rows built (summed over
+// an incremental model's ranges) and the build version go into `r`.
+Status BuildAndRecord(Database& db, const ModelSet& set, const Model& m, const ModelAction& action,
+                      ModelRunResult* r) {
+  ModelTransaction tx(db);
+  if (Status s = tx.Begin(); !s.ok()) return Status::IOError(m.name + ": " + s.message());
+  if (action.rebuild) {
+    auto type = ObjectType(db, m.name);
+    if (!type.ok()) return type.status();
+    if (!type->empty()) {
+      Status s = db.Exec((*type == "view" ? "DROP VIEW " : "DROP TABLE ") + QuoteIdentifier(m.name));
+      if (!s.ok()) return Status::IOError(m.name + ": " + s.message());
+    }
+  }
+  if (m.kind == ModelKind::kIncrementalByTimeRange) {
+    for (const DayRange& range : action.intervals) {
+      auto rows = BuildModel(db, m, range.from, range.to);
+      if (!rows.ok()) return rows.status();
+      r->rows += *rows;
+    }
+  } else {
+    auto rows = BuildModel(db, m, r->start_ds, r->end_ds);
+    if (!rows.ok()) return rows.status();
+    r->rows = *rows;
+  }
+  BuildRecord record;
+  record.kind = KindName(m.kind);
+  record.fingerprint = action.fingerprint;
+  auto inputs = CurrentVersions(db, EffectiveInputs(set, m));
+  if (!inputs.ok()) return inputs.status();
+  record.inputs = std::move(*inputs);
+  auto version = RecordBuild(db, Lower(m.name), record);
+  if (!version.ok()) return version.status();
+  r->version = *version;
+  for (std::size_t i = 0; i < action.intervals.size(); ++i) {
+    Status s = RecordDays(db, Lower(m.name), action.fingerprint, *version, action.intervals[i].from,
+                          action.intervals[i].to, action.rebuild && i == 0);
+    if (!s.ok()) return s;
+  }
+  return tx.Commit();
+}
+
+}  // namespace
+
 Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, RunReport* report) {
   report->models.clear();
   const std::string end_ds = options.end_ds.empty() ? TodayUtc() : options.end_ds;
@@ -54,24 +130,42 @@ Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, R
   std::string unknown;
   for (const std::string& name : options.select)
     if (!set.Find(name)) unknown += (unknown.empty() ? "" : ", ") + name;
+  for (const std::string& name : options.backfill_models)
+    if (!set.Find(name)) unknown += (unknown.empty() ? "" : ", ") + name;
   if (!unknown.empty()) return Status::NotFound("no such model: " + unknown);
 
-  for (const Model& m : set.models) {
-    if (!options.select.empty() &&
-        std::find(options.select.begin(), options.select.end(), m.name) == options.select.end())
-      continue;
+  auto state = ModelState::Read(db);
+  if (!state.ok()) return state.status();
+  ActionOptions decide;
+  decide.end_ds = end_ds;
+  decide.select = options.select;
+  if (!options.start_ds.empty()) decide.backfill = DayRange{options.start_ds, end_ds};
+  decide.backfill_models = options.backfill_models;
+  decide.full_refresh = options.full_refresh;
+  const std::vector<ModelAction> actions = DecideActions(set, *state, decide);
+
+  for (const ModelAction& a : actions) {
+    const Model& m = *set.Find(a.name);
     ModelRunResult r;
     r.name = m.name;
     r.kind = m.kind;
+    r.action = a.action;
+    r.reason = a.reason;
+    r.intervals = a.intervals;
     r.end_ds = end_ds;
     r.start_ds = options.start_ds.empty() ? m.start.value_or(end_ds) : options.start_ds;
     if (m.start && *m.start > r.start_ds) r.start_ds = *m.start;
+    if (!a.intervals.empty()) {
+      r.start_ds = a.intervals.front().from;
+      r.end_ds = a.intervals.back().to;
+    }
     report->models.push_back(std::move(r));
   }
 
   ProgressGuard guard(db, options.cancelled);
   Status result;
-  for (ModelRunResult& r : report->models) {
+  for (std::size_t i = 0; i < actions.size(); ++i) {
+    ModelRunResult& r = report->models[i];
     if (!result.ok()) {
       r.error = result.code() == Code::kUnavailable ? "cancelled" : "not run: an earlier model failed";
       continue;
@@ -81,25 +175,22 @@ Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, R
       r.error = "cancelled";
       continue;
     }
-    if (r.start_ds > r.end_ds) {
-      r.error = "nothing to build: the model starts on " + r.start_ds + ", after " + r.end_ds;
-      continue;
-    }
+    if (actions[i].action == Action::kSkip) continue;
     const auto t0 = std::chrono::steady_clock::now();
-    auto rows = BuildModel(db, *set.Find(r.name), r.start_ds, r.end_ds);
+    Status built = BuildAndRecord(db, set, *set.Find(r.name), actions[i], &r);
     r.milliseconds = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (rows.ok()) {
+    if (built.ok()) {
       r.status = ModelRunStatus::kBuilt;
-      r.rows = *rows;
       continue;
     }
+    r.rows = 0;
     if (options.cancelled && options.cancelled()) {
       r.error = "cancelled";
       result = Status::Unavailable("cancelled");
     } else {
       r.status = ModelRunStatus::kFailed;
-      r.error = rows.status().message();
-      result = rows.status();
+      r.error = built.message();
+      result = built;
     }
   }
   return result;
@@ -125,12 +216,17 @@ Status RunModelsFolder(Database& db, const std::filesystem::path& dir, const Run
 }
 
 std::string FormatRunReport(const RunReport& report) {
-  TextTable table({"model", "kind", "status", "interval", "rows", "ms"});
+  TextTable table({"model", "kind", "status", "interval", "rows", "ms", "reason"});
   std::string errors;
   for (const ModelRunResult& r : report.models) {
-    table.AddRow({r.name, KindName(r.kind), ModelRunStatusName(r.status), r.start_ds + ".." + r.end_ds,
+    std::string interval = r.start_ds + ".." + r.end_ds;
+    if (!r.intervals.empty()) {
+      interval.clear();
+      for (const DayRange& d : r.intervals) interval += (interval.empty() ? "" : ", ") + FormatDayRange(d);
+    }
+    table.AddRow({r.name, KindName(r.kind), ModelRunStatusName(r.status), interval,
                   r.status == ModelRunStatus::kBuilt ? std::to_string(r.rows) : "-",
-                  r.status == ModelRunStatus::kSkipped ? "-" : std::to_string(r.milliseconds)});
+                  r.status == ModelRunStatus::kSkipped ? "-" : std::to_string(r.milliseconds), r.reason});
     if (!r.error.empty()) errors += "\n" + r.name + ": " + r.error;
   }
   return table.Render() + errors + (errors.empty() ? "" : "\n");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pipeline/models/model.h"
+#include "pipeline/models/model_actions.h"
 #include "pipeline/models/model_set.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
@@ -17,12 +18,20 @@
 namespace sluice::models {
 
 struct RunOptions {
-  // Days 'YYYY-MM-DD', both included. end_ds empty: today (UTC). start_ds
-  // empty: each model's own `start`, or end_ds for a model without one (a
-  // one-day run). A start_ds before a model's `start` is raised to it; a
-  // model whose `start` is after end_ds is skipped.
+  // Days 'YYYY-MM-DD', both included. end_ds empty: today (UTC): the last
+  // day incremental models process, and @end_ds. What each model does is
+  // decided by the changed-only rules (model_actions.h) against what the
+  // lakehouse recorded of earlier builds.
+  // start_ds: empty for a normal run. Given, the incremental models (those in
+  // `backfill_models`, or all) process [start_ds, end_ds] again, processed
+  // or not (a backfill; a start_ds before a model's `start` is raised to
+  // it). FULL and VIEW models see it as @start_ds (default: their `start`,
+  // else end_ds).
   std::string start_ds;
   std::string end_ds;
+  std::vector<std::string> backfill_models;
+  // Build every model, and reprocess every incremental model's history.
+  bool full_refresh = false;
   // Empty: every model. Otherwise just these models (nothing upstream or
   // downstream is added), run in the set's order.
   std::vector<std::string> select;
@@ -31,6 +40,8 @@ struct RunOptions {
   std::function<bool()> cancelled;
 };
 
+// skipped: not built, because nothing changed (the action was "skip"; see
+// `reason`), an earlier model failed, or the run was cancelled (`error`).
 enum class ModelRunStatus { kBuilt, kFailed, kSkipped };
 const char* ModelRunStatusName(ModelRunStatus s);  // "built", "failed", "skipped"
 
@@ -38,18 +49,23 @@ struct ModelRunResult {
   std::string name;
   ModelKind kind = ModelKind::kFull;
   ModelRunStatus status = ModelRunStatus::kSkipped;
-  std::string start_ds;         // the interval it was (or would have been) built for
+  Action action = Action::kSkip;  // what the changed-only rules decided
+  std::string reason;             // why (model_actions.h)
+  std::vector<DayRange> intervals;  // incremental: the days processed
+  std::string start_ds;         // FULL/VIEW: @start_ds..@end_ds; incremental: first..last day processed
   std::string end_ds;
   std::int64_t rows = 0;        // FULL/VIEW: rows in the result; incremental: rows inserted
   std::int64_t milliseconds = 0;
-  std::string error;            // failed: why; skipped: why not
+  std::int64_t version = 0;     // built: the build version recorded
+  std::string error;            // failed: why; skipped after a failure or cancel: why not
 };
 
 struct RunReport {
   std::vector<ModelRunResult> models;  // the models of the run, in run order
 };
 
-// Builds the (selected) models of `set` in order. Stops at the first failing
+// Builds the (selected) models of `set` in order, each as DecideActions says
+// (each build and its record in the lakehouse are one transaction). Stops at the first failing
 // model: the models after it are reported as skipped. Returns Ok when no
 // model failed; otherwise the failing model's error (Unavailable "cancelled"
 // when cancelled). Bad options (dates, unknown names in `select`) fail before
@@ -65,7 +81,7 @@ Result<std::set<std::string>> ListRawTables(Database& db);
 // runs nothing.
 Status RunModelsFolder(Database& db, const std::filesystem::path& dir, const RunOptions& options, RunReport* report);
 
-// A text table: model, kind, status, interval, rows, ms; then the errors.
+// A text table: model, kind, status, interval, rows, ms, reason; then the errors.
 std::string FormatRunReport(const RunReport& report);
 
 }  // namespace sluice::models

@@ -37,7 +37,9 @@ TEST(ModelSet, TopologicalOrderTiesByLayerThenName) {
   ASSERT_TRUE(set.ok()) << set.status().message();
   EXPECT_EQ(Order(*set), (Names{"staging_w", "staging_z", "staging_y", "foundation_x", "serving_b", "serving_a"}));
 
-  auto entries = PlanModelsFolder(f.dir());
+  ActionOptions options;
+  options.end_ds = "2026-12-01";
+  auto entries = PlanModelsFolder(f.dir(), nullptr, options);
   ASSERT_TRUE(entries.ok()) << entries.status().message();
   ASSERT_EQ(entries->size(), 6u);
   EXPECT_EQ((*entries)[3].order, 4);
@@ -46,14 +48,14 @@ TEST(ModelSet, TopologicalOrderTiesByLayerThenName) {
   EXPECT_EQ((*entries)[3].depends_on, (Names{"staging_y", "staging_z"}));
   const std::string plan = FormatPlan(*entries);
   EXPECT_EQ(plan,
-            "order  model         layer       kind  depends on\n"
-            "-----  ------------  ----------  ----  -----------------------\n"
-            "1      staging_w     staging     FULL  raw_prices\n"
-            "2      staging_z     staging     FULL  raw_prices\n"
-            "3      staging_y     staging     FULL  staging_z\n"
-            "4      foundation_x  foundation  FULL  staging_y, staging_z\n"
-            "5      serving_b     serving     FULL  foundation_x\n"
-            "6      serving_a     serving     FULL  foundation_x, serving_b\n");
+            "order  model         layer       kind  action  reason             depends on\n"
+            "-----  ------------  ----------  ----  ------  -----------------  -----------------------\n"
+            "1      staging_w     staging     FULL  build   no build recorded  raw_prices\n"
+            "2      staging_z     staging     FULL  build   no build recorded  raw_prices\n"
+            "3      staging_y     staging     FULL  build   no build recorded  staging_z\n"
+            "4      foundation_x  foundation  FULL  build   no build recorded  staging_y, staging_z\n"
+            "5      serving_b     serving     FULL  build   no build recorded  foundation_x\n"
+            "6      serving_a     serving     FULL  build   no build recorded  foundation_x, serving_b\n");
 }
 
 TEST(ModelSet, UnknownReferenceIsReportedWithFileAndLine) {

@@ -1,0 +1,252 @@
+// Changed-only runs and interval tracking against a real lakehouse file:
+// what a run builds, skips and backfills, and why, as the lakehouse records
+// it (_sluice_model_builds, _sluice_model_intervals, the load ledger).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "pipeline/lakehouse/lakehouse_db.h"
+#include "pipeline/lakehouse/load_ledger.h"
+#include "pipeline/models/model_plan.h"
+#include "pipeline/models/model_run.h"
+#include "schemas/sqlite_db.h"
+#include "tests/models/models_folder.h"
+
+namespace sluice::models {
+namespace {
+
+using testing::ModelsFolder;
+using Names = std::vector<std::string>;
+
+const char* kStaging = "MODEL (name staging_prices, kind FULL);\nSELECT code, day, price FROM raw_prices";
+const char* kFoundation =
+    "MODEL (name foundation_fct_prices, kind INCREMENTAL_BY_TIME_RANGE (time_column day), start '2024-01-01');\n"
+    "SELECT code, day, price FROM staging_prices WHERE day BETWEEN @start_ds AND @end_ds";
+const char* kServing =
+    "MODEL (name serving_avg, kind FULL);\n"
+    "SELECT code, avg(price) AS avg_price, count(*) AS n FROM foundation_fct_prices GROUP BY code";
+const char* kOther = "MODEL (name staging_units, kind FULL);\nSELECT DISTINCT unit FROM raw_units";
+
+class ModelChanges : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (folder_.dir() / "lakehouse.sqlite").string();
+    ASSERT_TRUE(lakehouse::OpenLakehouse(db_, path_).ok());
+    Exec("CREATE TABLE raw_prices (code TEXT, day TEXT, price REAL, _load_id INTEGER)");
+    Exec("CREATE TABLE raw_units (unit TEXT, _load_id INTEGER)");
+    ASSERT_TRUE(ledger_.Open(db_).ok());
+    models_.Write("staging/staging_prices.sql", kStaging);
+    models_.Write("staging/staging_units.sql", kOther);
+    models_.Write("foundation/foundation_fct_prices.sql", kFoundation);
+    models_.Write("serving/serving_avg.sql", kServing);
+  }
+
+  void Exec(const std::string& sql) { ASSERT_TRUE(db_.Exec(sql).ok()) << sql << ": " << db_.error(); }
+
+  // One landing file loaded into `table` as the loader does: rows and the
+  // ledger row in one transaction, the rows carrying its load_id.
+  void Load(const std::string& table, const std::string& file, const std::string& values) {
+    Exec("BEGIN");
+    auto id = ledger_.NextLoadId();
+    ASSERT_TRUE(id.ok());
+    Exec("INSERT INTO " + table + " SELECT *, " + std::to_string(*id) + " FROM (VALUES " + values + ")");
+    ASSERT_TRUE(ledger_.Record(file, table, 1, *id).ok());
+    Exec("COMMIT");
+  }
+
+  Names Query(const std::string& sql) {
+    Names out;
+    auto st = db_.Prepare(sql);
+    EXPECT_TRUE(st.ok()) << st.status().message();
+    if (!st.ok()) return out;
+    while (st->Step() == SQLITE_ROW) {
+      std::string row;
+      for (int c = 0; c < st->columns(); ++c)
+        row += (c ? "|" : "") + (st->IsNull(c) ? std::string("NULL") : std::string(st->Text(c)));
+      out.push_back(row);
+    }
+    return out;
+  }
+
+  RunReport Run(RunOptions options) {
+    RunReport report;
+    Status s = RunModelsFolder(db_, models_.dir(), options, &report);
+    EXPECT_TRUE(s.ok()) << s.message() << "\n" << FormatRunReport(report);
+    return report;
+  }
+  RunReport RunTo(const std::string& end_ds) {
+    RunOptions o;
+    o.end_ds = end_ds;
+    return Run(o);
+  }
+
+  static const ModelRunResult& Find(const RunReport& r, const std::string& name) {
+    for (const ModelRunResult& m : r.models)
+      if (m.name == name) return m;
+    static const ModelRunResult none;
+    ADD_FAILURE() << "no " << name << " in the report";
+    return none;
+  }
+  static Names Built(const RunReport& r) {
+    Names out;
+    for (const ModelRunResult& m : r.models)
+      if (m.status == ModelRunStatus::kBuilt) out.push_back(m.name);
+    return out;
+  }
+  Names Days(const std::string& model) {
+    return Query("SELECT min(day) || '..' || max(day) || ' ' || count(*) FROM _sluice_model_intervals WHERE model = '" +
+                 model + "'");
+  }
+
+  ModelsFolder folder_;
+  ModelsFolder models_;
+  std::string path_;
+  Database db_;
+  lakehouse::LoadLedger ledger_;
+};
+
+TEST_F(ModelChanges, FirstRunBuildsAllThenNothingNewBuildsNothing) {
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0), ('a', '2024-01-03', 3.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunReport first = RunTo("2024-01-03");
+  EXPECT_EQ(Built(first), (Names{"staging_prices", "staging_units", "foundation_fct_prices", "serving_avg"}));
+  EXPECT_EQ(Find(first, "staging_prices").reason, "no build recorded");
+  const ModelRunResult& f = Find(first, "foundation_fct_prices");
+  EXPECT_EQ(f.action, Action::kBackfill);
+  ASSERT_EQ(f.intervals.size(), 1u);
+  EXPECT_EQ(FormatDayRange(f.intervals[0]), "2024-01-01..2024-01-03");
+  EXPECT_EQ(f.rows, 2);
+  EXPECT_EQ(Days("foundation_fct_prices"), Names{"2024-01-01..2024-01-03 3"});
+
+  RunReport again = RunTo("2024-01-03");
+  EXPECT_EQ(Built(again), Names{});
+  for (const ModelRunResult& m : again.models) EXPECT_EQ(m.action, Action::kSkip) << m.name;
+  EXPECT_EQ(Find(again, "foundation_fct_prices").reason, "every interval to 2024-01-03 processed");
+  EXPECT_EQ(Find(again, "serving_avg").reason.rfind("unchanged since build ", 0), 0u)
+      << Find(again, "serving_avg").reason;
+  EXPECT_EQ(Query("SELECT count(*) FROM _sluice_model_builds"), Names{"4"});
+}
+
+TEST_F(ModelChanges, ALoadedFileRebuildsOnlyWhatReadsIt) {
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunTo("2024-01-03");
+  const Names builds_before = Query("SELECT model || ' ' || version FROM _sluice_model_builds ORDER BY model");
+
+  // A correction for the run's own day arrives: prices change, units do not.
+  Load("raw_prices", "prices/2024/01/b.csv.gz", "('a', '2024-01-03', 5.0)");
+  RunReport r = RunTo("2024-01-03");
+  EXPECT_EQ(Built(r), (Names{"staging_prices", "foundation_fct_prices", "serving_avg"}));
+  EXPECT_EQ(Find(r, "staging_prices").reason, "upstream raw_prices loaded 1 file");
+  EXPECT_EQ(Find(r, "staging_units").action, Action::kSkip);
+  const ModelRunResult& f = Find(r, "foundation_fct_prices");
+  EXPECT_EQ(f.reason, "upstream staging_prices builds in this run: 2024-01-03 again");
+  ASSERT_EQ(f.intervals.size(), 1u);
+  EXPECT_EQ(FormatDayRange(f.intervals[0]), "2024-01-03");
+  EXPECT_EQ(f.rows, 1);
+  EXPECT_EQ(Find(r, "serving_avg").reason, "upstream foundation_fct_prices builds in this run");
+  EXPECT_EQ(Query("SELECT code, avg_price, n FROM serving_avg"), Names{"a|3.0|2"});
+  // staging_units kept its build; the others got new versions.
+  const Names builds_after = Query("SELECT model || ' ' || version FROM _sluice_model_builds ORDER BY model");
+  EXPECT_EQ(builds_after[3], builds_before[3]);  // staging_units
+  EXPECT_NE(builds_after[0], builds_before[0]);
+}
+
+TEST_F(ModelChanges, EachNewDayIsProcessedOnceAndASqlChangeReprocessesTheHistory) {
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunTo("2024-01-02");
+  for (const std::string day : {"2024-01-03", "2024-01-04", "2024-01-05"}) {
+    Load("raw_prices", "prices/2024/01/" + day + ".csv.gz", "('a', '" + day + "', 2.0)");
+    RunReport r = RunTo(day);
+    const ModelRunResult& f = Find(r, "foundation_fct_prices");
+    ASSERT_EQ(f.intervals.size(), 1u) << day;
+    EXPECT_EQ(FormatDayRange(f.intervals[0]), day);
+    EXPECT_EQ(f.reason, "missing intervals " + day);
+    EXPECT_EQ(f.rows, 1);  // only the new day's row was inserted
+  }
+  EXPECT_EQ(Days("foundation_fct_prices"), Names{"2024-01-01..2024-01-05 5"});
+  EXPECT_EQ(Query("SELECT count(*) FROM foundation_fct_prices"), Names{"4"});
+
+  // Skipping a day: both missing days are processed, as one range.
+  RunReport gap = RunTo("2024-01-07");
+  EXPECT_EQ(Find(gap, "foundation_fct_prices").reason, "missing intervals 2024-01-06..2024-01-07");
+
+  // A new SQL (a new column): the table is rebuilt over the whole history.
+  models_.Write("foundation/foundation_fct_prices.sql",
+                "MODEL (name foundation_fct_prices, kind INCREMENTAL_BY_TIME_RANGE (time_column day), "
+                "start '2024-01-01');\n"
+                "SELECT code, day, price, price * 2 AS doubled FROM staging_prices "
+                "WHERE day BETWEEN @start_ds AND @end_ds");
+  ActionOptions plan_options;
+  plan_options.end_ds = "2024-01-07";
+  auto plan = PlanModelsFolder(models_.dir(), &db_, plan_options);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  for (const PlanEntry& e : *plan) {
+    if (e.name != "foundation_fct_prices") continue;
+    EXPECT_EQ(e.action, Action::kBackfill);
+    EXPECT_EQ(e.reason, "sql changed: 2024-01-01..2024-01-07");
+  }
+  RunReport changed = RunTo("2024-01-07");
+  EXPECT_EQ(Find(changed, "foundation_fct_prices").rows, 4);
+  EXPECT_EQ(Query("SELECT sum(doubled) FROM foundation_fct_prices"), Names{"14.0"});
+  EXPECT_EQ(Query("SELECT count(DISTINCT fingerprint), count(*) FROM _sluice_model_intervals "
+                  "WHERE model = 'foundation_fct_prices'"),
+            Names{"1|7"});
+  EXPECT_EQ(Find(changed, "serving_avg").status, ModelRunStatus::kBuilt);
+  EXPECT_EQ(Find(changed, "staging_prices").status, ModelRunStatus::kSkipped);
+}
+
+TEST_F(ModelChanges, BackfillReprocessesTheRangeAndPlanSaysWhatARunWouldDo) {
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0), ('a', '2024-01-04', 3.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunTo("2024-01-04");
+
+  ActionOptions plan_options;
+  plan_options.end_ds = "2024-01-06";
+  auto plan = PlanModelsFolder(models_.dir(), &db_, plan_options);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->size(), 4u);
+  EXPECT_EQ((*plan)[0].action, Action::kSkip);
+  EXPECT_EQ((*plan)[2].name, "foundation_fct_prices");
+  EXPECT_EQ((*plan)[2].action, Action::kBackfill);
+  EXPECT_EQ((*plan)[2].reason, "missing intervals 2024-01-05..2024-01-06");
+  EXPECT_EQ((*plan)[3].action, Action::kBuild);
+  EXPECT_EQ((*plan)[3].reason, "upstream foundation_fct_prices builds in this run");
+  // A plan writes nothing.
+  EXPECT_EQ(Days("foundation_fct_prices"), Names{"2024-01-01..2024-01-04 4"});
+
+  // Rows changed by hand in the foundation table come back from a backfill.
+  Exec("UPDATE foundation_fct_prices SET price = 100");
+  RunOptions backfill;
+  backfill.start_ds = "2024-01-02";
+  backfill.end_ds = "2024-01-03";
+  backfill.backfill_models = {"foundation_fct_prices"};
+  RunReport r = Run(backfill);
+  const ModelRunResult& f = Find(r, "foundation_fct_prices");
+  EXPECT_EQ(f.reason, "backfill 2024-01-02..2024-01-03");
+  EXPECT_EQ(f.rows, 1);
+  EXPECT_EQ(Query("SELECT day, price FROM foundation_fct_prices ORDER BY day"),
+            (Names{"2024-01-02|1.0", "2024-01-04|100.0"}));
+  EXPECT_EQ(Find(r, "serving_avg").status, ModelRunStatus::kBuilt);
+}
+
+TEST_F(ModelChanges, AFailedBuildRecordsNothing) {
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunTo("2024-01-02");
+  const Names before = Query("SELECT model, version FROM _sluice_model_builds ORDER BY model");
+  models_.Write("serving/serving_avg.sql", "MODEL (name serving_avg, kind FULL);\nSELECT nope FROM foundation_fct_prices");
+  RunOptions o;
+  o.end_ds = "2024-01-02";
+  RunReport report;
+  Status s = RunModelsFolder(db_, models_.dir(), o, &report);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(Find(report, "serving_avg").status, ModelRunStatus::kFailed);
+  EXPECT_EQ(Query("SELECT model, version FROM _sluice_model_builds ORDER BY model"), before);
+  EXPECT_EQ(Query("SELECT count(*) FROM sqlite_master WHERE name LIKE '\\_sluice\\_build%' ESCAPE '\\'"), Names{"0"});
+}
+
+}  // namespace
+}  // namespace sluice::models
