@@ -8,6 +8,7 @@
 
 #include "pipeline/models/model_file.h"
 #include "pipeline/models/model_graph.h"
+#include "pipeline/models/model_probe.h"
 
 namespace sluice::models {
 
@@ -72,6 +73,38 @@ Result<ModelSet> LoadModelSet(const std::filesystem::path& dir, const std::optio
                          it->second->path);
   }
 
+  // The exact reads: every model compiled (raw tables' columns inferred).
+  ProbeOptions probe_options;
+  probe_options.raw_tables = raw_tables;
+  probe_options.broken_models = broken;
+  auto probed = ProbeModels(models, probe_options);
+  if (!probed.ok()) return probed.status();
+  std::set<std::string> self_reads;
+  std::map<std::string, std::string> guessed;  // model -> why
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    Model& m = models[i];
+    const ModelCompile& c = probed->models[i];
+    if (!c.probed) continue;
+    if (!c.compiled) {
+      guessed[m.name] = m.path + ":" + std::to_string(c.error_line) + ": " + m.name + ": " + c.error;
+      continue;
+    }
+    std::vector<TableReference> reads;
+    for (const auto& [table, columns] : c.reads) {
+      if (table == m.name) {
+        self_reads.insert(m.name);
+        if (m.kind == ModelKind::kView)
+          problems.push_back(m.path + ":" + std::to_string(c.first_line.at(table)) + ": " + m.name +
+                             " reads itself: a VIEW cannot (an incremental model may read its own table)");
+        continue;
+      }
+      reads.push_back({table, c.first_line.at(table)});
+    }
+    std::stable_sort(reads.begin(), reads.end(),
+                     [](const TableReference& a, const TableReference& b) { return a.line < b.line; });
+    m.reads = std::move(reads);
+  }
+
   std::vector<GraphNode> nodes;
   for (const Model& m : models) {
     GraphNode node{m.name, static_cast<int>(m.layer), {}};
@@ -106,7 +139,11 @@ Result<ModelSet> LoadModelSet(const std::filesystem::path& dir, const std::optio
 
   ModelSet set;
   set.dir = dir;
-  for (std::size_t i : *order) set.models.push_back(std::move(models[i]));
+  set.self_reads = std::move(self_reads);
+  for (std::size_t i : *order) {
+    if (auto g = guessed.find(models[i].name); g != guessed.end()) set.guessed.push_back(g->second);
+    set.models.push_back(std::move(models[i]));
+  }
   return set;
 }
 

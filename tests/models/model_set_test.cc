@@ -78,9 +78,8 @@ TEST(ModelSet, CycleIsReportedWithItsNames) {
   f.Write("staging/staging_self.sql", Full("staging_self", "SELECT * FROM staging_self"));
   auto set = LoadModelSet(f.dir());
   ASSERT_FALSE(set.ok());
-  EXPECT_EQ(set.status().message(),
-            "cycle: staging_a -> staging_b -> staging_c -> staging_a\n"
-            "cycle: staging_self -> staging_self");
+  // A model reading its own table is no cycle (exact_dependencies_test.cc).
+  EXPECT_EQ(set.status().message(), "cycle: staging_a -> staging_b -> staging_c -> staging_a");
 }
 
 TEST(ModelSet, LayerRules) {
