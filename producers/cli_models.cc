@@ -244,6 +244,7 @@ void AddModelCommands(CLI::App& app, Context& ctx, CommandList* commands) {
         "\"passed\", \"message\"}, ...]}.");
     commands->emplace_back(c, [&ctx, dir] { return RunTest(ctx, *dir); });
   }
+  AddModelCheckCommands(*m, ctx, commands);
 }
 
 }  // namespace sluice::cli

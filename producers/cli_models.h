@@ -8,5 +8,7 @@
 namespace sluice::cli {
 
 void AddModelCommands(CLI::App& app, Context& ctx, CommandList* commands);
+// `models check` and `models lineage` (cli_models_check.cc), under `models`.
+void AddModelCheckCommands(CLI::App& models, Context& ctx, CommandList* commands);
 
 }  // namespace sluice::cli
