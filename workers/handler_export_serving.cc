@@ -13,6 +13,7 @@
 #include "pipeline/serving/serving_export.h"
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
+#include "workers/param_scalars.h"
 #include "workers/landing_names.h"
 #include "workers/models_roots.h"
 
@@ -88,11 +89,13 @@ Result<std::string> ServingTarget(const std::string& param, const HandlerSetting
   return target.string();
 }
 
-// The RESULT outputs: version, path, tables {name: rows}, rows, bytes.
+// The RESULT outputs: published, reason, version, path, tables {name: rows}, rows, bytes.
 std::string ExportOutputs(const serving::ExportReport& report, const std::string& path) {
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);
-  pk.pack_map(5);
+  pk.pack_map(7);
+  pk.pack("published"), pk.pack(report.published);
+  pk.pack("reason"), pk.pack(report.reason);
   pk.pack("version"), pk.pack(report.version);
   pk.pack("path"), pk.pack(path);
   pk.pack("tables"), pk.pack_map(static_cast<std::uint32_t>(report.tables.size()));
@@ -109,6 +112,8 @@ void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::J
   std::string serving = job.settings.serving_path;
   // The worker's --serving unless the job names another file.
   params.Str("serving", &serving, 4096, false);
+  bool force = false;
+  ReadParamBool(params, "force", &force, false);
   if (params.ok() && serving.empty()) params.Fail("field 'serving' must not be empty");
   if (!params.ok()) return SetBadParams(params.status(), result);
   if (auto target = ServingTarget(serving, job.settings); target.ok()) {
@@ -129,7 +134,7 @@ void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::J
   Database lakehouse;
   if (Status s = lakehouse.Open(lakehouse_path); !s.ok()) return fail(s.message(), true);
 
-  auto report = serving::ExportServing(lakehouse, serving, [&cancel] { return cancel.stopped(); });
+  auto report = serving::ExportServing(lakehouse, serving, [&cancel] { return cancel.stopped(); }, force);
   if (!report.ok()) {
     if (cancel.stopped()) {
       result->outcome = OutcomeFor(cancel.reason());

@@ -46,7 +46,7 @@ Result<ModelState> ModelState::Read(Database& db) {
   {
     auto st = db.Prepare("SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')");
     if (!st.ok()) return st.status();
-    if (Status s = StepAll(*st, [&](const Statement& r) { state.objects_.emplace(r.Text(0)); }); !s.ok()) return s;
+    if (Status s = StepAll(*st, [&](const Statement& r) { state.AddObject(std::string(r.Text(0))); }); !s.ok()) return s;
   }
   auto builds = TableExists(db, "_sluice_model_builds");
   if (!builds.ok()) return builds.status();
@@ -60,7 +60,7 @@ Result<ModelState> ModelState::Read(Database& db) {
       b.version = r.Int(3);
       b.built_at = r.Text(4);
       b.inputs = ParseInputs(r.Text(5));
-      state.builds_[Lower(r.Text(0))] = std::move(b);
+      state.AddBuild(Lower(r.Text(0)), std::move(b));
     });
     if (!s.ok()) return s;
   }
@@ -70,7 +70,7 @@ Result<ModelState> ModelState::Read(Database& db) {
     auto st = db.Prepare("SELECT model, day, fingerprint FROM _sluice_model_intervals");
     if (!st.ok()) return st.status();
     Status s = StepAll(*st, [&](const Statement& r) {
-      state.days_[Lower(r.Text(0))][std::string(r.Text(1))] = std::string(r.Text(2));
+      state.AddDay(Lower(r.Text(0)), std::string(r.Text(1)), std::string(r.Text(2)));
     });
     if (!s.ok()) return s;
   }
@@ -80,7 +80,7 @@ Result<ModelState> ModelState::Read(Database& db) {
     auto st = db.Prepare(std::string("SELECT lower(raw_table), load_id FROM ") + lakehouse::kLedgerTable +
                          " WHERE load_id IS NOT NULL");
     if (!st.ok()) return st.status();
-    Status s = StepAll(*st, [&](const Statement& r) { state.loads_[std::string(r.Text(0))].insert(r.Int(1)); });
+    Status s = StepAll(*st, [&](const Statement& r) { state.AddLoad(std::string(r.Text(0)), r.Int(1)); });
     if (!s.ok()) return s;
   }
   return state;

@@ -54,6 +54,14 @@ class ModelState {
   // Tables and views that exist in the lakehouse (lowercase).
   bool Exists(std::string_view table) const { return objects_.count(std::string(table)) > 0; }
 
+  // For another engine's reader (the same facts from its own tables).
+  void AddBuild(std::string model, BuildRecord record) { builds_[std::move(model)] = std::move(record); }
+  void AddDay(std::string model, std::string day, std::string fingerprint) {
+    days_[std::move(model)][std::move(day)] = std::move(fingerprint);
+  }
+  void AddLoad(std::string raw_table, std::int64_t load_id) { loads_[std::move(raw_table)].insert(load_id); }
+  void AddObject(std::string table) { objects_.insert(std::move(table)); }
+
  private:
   std::map<std::string, BuildRecord, std::less<>> builds_;
   std::map<std::string, std::map<std::string, std::string>, std::less<>> days_;  // model -> day -> fingerprint

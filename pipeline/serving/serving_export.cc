@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <system_error>
+
+#include "pipeline/serving/serving_inputs.h"
 
 namespace sluice::serving {
 namespace {
@@ -131,12 +134,47 @@ Status CopyTables(Database& lake, const std::vector<std::string>& names,
   return Status::Ok();
 }
 
-// One row (version, now, tables, rows) into `table`.
-Status InsertExportRow(Database& lake, const std::string& table, const ExportReport& report) {
-  auto ins = lake.Prepare("INSERT INTO " + table + " VALUES (?1, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?2, ?3)");
+// One row (version, now, tables, rows) into `table`; with `inputs` (the
+// lakehouse's own counter) the serving tables' inputs too.
+Status InsertExportRow(Database& lake, const std::string& table, const ExportReport& report,
+                       const std::optional<std::string>* inputs = nullptr) {
+  auto ins = lake.Prepare("INSERT INTO " + table + " (version, exported_at, tables, rows" +
+                          (inputs ? ", inputs" : "") + ") VALUES (?1, strftime('%Y-%m-%d %H:%M:%S', 'now'), ?2, ?3" +
+                          (inputs ? ", ?4" : "") + ")");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, report.version).Bind(2, static_cast<std::int64_t>(report.tables.size())).Bind(3, report.rows);
+  if (inputs != nullptr) ins->BindOptional(4, inputs->has_value() ? std::string_view(**inputs) : std::string_view());
   return ins->Run();
+}
+
+// The version of the export at `serving_path` (its _sluice_export), or 0
+// when there is no file or it cannot be read.
+std::int64_t PublishedVersion(const std::string& serving_path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(serving_path, ec)) return 0;
+  Database serving;
+  if (!serving.Open(serving_path, /*read_only=*/true).ok()) return 0;
+  auto v = QueryInt(serving, std::string("SELECT max(version) FROM ") + kExportMetaTable);
+  return v.ok() ? *v : 0;
+}
+
+// Whether the last export of this lakehouse had these inputs and its file is
+// still at `serving_path`: then *last is filled and there is nothing to do.
+Result<bool> Unchanged(Database& lake, const std::string& serving_path, const std::optional<std::string>& inputs,
+                       ExportReport* last) {
+  if (!inputs) return false;
+  auto st = lake.Prepare("SELECT version, rows, inputs FROM main._sluice_exports ORDER BY version DESC LIMIT 1");
+  if (!st.ok()) return st.status();
+  int rc = st->Step();
+  if (rc == SQLITE_DONE) return false;
+  if (rc != SQLITE_ROW) return Status::IOError(st->error());
+  if (st->IsNull(2) || st->Text(2) != *inputs) return false;
+  if (PublishedVersion(serving_path) != st->Int(0)) return false;
+  last->published = false;
+  last->version = st->Int(0);
+  last->rows = st->Int(1);
+  last->reason = "no serving table changed since export " + std::to_string(last->version);
+  return true;
 }
 
 // The export's version (the lakehouse's count, plus one) into `report` and
@@ -185,7 +223,7 @@ const DatabaseKind& ServingDatabase() {
 }
 
 Result<ExportReport> ExportServing(Database& lake, const std::string& serving_path,
-                                   const std::function<bool()>& cancelled) {
+                                   const std::function<bool()>& cancelled, bool force) {
   fs::path target(serving_path);
   fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   // Before anything is created or written: both files must be sluice's.
@@ -202,9 +240,23 @@ Result<ExportReport> ExportServing(Database& lake, const std::string& serving_pa
   if (!names.ok()) return names.status();
   if (auto s = lake.Exec(
           "CREATE TABLE IF NOT EXISTS _sluice_exports (version INTEGER PRIMARY KEY, "
-          "exported_at TEXT NOT NULL, tables INTEGER NOT NULL, rows INTEGER NOT NULL)");
+          "exported_at TEXT NOT NULL, tables INTEGER NOT NULL, rows INTEGER NOT NULL, inputs TEXT)");
       !s.ok())
     return s;
+  // A lakehouse opened without its migrations (lakehouse_schema.h) may lack
+  // the inputs column: then every export publishes.
+  auto has_inputs = QueryInt(lake, "SELECT count(*) FROM pragma_table_info('_sluice_exports') WHERE name = 'inputs'");
+  if (!has_inputs.ok()) return has_inputs.status();
+  std::optional<std::string> inputs;
+  if (*has_inputs) {
+    auto read = ServingInputs(lake, *names);
+    if (!read.ok()) return read.status();
+    inputs = std::move(*read);
+    ExportReport last;
+    auto unchanged = Unchanged(lake, serving_path, inputs, &last);
+    if (!unchanged.ok()) return unchanged.status();
+    if (*unchanged && !force) return last;
+  }
 
   TempExport temp(lake, (dir / (temp_prefix + std::to_string(::getpid()) + "-" +
                                 std::to_string(temp_counter.fetch_add(1))))
@@ -216,7 +268,7 @@ Result<ExportReport> ExportServing(Database& lake, const std::string& serving_pa
   if (auto s = CloseTemp(lake, temp); !s.ok()) return s;
   // The counter moves first: a crash between here and the rename skips a
   // version number, which is harmless; the reverse could repeat one.
-  if (auto s = InsertExportRow(lake, "_sluice_exports", report); !s.ok()) return s;
+  if (auto s = InsertExportRow(lake, "_sluice_exports", report, *has_inputs ? &inputs : nullptr); !s.ok()) return s;
   if (auto s = Publish(temp, serving_path, dir, &report); !s.ok()) return s;
   return report;
 }

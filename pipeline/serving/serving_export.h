@@ -43,6 +43,11 @@ struct ExportedTable {
 };
 
 struct ExportReport {
+  // false: nothing was written, because no serving table changed since the
+  // last export, whose file is still in place (`reason` says so; `version`
+  // is that export's, `tables` empty, `rows` its row count).
+  bool published = true;
+  std::string reason;
   std::int64_t version = 0;
   std::vector<ExportedTable> tables;
   std::int64_t rows = 0;
@@ -61,7 +66,12 @@ const DatabaseKind& ServingDatabase();
 // place, when there is no serving table, on any SQLite or file error, when
 // the file at the path or the lakehouse is not sluice's (Corruption), or
 // when cancelled() turns true between tables.
+//
+// Publishes only when something changed (serving_inputs.h): when the
+// serving tables' inputs equal the last export's and the file at
+// `serving_path` is that export (its `_sluice_export.version`), nothing is
+// written and the report says published = false. `force` publishes anyway.
 Result<ExportReport> ExportServing(Database& lakehouse, const std::string& serving_path,
-                                   const std::function<bool()>& cancelled = {});
+                                   const std::function<bool()>& cancelled = {}, bool force = false);
 
 }  // namespace sluice::serving

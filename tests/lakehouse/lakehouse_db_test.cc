@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "pipeline/lakehouse/lakehouse_schema.h"
 #include "pipeline/lakehouse/raw_loader.h"
 #include "schemas/database_owner.h"
 #include "tests/lakehouse/lake_fixture.h"
@@ -104,6 +105,33 @@ TEST_F(LakehouseDbTest, PreviousLayoutGetsLoadIdsInLedgerOrder) {
   ASSERT_EQ(r->files_loaded, 1);
   EXPECT_EQ(newest("a"), "55");
   EXPECT_EQ(Scalar(db, "SELECT count(*) FROM raw_p WHERE _load_id >= (SELECT _load_id FROM raw_p WHERE v = '55')"), "1");
+}
+
+// A lakehouse of schema version 1 (load ids, built models, an export, no
+// model state): version 2 adds the model state tables and the exports'
+// inputs column; its tables, rows and export history stay as they were.
+TEST_F(LakehouseDbTest, VersionOneGetsTheModelStateTables) {
+  ASSERT_TRUE(files::MakeDb(
+      path(),
+      "PRAGMA journal_mode=WAL; PRAGMA application_id=1397506885; PRAGMA user_version=1;"
+      "CREATE TABLE _sluice_loaded_files (path TEXT PRIMARY KEY, raw_table TEXT NOT NULL, rows INTEGER NOT NULL, "
+      "loaded_at TEXT NOT NULL, load_id INTEGER);"
+      "CREATE UNIQUE INDEX _sluice_loaded_files_load_id ON _sluice_loaded_files (load_id);"
+      "INSERT INTO _sluice_loaded_files VALUES ('p/2024/01/a.csv.gz', 'raw_p', 1, 'x', 1);"
+      "CREATE TABLE raw_p (v, _source_file, _ingest_date, _load_id); INSERT INTO raw_p VALUES (7, 'p', 'd', 1);"
+      "CREATE TABLE staging_p AS SELECT v FROM raw_p;"
+      "CREATE TABLE _sluice_exports (version INTEGER PRIMARY KEY, exported_at TEXT NOT NULL, "
+      "tables INTEGER NOT NULL, rows INTEGER NOT NULL);"
+      "INSERT INTO _sluice_exports VALUES (4, 'x', 1, 1);"));
+  sluice::Database db;
+  Status s = OpenLakehouse(db, path());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Scalar(db, "PRAGMA user_version"), std::to_string(LakehouseSchemaVersion()));
+  EXPECT_EQ(Scalar(db, "SELECT count(*) FROM _sluice_model_builds"), "0");
+  EXPECT_EQ(Scalar(db, "SELECT count(*) FROM _sluice_model_intervals"), "0");
+  EXPECT_EQ(Scalar(db, "SELECT version || '/' || coalesce(inputs, 'NULL') FROM _sluice_exports"), "4/NULL");
+  EXPECT_EQ(Scalar(db, "SELECT v FROM staging_p"), "7");
+  EXPECT_EQ(Scalar(db, "SELECT max(load_id) FROM _sluice_loaded_files"), "1");
 }
 
 TEST_F(LakehouseDbTest, ExportCounterAloneMarksAnEarlierLakehouseToo) {

@@ -557,13 +557,21 @@ TEST(CliModels, PlanPrintsTheOrderAsTextOrJson) {
   EXPECT_THAT(r.out, HasSubstr("raw_prices"));
   auto j = Offline({"models", "plan", f.dir().string(), "--json"});
   EXPECT_EQ(j.code, kExitOk) << j.err;
-  json plan = json::parse(j.out, nullptr, false);
-  ASSERT_TRUE(plan.is_array()) << j.out;
+  json doc = json::parse(j.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << j.out;
+  EXPECT_EQ(doc["lakehouse"], nullptr);
+  EXPECT_EQ(doc["end_ds"].get<std::string>().size(), 10u);  // today
+  json plan = doc["models"];
   ASSERT_EQ(plan.size(), 2u);
   EXPECT_EQ(plan[0], (json{{"order", 1}, {"name", "staging_prices"}, {"layer", "staging"}, {"kind", "VIEW"},
-                           {"depends_on", {"raw_prices"}}, {"path", "staging/staging_prices.sql"}}));
+                           {"depends_on", {"raw_prices"}}, {"path", "staging/staging_prices.sql"},
+                           {"action", "build"}, {"reason", "no build recorded"}, {"intervals", json::array()}}));
   EXPECT_EQ(plan[1]["name"], "foundation_monthly_prices");
   EXPECT_EQ(plan[1]["depends_on"], (json{"staging_prices"}));
+  // A lakehouse that is not there is a usage error.
+  auto missing = Offline({"models", "plan", f.dir().string(), "--lakehouse", (f.dir() / "nope.sqlite").string()});
+  EXPECT_EQ(missing.code, kExitUsage) << missing.err;
+  EXPECT_THAT(missing.err, HasSubstr("no lakehouse at"));
 }
 
 TEST(CliModels, APassingTestExitsZero) {

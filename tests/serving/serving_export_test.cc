@@ -105,6 +105,60 @@ TEST_F(ServingExportTest, VersionsGrowAndEachExportIsANewFile) {
   EXPECT_EQ(Int(lake_, "SELECT max(version) FROM _sluice_exports"), 2);
 }
 
+// Serving tables that models built (their versions in _sluice_model_builds,
+// as pipeline/models/model_state.h writes them) publish only when one of
+// them was built again.
+TEST_F(ServingExportTest, PublishesOnlyWhenAServingTableChanged) {
+  ASSERT_TRUE(lake_.Exec("CREATE TABLE _sluice_model_builds (model TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+                         "fingerprint TEXT NOT NULL, version INTEGER NOT NULL, built_at TEXT NOT NULL, "
+                         "inputs TEXT NOT NULL);"
+                         "INSERT INTO _sluice_model_builds VALUES ('serving_prices', 'FULL', 'f', 1, 'now', '{}'),"
+                         " ('serving_empty', 'FULL', 'f', 2, 'now', '{}')")
+                  .ok());
+  auto first = ExportServing(lake_, serving());
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(first->published);
+  struct stat before {};
+  ASSERT_EQ(::stat(serving().c_str(), &before), 0);
+
+  auto again = ExportServing(lake_, serving());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_FALSE(again->published);
+  EXPECT_EQ(again->version, 1);
+  EXPECT_EQ(again->rows, 3);
+  EXPECT_EQ(again->reason, "no serving table changed since export 1");
+  struct stat after {};
+  ASSERT_EQ(::stat(serving().c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);
+  EXPECT_EQ(Int(lake_, "SELECT count(*) FROM _sluice_exports"), 1);
+
+  // force publishes anyway.
+  auto forced = ExportServing(lake_, serving(), {}, /*force=*/true);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_TRUE(forced->published);
+  EXPECT_EQ(forced->version, 2);
+
+  // A serving table built again: a new export.
+  ASSERT_TRUE(lake_.Exec("UPDATE _sluice_model_builds SET version = 3 WHERE model = 'serving_empty'").ok());
+  auto rebuilt = ExportServing(lake_, serving());
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_TRUE(rebuilt->published);
+  EXPECT_EQ(rebuilt->version, 3);
+  EXPECT_FALSE(ExportServing(lake_, serving())->published);
+
+  // The file gone (or replaced by another export): published again.
+  fs::remove(serving());
+  auto restored = ExportServing(lake_, serving());
+  ASSERT_TRUE(restored.ok());
+  EXPECT_TRUE(restored->published);
+  EXPECT_TRUE(fs::exists(serving()));
+
+  // A serving table no model built: its changes cannot be known, every export publishes.
+  ASSERT_TRUE(lake_.Exec("CREATE TABLE serving_by_hand (k TEXT)").ok());
+  EXPECT_TRUE(ExportServing(lake_, serving())->published);
+  EXPECT_TRUE(ExportServing(lake_, serving())->published);
+}
+
 TEST_F(ServingExportTest, FailureLeavesTheOldFileAndNoTempFiles) {
   ASSERT_TRUE(ExportServing(lake_, serving()).ok());
   // A serving view that cannot be read fails the export half-way.
