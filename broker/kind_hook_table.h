@@ -1,6 +1,8 @@
-// KindHookTable: kind name -> its hooks (kind_hooks.h). Kinds without an
-// entry get none. It holds the stock hooks: extract.http's (ExtractRuns) and
-// the lakehouse kinds' (LakehouseHooks).
+// KindHookTable: kind name -> its hooks (kind_hooks.h). It holds the stock
+// hooks: extract.http's (ExtractRuns) and the lakehouse kinds'
+// (LakehouseHooks); every other kind gets CustomExtractionHooks, which
+// record the jobs whose params mark them as extraction runs and pass the
+// others untouched.
 #pragma once
 
 #include <functional>
@@ -23,11 +25,13 @@ class KindHookTable {
 
   KindHooks* For(std::string_view kind) const;
   Status Prepare(Database& db, MetricCounters* metrics);
-  // extract.http's hooks, which also answer EXTRACTIONS.
+  // The extraction runs' recorder (extract.http's hooks), which also
+  // answers EXTRACTIONS.
   ExtractRuns& extract_runs() { return *extract_; }
 
  private:
   std::unique_ptr<ExtractRuns> extract_;
+  std::unique_ptr<CustomExtractionHooks> custom_;
   LakehouseHooks lakehouse_;
   std::map<std::string, KindHooks*, std::less<>> by_kind_;
 };

@@ -6,6 +6,9 @@
 // The stock hooks:
 //   - extract.http (ExtractRuns, extract_runs.h): a key per source, the
 //     extraction_runs row of each attempt, the cursor sent with it;
+//   - every other kind (CustomExtractionHooks, extract_runs.h): the same
+//     for a job whose params mark it as an extraction run (PROTOCOL.md
+//     §5.9), nothing for the others;
 //   - load, transform.sql, export.serving (LakehouseHooks): the lakehouse is
 //     one SQLite file with one writer, so they share the key "lakehouse"
 //     with limit 1.

@@ -174,7 +174,13 @@ constexpr std::string_view kV6 = R"sql(
 CREATE INDEX jobs_dead ON jobs(seq) WHERE state = 'dead';
 )sql";
 
-constexpr std::array<std::string_view, 6> kAll = {kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7 (extractions of any kind, PROTOCOL.md §5.9): a cursor may be a
+// string an extractor reported (NULL for extract.http's validators).
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE extract_cursors ADD COLUMN cursor TEXT;
+)sql";
+
+constexpr std::array<std::string_view, 7> kAll = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

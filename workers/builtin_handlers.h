@@ -67,7 +67,8 @@ inline constexpr int kExecKillGraceMs = 2000;
 // 304 and failures), sha256 (hex of the body as received; "" unless
 // downloaded), etag, last_modified (the response's; on 304 the cursor's when
 // the response has none; "" when absent or not printable ASCII), cursor_value
-// (e.g. `period=2024-03 etag="abc"`).
+// (e.g. `period=2024-03 etag="abc"`), and extraction (PROTOCOL.md §5.9: the
+// same counts, key and url, validators and cursor_value, for the broker).
 void RunExtractHttp(const JobContext& job, const CancelToken& cancel, proto::JobResult* result);
 
 // load: the landing files that are new since the last load, into the

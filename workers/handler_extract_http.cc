@@ -73,10 +73,13 @@ struct Outputs {
   std::string cursor_value;
 };
 
-std::string Encode(const Outputs& o) {
+// The outputs, and under `extraction` what every extraction run reports to
+// the broker (PROTOCOL.md §5.9): the counts, the URL (the key of the cursor
+// of `source`), the validators that are its next cursor, cursor_value.
+std::string Encode(const Outputs& o, const std::string& source) {
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);
-  pk.pack_map(11);
+  pk.pack_map(12);
   pk.pack("status_code"), pk.pack(static_cast<std::int64_t>(o.status_code));
   pk.pack("url"), pk.pack(o.url);
   pk.pack("period"), pk.pack(o.period);
@@ -85,6 +88,17 @@ std::string Encode(const Outputs& o) {
   pk.pack("bytes_written"), pk.pack(o.bytes_written);
   pk.pack("path"), pk.pack(o.path);
   pk.pack("sha256"), pk.pack(o.sha256);
+  pk.pack("etag"), pk.pack(o.etag);
+  pk.pack("last_modified"), pk.pack(o.last_modified);
+  pk.pack("cursor_value"), pk.pack(o.cursor_value);
+  pk.pack("extraction");
+  pk.pack_map(9);
+  pk.pack("source"), pk.pack(source);
+  pk.pack("key"), pk.pack(o.url);
+  pk.pack("url"), pk.pack(o.url);
+  pk.pack("files_written"), pk.pack(o.files_written);
+  pk.pack("files_skipped"), pk.pack(o.files_skipped);
+  pk.pack("bytes_written"), pk.pack(o.bytes_written);
   pk.pack("etag"), pk.pack(o.etag);
   pk.pack("last_modified"), pk.pack(o.last_modified);
   pk.pack("cursor_value"), pk.pack(o.cursor_value);
@@ -327,14 +341,14 @@ bool ExtractRun::Fail(std::string error, bool retryable, std::uint64_t retry_aft
   result_->retry_after_ms = retry_after_ms;
   result_->error = redactor_.Redact(error);
   out_.cursor_value = CursorValue(templated_, out_, "");
-  result_->outputs = Encode(out_);
+  result_->outputs = Encode(out_, p_.source);
   return true;
 }
 
 bool ExtractRun::Succeed(std::string_view note) {
   result_->outcome = Outcome::kSucceeded;
   out_.cursor_value = CursorValue(templated_, out_, note);
-  result_->outputs = Encode(out_);
+  result_->outputs = Encode(out_, p_.source);
   return true;
 }
 
@@ -342,7 +356,7 @@ bool ExtractRun::Stopped(StopReason why) {
   result_->outcome = OutcomeFor(why);
   result_->error = "extract.http: " + std::string(Describe(why)) + " during GET " + out_.url +
                    "; nothing was kept";
-  result_->outputs = Encode(out_);
+  result_->outputs = Encode(out_, p_.source);
   return true;
 }
 

@@ -1,4 +1,5 @@
 #include "broker/job_store.h"
+#include "broker/extract_runs.h"
 #include "broker/run_store.h"
 
 #include <gtest/gtest.h>
@@ -390,6 +391,46 @@ TEST_F(JobStoreTest, MigratesAVersion4DatabaseToMetricCounters) {
   JobStore s;
   ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
   EXPECT_EQ(s.metrics().Get("sluice_job_results_total", "kind=\"k\",outcome=\"succeeded\""), 2);
+}
+
+// Schema 7 adds extract_cursors.cursor (a string cursor reported by any
+// extractor): a version 6 database opens, keeps extract.http's validators,
+// and takes a string cursor.
+TEST_F(JobStoreTest, MigratesAVersion6DatabaseToStringCursors) {
+  {
+    Database db;
+    std::filesystem::create_directories(dir_ / "sub");
+    ASSERT_TRUE(db.Open(path_).ok());
+    for (int v = 0; v < 6; ++v) ASSERT_TRUE(db.Exec(schema::Migrations()[v]).ok());
+    ASSERT_TRUE(db.Exec("PRAGMA user_version=6").ok());
+    ASSERT_TRUE(db.Exec("INSERT INTO extract_cursors VALUES ('s', 'http://o/a.csv', '\"e1\"', NULL, 'now')").ok());
+  }
+  JobStore s;
+  ASSERT_TRUE(s.Open(path_, SyncMode::kNormal).ok());
+  EXPECT_EQ(s.opened_version(), 6);
+  auto v = s.db().Prepare("PRAGMA user_version");
+  ASSERT_EQ(v->Step(), SQLITE_ROW);
+  EXPECT_EQ(v->Int(0), 7);
+  // extract.http's validators read as before; a string cursor is stored.
+  ExtractRuns runs;
+  ASSERT_TRUE(runs.Prepare(s.db(), nullptr).ok());
+  auto old = runs.LookUpCursor("s", "http://o/a.csv");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->etag, "\"e1\"");
+  EXPECT_FALSE(old->cursor.has_value());
+  Job job = MakeJob(s, 1);
+  job.kind = "ext.weather";
+  job.attempt = 1;
+  ExtractionReport report;
+  report.key = "station-1";
+  report.cursor = "page=7";
+  ASSERT_TRUE(s.Begin().ok());
+  ASSERT_TRUE(runs.RecordStart(job, "ext.weather", "weather", "station-1", 5).ok());
+  ASSERT_TRUE(runs.RecordEnd(job, "weather", Outcome::kSucceeded, "", &report, 6).ok());
+  ASSERT_TRUE(s.Commit().ok());
+  auto now = runs.LookUpCursor("weather", "station-1");
+  ASSERT_TRUE(now.has_value() && now->cursor.has_value());
+  EXPECT_EQ(*now->cursor, "page=7");
 }
 
 // Schema 6 adds the partial index jobs_dead: a version 5 database opens,
