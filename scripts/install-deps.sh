@@ -7,12 +7,15 @@
 #              and npm (s3rver), python3-botocore (the test store checks
 #              every signature with botocore's signer) and awscli (the
 #              independent client)
+#   --postgres also what the PostgreSQL engine's tests and benchmark need
+#              (scripts/test.sh): Debian's postgresql-15 (initdb, postgres,
+#              psql); the tests start their own server and skip without it
 set -euo pipefail
 
 packages=(
   g++ make cmake pkg-config git ca-certificates
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev libgtest-dev libgmock-dev
+  libcurl4-openssl-dev libsqlite3-dev sqlite3 libpq-dev zlib1g-dev libssl-dev libgtest-dev libgmock-dev
   nginx-light curl python3 python3-zmq python3-msgpack procps iproute2
   python3-setuptools python3-venv  # producers/python: the pip install test (no index: --no-build-isolation)
   clang libclang-rt-14-dev
@@ -32,7 +35,10 @@ for flag in "$@"; do
       packages+=(python3-botocore awscli)  # tests/s3: the signature check, the independent client
       need_node=1                          # s3rver
       ;;
-    *) echo "install-deps: unknown flag '$flag' (--browser, --s3)" >&2; exit 2 ;;
+    --postgres)
+      packages+=(postgresql-15)  # tests/postgres: a real server (pg_server.h), psql for bench/pg_load.cc
+      ;;
+    *) echo "install-deps: unknown flag '$flag' (--browser, --s3, --postgres)" >&2; exit 2 ;;
   esac
 done
 # node with npm: Debian's, unless a node with its own npm is already there

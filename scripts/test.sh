@@ -3,7 +3,7 @@
 # on the release build and under AddressSanitizer + UBSan; then the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --browser --s3
+bash scripts/install-deps.sh --browser --s3 --postgres
 # From npm, at the versions package-lock.json pins: the browser test's
 # driver (Chromium is Debian's, never downloaded) and the test S3 store.
 # Node trusts the system's CA bundle too (a host behind a TLS-inspecting
