@@ -284,10 +284,6 @@ class LineageCompiler {
     const std::vector<Token>& tk = c.tokens;
     const std::string& sql = c.sql;
     const std::vector<Edit> lifts = Lifts(tk, p);
-    if (!p.range.empty() && tk[p.range.begin].IsKeyword("with")) {
-      *why = "a WITH inside a subquery or CTE";
-      return false;
-    }
     // 1. The columns.
     {
       auto st = Prepare(Render(sql, tk, p.range, lifts), nullptr);
@@ -300,6 +296,11 @@ class LineageCompiler {
         b->columns = p.explicit_columns;
     }
     b->column_edges.assign(b->columns.size(), {});
+    // Its columns are known (readers of it still compile), what feeds them is not.
+    if (!p.range.empty() && tk[p.range.begin].IsKeyword("with")) {
+      *why = "a WITH inside a subquery or CTE";
+      return false;
+    }
     const std::vector<SelectArm> arms = parts.Arms(p.range);
     if (arms.empty()) {
       *why = "no SELECT found";
