@@ -227,9 +227,10 @@ for line in open(os.path.join(run_dir, "stage_jobs.txt")):
     elif job.get("kind") == "transform.sql":
         load = out.get("load") or {}
         built = [m for m in out.get("models", []) if m.get("status") == "built"]
-        what = "loaded %s files (%s rows, %s already loaded); %d/%d models built" % (
+        unchanged = [m for m in out.get("models", []) if m.get("action") == "skip"]
+        what = "loaded %s files (%s rows, %s already loaded); %d/%d models built, %d unchanged" % (
             load.get("files_loaded"), load.get("rows_loaded"), load.get("files_skipped"), len(built),
-            len(out.get("models", [])))
+            len(out.get("models", [])), len(unchanged))
     elif job.get("kind") == "backup":
         lake = out.get("lakehouse") or {}
         if out.get("skipped"):
@@ -240,8 +241,11 @@ for line in open(os.path.join(run_dir, "stage_jobs.txt")):
         else:
             what = "lakehouse: %s" % (lake.get("skipped") or "?")
     elif job.get("kind") == "export.serving":
-        what = "analytics DB version %s: %s tables, %s rows, %s bytes" % (
-            out.get("version"), len(out.get("tables") or {}), out.get("rows"), out.get("bytes"))
+        if out.get("published") is False:
+            what = "analytics DB version %s kept: %s" % (out.get("version"), out.get("reason"))
+        else:
+            what = "analytics DB version %s: %s tables, %s rows, %s bytes" % (
+                out.get("version"), len(out.get("tables") or {}), out.get("rows"), out.get("bytes"))
     else:
         what = ""
     attempts = job.get("attempts") or [{}]
@@ -252,8 +256,11 @@ for line in open(os.path.join(run_dir, "stage_jobs.txt")):
     print("%-16s %-6s %-10s %8s  %-18s %s" % (name, job_id, job.get("state"), secs, last.get("worker") or "", what))
     if job.get("kind") == "transform.sql":
         for m in out.get("models", []):
-            print("    %-30s %-26s %-8s %8s rows %6s ms" % (m.get("name"), m.get("kind"), m.get("status"),
-                                                           m.get("rows"), m.get("ms")))
+            days = ", ".join(d["start"] if d["start"] == d["end"] else d["start"] + ".." + d["end"]
+                             for d in m.get("intervals") or [])
+            print("    %-30s %-26s %-8s %8s rows %6s ms  %s%s" % (
+                m.get("name"), m.get("kind"), m.get("status"), m.get("rows"), m.get("ms"), m.get("reason") or "",
+                " [%s]" % days if days else ""))
 EOF
 
 if [ "$rc" -ne 0 ]; then

@@ -13,6 +13,8 @@ namespace sluice::models {
 using ::sluice::IsIsoDay;
 // The day after `day` (which must be IsIsoDay).
 std::string NextIsoDay(std::string_view day);
+// `day` moved by `n` days (n may be negative; `day` must be IsIsoDay).
+std::string AddIsoDays(std::string_view day, int n);
 // Today in UTC.
 std::string TodayUtc();
 

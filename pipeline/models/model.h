@@ -41,6 +41,7 @@ struct Model {
   std::string time_column;         // incremental only
   std::vector<std::string> grain;  // may be empty
   std::optional<std::string> start;  // 'YYYY-MM-DD'
+  int lookback = 0;                  // incremental: days before the run's end day processed again with it
   std::string description;
   std::vector<Audit> audits;
 

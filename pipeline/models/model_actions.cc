@@ -133,11 +133,19 @@ class Decider {
         reason += (reason.empty() ? "" : "; ") + std::string("backfill ") +
                   FormatDayRange({from, std::min(options_.backfill->to, end)});
     }
-    if (days.empty()) {
-      const std::string upstream = UpstreamChange(m);
+    // The days still being filled: the end day and the `lookback` days
+    // before it go again when a table the model reads changed, and the
+    // lookback days whenever the model processes anything.
+    const std::string upstream = days.empty() ? UpstreamChange(m) : "";
+    if (!upstream.empty() || (!days.empty() && m.lookback > 0)) {
+      std::vector<std::string> again;
+      for (std::string d = AddIsoDays(end, -m.lookback); d <= end; d = NextIsoDay(d))
+        if (d >= m.start.value_or("") && !days.count(d)) again.push_back(d);
+      days.insert(again.begin(), again.end());
       if (!upstream.empty()) {
-        days.insert(end);
-        reason = upstream + ": " + end + " again";
+        reason = upstream + ": " + (again.empty() ? end : JoinRanges(Ranges(again))) + " again";
+      } else if (!again.empty()) {
+        reason += "; lookback " + JoinRanges(Ranges(again));
       }
     }
     if (days.empty()) {

@@ -16,9 +16,11 @@
 //          day that it has not processed with its current fingerprint
 //          ("missing intervals 2026-11-29..2026-12-03"); with a new
 //          fingerprint, or never built, the whole history, the table rebuilt
-//          from scratch; a backfill's days on request; and, when a table it
-//          reads changed but no day is missing, the run's end day again (the
-//          day still being filled). Otherwise it is skipped.
+//          from scratch; a backfill's days on request; the `lookback` days
+//          before the end day whenever it processes days; and, when a table
+//          it reads changed but no day is missing, the end day (and its
+//          lookback days) again: the days still being filled. Otherwise it
+//          is skipped.
 //
 // A full refresh builds every model and reprocesses every incremental
 // model's history.

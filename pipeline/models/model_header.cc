@@ -27,7 +27,7 @@ class HeaderParser {
       if (AtEnd()) return Eof("the header's closing )");
       if (Peek().IsPunct(")")) break;
       const Token& key = Peek();
-      if (!key.IsWord()) return Bad(key, "expected a property name (name, kind, grain, start, description, audits)");
+      if (!key.IsWord()) return Bad(key, "expected a property name (name, kind, grain, start, lookback, description, audits)");
       const std::string k = Lower(key.text);
       ++i_;
       if (!seen.insert(k).second) return Bad(key, "property '" + k + "' given twice");
@@ -36,9 +36,10 @@ class HeaderParser {
       else if (k == "kind") ok = have_kind = ParseKind();
       else if (k == "grain") ok = ParseNameList(&m_->grain, "grain");
       else if (k == "start") ok = ParseStart();
+      else if (k == "lookback") ok = ParseLookback();
       else if (k == "description" || k == "owner") ok = ParseString(k == "description" ? &m_->description : &ignored_, k);
       else if (k == "audits") ok = ParseAudits();
-      else return Bad(key, "unknown property '" + key.text + "' (expected name, kind, grain, start, description, audits)");
+      else return Bad(key, "unknown property '" + key.text + "' (expected name, kind, grain, start, lookback, description, audits)");
       if (!ok) return std::nullopt;
       if (AtEnd()) return Eof("the header's closing )");
       if (Peek().IsPunct(",")) {
@@ -52,6 +53,8 @@ class HeaderParser {
     bool ok = true;
     if (m_->name.empty()) ok = Problem(model_line_, "missing name (name <layer>_<table>)");
     if (!have_kind) ok = Problem(model_line_, "missing kind (FULL, VIEW or INCREMENTAL_BY_TIME_RANGE)");
+    if (m_->lookback > 0 && have_kind && m_->kind != ModelKind::kIncrementalByTimeRange)
+      ok = Problem(model_line_, "lookback is for INCREMENTAL_BY_TIME_RANGE models");
     for (const Audit& a : m_->audits)
       if (a.type == Audit::Type::kUniqueGrain && m_->grain.empty())
         ok = Problem(a.line, "audit unique_grain needs a grain (grain (col, ...))");
@@ -168,6 +171,17 @@ class HeaderParser {
     if (!ParseString(&s, "start")) return false;
     if (!IsIsoDay(s)) return Problem(line, "start '" + s + "' is not a date 'YYYY-MM-DD'");
     m_->start = s;
+    return true;
+  }
+
+  bool ParseLookback() {
+    if (AtEnd()) return Eof("a number of days after lookback"), false;
+    const Token& t = Peek();
+    if (t.type != TokenType::kNumber || t.text.empty() || t.text.size() > 3 ||
+        t.text.find_first_not_of("0123456789") != std::string::npos || std::stoi(t.text) > 366)
+      return Bad(t, "lookback takes a number of days, 0 to 366"), false;
+    m_->lookback = std::stoi(t.text);
+    ++i_;
     return true;
   }
 

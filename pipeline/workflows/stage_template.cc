@@ -112,6 +112,11 @@ Result<Vars> RunVariables(const std::string& logical_date, const std::string& ru
     vars["day"] = date.substr(8, 2);
     vars["run_id"] = run_id;
     vars["workflow"] = workflow;
+    // Not reserved: a run parameter of that name (from before it existed) wins.
+    if (!vars.count("yesterday")) {
+      auto p = ParsePeriod(date, PeriodUnit::kDay);
+      if (p) vars["yesterday"] = FormatPeriod(Step(*p, -1));
+    }
     return vars;
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("run variables: ") + e.what());

@@ -4,6 +4,8 @@
 // Run variables:
 //   date            the run's logical date, YYYY-MM-DD
 //   year month day  parts of `date` (2024, 03, 15)
+//   yesterday       the day before `date`, YYYY-MM-DD: the last complete day
+//                   (a run parameter named `yesterday` replaces it)
 //   run_id          the run's id (r12)
 //   workflow        the workflow's name
 //   <param>         every run parameter: the registry's defaults

@@ -232,6 +232,34 @@ TEST_F(ModelChanges, BackfillReprocessesTheRangeAndPlanSaysWhatARunWouldDo) {
   EXPECT_EQ(Find(r, "serving_avg").status, ModelRunStatus::kBuilt);
 }
 
+TEST_F(ModelChanges, LookbackDaysGoAgainWithEveryNewDay) {
+  models_.Write("foundation/foundation_fct_prices.sql",
+                "MODEL (name foundation_fct_prices, kind INCREMENTAL_BY_TIME_RANGE (time_column day), "
+                "start '2024-01-01', lookback 2);\n"
+                "SELECT code, day, price FROM staging_prices WHERE day BETWEEN @start_ds AND @end_ds");
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunTo("2024-01-04");
+  // A late row for a day already processed, and the next day.
+  Load("raw_prices", "prices/2024/01/b.csv.gz", "('a', '2024-01-03', 2.0), ('a', '2024-01-05', 3.0)");
+  RunReport r = RunTo("2024-01-05");
+  const ModelRunResult& f = Find(r, "foundation_fct_prices");
+  EXPECT_EQ(f.reason, "missing intervals 2024-01-05; lookback 2024-01-03..2024-01-04");
+  ASSERT_EQ(f.intervals.size(), 1u);
+  EXPECT_EQ(FormatDayRange(f.intervals[0]), "2024-01-03..2024-01-05");
+  EXPECT_EQ(f.rows, 2);
+  EXPECT_EQ(Query("SELECT day FROM foundation_fct_prices ORDER BY day"),
+            (Names{"2024-01-02", "2024-01-03", "2024-01-05"}));
+  // Nothing new: the lookback alone runs nothing.
+  EXPECT_EQ(Find(RunTo("2024-01-05"), "foundation_fct_prices").action, Action::kSkip);
+
+  models_.Write("staging/staging_units.sql", "MODEL (name staging_units, kind FULL, lookback 1);\nSELECT 1 AS u");
+  RunOptions o;
+  RunReport report;
+  Status s = RunModelsFolder(db_, models_.dir(), o, &report);
+  EXPECT_NE(s.message().find("lookback is for INCREMENTAL_BY_TIME_RANGE models"), std::string::npos) << s.message();
+}
+
 TEST_F(ModelChanges, AFailedBuildRecordsNothing) {
   Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
   Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");

@@ -166,8 +166,8 @@ TEST(ModelHeader, ErrorsNameTheFileTheLineAndWhat) {
   EXPECT_EQ(Problem("MODEL (name staging_a, kind FULL);\nSELECT 1;\nSELECT 2"),
             "staging/staging_a.sql:3: only one SELECT per model file: more SQL after ';'");
   EXPECT_EQ(Problem("MODEL (name staging_a, kind FULL, colour 'red');\nSELECT 1"),
-            "staging/staging_a.sql:1: unknown property 'colour' (expected name, kind, grain, start, description, "
-            "audits)");
+            "staging/staging_a.sql:1: unknown property 'colour' (expected name, kind, grain, start, lookback, "
+            "description, audits)");
   EXPECT_EQ(Problem("MODEL (name staging_A, kind FULL);\nSELECT 1"),
             "staging/staging_a.sql:1: invalid model name 'staging_A' (expected [a-z][a-z0-9_]*)");
   EXPECT_EQ(Problem("MODEL (name staging_a, kind FULL, start '2024-02-30');\nSELECT 1"),

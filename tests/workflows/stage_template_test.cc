@@ -28,13 +28,19 @@ TEST(StageTemplateTest, RunVariables) {
                      {"year", "2024"},
                      {"month", "03"},
                      {"day", "05"},
+                     {"yesterday", "2024-03-04"},
                      {"run_id", "r12"},
                      {"workflow", "coffee"},
                      {"region", "eu"},
                      {"limit", "20"},
                      {"mode", "full"}}));
   // No defaults at all (null) is fine.
-  EXPECT_EQ(MustVars("2024-03-05", json(), {}).size(), 6u);
+  EXPECT_EQ(MustVars("2024-03-05", json(), {}).size(), 7u);
+  // The day before, across a month and a leap day; a run parameter of that
+  // name (a registry from before the variable) keeps its value.
+  EXPECT_EQ(MustVars("2024-03-01", json(), {})["yesterday"], "2024-02-29");
+  EXPECT_EQ(MustVars("2024-01-01", json(), {})["yesterday"], "2023-12-31");
+  EXPECT_EQ(MustVars("2024-03-05", json{{"yesterday", "mine"}}, {})["yesterday"], "mine");
 }
 
 TEST(StageTemplateTest, DateParameterOverridesLogicalDate) {

@@ -3,12 +3,16 @@ MODEL (
   kind INCREMENTAL_BY_TIME_RANGE (time_column report_date),
   grain (commodity_key, report_date),
   start '2019-01-01',
+  lookback 7,
   description 'weekly Commitments of Traders positions per conformed commodity, with net positions',
   audits (
     not_null(columns := (commodity_key, report_date, open_interest, noncomm_net, comm_net)),
     unique_grain
   )
 );
+-- A Tuesday's positions are published on the Friday after: each run takes
+-- the week before its end day again (lookback 7), so a report that arrives
+-- after its day was processed still gets in.
 SELECT
   c.commodity_key,
   t.report_date,
