@@ -217,12 +217,28 @@ class LineageCompiler {
       b.name = p.name;
       b.label = p.label;
       const bool is_main = &p == &order.back();
+      bool pre_created = false;
       std::string why;
+      // A recursive CTE reads itself: with its columns given, its table
+      // exists before its body compiles.
+      // Without them, its first arm (which cannot read it) names them.
+      std::vector<std::string> self = p.explicit_columns;
+      if (!is_main && self.empty() && ReadsItself(c.tokens, p)) self = FirstArmColumns(c, parts, p);
+      if (!is_main && !self.empty()) {
+        const std::string create =
+            "CREATE TEMP TABLE " + QuoteIdentifier(b.name) + " (" + DedupedColumnsSql(self) + ")";
+        if (db_.Exec(create).ok()) block_index_[b.name] = static_cast<int>(m->blocks.size());
+        self_columns_ = self;
+        pre_created = true;
+      }
       if (!TraceBlock(c, parts, p, *m, &b, &why)) {
+        // SQLite's message without the statement it quotes.
+        if (const std::size_t in = why.find(" in: "); in != std::string::npos) why.resize(in);
         m->notes.push_back(c.name + " (" + p.label + "): not traced: " + why);
         b.traced = false;
       }
       if (!is_main) {
+        if (pre_created) db_.Exec("DROP TABLE IF EXISTS temp." + QuoteIdentifier(b.name)).ok();
         const std::string create = "CREATE TEMP TABLE " + QuoteIdentifier(b.name) + " (" + DedupedColumnsSql(b.columns) + ")";
         if (auto s = db_.Exec(create); !s.ok()) m->notes.push_back(c.name + " (" + p.label + "): " + s.message());
       }
@@ -235,6 +251,28 @@ class LineageCompiler {
       m->notes.push_back(c.name + ": its columns here differ from its compile: not traced");
       m->traced = false;
     }
+  }
+
+  static bool ReadsItself(const std::vector<Token>& tk, const Pending& p) {
+    for (std::size_t i = p.range.begin; i < p.range.end; ++i)
+      if (tk[i].IsName() && Lower(tk[i].text) == p.name) return true;
+    return false;
+  }
+
+  std::vector<std::string> FirstArmColumns(const ModelCompile& c, const SelectParts& parts, const Pending& p) {
+    const std::vector<Token>& tk = c.tokens;
+    TokenRange first = p.range;
+    for (std::size_t i = p.range.begin; i < p.range.end; ++i)
+      if (parts.Depth(i) == parts.Depth(p.range.begin) &&
+          (tk[i].IsKeyword("union") || tk[i].IsKeyword("intersect") || tk[i].IsKeyword("except"))) {
+        first.end = i;
+        break;
+      }
+    std::vector<std::string> out;
+    auto st = Prepare(Render(c.sql, tk, first, Lifts(tk, p)), nullptr);
+    if (st.ok())
+      for (int i = 0; i < st->columns(); ++i) out.emplace_back(st->ColumnName(i));
+    return out;
   }
 
   std::vector<Edit> Lifts(const std::vector<Token>& tk, const Pending& p) {
@@ -271,7 +309,8 @@ class LineageCompiler {
     if (db == "temp") {
       auto it = block_index_.find(table);
       if (it == block_index_.end()) return std::nullopt;
-      const int index = FindColumn(m.blocks[static_cast<std::size_t>(it->second)].columns, column);
+      const std::size_t at = static_cast<std::size_t>(it->second);
+      const int index = FindColumn(at < m.blocks.size() ? m.blocks[at].columns : self_columns_, column);
       if (index < 0) return std::nullopt;
       return Target{it->second, index, "", ""};
     }
@@ -487,6 +526,7 @@ class LineageCompiler {
   std::set<std::string> schema_;      // tables of main: models and raw tables
   std::set<std::string> registered_;  // marker functions
   std::map<std::string, int> block_index_;  // this model's blocks so far, by TEMP name
+  std::vector<std::string> self_columns_;  // a recursive CTE's, while its body is traced
   std::map<std::size_t, std::string> lifted_names_;  // this model's lifted subqueries, by their '(' token
 };
 
@@ -689,7 +729,9 @@ Result<ColumnLineage> TraceColumnLineage(const std::filesystem::path& dir, Datab
 std::string FormatColumnLineage(const ColumnLineage& lineage) {
   const std::string self = lineage.model + "." + lineage.column;
   std::string out;
-  if (lineage.sources.empty()) out += self + ": no source columns (a constant, or a count of rows)\n";
+  if (lineage.sources.empty())
+    out += self + (lineage.notes.empty() ? ": no source columns (a constant, or a count of rows)\n"
+                                         : ": no source columns found (see the notes)\n");
   for (const LineageSource& s : lineage.sources) out += PathText(s) + "\n";
   if (!lineage.filters.empty()) {
     out += "rows decided by (filters, join, group and subquery keys; <~ marks such a step):\n";

@@ -37,8 +37,10 @@
 // argument, and is not a value source.
 //
 // Limits (each reported as a note when met, never silently):
-// - a WITH inside a subquery, a recursive CTE, a compound with a VALUES arm:
-//   that query is not traced;
+// - a WITH inside a subquery, a compound with a VALUES arm: that query is
+//   not traced (its columns are known, so the rest of the model is);
+// - a recursive CTE is traced (its table exists, with the columns it names
+//   or those of its first arm, before its body compiles);
 // - NATURAL / USING join columns are not reported by SQLite's authorizer,
 //   so they are missing from filters (their values are traced);
 // - `x IN (SELECT y ...)` inside an item: the subquery's columns count as

@@ -184,6 +184,22 @@ TEST(ModelLineage, CompoundArmsEachFeedTheColumn) {
   EXPECT_EQ(Names(Trace(f, "staging_a", "id").sources), (Set{"raw_x.id", "raw_y.ref"}));
 }
 
+TEST(ModelLineage, RecursiveCtesAndAnIncrementalModelReadingItself) {
+  ModelsFolder f;
+  f.Write("staging/staging_a.sql",
+          "MODEL (name staging_a, kind INCREMENTAL_BY_TIME_RANGE (time_column d), start '2020-01-01');\n"
+          "WITH RECURSIVE up AS (SELECT max(price) AS j FROM raw_r UNION ALL SELECT j + 1 FROM up WHERE j < 3)\n"
+          "SELECT r.d, r.price p, (SELECT max(j) FROM up) AS top,\n"
+          "       coalesce((SELECT max(s.p) FROM staging_a AS s), 0) AS prev_max\n"
+          "FROM raw_r AS r WHERE r.d BETWEEN @start_ds AND @end_ds\n");
+  ColumnLineage top = Trace(f, "staging_a", "top");
+  EXPECT_EQ(Names(top.sources), Set{"raw_r.price"}) << FormatColumnLineage(top);
+  EXPECT_TRUE(top.notes.empty());
+  ColumnLineage prev = Trace(f, "staging_a", "prev_max");
+  ASSERT_EQ(prev.sources.size(), 1u) << FormatColumnLineage(prev);
+  EXPECT_EQ(Path(prev.sources[0]), (std::vector<std::string>{"staging_a.prev_max", "staging_a.p", "raw_r.price"}));
+}
+
 TEST(ModelLineage, WhatIsNotTracedIsANote) {
   ModelsFolder f;
   f.Write("staging/staging_a.sql",
