@@ -19,7 +19,7 @@ namespace {
 void PackModels(msgpack::packer<msgpack::sbuffer>& pk, const models::RunReport& report) {
   pk.pack_array(static_cast<std::uint32_t>(report.models.size()));
   for (const auto& m : report.models) {
-    pk.pack_map(11);
+    pk.pack_map(13);
     pk.pack("name"), pk.pack(m.name);
     pk.pack("kind"), pk.pack(models::KindName(m.kind));
     pk.pack("status"), pk.pack(models::ModelRunStatusName(m.status));
@@ -30,6 +30,8 @@ void PackModels(msgpack::packer<msgpack::sbuffer>& pk, const models::RunReport& 
     pk.pack("action"), pk.pack(models::ActionName(m.action));
     pk.pack("reason"), pk.pack(m.reason);
     pk.pack("version"), pk.pack(m.version);
+    pk.pack("inserted"), pk.pack(m.inserted);
+    pk.pack("updated"), pk.pack(m.updated);
     pk.pack("intervals"), pk.pack_array(static_cast<std::uint32_t>(m.intervals.size()));
     for (const models::DayRange& d : m.intervals) {
       pk.pack_map(2);

@@ -32,6 +32,7 @@ const char* KindName(ModelKind kind) {
     case ModelKind::kFull: return "FULL";
     case ModelKind::kView: return "VIEW";
     case ModelKind::kIncrementalByTimeRange: return "INCREMENTAL_BY_TIME_RANGE";
+    case ModelKind::kIncrementalByUniqueKey: return "INCREMENTAL_BY_UNIQUE_KEY";
   }
   return "?";
 }

@@ -15,7 +15,7 @@ namespace sluice::models {
 // its own or the previous layer (see MayRead).
 enum class Layer { kStaging = 0, kFoundation = 1, kServing = 2 };
 
-enum class ModelKind { kFull, kView, kIncrementalByTimeRange };
+enum class ModelKind { kFull, kView, kIncrementalByTimeRange, kIncrementalByUniqueKey };
 
 // A constant in an audit argument: 'text', 12 or 1.5.
 struct Literal {
@@ -38,7 +38,8 @@ struct Model {
   int name_line = 0;
   Layer layer = Layer::kStaging;
   ModelKind kind = ModelKind::kFull;
-  std::string time_column;         // incremental only
+  std::string time_column;         // INCREMENTAL_BY_TIME_RANGE only
+  std::vector<std::string> unique_key;  // INCREMENTAL_BY_UNIQUE_KEY only
   std::vector<std::string> grain;  // may be empty
   std::optional<std::string> start;  // 'YYYY-MM-DD'
   int lookback = 0;                  // incremental: days before the run's end day processed again with it
@@ -54,7 +55,7 @@ struct Model {
 const char* LayerName(Layer layer);         // "staging"
 const char* LayerPrefix(Layer layer);       // "staging_"
 std::optional<Layer> ParseLayer(std::string_view folder);
-const char* KindName(ModelKind kind);       // "FULL", "VIEW", "INCREMENTAL_BY_TIME_RANGE"
+const char* KindName(ModelKind kind);       // "FULL", "VIEW", "INCREMENTAL_BY_TIME_RANGE", "INCREMENTAL_BY_UNIQUE_KEY"
 std::string AuditName(const Audit& audit);  // "not_null(a, b)", "unique_grain", "accepted_values(unit)"
 
 // Whether a model in `reader` may read a model in `source`: its own layer or

@@ -47,6 +47,10 @@ class Decider {
     }
     switch (m.kind) {
       case ModelKind::kFull: DecideFull(m, &a); break;
+      case ModelKind::kIncrementalByUniqueKey:
+        DecideFull(m, &a);
+        a.rebuild = a.action == Action::kBuild && !FromScratch(m, a).empty();
+        break;
       case ModelKind::kView: DecideView(m, &a); break;
       case ModelKind::kIncrementalByTimeRange: DecideIncremental(m, &a); break;
     }

@@ -7,6 +7,9 @@
 //          ("upstream staging_x rebuilt"), or a model it reads builds earlier
 //          in the same run ("upstream staging_x builds in this run").
 //          Otherwise it is skipped.
+//   INCREMENTAL_BY_UNIQUE_KEY
+//          as FULL (its rows are upserted by key); never built or a new
+//          fingerprint: the table is rebuilt from scratch.
 //   VIEW   is (re)created only when new or its fingerprint changed; it reads
 //          its upstream when queried. A model reading a view depends on what
 //          the view reads.

@@ -46,7 +46,7 @@ class Savepoint {
 
 class Builder {
  public:
-  Builder(Database& db, const Model& m) : db_(db), m_(m) {}
+  Builder(Database& db, const Model& m, UpsertCounts* counts) : db_(db), m_(m), counts_(counts) {}
 
   Result<std::int64_t> Build(std::string_view start_ds, std::string_view end_ds) {
     auto select = RenderSelect(m_, start_ds, end_ds);
@@ -60,6 +60,7 @@ class Builder {
       case ModelKind::kIncrementalByTimeRange:
         rows = Incremental(*select, std::string(start_ds), std::string(end_ds));
         break;
+      case ModelKind::kIncrementalByUniqueKey: rows = UniqueKey(*select); break;
     }
     if (!rows.ok()) return rows;
     if (Status s = sp.Commit(); !s.ok()) return Error(s);
@@ -179,14 +180,92 @@ class Builder {
     return inserted;
   }
 
+  Result<std::int64_t> UniqueKey(const std::string& select) {
+    const std::string batch = "_sluice_batch_" + m_.name;
+    const std::string qbatch = QuoteIdentifier(batch);
+    const std::string target = QuoteIdentifier(m_.name);
+    if (auto s = Exec("DROP TABLE IF EXISTS " + qbatch); !s.ok()) return s;
+    if (auto s = Exec("CREATE TABLE " + qbatch + " AS " + select); !s.ok()) return s;
+    auto columns = TableColumns(db_, batch);
+    if (!columns.ok()) return Error(columns.status());
+    std::string column_list, key_list, key_null, key_match, updates;
+    for (const std::string& k : m_.unique_key) {
+      bool found = false;
+      for (const std::string& c : *columns) found = found || Lower(c) == Lower(k);
+      if (!found) return Error(Status::InvalidArgument("unique_key column '" + k + "' is not in the model's output"));
+      const std::string q = QuoteIdentifier(k);
+      key_list += (key_list.empty() ? "" : ", ") + q;
+      key_null += (key_null.empty() ? "" : " OR ") + q + " IS NULL";
+      key_match += (key_match.empty() ? "" : " AND ") + std::string("t.") + q + " = b." + q;
+    }
+    for (const std::string& c : *columns) {
+      const std::string q = QuoteIdentifier(c);
+      column_list += (column_list.empty() ? "" : ", ") + q;
+      updates += (updates.empty() ? "" : ", ") + q + " = excluded." + q;
+    }
+    // Keys must be whole and unique in what the SELECT returns.
+    const std::string bad = "SELECT " + key_list + ", count(*) AS rows FROM " + qbatch + " WHERE NOT (" + key_null +
+                            ") GROUP BY " + key_list + " HAVING count(*) > 1";
+    auto dups = QueryInt(db_, "SELECT count(*) FROM (" + bad + ")");
+    if (!dups.ok()) return Error(dups.status());
+    auto nulls = QueryInt(db_, "SELECT count(*) FROM " + qbatch + " WHERE " + key_null);
+    if (!nulls.ok()) return Error(nulls.status());
+    if (*dups > 0 || *nulls > 0) {
+      std::string msg = *dups > 0 ? std::to_string(*dups) + " keys returned more than once" : "";
+      if (*nulls > 0) msg += (msg.empty() ? "" : "; ") + std::to_string(*nulls) + " rows with a NULL key";
+      msg += " (unique_key " + key_list + ")";
+      auto sample = SampleRows(db_, *dups > 0 ? bad + " LIMIT 5" : "SELECT * FROM " + qbatch + " WHERE " + key_null + " LIMIT 5", 5);
+      if (sample.ok() && !sample->empty()) {
+        msg += ", e.g.";
+        for (const std::string& r : *sample) msg += "\n  " + r;
+      }
+      return Error(Status::InvalidArgument(msg));
+    }
+    auto type = ObjectType(db_, m_.name);
+    if (!type.ok()) return Error(type.status());
+    if (*type == "view") {
+      if (auto s = Exec("DROP VIEW " + target); !s.ok()) return s;
+    }
+    if (*type != "table") {
+      if (auto s = Exec("CREATE TABLE " + target + " AS SELECT * FROM " + qbatch + " WHERE 0"); !s.ok()) return s;
+      if (auto s = Exec("CREATE UNIQUE INDEX " + QuoteIdentifier(m_.name + "__unique_key") + " ON " + target + " (" +
+                        key_list + ")");
+          !s.ok())
+        return s;
+    }
+    auto total = QueryInt(db_, "SELECT count(*) FROM " + qbatch);
+    if (!total.ok()) return Error(total.status());
+    auto updated = QueryInt(db_, "SELECT count(*) FROM " + qbatch + " AS b WHERE EXISTS (SELECT 1 FROM " + target +
+                                     " AS t WHERE " + key_match + ")");
+    if (!updated.ok()) return Error(updated.status());
+    // `WHERE true` tells SQLite's parser the ON CONFLICT is the upsert's.
+    if (auto s = Exec("INSERT INTO " + target + " (" + column_list + ") SELECT " + column_list + " FROM " + qbatch +
+                      " WHERE true ON CONFLICT (" + key_list + ") DO UPDATE SET " + updates);
+        !s.ok())
+      return s;
+    if (auto s = Exec("DROP TABLE " + qbatch); !s.ok()) return s;
+    if (auto s = RunAudits(AuditScope{m_.name, "", "", ""}); !s.ok()) return s;
+    if (counts_ != nullptr) {
+      counts_->updated = *updated;
+      counts_->inserted = *total - *updated;
+    }
+    return *total;
+  }
+
   Database& db_;
   const Model& m_;
+  UpsertCounts* counts_ = nullptr;
 };
 
 }  // namespace
 
 Result<std::int64_t> BuildModel(Database& db, const Model& model, std::string_view start_ds, std::string_view end_ds) {
-  return Builder(db, model).Build(start_ds, end_ds);
+  return Builder(db, model, nullptr).Build(start_ds, end_ds);
+}
+
+Result<std::int64_t> BuildModel(Database& db, const Model& model, std::string_view start_ds, std::string_view end_ds,
+                                UpsertCounts* counts) {
+  return Builder(db, model, counts).Build(start_ds, end_ds);
 }
 
 }  // namespace sluice::models

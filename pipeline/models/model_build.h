@@ -16,6 +16,14 @@
 //               with a NULL time) is an error, nothing is written. The first
 //               build creates the table (and an index on the time column).
 //
+//   INCREMENTAL_BY_UNIQUE_KEY
+//               the SELECT's rows are upserted by the unique key: a row whose
+//               key is in the table replaces it (updated), the others are
+//               inserted; rows not returned stay. Duplicate or NULL keys in
+//               the SELECT are an error, nothing is written. The first build
+//               creates the table and a unique index on the key. Audits run
+//               on the whole table.
+//
 // Each build is one SAVEPOINT: it either happens entirely or not at all.
 #pragma once
 
@@ -34,5 +42,14 @@ namespace sluice::models {
 // interval (incremental). Errors start with the model's name; a failed audit
 // names the audit and shows up to 5 offending rows.
 Result<std::int64_t> BuildModel(Database& db, const Model& model, std::string_view start_ds, std::string_view end_ds);
+
+// INCREMENTAL_BY_UNIQUE_KEY: what an upsert did.
+struct UpsertCounts {
+  std::int64_t inserted = 0;
+  std::int64_t updated = 0;
+};
+// As above; `counts` (may be null) gets an upsert's counts.
+Result<std::int64_t> BuildModel(Database& db, const Model& model, std::string_view start_ds, std::string_view end_ds,
+                                UpsertCounts* counts);
 
 }  // namespace sluice::models

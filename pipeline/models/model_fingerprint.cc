@@ -10,6 +10,8 @@ namespace sluice::models {
 
 std::string Fingerprint(const Model& model) {
   std::string text = std::string(KindName(model.kind)) + "\n" + Lower(model.time_column) + "\n";
+  for (const std::string& k : model.unique_key) text += Lower(k) + ",";
+  text += "\n";
   auto tokens = Tokenize(model.select_sql);
   if (tokens.ok()) {
     // Each token with its type, so 'a' (a string) and "a" (a name) differ.

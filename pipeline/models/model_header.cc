@@ -52,7 +52,8 @@ class HeaderParser {
     if (!AtEnd() && Peek().IsPunct(";")) ++i_;
     bool ok = true;
     if (m_->name.empty()) ok = Problem(model_line_, "missing name (name <layer>_<table>)");
-    if (!have_kind) ok = Problem(model_line_, "missing kind (FULL, VIEW or INCREMENTAL_BY_TIME_RANGE)");
+    if (!have_kind)
+      ok = Problem(model_line_, "missing kind (FULL, VIEW, INCREMENTAL_BY_TIME_RANGE or INCREMENTAL_BY_UNIQUE_KEY)");
     if (m_->lookback > 0 && have_kind && m_->kind != ModelKind::kIncrementalByTimeRange)
       ok = Problem(model_line_, "lookback is for INCREMENTAL_BY_TIME_RANGE models");
     for (const Audit& a : m_->audits)
@@ -107,11 +108,23 @@ class HeaderParser {
       m_->kind = ModelKind::kView;
     } else if (tok.IsKeyword("incremental_by_time_range")) {
       m_->kind = ModelKind::kIncrementalByTimeRange;
+    } else if (tok.IsKeyword("incremental_by_unique_key")) {
+      m_->kind = ModelKind::kIncrementalByUniqueKey;
     } else {
-      return Problem(tok.line, "unknown kind '" + tok.text + "' (expected FULL, VIEW or INCREMENTAL_BY_TIME_RANGE)");
+      return Problem(tok.line, "unknown kind '" + tok.text +
+                                   "' (expected FULL, VIEW, INCREMENTAL_BY_TIME_RANGE or INCREMENTAL_BY_UNIQUE_KEY)");
     }
     ++i_;
     const bool has_args = !AtEnd() && Peek().IsPunct("(");
+    if (m_->kind == ModelKind::kIncrementalByUniqueKey) {
+      if (!has_args) return Problem(tok.line, "INCREMENTAL_BY_UNIQUE_KEY needs (unique_key <column> | (<columns>))");
+      ++i_;
+      if (AtEnd() || !Peek().IsKeyword("unique_key"))
+        return Bad(AtEnd() ? tok : Peek(), "INCREMENTAL_BY_UNIQUE_KEY needs (unique_key <column> | (<columns>))"), false;
+      ++i_;
+      if (!ParseNameList(&m_->unique_key, "unique_key")) return false;
+      return Expect(")", "after the kind's arguments");
+    }
     if (m_->kind != ModelKind::kIncrementalByTimeRange) {
       if (has_args) return Bad(Peek(), std::string("kind ") + KindName(m_->kind) + " takes no arguments"), false;
       return true;

@@ -96,9 +96,12 @@ Status BuildAndRecord(Database& db, const ModelSet& set, const Model& m, const M
       r->rows += *rows;
     }
   } else {
-    auto rows = BuildModel(db, m, r->start_ds, r->end_ds);
+    UpsertCounts counts;
+    auto rows = BuildModel(db, m, r->start_ds, r->end_ds, &counts);
     if (!rows.ok()) return rows.status();
     r->rows = *rows;
+    r->inserted = counts.inserted;
+    r->updated = counts.updated;
   }
   BuildRecord record;
   record.kind = KindName(m.kind);

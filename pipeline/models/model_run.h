@@ -54,7 +54,9 @@ struct ModelRunResult {
   std::vector<DayRange> intervals;  // incremental: the days processed
   std::string start_ds;         // FULL/VIEW: @start_ds..@end_ds; incremental: first..last day processed
   std::string end_ds;
-  std::int64_t rows = 0;        // FULL/VIEW: rows in the result; incremental: rows inserted
+  std::int64_t rows = 0;        // FULL/VIEW: rows in the result; incremental: rows inserted; unique key: upserted
+  std::int64_t inserted = 0;    // INCREMENTAL_BY_UNIQUE_KEY: new keys
+  std::int64_t updated = 0;     // INCREMENTAL_BY_UNIQUE_KEY: rows replaced by key
   std::int64_t milliseconds = 0;
   std::int64_t version = 0;     // built: the build version recorded
   std::string error;            // failed: why; skipped after a failure or cancel: why not

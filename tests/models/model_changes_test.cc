@@ -260,6 +260,44 @@ TEST_F(ModelChanges, LookbackDaysGoAgainWithEveryNewDay) {
   EXPECT_NE(s.message().find("lookback is for INCREMENTAL_BY_TIME_RANGE models"), std::string::npos) << s.message();
 }
 
+TEST_F(ModelChanges, UniqueKeyModelsUpsertAndCountInsertedAndUpdated) {
+  models_.Write("foundation/foundation_latest_price.sql",
+                "MODEL (name foundation_latest_price, kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (code, day)),\n"
+                "  grain (code, day), audits (unique_grain));\n"
+                "SELECT code, day, max(price) AS price FROM staging_prices GROUP BY code, day");
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0), ('b', '2024-01-02', 2.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunReport first = RunTo("2024-01-02");
+  const ModelRunResult& f = Find(first, "foundation_latest_price");
+  EXPECT_EQ(f.status, ModelRunStatus::kBuilt);
+  EXPECT_EQ(f.inserted, 2);
+  EXPECT_EQ(f.updated, 0);
+
+  // A new price for a key it has, and a new key.
+  Load("raw_prices", "prices/2024/01/b.csv.gz", "('a', '2024-01-02', 5.0), ('c', '2024-01-02', 3.0)");
+  RunReport second = RunTo("2024-01-02");
+  const ModelRunResult& g = Find(second, "foundation_latest_price");
+  EXPECT_EQ(g.reason, "upstream staging_prices builds in this run");
+  EXPECT_EQ(g.inserted, 1);
+  EXPECT_EQ(g.updated, 2);
+  EXPECT_EQ(Query("SELECT code, price FROM foundation_latest_price ORDER BY code"),
+            (Names{"a|5.0", "b|2.0", "c|3.0"}));
+  EXPECT_EQ(Find(RunTo("2024-01-02"), "foundation_latest_price").action, Action::kSkip);
+
+  // A key returned twice: an error, nothing written.
+  models_.Write("foundation/foundation_latest_price.sql",
+                "MODEL (name foundation_latest_price, kind INCREMENTAL_BY_UNIQUE_KEY (unique_key code));\n"
+                "SELECT code, day, price FROM staging_prices");
+  RunOptions o;
+  o.end_ds = "2024-01-02";
+  RunReport report;
+  Status s = RunModelsFolder(db_, models_.dir(), o, &report);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("1 keys returned more than once (unique_key \"code\")"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(Query("SELECT count(*) FROM foundation_latest_price"), Names{"3"});
+}
+
 TEST_F(ModelChanges, AFailedBuildRecordsNothing) {
   Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
   Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
