@@ -298,6 +298,7 @@ std::string PgServer::Query(const std::string& database, const std::string& sql)
     PQfinish(c);
     Die("connect: " + e);
   }
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   PGresult* r = PQexec(c, sql.c_str());
   if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
     std::string e = PQresultErrorMessage(r);
