@@ -39,6 +39,9 @@ Result<ModelSet> LoadModelSet(const std::filesystem::path& dir, const std::optio
   std::vector<std::string> files;  // relative, '/'-separated
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->is_regular_file(ec) || it->path().extension() != ".sql") continue;
+    // x.postgres.sql is x.sql's PostgreSQL variant, not a model of its own
+    // (pipeline/postgres/pg_model_run.h).
+    if (it->path().stem().extension() == ".postgres") continue;
     files.push_back(it->path().lexically_relative(dir).generic_string());
   }
   if (ec) return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
