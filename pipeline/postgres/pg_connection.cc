@@ -14,7 +14,7 @@ constexpr const char* kWriterLock = "SELECT pg_advisory_xact_lock(12687539034250
 bool Retryable(const char* sqlstate) {
   if (sqlstate == nullptr || std::strlen(sqlstate) != 5) return true;  // no server answer: the connection
   const std::string_view cls(sqlstate, 2);
-  return cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58";
+  return cls == "08" || cls == "40" || cls == "53" || cls == "55" || cls == "57" || cls == "58";
 }
 
 std::string Trim(std::string s) {

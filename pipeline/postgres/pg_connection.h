@@ -10,8 +10,9 @@
 //
 // Errors as Status codes (by SQLSTATE class):
 //   connection lost or refused (08), serialization failure or deadlock
-//   (40), out of resources (53), operator intervention (57: a shutdown, a
-//   cancel), system error (58)                    -> IOError (worth a retry)
+//   (40), out of resources (53), a lock not available in time (55),
+//   operator intervention (57: a shutdown, a cancel), system error (58)
+//                                                  -> IOError (worth a retry)
 //   anything else (syntax 42, data 22, constraint 23, ...) -> InvalidArgument
 // The message is the server's primary message, with its DETAIL and HINT
 // when it has them.
