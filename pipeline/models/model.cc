@@ -33,6 +33,7 @@ const char* KindName(ModelKind kind) {
     case ModelKind::kView: return "VIEW";
     case ModelKind::kIncrementalByTimeRange: return "INCREMENTAL_BY_TIME_RANGE";
     case ModelKind::kIncrementalByUniqueKey: return "INCREMENTAL_BY_UNIQUE_KEY";
+    case ModelKind::kSeed: return "SEED";
   }
   return "?";
 }

@@ -15,7 +15,7 @@ namespace sluice::models {
 // its own or the previous layer (see MayRead).
 enum class Layer { kStaging = 0, kFoundation = 1, kServing = 2 };
 
-enum class ModelKind { kFull, kView, kIncrementalByTimeRange, kIncrementalByUniqueKey };
+enum class ModelKind { kFull, kView, kIncrementalByTimeRange, kIncrementalByUniqueKey, kSeed };
 
 // A constant in an audit argument: 'text', 12 or 1.5.
 struct Literal {
@@ -40,6 +40,7 @@ struct Model {
   ModelKind kind = ModelKind::kFull;
   std::string time_column;         // INCREMENTAL_BY_TIME_RANGE only
   std::vector<std::string> unique_key;  // INCREMENTAL_BY_UNIQUE_KEY only
+  std::string seed_path;           // SEED only: the CSV, relative to the model file's folder (seed_model.h)
   std::vector<std::string> grain;  // may be empty
   std::optional<std::string> start;  // 'YYYY-MM-DD'
   int lookback = 0;                  // incremental: days before the run's end day processed again with it

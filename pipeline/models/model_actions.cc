@@ -46,7 +46,8 @@ class Decider {
       return a;
     }
     switch (m.kind) {
-      case ModelKind::kFull: DecideFull(m, &a); break;
+      case ModelKind::kFull:
+      case ModelKind::kSeed: DecideFull(m, &a); break;
       case ModelKind::kIncrementalByUniqueKey:
         DecideFull(m, &a);
         a.rebuild = a.action == Action::kBuild && !FromScratch(m, a).empty();

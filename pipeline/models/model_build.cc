@@ -55,7 +55,8 @@ class Builder {
     if (Status s = sp.Begin(); !s.ok()) return Error(s);
     Result<std::int64_t> rows = Status::Internal("unknown kind");
     switch (m_.kind) {
-      case ModelKind::kFull: rows = Full(*select); break;
+      case ModelKind::kFull:
+      case ModelKind::kSeed: rows = Full(*select); break;
       case ModelKind::kView: rows = View(*select); break;
       case ModelKind::kIncrementalByTimeRange:
         rows = Incremental(*select, std::string(start_ds), std::string(end_ds));

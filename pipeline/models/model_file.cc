@@ -45,6 +45,12 @@ Result<Model> ParseModelFile(std::string_view text, const std::string& path) {
   if (!body) return Status::InvalidArgument(Join(problems));
 
   std::size_t begin = *body;
+  if (m.kind == ModelKind::kSeed) {
+    // The rows come from the CSV (seed_model.h); the header is the file.
+    if (begin < t.size()) problem(t[begin].line, "a SEED model has no SELECT: its rows come from its CSV");
+    if (!problems.empty()) return Status::InvalidArgument(Join(problems));
+    return m;
+  }
   if (begin >= t.size()) {
     problem(t.empty() ? 1 : t.back().line, "missing SELECT after the header");
     return Status::InvalidArgument(Join(problems));

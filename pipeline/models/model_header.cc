@@ -53,7 +53,7 @@ class HeaderParser {
     bool ok = true;
     if (m_->name.empty()) ok = Problem(model_line_, "missing name (name <layer>_<table>)");
     if (!have_kind)
-      ok = Problem(model_line_, "missing kind (FULL, VIEW, INCREMENTAL_BY_TIME_RANGE or INCREMENTAL_BY_UNIQUE_KEY)");
+      ok = Problem(model_line_, "missing kind (FULL, VIEW, INCREMENTAL_BY_TIME_RANGE, INCREMENTAL_BY_UNIQUE_KEY or SEED)");
     if (m_->lookback > 0 && have_kind && m_->kind != ModelKind::kIncrementalByTimeRange)
       ok = Problem(model_line_, "lookback is for INCREMENTAL_BY_TIME_RANGE models");
     for (const Audit& a : m_->audits)
@@ -110,9 +110,11 @@ class HeaderParser {
       m_->kind = ModelKind::kIncrementalByTimeRange;
     } else if (tok.IsKeyword("incremental_by_unique_key")) {
       m_->kind = ModelKind::kIncrementalByUniqueKey;
+    } else if (tok.IsKeyword("seed")) {
+      m_->kind = ModelKind::kSeed;
     } else {
       return Problem(tok.line, "unknown kind '" + tok.text +
-                                   "' (expected FULL, VIEW, INCREMENTAL_BY_TIME_RANGE or INCREMENTAL_BY_UNIQUE_KEY)");
+                                   "' (expected FULL, VIEW, INCREMENTAL_BY_TIME_RANGE, INCREMENTAL_BY_UNIQUE_KEY or SEED)");
     }
     ++i_;
     const bool has_args = !AtEnd() && Peek().IsPunct("(");
@@ -123,6 +125,14 @@ class HeaderParser {
         return Bad(AtEnd() ? tok : Peek(), "INCREMENTAL_BY_UNIQUE_KEY needs (unique_key <column> | (<columns>))"), false;
       ++i_;
       if (!ParseNameList(&m_->unique_key, "unique_key")) return false;
+      return Expect(")", "after the kind's arguments");
+    }
+    if (m_->kind == ModelKind::kSeed) {
+      if (!has_args) return Problem(tok.line, "SEED needs (path '<file>.csv')");
+      ++i_;
+      if (AtEnd() || !Peek().IsKeyword("path")) return Bad(AtEnd() ? tok : Peek(), "SEED needs (path '<file>.csv')"), false;
+      ++i_;
+      if (!ParseString(&m_->seed_path, "path")) return false;
       return Expect(")", "after the kind's arguments");
     }
     if (m_->kind != ModelKind::kIncrementalByTimeRange) {

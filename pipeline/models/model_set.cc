@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "pipeline/models/model_file.h"
+#include "pipeline/models/seed_model.h"
 #include "pipeline/models/model_graph.h"
 #include "pipeline/models/model_probe.h"
 
@@ -60,6 +61,9 @@ Result<ModelSet> LoadModelSet(const std::filesystem::path& dir, const std::optio
       continue;
     }
     auto m = ParseModelFile(text.str(), rel);
+    if (m.ok() && m->kind == ModelKind::kSeed) {
+      if (Status s = LoadSeed(dir, &*m); !s.ok()) m = s;
+    }
     if (!m.ok()) {
       problems.push_back(m.status().message());
       broken.insert(fs::path(rel).stem().string());

@@ -298,6 +298,49 @@ TEST_F(ModelChanges, UniqueKeyModelsUpsertAndCountInsertedAndUpdated) {
   EXPECT_EQ(Query("SELECT count(*) FROM foundation_latest_price"), Names{"3"});
 }
 
+TEST_F(ModelChanges, SeedModelsLoadTheirCsvAndBuildAgainWhenItChanges) {
+  models_.Write("staging/staging_country_codes.sql",
+                "MODEL (name staging_country_codes, kind SEED (path 'seeds/countries.csv'),\n"
+                "  grain (code), audits (unique_grain));\n");
+  models_.Write("staging/seeds/countries.csv", "code,name,rank,zip\nBR,Brazil,1,0042\nVN,\"Viet Nam, the\",2,\n");
+  models_.Write("foundation/foundation_countries.sql",
+                "MODEL (name foundation_countries, kind FULL);\n"
+                "SELECT name, rank + 1 AS next_rank FROM staging_country_codes");
+  Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
+  Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");
+  RunReport first = RunTo("2024-01-02");
+  EXPECT_EQ(Find(first, "staging_country_codes").status, ModelRunStatus::kBuilt);
+  EXPECT_EQ(Find(first, "staging_country_codes").rows, 2);
+  EXPECT_EQ(Query("SELECT code, name, typeof(rank), zip FROM staging_country_codes ORDER BY code"),
+            (Names{"BR|Brazil|integer|0042", "VN|Viet Nam, the|integer|NULL"}));
+  EXPECT_EQ(Query("SELECT next_rank FROM foundation_countries ORDER BY next_rank"), (Names{"2", "3"}));
+  EXPECT_EQ(Find(RunTo("2024-01-02"), "staging_country_codes").action, Action::kSkip);
+
+  models_.Write("staging/seeds/countries.csv", "code,name,rank,zip\nBR,Brazil,1,0042\nCO,Colombia,3,\n");
+  RunReport changed = RunTo("2024-01-02");
+  EXPECT_EQ(Find(changed, "staging_country_codes").reason, "sql changed");
+  EXPECT_EQ(Find(changed, "foundation_countries").reason, "upstream staging_country_codes builds in this run");
+  EXPECT_EQ(Query("SELECT code FROM staging_country_codes ORDER BY code"), (Names{"BR", "CO"}));
+
+  // Confined to the models folder; the header is the whole file.
+  for (const auto& [text, error] : std::vector<std::pair<std::string, std::string>>{
+           {"kind SEED (path '../x.csv')", "seed path must not contain '..'"},
+           {"kind SEED (path '/etc/passwd')", "seed path must be relative"},
+           {"kind SEED (path 'nope.csv')", "no seed file nope.csv beside the model"}}) {
+    models_.Write("staging/staging_country_codes.sql", "MODEL (name staging_country_codes, " + text + ");\n");
+    RunOptions o;
+    RunReport report;
+    Status s = RunModelsFolder(db_, models_.dir(), o, &report);
+    EXPECT_NE(s.message().find(error), std::string::npos) << s.message();
+  }
+  models_.Write("staging/staging_country_codes.sql",
+                "MODEL (name staging_country_codes, kind SEED (path 'seeds/countries.csv'));\nSELECT 1");
+  RunOptions o;
+  RunReport report;
+  EXPECT_NE(RunModelsFolder(db_, models_.dir(), o, &report).message().find("a SEED model has no SELECT"),
+            std::string::npos);
+}
+
 TEST_F(ModelChanges, AFailedBuildRecordsNothing) {
   Load("raw_prices", "prices/2024/01/a.csv.gz", "('a', '2024-01-02', 1.0)");
   Load("raw_units", "units/2024/01/u.csv.gz", "('USD')");

@@ -110,7 +110,7 @@ TEST(ModelSet, AllProblemsAreReportedTogether) {
   // staging_a did not load: reading it is not reported again as unknown.
   EXPECT_EQ(set.status().message(),
             "staging/staging_a.sql:1: unknown kind 'SOMETIMES' (expected FULL, VIEW, "
-            "INCREMENTAL_BY_TIME_RANGE or INCREMENTAL_BY_UNIQUE_KEY)\n"
+            "INCREMENTAL_BY_TIME_RANGE, INCREMENTAL_BY_UNIQUE_KEY or SEED)\n"
             "staging/staging_e.sql:1: model 'staging_b' is also defined in staging/staging_b.sql\n"
             "staging/staging_b.sql:2: unknown table 'staging_nope' (not a model, a known raw table or a CTE)\n"
             "cycle: staging_c -> staging_d -> staging_c");

@@ -149,7 +149,7 @@ std::string Problem(const std::string& text, const std::string& path = "staging/
 TEST(ModelHeader, ErrorsNameTheFileTheLineAndWhat) {
   EXPECT_EQ(Problem("MODEL (\n  name staging_a,\n  kind FOOL\n);\nSELECT 1"),
             "staging/staging_a.sql:3: unknown kind 'FOOL' (expected FULL, VIEW, "
-            "INCREMENTAL_BY_TIME_RANGE or INCREMENTAL_BY_UNIQUE_KEY)");
+            "INCREMENTAL_BY_TIME_RANGE, INCREMENTAL_BY_UNIQUE_KEY or SEED)");
   EXPECT_EQ(Problem("MODEL (\n  kind FULL\n);\nSELECT 1"),
             "staging/staging_a.sql:1: missing name (name <layer>_<table>)");
   EXPECT_EQ(Problem("MODEL (\n  name foundation_a,\n  kind FULL\n);\nSELECT 1"),
