@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "pipeline/postgres/pg_export.h"
+#include "pipeline/postgres/project_engine.h"
 #include "pipeline/serving/serving_export.h"
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
@@ -114,8 +116,37 @@ void RunExportServing(const JobContext& job, const CancelToken& cancel, proto::J
   params.Str("serving", &serving, 4096, false);
   bool force = false;
   ReadParamBool(params, "force", &force, false);
+  // The models folder, only to learn its engine: one with engine =
+  // "postgres" publishes the serving schema as `analytics` in the database
+  // libpq's environment names (pipeline/postgres/pg_export.h).
+  std::string models;
+  params.Str("models", &models, 4096, false);
   if (params.ok() && serving.empty()) params.Fail("field 'serving' must not be empty");
   if (!params.ok()) return SetBadParams(params.status(), result);
+  if (!models.empty()) {
+    auto dir = ConfineToModelsRoots("models", models, job.settings.models_roots);
+    if (!dir.ok()) return RefuseModelsPath(proto::kind::kExportServing, dir.status(), result);
+    auto engine = postgres::ReadProjectEngine(*dir);
+    if (!engine.ok()) return SetBadParams(Status::InvalidArgument("export.serving: " + engine.status().message()), result);
+    if (*engine == postgres::Engine::kPostgres) {
+      auto pg = postgres::PgConnection::FromEnvironment();
+      auto report = pg.ok() ? postgres::ExportServing(**pg, [&cancel] { return cancel.stopped(); }, force)
+                            : Result<serving::ExportReport>(pg.status());
+      if (report.ok()) {
+        result->outputs = ExportOutputs(*report, postgres::kAnalyticsSchema);
+        return;
+      }
+      if (cancel.stopped()) {
+        result->outcome = OutcomeFor(cancel.reason());
+        result->error = "export.serving: " + std::string(Describe(cancel.reason()));
+        return;
+      }
+      result->outcome = Outcome::kFailed;
+      result->error = "export.serving: " + report.status().message();
+      result->retryable = report.status().code() == Code::kIOError || report.status().code() == Code::kUnavailable;
+      return;
+    }
+  }
   if (auto target = ServingTarget(serving, job.settings); target.ok()) {
     serving = std::move(target.value());
   } else {

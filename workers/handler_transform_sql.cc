@@ -7,6 +7,8 @@
 #include "pipeline/lakehouse/lakehouse_db.h"
 #include "schemas/job_kinds.h"
 #include "pipeline/models/model_run.h"
+#include "pipeline/postgres/pg_model_run.h"
+#include "pipeline/postgres/project_engine.h"
 #include "workers/builtin_handlers.h"
 #include "workers/job_params.h"
 #include "workers/param_scalars.h"
@@ -76,6 +78,35 @@ void RunTransformSql(const JobContext& job, const CancelToken& cancel, proto::Jo
     auto file = ConfineToModelsRoots("models", sources, job.settings.models_roots);
     if (!file.ok()) return RefuseModelsPath(proto::kind::kTransformSql, file.status(), result);
     sources = std::move(file.value());
+  }
+  // A folder whose [project] says engine = "postgres" runs on the database
+  // libpq's environment names (pipeline/postgres), not on --lakehouse.
+  auto engine = postgres::ReadProjectEngine(dir);
+  if (!engine.ok()) {
+    result->outcome = Outcome::kFailed;
+    result->retryable = false;
+    result->error = "transform.sql: " + engine.status().message();
+    return;
+  }
+  if (*engine == postgres::Engine::kPostgres) {
+    auto pg = postgres::PgConnection::FromEnvironment();
+    if (!pg.ok()) return FailFromStatus(proto::kind::kTransformSql, pg.status(), cancel, result);
+    lakehouse::LoadReport loaded;
+    if (load) {
+      auto report = LoadSourcesFile(**pg, sources, job.settings, cancel);
+      if (!report.ok()) return FailFromStatus("transform.sql: load", report.status(), cancel, result);
+      loaded = std::move(*report);
+    }
+    models::RunReport run;
+    Status s = postgres::RunModelsFolder(**pg, dir, options, &run);
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> pk(buffer);
+    pk.pack_map(2);
+    pk.pack("load"), PackLoadReport(pk, loaded);
+    pk.pack("models"), PackModels(pk, run);
+    result->outputs.assign(buffer.data(), buffer.size());
+    if (!s.ok()) FailFromStatus(proto::kind::kTransformSql, s, cancel, result);
+    return;
   }
   Database db;
   if (Status s = lakehouse::OpenLakehouse(db, job.settings.lakehouse_path); !s.ok())

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "pipeline/lakehouse/raw_source.h"
+#include "pipeline/postgres/pg_raw_loader.h"
 #include "workers/s3_landing.h"
 
 namespace sluice::worker {
@@ -18,6 +19,24 @@ Result<lakehouse::LoadReport> LoadSourcesFile(Database& db, const std::string& s
   s3::Client* client = ThreadS3Client(*settings.store, cancelled);
   S3LandingFiles landing(client, location.value(), settings.spool_dir);
   auto report = lakehouse::LoadRaw(db, *sources, landing, cancelled);
+  ThreadS3Client(*settings.store, nullptr);
+  return report;
+}
+
+Result<lakehouse::LoadReport> LoadSourcesFile(postgres::PgConnection& pg, const std::string& sources_path,
+                                              const HandlerSettings& settings, const CancelToken& cancel) {
+  auto sources = lakehouse::ReadSources(sources_path);
+  if (!sources.ok()) return sources.status();
+  auto cancelled = [&cancel] { return cancel.stopped(); };
+  if (!settings.store) {
+    lakehouse::FolderLandingFiles folder(settings.landing_dir);
+    return postgres::LoadRaw(pg, *sources, folder, cancelled);
+  }
+  Result<s3::Location> location = s3::ParseLocation(settings.landing_dir);
+  if (!location.ok()) return location.status();
+  s3::Client* client = ThreadS3Client(*settings.store, cancelled);
+  S3LandingFiles landing(client, location.value(), settings.spool_dir);
+  auto report = postgres::LoadRaw(pg, *sources, landing, cancelled);
   ThreadS3Client(*settings.store, nullptr);
   return report;
 }

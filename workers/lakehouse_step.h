@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "pipeline/lakehouse/raw_loader.h"
+#include "pipeline/postgres/pg_connection.h"
 #include "schemas/messages.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
@@ -21,6 +22,11 @@ namespace sluice::worker {
 // the worker's landing zone (a folder, or s3://... through the calling
 // thread's store client) into the lakehouse `db`.
 Result<lakehouse::LoadReport> LoadSourcesFile(Database& db, const std::string& sources_path,
+                                              const HandlerSettings& settings, const CancelToken& cancel);
+
+// The same into PostgreSQL (a models folder with engine = "postgres":
+// pipeline/postgres/pg_raw_loader.h).
+Result<lakehouse::LoadReport> LoadSourcesFile(postgres::PgConnection& pg, const std::string& sources_path,
                                               const HandlerSettings& settings, const CancelToken& cancel);
 
 // {files_loaded, files_skipped, rows_loaded, files: [{path, table, rows}]};

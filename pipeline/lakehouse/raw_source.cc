@@ -33,9 +33,10 @@ bool IsSafeGlob(std::string_view g) {
 Result<std::vector<RawSource>> FromTable(const toml::table& root, const std::string& name) {
   std::vector<RawSource> out;
   for (auto&& [key, node] : root) {
+    if (key.str() == "project") continue;  // the engine (pipeline/postgres/project_engine.h)
     if (key.str() != "raw")
       return At(name, static_cast<int>(key.source().begin.line),
-                "unknown key '" + std::string(key.str()) + "' (expected [[raw]] entries)");
+                "unknown key '" + std::string(key.str()) + "' (expected [[raw]] entries or [project])");
   }
   const toml::node* raw = root.get("raw");
   if (raw == nullptr) return out;

@@ -13,7 +13,9 @@
 // ReadSources checks everything a load would trip on later and reports the
 // first problem as "<file>:<line>: <what>" (unknown format, bad table name,
 // duplicate table, missing key, unknown key, a value of the wrong type, a
-// glob that leaves the landing dir). It never throws.
+// glob that leaves the landing dir). A `[project]` table names the engine
+// (pipeline/postgres/project_engine.h) and is left alone here. It never
+// throws.
 #pragma once
 
 #include <optional>

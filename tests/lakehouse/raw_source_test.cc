@@ -57,7 +57,7 @@ TEST(ReadSources, ErrorsNameFileAndLine) {
             "models/sources.toml:2: [[raw]] without 'glob'");
   EXPECT_EQ(ErrorOf("[[raw]]\ntable = \"raw_a\"\nglob = \"a/*\"\nformat = \"csv\"\nschema = \"x\"\n"),
             "models/sources.toml:5: unknown key 'schema' in [[raw]] (known: table, glob, format, records)");
-  EXPECT_EQ(ErrorOf("title = \"x\"\n"), "models/sources.toml:1: unknown key 'title' (expected [[raw]] entries)");
+  EXPECT_EQ(ErrorOf("title = \"x\"\n"), "models/sources.toml:1: unknown key 'title' (expected [[raw]] entries or [project])");
   EXPECT_EQ(ErrorOf("[[raw]]\ntable = \"raw_a\"\nglob = \"a/*\"\nformat = \"csv\"\nrecords = \"x\"\n"),
             "models/sources.toml:5: 'records' applies to format = \"json\" only");
   EXPECT_EQ(ErrorOf("[[raw]]\ntable = 3\n"), "models/sources.toml:2: 'table' must be a string");

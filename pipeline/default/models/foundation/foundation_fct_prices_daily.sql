@@ -10,7 +10,10 @@ MODEL (
     accepted_values(column := is_front, is_in := (0, 1))
   )
 );
--- Settlement-only days: open, high and low fall back to the settlement.
+-- Settlement-only days: open, high and low fall back to the settlement
+-- (and the close, when there is one: high is the larger, low the smaller;
+-- CASE, which both engines have, for SQLite's max(a, b) / PostgreSQL's
+-- greatest(a, b)).
 SELECT
   c.commodity_key,
   p.trade_date,
@@ -19,8 +22,8 @@ SELECT
   CASE WHEN row_number() OVER (PARTITION BY c.commodity_key, p.trade_date ORDER BY p.contract_month) = 1
        THEN 1 ELSE 0 END AS is_front,
   coalesce(p.open, p.settle) AS open,
-  coalesce(p.high, max(p.settle, coalesce(p.close, p.settle))) AS high,
-  coalesce(p.low, min(p.settle, coalesce(p.close, p.settle))) AS low,
+  coalesce(p.high, CASE WHEN p.close > p.settle THEN p.close ELSE p.settle END) AS high,
+  coalesce(p.low, CASE WHEN p.close < p.settle THEN p.close ELSE p.settle END) AS low,
   coalesce(p.close, p.settle) AS close,
   p.settle,
   p.volume,

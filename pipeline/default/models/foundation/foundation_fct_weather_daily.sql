@@ -17,9 +17,11 @@ SELECT
   w.obs_date,
   w.tmax_c,
   w.tmin_c,
-  round((w.tmax_c + w.tmin_c) / 2.0, 2) AS tavg_c,
-  -- growing degree days above 10 °C
-  round(max(0.0, (w.tmax_c + w.tmin_c) / 2.0 - 10.0), 2) AS gdd_base10,
+  round(CAST((w.tmax_c + w.tmin_c) / 2.0 AS NUMERIC), 2) AS tavg_c,
+  -- growing degree days above 10 °C (round over NUMERIC: PostgreSQL rounds
+  -- no double precision to places)
+  CASE WHEN (w.tmax_c + w.tmin_c) / 2.0 > 10.0 THEN round(CAST((w.tmax_c + w.tmin_c) / 2.0 - 10.0 AS NUMERIC), 2)
+       ELSE 0.0 END AS gdd_base10,
   w.precip_mm,
   CASE WHEN w.precip_mm IS NULL THEN NULL WHEN w.precip_mm < 1.0 THEN 1 ELSE 0 END AS is_dry_day,
   CASE WHEN w.tmin_c <= 2.0 THEN 1 ELSE 0 END AS frost_risk

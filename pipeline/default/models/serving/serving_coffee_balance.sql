@@ -53,11 +53,11 @@ SELECT
   domestic_consumption,
   ending_stocks,
   CASE WHEN role = 'world'
-       THEN CASE WHEN domestic_consumption > 0 THEN round(ending_stocks * 1.0 / domestic_consumption, 4) END
+       THEN CASE WHEN domestic_consumption > 0 THEN round(CAST(ending_stocks * 1.0 / domestic_consumption AS NUMERIC), 4) END
        WHEN domestic_consumption + exports > 0
-       THEN round(ending_stocks * 1.0 / (domestic_consumption + exports), 4) END AS stocks_to_use,
+       THEN round(CAST(ending_stocks * 1.0 / (domestic_consumption + exports) AS NUMERIC), 4) END AS stocks_to_use,
   CASE WHEN lag(production) OVER w > 0
-       THEN round((production - lag(production) OVER w) * 100.0 / lag(production) OVER w, 2) END AS production_yoy_pct,
+       THEN round(CAST((production - lag(production) OVER w) * 100.0 / lag(production) OVER w AS NUMERIC), 2) END AS production_yoy_pct,
   report_month
 FROM balance
 WINDOW w AS (PARTITION BY country_code ORDER BY market_year)

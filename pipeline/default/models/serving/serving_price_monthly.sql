@@ -28,7 +28,7 @@ monthly AS (
     month,
     max(price_unit) AS price_unit,
     count(*) AS trading_days,
-    round(avg(settle), 4) AS avg_settle,
+    round(CAST(avg(settle) AS NUMERIC), 4) AS avg_settle,
     min(low) AS month_low,
     max(high) AS month_high,
     (SELECT f2.settle FROM front AS f2 WHERE f2.commodity_key = front.commodity_key AND f2.month = front.month
@@ -55,7 +55,7 @@ SELECT
   m.month_low,
   m.month_high,
   CASE WHEN lag(m.last_settle) OVER w > 0
-       THEN round((m.last_settle - lag(m.last_settle) OVER w) * 100.0 / lag(m.last_settle) OVER w, 2)
+       THEN round(CAST((m.last_settle - lag(m.last_settle) OVER w) * 100.0 / lag(m.last_settle) OVER w AS NUMERIC), 2)
   END AS return_pct,
   m.volume,
   m.last_contract AS front_contract,

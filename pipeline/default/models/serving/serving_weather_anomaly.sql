@@ -22,9 +22,7 @@ WITH monthly AS (
     max(region_name) AS region_name,
     max(country_code) AS country_code,
     substr(obs_date, 1, 7) AS month,
-    substr(obs_date, 6, 2) AS calendar_month,
     count(*) AS days,
-    CAST(strftime('%d', substr(obs_date, 1, 7) || '-01', '+1 month', '-1 day') AS INTEGER) AS days_in_month,
     avg(tavg_c) AS tavg_c,
     sum(precip_mm) AS precip_mm,
     sum(is_dry_day) AS dry_days,
@@ -32,9 +30,21 @@ WITH monthly AS (
   FROM foundation_fct_weather_daily
   GROUP BY region_id, substr(obs_date, 1, 7)
 ),
+sized AS (
+  -- the calendar, not date functions: SQLite's and PostgreSQL's differ
+  SELECT *,
+    substr(month, 6, 2) AS calendar_month,
+    CASE WHEN substr(month, 6, 2) IN ('04', '06', '09', '11') THEN 30
+         WHEN substr(month, 6, 2) <> '02' THEN 31
+         WHEN CAST(substr(month, 1, 4) AS INTEGER) % 4 = 0
+              AND (CAST(substr(month, 1, 4) AS INTEGER) % 100 <> 0
+                   OR CAST(substr(month, 1, 4) AS INTEGER) % 400 = 0) THEN 29
+         ELSE 28 END AS days_in_month
+  FROM monthly
+),
 flagged AS (
   SELECT *, CASE WHEN days < days_in_month THEN 1 ELSE 0 END AS is_partial_month
-  FROM monthly
+  FROM sized
 ),
 climatology AS (
   SELECT region_id, calendar_month, avg(tavg_c) AS clim_tavg_c, avg(precip_mm) AS clim_precip_mm
@@ -48,13 +58,13 @@ SELECT
   m.country_code,
   m.month,
   m.days,
-  round(m.tavg_c, 2) AS tavg_c,
-  round(c.clim_tavg_c, 2) AS clim_tavg_c,
-  CASE WHEN m.is_partial_month = 0 THEN round(m.tavg_c - c.clim_tavg_c, 2) END AS tavg_anomaly_c,
-  round(m.precip_mm, 1) AS precip_mm,
-  round(c.clim_precip_mm, 1) AS clim_precip_mm,
+  round(CAST(m.tavg_c AS NUMERIC), 2) AS tavg_c,
+  round(CAST(c.clim_tavg_c AS NUMERIC), 2) AS clim_tavg_c,
+  CASE WHEN m.is_partial_month = 0 THEN round(CAST(m.tavg_c - c.clim_tavg_c AS NUMERIC), 2) END AS tavg_anomaly_c,
+  round(CAST(m.precip_mm AS NUMERIC), 1) AS precip_mm,
+  round(CAST(c.clim_precip_mm AS NUMERIC), 1) AS clim_precip_mm,
   CASE WHEN m.is_partial_month = 0 AND c.clim_precip_mm > 0
-       THEN round((m.precip_mm - c.clim_precip_mm) * 100.0 / c.clim_precip_mm, 1) END
+       THEN round(CAST((m.precip_mm - c.clim_precip_mm) * 100.0 / c.clim_precip_mm AS NUMERIC), 1) END
     AS precip_anomaly_pct,
   m.dry_days,
   m.frost_days,

@@ -19,11 +19,13 @@ WITH typed AS (
     upper(trim(Country_Code)) AS country_code,
     trim(Country_Name) AS country_name,
     CAST(Market_Year AS INTEGER) AS market_year,
-    printf('%04d-%02d', CAST(Calendar_Year AS INTEGER), CAST(Month AS INTEGER)) AS report_month,
+    CAST(CAST(Calendar_Year AS INTEGER) AS TEXT) || '-'
+      || CASE WHEN CAST(Month AS INTEGER) < 10 THEN '0' ELSE '' END || CAST(CAST(Month AS INTEGER) AS TEXT)
+      AS report_month,
     CAST(Attribute_ID AS INTEGER) AS attribute_id,
     trim(Attribute_Description) AS attribute_description,
     trim(Unit_Description) AS unit_description,
-    CAST(Value AS REAL) AS value,
+    CAST(Value AS DOUBLE PRECISION) AS value,
     _load_id
   FROM raw_usda_psd
   WHERE trim(Value) <> ''
