@@ -20,8 +20,15 @@
 - The partition is reached from the landing folder one component at a time
   with O_NOFOLLOW: a symlink inside the landing zone is refused.
 
-Local folders only: an `s3://` landing zone (which `sluice-worker` supports)
-is refused with an error saying so.
+An `s3://BUCKET/PREFIX` landing zone (S3LandingZone, what LandingZone
+returns for one) has the same object names under the prefix,
+{prefix}/{source}/{YYYY}/{MM}/{stem}.{ext}.gz, as `sluice-worker`'s
+(workers/s3_landing.h): the body is gzipped and hashed into an unnamed spool
+file (SLUICE_SPOOL_DIR, else $TMPDIR when absolute, else /tmp), then the
+store is asked HEAD and, for a name it lacks, sent one PUT with
+`If-None-Match: *` and the body's SHA-256 as x-amz-content-sha256. An
+object already there (HEAD, or 412 to the PUT) is the same content:
+"skipped". Credentials and endpoint: sluice.s3.Config.from_env.
 """
 
 import datetime
@@ -42,8 +49,8 @@ _CHUNK = 1 << 16
 
 
 class LandingError(Exception):
-    """A landing file could not be written (bad source or ext, an s3://
-    landing zone, a disk error)."""
+    """A landing file could not be written (bad source or ext, a disk
+    error, the object store refused or could not be reached)."""
 
     def __init__(self, message, retryable=False):
         super().__init__(message)
@@ -116,6 +123,7 @@ class Landed:
     written: bool
     bytes_written: int
     sha256: str
+    url: str = ""  # s3://bucket/key of an object in an S3 landing zone
 
 
 def _chunks(data):
@@ -138,9 +146,10 @@ def _chunks(data):
 
 
 class _FdWriter(io.RawIOBase):
-    def __init__(self, fd):
+    def __init__(self, fd, sha=None):
         self.fd = fd
         self.size = 0
+        self.sha = sha  # hashes what is written (the gzip bytes), when given
 
     def writable(self):
         return True
@@ -151,18 +160,22 @@ class _FdWriter(io.RawIOBase):
         while done < len(mv):
             done += os.write(self.fd, mv[done:])
         self.size += done
+        if self.sha is not None:
+            self.sha.update(mv)
         return done
 
 
 class LandingZone:
-    """A landing folder. `LandingZone(path).write(source, data, ext=...)`."""
+    """A landing folder. `LandingZone(path).write(source, data, ext=...)`.
+    `LandingZone("s3://bucket/prefix")` is an S3LandingZone."""
+
+    def __new__(cls, root, *args, **kwargs):
+        if cls is LandingZone and isinstance(root, str) and root.startswith("s3://"):
+            cls = S3LandingZone
+        return super().__new__(cls)
 
     def __init__(self, root):
         root = os.fspath(root)
-        if root.startswith("s3://"):
-            raise LandingError(
-                f"landing zone {root}: the Python SDK writes local folders only; an s3:// landing zone "
-                "needs sluice-worker's extract.http (or land into a local folder)")
         if not root:
             raise LandingError("the landing zone is empty: give a folder (LANDING_DIR, --landing)")
         self.root = root
@@ -193,11 +206,12 @@ class LandingZone:
             os.close(fd)
             raise
 
-    def write(self, source, data, *, ext, url=None, etag=None, now=None):
+    def write(self, source, data, *, ext, url=None, etag=None, now=None, stop=None):
         """Lands `data` (bytes, str, a file object or an iterable of chunks)
         as one gzip file of `source`. Named by `etag` (needs the `url` it
         came from) or, without one, by the SHA-256 of the data. Returns a
-        Landed; `written` False when that file exists already."""
+        Landed; `written` False when that file exists already. (`stop`, a
+        function that says when to give up, is asked by S3 transfers.)"""
         validate_source(source)
         validate_ext(ext)
         if etag is not None and url is None:
@@ -265,3 +279,109 @@ def _exists(name, dir_fd):
         return True
     except FileNotFoundError:
         return False
+
+
+def default_spool_dir(env=None):
+    """SLUICE_SPOOL_DIR, else $TMPDIR when absolute, else /tmp (as
+    sluice-worker's --spool-dir)."""
+    env = os.environ if env is None else env
+    d = env.get("SLUICE_SPOOL_DIR", "")
+    if d:
+        return d
+    t = env.get("TMPDIR", "")
+    return t if t.startswith("/") else "/tmp"
+
+
+class _HashingFile:
+    """What GzipFile writes into: the spool file, each byte hashed."""
+
+    def __init__(self, f):
+        self.f = f
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, b):
+        n = self.f.write(b)
+        self.sha.update(b)
+        self.size += len(b)
+        return n
+
+    def flush(self):
+        self.f.flush()
+
+
+class S3LandingZone(LandingZone):
+    """A landing zone in an S3-compatible store: "s3://bucket/prefix".
+    `config` (a sluice.s3.Config) defaults to the AWS_* variables
+    (Config.from_env), `spool_dir` to default_spool_dir(). Thread-safe."""
+
+    def __init__(self, root, *, config=None, spool_dir=None):
+        from . import s3
+        self._s3 = s3
+        root = os.fspath(root)
+        try:
+            self.location = s3.parse_location(root)
+            self.config = config or s3.Config.from_env()
+        except s3.S3Error as e:
+            raise LandingError(f"landing zone {root[:200]}: {e}") from None
+        self.root = str(self.location)
+        self.spool_dir = spool_dir or default_spool_dir()
+        self.client = s3.Client(self.config)
+
+    def _landed(self, rel, written, size, digest):
+        key = self.location.key(rel)
+        return Landed(rel, written, size, digest, f"s3://{self.location.bucket}/{key}")
+
+    def _exists(self, key, stop):
+        return self.client.exists(self.location.bucket, key, stop=stop)
+
+    def write(self, source, data, *, ext, url=None, etag=None, now=None, stop=None):
+        validate_source(source)
+        validate_ext(ext)
+        if etag is not None and url is None:
+            raise LandingError("an ETag names a landing file together with its URL: give url= too")
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        stem = etag_stem(url, etag) if etag else ""
+        rel_dir = f"{source}/{now.year:04d}/{now.month:02d}"
+        try:
+            if stem:
+                name = f"{stem}.{ext}.gz"
+                if _is_safe_file_name(name) and self._exists(self.location.key(f"{rel_dir}/{name}"), stop):
+                    return self._landed(f"{rel_dir}/{name}", False, 0, "")
+            return self._spool_and_put(rel_dir, stem, ext, data, stop)
+        except self._s3.S3Error as e:
+            raise LandingError(str(e), retryable=e.retryable) from None
+
+    def _spool_and_put(self, rel_dir, stem, ext, data, stop):
+        import tempfile
+        try:
+            os.makedirs(self.spool_dir, exist_ok=True)
+            # Unnamed where the filesystem can (O_TMPFILE), else unlinked at
+            # once: a killed process leaves nothing in the spool folder.
+            spool = tempfile.TemporaryFile(dir=self.spool_dir)
+        except OSError as e:
+            raise LandingError(f"landing: cannot create a spool file in {self.spool_dir}: {e.strerror}",
+                               retryable=True) from None
+        with spool:
+            try:
+                sha = hashlib.sha256()
+                out = _HashingFile(spool)
+                with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+                    for chunk in _chunks(data):
+                        sha.update(chunk)
+                        gz.write(chunk)
+                spool.flush()
+            except OSError as e:
+                raise LandingError(f"landing: writing the spool file in {self.spool_dir}: {e.strerror}",
+                                   retryable=True) from None
+            digest = sha.hexdigest()
+            name = f"{stem or content_stem(digest)}.{ext}.gz"
+            if not _is_safe_file_name(name):
+                raise LandingError(f"landing file name {_quoted(name)} is not safe")
+            rel = f"{rel_dir}/{name}"
+            key = self.location.key(rel)
+            if self._exists(key, stop):
+                return self._landed(rel, False, 0, digest)
+            created = self.client.put_file(self.location.bucket, key, spool, payload_sha256=out.sha.hexdigest(),
+                                           if_absent=True, content_type="application/gzip", stop=stop)
+            return self._landed(rel, created, out.size if created else 0, digest)

@@ -176,7 +176,7 @@ class Job:
         the job's `source` (landing.LandingZone.write); counts it in this
         run's report. Returns a landing.Landed."""
         zone = self._worker.landing_zone()
-        landed = zone.write(source or self.source, data, ext=ext, url=url, etag=etag)
+        landed = zone.write(source or self.source, data, ext=ext, url=url, etag=etag, stop=self.cancelled)
         with self._lock:
             self.landed.append(landed)
             if landed.written:
@@ -679,7 +679,7 @@ def main(argv=None):
     ap.add_argument("--heartbeat-ms", type=int)
     ap.add_argument("--grace", type=float, help="seconds running jobs get at SIGTERM (default 30)")
     ap.add_argument("--worker-id")
-    ap.add_argument("--landing", help="the landing folder (default $LANDING_DIR, data/landing)")
+    ap.add_argument("--landing", help="the landing folder or s3://BUCKET/PREFIX (default $LANDING_DIR, data/landing)")
     ap.add_argument("--curve-key", help="this worker's NAME.key (default $SLUICE_CURVE_KEY)")
     ap.add_argument("--broker-key", help="the broker's NAME.pub (default $SLUICE_BROKER_KEY)")
     ap.add_argument("--log-level", default=_env("SLUICE_LOG_LEVEL", "INFO"))
