@@ -368,6 +368,66 @@ class Test:
         expect(self.first[0] in keys and all(k.startswith("zone/py/") for k in keys), f"listing {keys}")
 
 
+    def check_connections_and_stop(self):
+        # A kept-alive connection gone stale is replaced at once, not
+        # counted as an attempt (max_attempts 1 would fail otherwise).
+        cfg = s3.Config.from_env(env_for(self.front))
+        cfg.max_attempts = 1
+        zone = landing.LandingZone(f"s3://{BUCKET}/zone/py", config=cfg, spool_dir=self.spool)
+        zone.write("conn_src", b"first\n", ext="txt")
+        conns = list(zone.client._local.conns.values())
+        expect(len(conns) == 1 and conns[0].sock is not None, "no kept-alive connection")
+        import socket
+        conns[0].sock.shutdown(socket.SHUT_RDWR)
+        landed = zone.write("conn_src", b"second\n", ext="txt")
+        expect(landed.written, f"after a stale connection: {landed}")
+        # stop() ends the retries at once: retryable, "stopped".
+        self.front.control("POST", "/_front/fail?status=503&count=-1&method=PUT")
+        try:
+            cfg = s3.Config.from_env(env_for(self.front))
+            cfg.backoff_initial = 2.0
+            zone = landing.LandingZone(f"s3://{BUCKET}/zone/py", config=cfg, spool_dir=self.spool)
+            t0 = time.monotonic()
+            try:
+                zone.write("conn_src", b"third\n", ext="txt", stop=lambda: time.monotonic() - t0 > 0.5)
+                raise Failed("a stopped landing succeeded")
+            except landing.LandingError as e:
+                took = time.monotonic() - t0
+                expect(e.retryable and "stopped" in str(e) and took < 1.5, f"stop: {e} after {took:.1f} s")
+        finally:
+            self.front.control("POST", "/_front/reset")
+        self.spool_empty()
+
+    def check_bounded_memory(self):
+        """64 MiB of incompressible data land with a peak RSS far below it:
+        streamed through the spool file, never held in memory."""
+        size = 64 << 20
+        code = (
+            "import os, re, sys\n"
+            "def hwm():  # the peak RSS of this process image (ru_maxrss survives exec)\n"
+            "    return int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+            "sys.path.insert(0, sys.argv[1])\n"
+            "from sluice import landing\n"
+            "zone = landing.LandingZone(sys.argv[2], spool_dir=sys.argv[3])\n"
+            "before = hwm()\n"
+            f"chunks = (os.urandom(1 << 20) for _ in range({size >> 20}))\n"
+            "landed = zone.write('big_src', chunks, ext='bin')\n"
+            "after = hwm()\n"
+            "print(landed.written, landed.bytes_written, before, after, landed.path)\n")
+        env = dict(os.environ, **env_for(self.front))
+        r = subprocess.run([PYTHON, "-c", code, SDK, f"s3://{BUCKET}/zone/py", self.spool], env=env,
+                           capture_output=True, text=True, timeout=300)
+        expect(r.returncode == 0, f"the big landing failed: {r.stderr[-2000:]}")
+        written, nbytes, before, after, path = r.stdout.split()
+        expect(written == "True" and int(nbytes) > size, f"big landing: {r.stdout}")
+        grew = (int(after) - int(before)) * 1024
+        expect(int(after) * 1024 < size // 2 and grew < 16 << 20,
+               f"peak RSS {int(after) >> 10} MiB (grew {grew >> 20} MiB) for a {size >> 20} MiB landing")
+        print(f"     peak RSS {int(after) >> 10} MiB (grew {grew >> 20} MiB) for {size >> 20} MiB of data")
+        head = s3.Client(self.config).head(BUCKET, "zone/py/" + path)
+        expect(head.size == int(nbytes), f"the object is {head.size} bytes, {nbytes} reported")
+        self.spool_empty()
+
     def check_worker_and_load(self):
         """An SDK worker's extraction lands into the bucket; a C++ worker's
         `load` reads the object from there into the lakehouse."""
@@ -461,6 +521,8 @@ def main():
             ("503, 500, a dropped connection are retried", t.check_retries),
             ("awscli reads the object back", t.check_aws_cli),
             ("the client lists the zone", t.check_list),
+            ("a stale connection is replaced; stop() ends the retries", t.check_connections_and_stop),
+            ("64 MiB land with bounded memory", t.check_bounded_memory),
             ("an SDK worker lands in S3, a C++ load reads it", t.check_worker_and_load),
         ]
         for name, fn in steps:

@@ -413,49 +413,77 @@ class Client:
         sign_headers(self.config, method, path, query, hdrs, payload_sha256)
         conn = self._connection(scheme, host)
         target = path + (f"?{query}" if query else "")
+        reused = conn.sock is not None
         try:
             if conn.sock is None:
                 conn.connect()
             conn.sock.settimeout(self.config.io_timeout)
-            conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-            for k, v in hdrs.items():
-                conn.putheader(k, v)
-            conn.endheaders()
-            if body is not None:
-                while True:
-                    b = body.read(_CHUNK)
-                    if not b:
-                        break
-                    conn.send(b)
-            r = conn.getresponse()
-            if method == "HEAD":
-                data = b""
-                r.read()
-            elif sink is not None and 200 <= r.status < 300:
-                took = False
-                try:
-                    while True:
-                        b = r.read(_CHUNK)
-                        if not b:
-                            break
-                        took = True
-                        sink(b)
-                except (OSError, http.client.HTTPException) as e:
-                    if took:
-                        raise _BrokeOff(str(e)) from None
-                    raise
-                data = b""
-            else:
-                data = r.read(MAX_REPLY_BYTES)
-                if not r.isclosed():
-                    r.read()
-            reply = _Reply(r.status, r.headers, data)
-            if r.will_close:
-                self._drop(scheme, host)
-            return reply
+            try:
+                conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+                for k, v in hdrs.items():
+                    conn.putheader(k, v)
+                conn.endheaders()
+                if body is not None:
+                    sent = False
+                    try:
+                        while True:
+                            b = body.read(_CHUNK)
+                            if not b:
+                                break
+                            conn.send(b)
+                            sent = True
+                    except OSError:
+                        # The store may have answered (a refusal, a 412)
+                        # and closed before taking the whole body: read it.
+                        if not sent:
+                            raise
+                        try:
+                            r = conn.getresponse()
+                        except (OSError, http.client.HTTPException):
+                            r = None
+                        if r is None:
+                            raise
+                        return self._finish(r, method, sink, scheme, host)
+                r = conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                # A kept-alive connection the store had closed meanwhile:
+                # nothing of this request was taken. Again at once, on a
+                # new connection.
+                if reused:
+                    raise _Stale(str(e)) from None
+                raise
+            return self._finish(r, method, sink, scheme, host)
         except BaseException:
             self._drop(scheme, host)
             raise
+
+    def _finish(self, r, method, sink, scheme, host):
+        """Reads the reply `r` (its body to `sink` for a 2xx with one)."""
+        if method == "HEAD":
+            data = b""
+            r.read()
+        elif sink is not None and 200 <= r.status < 300:
+            took = False
+            try:
+                while True:
+                    b = r.read(_CHUNK)
+                    if not b:
+                        break
+                    took = True
+                    sink(b)
+            except (OSError, http.client.HTTPException) as e:
+                if took:
+                    raise _BrokeOff(str(e)) from None
+                raise
+            data = b""
+        else:
+            data = r.read(MAX_REPLY_BYTES)
+            while not r.isclosed() and r.read(_CHUNK):
+                pass
+        reply = _Reply(r.status, r.headers, data)
+        if r.will_close:
+            self._drop(scheme, host)
+        return reply
 
     def _send(self, method, bucket, key, *, query="", headers=None, body=None, payload_sha256=EMPTY_SHA256,
               sink=None, stop=None):
@@ -470,7 +498,10 @@ class Client:
                 raise S3Error(f"s3 {where}: stopped", "unavailable")
             retry_after = 0.0
             try:
-                reply = self._attempt(method, bucket, key, query, headers or {}, body, payload_sha256, sink)
+                try:
+                    reply = self._attempt(method, bucket, key, query, headers or {}, body, payload_sha256, sink)
+                except _Stale:
+                    reply = self._attempt(method, bucket, key, query, headers or {}, body, payload_sha256, sink)
             except _BrokeOff as e:
                 raise S3Error(f"s3 {where}: the download broke off after it began: {e} "
                               f"({self.config.describe()})", "unavailable") from None
@@ -601,4 +632,8 @@ class Client:
 
 
 class _BrokeOff(Exception):
+    pass
+
+
+class _Stale(Exception):
     pass
