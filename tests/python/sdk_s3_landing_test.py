@@ -398,6 +398,40 @@ class Test:
             self.front.control("POST", "/_front/reset")
         self.spool_empty()
 
+    def check_multipart(self):
+        """From multipart_threshold a body goes up in parts (the front checks
+        their sizes, ETags and order), completed with If-None-Match: *."""
+        cfg = s3.Config.from_env(env_for(self.front))
+        cfg.multipart_threshold, cfg.part_size, cfg.backoff_initial = 6 << 20, 5 << 20, 0.02
+        zone = landing.LandingZone(f"s3://{BUCKET}/zone/mp", config=cfg, spool_dir=self.spool)
+        data = os.urandom(12 << 20)  # incompressible: 3 parts of 5, 5 and ~2 MiB
+        self.front.clear()
+        self.front.control("POST", "/_front/fail?status=503&count=1&method=PUT&query_contains=partNumber%3D2")
+        try:
+            landed = zone.write("mp_src", data, ext="bin")
+        finally:
+            self.front.control("POST", "/_front/reset")
+        seen = [(r["method"], r["status"], r["query"]) for r in self.front.requests()]
+        parts = [q for m, st, q in seen if m == "PUT" and st == 200 and "partNumber" in q]
+        expect(landed.written and len(parts) == 3, f"multipart landing {landed}: {seen}")
+        expect(any(m == "PUT" and st == 503 for m, st, _ in seen), f"no retried part: {seen}")
+        completes = [(st, q) for m, st, q in seen if m == "POST" and "uploadId" in q]
+        expect([st for st, _ in completes] == [200], f"completion {completes}")
+        complete = [r for r in self.front.requests() if r["method"] == "POST" and "uploadId" in r["query"]][0]
+        expect(complete["headers"].get("if-none-match") == "*", "the completion is not conditional")
+        body = self.get("zone/mp/" + landed.path)
+        expect(len(body) == landed.bytes_written and gzip.decompress(body) == data, "the multipart object differs")
+        # HEAD says missing, the completion meets the object: 412, skipped,
+        # the upload aborted, the object untouched.
+        self.front.clear()
+        self.front.control("POST", "/_front/fail?status=404&count=1&method=HEAD&path_contains=mp_src")
+        raced = zone.write("mp_src", data, ext="bin")
+        seen = [(r["method"], r["status"], r["query"]) for r in self.front.requests()]
+        expect(not raced.written and any(m == "POST" and st == 412 for m, st, _ in seen) and
+               any(m == "DELETE" and "uploadId" in q for m, st, q in seen), f"multipart race: {raced} {seen}")
+        expect(self.get("zone/mp/" + landed.path) == body, "the object changed")
+        self.spool_empty()
+
     def check_bounded_memory(self):
         """64 MiB of incompressible data land with a peak RSS far below it:
         streamed through the spool file, never held in memory."""
@@ -522,6 +556,7 @@ def main():
             ("awscli reads the object back", t.check_aws_cli),
             ("the client lists the zone", t.check_list),
             ("a stale connection is replaced; stop() ends the retries", t.check_connections_and_stop),
+            ("a multipart upload, a retried part, a 412 at completion", t.check_multipart),
             ("64 MiB land with bounded memory", t.check_bounded_memory),
             ("an SDK worker lands in S3, a C++ load reads it", t.check_worker_and_load),
         ]

@@ -26,9 +26,10 @@ returns for one) has the same object names under the prefix,
 (workers/s3_landing.h): the body is gzipped and hashed into an unnamed spool
 file (SLUICE_SPOOL_DIR, else $TMPDIR when absolute, else /tmp), then the
 store is asked HEAD and, for a name it lacks, sent one PUT with
-`If-None-Match: *` and the body's SHA-256 as x-amz-content-sha256. An
-object already there (HEAD, or 412 to the PUT) is the same content:
-"skipped". Credentials and endpoint: sluice.s3.Config.from_env.
+`If-None-Match: *` and the body's SHA-256 as x-amz-content-sha256 (from
+16 MiB a multipart upload, completed with `If-None-Match: *`). An object
+already there (HEAD, or 412 to the PUT) is the same content: "skipped".
+Credentials and endpoint: sluice.s3.Config.from_env.
 """
 
 import datetime

@@ -51,6 +51,8 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED_HEADERS = ("content-length",)
 MAX_REPLY_BYTES = 8 << 20
 MAX_QUOTED = 400
+MIN_PART_SIZE = 5 << 20
+MAX_PARTS = 10000
 _CHUNK = 1 << 16
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
@@ -164,6 +166,11 @@ class Config:
     connect_timeout: float = 10.0
     # A socket read or write that waits this long is abandoned (and retried).
     io_timeout: float = 60.0
+    # Bodies of at least this size go up as a multipart upload in parts of
+    # part_size (S3: 5 MiB to 5 GiB a part, at most 10,000 parts; part_size
+    # grows to fit), visible only once complete.
+    multipart_threshold: int = 16 << 20
+    part_size: int = 8 << 20
 
     @property
     def path_style(self):
@@ -486,11 +493,11 @@ class Client:
         return reply
 
     def _send(self, method, bucket, key, *, query="", headers=None, body=None, payload_sha256=EMPTY_SHA256,
-              sink=None, stop=None):
+              sink=None, stop=None, attempts=None):
         """The reply of the last attempt when the store answered (a status
         that is not retried, or a retried one on the last attempt); S3Error
         when it never answered or `stop()` said so."""
-        attempts = max(1, self.config.max_attempts)
+        attempts = max(1, attempts or self.config.max_attempts)
         where = self._where(method, bucket, key)
         last = ""
         for attempt in range(1, attempts + 1):
@@ -569,11 +576,17 @@ class Client:
 
     def put_file(self, bucket, key, f, *, payload_sha256=None, if_absent=False,
                  content_type="application/octet-stream", stop=None):
-        """Uploads the whole of the seekable binary file `f` in one PUT
-        (S3 takes up to 5 GiB so). Returns True when the object now holds
-        the bytes, False when `if_absent` and the store said the key exists
-        (412): nothing written. A store that ignores If-None-Match replaces
-        the object."""
+        """Uploads the whole of the seekable binary file `f`: one PUT below
+        Config.multipart_threshold, else a multipart upload (which becomes
+        visible only when complete, and is aborted on a failure). Returns
+        True when the object now holds the bytes, False when `if_absent`
+        and the store said the key exists (412): nothing written. A store
+        that ignores If-None-Match replaces the object."""
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(0)
+        if size >= self.config.multipart_threshold:
+            return self._put_multipart(bucket, key, f, size, if_absent, content_type, stop)
         sha = payload_sha256 or _sha256_of_file(f)
         headers = {"content-type": content_type}
         if if_absent:
@@ -583,6 +596,66 @@ class Client:
             return False
         if not 200 <= r.status < 300:
             raise self._error("PUT", bucket, key, r)
+        return True
+
+    def _put_multipart(self, bucket, key, f, size, if_absent, content_type, stop):
+        part_size = max(MIN_PART_SIZE, self.config.part_size, -(-size // MAX_PARTS))
+        r = self._send("POST", bucket, key, query=canonical_query([("uploads", "")]),
+                       headers={"content-type": content_type}, stop=stop)
+        if not 200 <= r.status < 300:
+            raise self._error("POST", bucket, key, r)
+        upload_id = _xml_text(r.body, "UploadId")
+        if not upload_id:
+            raise S3Error(f"s3 POST s3://{bucket}/{key}: the store's reply has no UploadId "
+                          f"({self.config.describe()})", "unavailable")
+        created = False
+        try:
+            created = self._upload_parts(bucket, key, f, size, part_size, upload_id, if_absent, stop)
+            return created
+        finally:
+            if not created:
+                # Best effort, even when stopping: an unaborted upload stays
+                # invisible (and is dropped by the bucket's lifecycle rule).
+                try:
+                    self._send("DELETE", bucket, key, query=canonical_query([("uploadId", upload_id)]),
+                               attempts=min(2, self.config.max_attempts))
+                except S3Error:
+                    pass
+
+    def _upload_parts(self, bucket, key, f, size, part_size, upload_id, if_absent, stop):
+        parts = []
+        offset, number = 0, 1
+        while offset < size:
+            region = _Region(f, offset, min(part_size, size - offset))
+            query = canonical_query([("partNumber", str(number)), ("uploadId", upload_id)])
+            r = self._send("PUT", bucket, key, query=query, body=region, payload_sha256=_sha256_of_file(region),
+                           stop=stop)
+            if not 200 <= r.status < 300:
+                raise self._error("PUT", bucket, key, r)
+            etag = r.headers.get("ETag", "")
+            if not etag:
+                raise S3Error(f"s3 PUT s3://{bucket}/{key}: part {number} was answered without an ETag "
+                              f"({self.config.describe()})", "unavailable")
+            if not etag.startswith('"'):
+                etag = f'"{etag}"'
+            parts.append(f"<Part><PartNumber>{number}</PartNumber><ETag>{html.escape(etag, quote=False)}"
+                         "</ETag></Part>")
+            offset += region.length
+            number += 1
+        doc = ("<CompleteMultipartUpload>" + "".join(parts) + "</CompleteMultipartUpload>").encode()
+        headers = {"content-type": "application/xml"}
+        if if_absent:
+            headers["if-none-match"] = "*"
+        import io
+        r = self._send("POST", bucket, key, query=canonical_query([("uploadId", upload_id)]), headers=headers,
+                       body=io.BytesIO(doc), payload_sha256=hashlib.sha256(doc).hexdigest(), stop=stop)
+        if if_absent and r.status == 412:
+            return False
+        if not 200 <= r.status < 300:
+            raise self._error("POST", bucket, key, r)
+        # S3 may answer 200 and still fail the completion, in the body.
+        if _xml_text(r.body, "Code") and not _xml_text(r.body, "ETag"):
+            raise self._error("POST", bucket, key, _Reply(500, r.headers, r.body))
         return True
 
     def put_bytes(self, bucket, key, data, **kw):
@@ -629,6 +702,32 @@ class Client:
             if not token:
                 raise S3Error(f"s3 GET s3://{bucket}: a truncated listing without a NextContinuationToken "
                               f"({self.config.describe()})", "unavailable")
+
+
+class _Region:
+    """`length` bytes of the file `f` from `offset`, as a file object."""
+
+    def __init__(self, f, offset, length):
+        self.f, self.offset, self.length, self.pos = f, offset, length, 0
+
+    def seek(self, pos, whence=os.SEEK_SET):
+        self.pos = self.length + pos if whence == os.SEEK_END else pos
+        return self.pos
+
+    def tell(self):
+        return self.pos
+
+    def read(self, n=-1):
+        left = self.length - self.pos
+        n = left if n is None or n < 0 else min(n, left)
+        if n <= 0:
+            return b""
+        self.f.seek(self.offset + self.pos)
+        b = self.f.read(n)
+        if len(b) < n:
+            raise OSError("the file to upload is shorter than its size")
+        self.pos += len(b)
+        return b
 
 
 class _BrokeOff(Exception):
