@@ -10,6 +10,7 @@
 #include "pipeline/models/model_run.h"
 #include "schemas/sqlite_db.h"
 #include "tests/models/models_folder.h"
+#include "tests/models/query_rows.h"
 
 namespace sluice::models {
 namespace {
@@ -27,19 +28,7 @@ class ModelBuild : public ::testing::Test {
   void Exec(const std::string& sql) { ASSERT_TRUE(db_.Exec(sql).ok()) << sql << ": " << db_.error(); }
 
   // Rows of `sql`, each "a|b|c".
-  Names Query(const std::string& sql) {
-    Names out;
-    auto st = db_.Prepare(sql);
-    EXPECT_TRUE(st.ok()) << st.status().message();
-    if (!st.ok()) return out;
-    while (st->Step() == SQLITE_ROW) {
-      std::string row;
-      for (int c = 0; c < st->columns(); ++c)
-        row += (c ? "|" : "") + (st->IsNull(c) ? std::string("NULL") : std::string(st->Text(c)));
-      out.push_back(row);
-    }
-    return out;
-  }
+  Names Query(const std::string& sql) { return testing::QueryRows(db_, sql); }
 
   Model Parse(const std::string& path, const std::string& text) {
     auto m = ParseModelFile(text, path);

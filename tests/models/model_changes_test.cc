@@ -12,6 +12,7 @@
 #include "pipeline/models/model_run.h"
 #include "schemas/sqlite_db.h"
 #include "tests/models/models_folder.h"
+#include "tests/models/query_rows.h"
 
 namespace sluice::models {
 namespace {
@@ -55,19 +56,7 @@ class ModelChanges : public ::testing::Test {
     Exec("COMMIT");
   }
 
-  Names Query(const std::string& sql) {
-    Names out;
-    auto st = db_.Prepare(sql);
-    EXPECT_TRUE(st.ok()) << st.status().message();
-    if (!st.ok()) return out;
-    while (st->Step() == SQLITE_ROW) {
-      std::string row;
-      for (int c = 0; c < st->columns(); ++c)
-        row += (c ? "|" : "") + (st->IsNull(c) ? std::string("NULL") : std::string(st->Text(c)));
-      out.push_back(row);
-    }
-    return out;
-  }
+  Names Query(const std::string& sql) { return testing::QueryRows(db_, sql); }
 
   RunReport Run(RunOptions options) {
     RunReport report;
