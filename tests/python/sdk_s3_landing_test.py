@@ -201,6 +201,17 @@ class Test:
                 raise Failed(f"the location {bad!r} was accepted")
             except landing.LandingError as e:
                 expect(not e.retryable, f"{bad!r}: retryable")
+        # sluice.worker checks an s3:// landing zone at start, as sluice-worker does.
+        r = subprocess.run([PYTHON, "-m", "sluice.worker", "sdk_kinds", "--landing", f"s3://{BUCKET}/w"],
+                           env=dict(os.environ, PYTHONPATH=os.pathsep.join([SDK, HERE])),
+                           capture_output=True, text=True, timeout=60)
+        expect(r.returncode == 2 and "AWS_ACCESS_KEY_ID is not set" in r.stderr,
+               f"sluice.worker without credentials: {r.returncode} {r.stderr[-500:]}")
+        r = subprocess.run([PYTHON, "-m", "sluice.worker", "sdk_kinds", "--landing", "s3://Bad_Bucket/w"],
+                           env=dict(os.environ, PYTHONPATH=os.pathsep.join([SDK, HERE]), **env_for(self.front)),
+                           capture_output=True, text=True, timeout=60)
+        expect(r.returncode == 2 and "not a valid bucket name" in r.stderr,
+               f"sluice.worker with a bad bucket: {r.returncode} {r.stderr[-500:]}")
         loc = s3.parse_location("s3://bucket/a/b/")
         expect((loc.bucket, loc.prefix, loc.key("x/y"), loc.relative("a/b/x/y"), str(loc)) ==
                ("bucket", "a/b", "a/b/x/y", "x/y", "s3://bucket/a/b"), f"location {loc}")

@@ -263,6 +263,14 @@ class Worker:
         if not self.worker_id or len(self.worker_id.encode()) > 64 or not self.worker_id.isprintable():
             raise ValueError("worker_id must be 1-64 printable bytes")
         self._keys = keys.load_pair(self._curve_key, self._broker_key)
+        # An s3:// landing zone is checked now, as sluice-worker checks
+        # --landing at start: the location, and the AWS_* variables.
+        self._zone = None
+        if isinstance(self.landing, str) and self.landing.startswith("s3://"):
+            try:
+                self._zone = landing.LandingZone(self.landing)
+            except landing.LandingError as e:
+                raise ValueError(str(e)) from None
 
     # ---- kinds ---------------------------------------------------------------------
 
