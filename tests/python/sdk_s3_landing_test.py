@@ -533,6 +533,21 @@ class Test:
             expect([(r.files_written, r.files_skipped) for r in x] == [(1, 0), (0, 1)],
                    f"extraction runs {[(r.job_id, r.files_written, r.files_skipped) for r in x]}")
             expect(x[0].bytes_written > 0 and x[1].bytes_written == 0, f"bytes_written {x[0]} {x[1]}")
+            # A cancel reaches an S3 transfer: a PUT the store keeps refusing
+            # with 503 is abandoned between its retries, the job cancelled.
+            self.front.clear()
+            self.front.control("POST", "/_front/fail?status=503&count=-1&method=PUT&path_contains=py_rows")
+            try:
+                job = c.submit("py.land_rows", dict(params, rows=rows[:3]), max_attempts=1)
+                deadline = time.monotonic() + 30
+                while not any(r["method"] == "PUT" and r["status"] == 503 for r in self.front.requests()):
+                    expect(time.monotonic() < deadline, "the landing sent no PUT")
+                    time.sleep(0.02)
+                c.cancel(job.id)
+                info = c.wait(job.id, timeout=30)
+                expect(info.state == "cancelled", f"cancelled mid-upload: {info.state} {info.raw}")
+            finally:
+                self.front.control("POST", "/_front/reset")
             load = c.submit("load", {"models": "models"}, max_attempts=1)
             info = c.wait(load.id, timeout=120)
             expect(info.state == "succeeded", f"load: {info.state} {info.raw}")

@@ -405,7 +405,7 @@ class Client:
 
     # -- one request, with retries ----------------------------------------------------
 
-    def _attempt(self, method, bucket, key, query, headers, body, payload_sha256, sink):
+    def _attempt(self, method, bucket, key, query, headers, body, payload_sha256, sink, stop=None):
         scheme, host, path = object_target(self.config, bucket, key)
         hdrs = {"host": host}
         for k, v in headers.items():
@@ -437,6 +437,8 @@ class Client:
                             b = body.read(_CHUNK)
                             if not b:
                                 break
+                            if stop is not None and stop():
+                                raise _Stopped()
                             conn.send(b)
                             sent = True
                     except OSError:
@@ -506,9 +508,13 @@ class Client:
             retry_after = 0.0
             try:
                 try:
-                    reply = self._attempt(method, bucket, key, query, headers or {}, body, payload_sha256, sink)
+                    reply = self._attempt(method, bucket, key, query, headers or {}, body, payload_sha256, sink,
+                                          stop)
                 except _Stale:
-                    reply = self._attempt(method, bucket, key, query, headers or {}, body, payload_sha256, sink)
+                    reply = self._attempt(method, bucket, key, query, headers or {}, body, payload_sha256, sink,
+                                          stop)
+            except _Stopped:
+                raise S3Error(f"s3 {where}: stopped", "unavailable") from None
             except _BrokeOff as e:
                 raise S3Error(f"s3 {where}: the download broke off after it began: {e} "
                               f"({self.config.describe()})", "unavailable") from None
@@ -735,4 +741,8 @@ class _BrokeOff(Exception):
 
 
 class _Stale(Exception):
+    pass
+
+
+class _Stopped(Exception):
     pass

@@ -511,6 +511,8 @@ class _Loop:
             return "failed", self.with_report(job, {"error": str(e) or "failed", "retryable": True,
                                                     "retry_after_ms": ra})
         except landing.LandingError as e:
+            if a.token.reason is not None:
+                return self.stopped(a, job, "")  # an S3 transfer stopped by the cancel or the timeout
             return "failed", self.with_report(job, {"error": f"sluice.landing: {e}", "retryable": e.retryable})
         except Exception as e:
             tb = traceback.format_exc()
