@@ -115,7 +115,7 @@ Status LoadSeed(const fs::path& dir, Model* model) {
     std::string nulls;
     for (std::size_t c = 0; c < header.size(); ++c)
       nulls += (c ? ", " : "") + std::string("NULL AS ") + QuoteIdentifier(header[c]);
-    model->select_sql = "SELECT " + nulls + " WHERE 0";
+    model->select_sql = "SELECT " + nulls + " WHERE 1 = 0";
   } else {
     std::string values;
     for (const auto& row : rows) {
@@ -126,7 +126,8 @@ Status LoadSeed(const fs::path& dir, Model* model) {
       }
       values += ")";
     }
-    model->select_sql = "SELECT " + columns + " FROM (VALUES " + values + ")";
+    // The alias and `1 = 0` above: the same SQL runs on PostgreSQL.
+    model->select_sql = "SELECT " + columns + " FROM (VALUES " + values + ") AS seed_rows";
   }
   model->select_line = model->name_line;
   return Status::Ok();

@@ -89,8 +89,8 @@ namespace {
 
 class Builder {
  public:
-  Builder(PgConnection& c, const models::Model& m)
-      : c_(c), m_(m), schema_(models::LayerName(m.layer)), target_(ModelTable(m)) {}
+  Builder(PgConnection& c, const models::Model& m, models::UpsertCounts* counts)
+      : c_(c), m_(m), schema_(models::LayerName(m.layer)), target_(ModelTable(m)), counts_(counts) {}
 
   Result<std::int64_t> Build(std::string_view start_ds, std::string_view end_ds) {
     if (m_.name.size() > kMaxModelName)
@@ -98,12 +98,13 @@ class Builder {
                                            " bytes, which PostgreSQL cannot hold with the build table's prefix"));
     auto select = models::RenderSelect(m_, start_ds, end_ds);
     if (!select.ok()) return Error(select.status());
-    if (m_.kind == models::ModelKind::kFull) return Full(*select);
+    if (m_.kind == models::ModelKind::kFull || m_.kind == models::ModelKind::kSeed) return Full(*select);
     if (m_.kind == models::ModelKind::kView) return View(*select);
     if (m_.kind == models::ModelKind::kIncrementalByTimeRange)
       return Incremental(*select, std::string(start_ds), std::string(end_ds));
+    if (m_.kind == models::ModelKind::kIncrementalByUniqueKey) return UniqueKey(*select);
     return Error(Status::InvalidArgument(std::string("kind ") + models::KindName(m_.kind) +
-                                         " is not built on PostgreSQL (FULL, VIEW and INCREMENTAL_BY_TIME_RANGE are)"));
+                                         " is not built on PostgreSQL"));
   }
 
  private:
@@ -279,17 +280,88 @@ class Builder {
     return inserted->Affected();
   }
 
+  // As on SQLite (pipeline/models/model_build.h): upsert by the key.
+  Result<std::int64_t> UniqueKey(const std::string& select) {
+    const std::string batch_name = "_sluice_batch_" + m_.name;
+    const std::string batch = "pg_temp." + QuoteIdent(batch_name);
+    if (auto s = Exec("DROP TABLE IF EXISTS " + batch); !s.ok()) return s;
+    if (auto s = Exec("CREATE TEMPORARY TABLE " + QuoteIdent(batch_name) + " AS " + select); !s.ok()) return s;
+    auto columns = Columns(batch);
+    if (!columns.ok()) return columns.status();
+    auto col = [&](const std::string& name) -> std::optional<std::string> {
+      for (const std::string& have : *columns)
+        if (models::Lower(have) == models::Lower(name)) return QuoteIdent(have);
+      return std::nullopt;
+    };
+    std::string column_list, key_list, key_null, key_match, updates;
+    for (const std::string& k : m_.unique_key) {
+      auto q = col(k);
+      if (!q) return Error(Status::InvalidArgument("unique_key column '" + k + "' is not in the model's output"));
+      key_list += (key_list.empty() ? "" : ", ") + *q;
+      key_null += (key_null.empty() ? "" : " OR ") + *q + " IS NULL";
+      key_match += (key_match.empty() ? "" : " AND ") + std::string("t.") + *q + " = b." + *q;
+    }
+    for (const std::string& c : *columns) {
+      column_list += (column_list.empty() ? "" : ", ") + QuoteIdent(c);
+      updates += (updates.empty() ? "" : ", ") + QuoteIdent(c) + " = EXCLUDED." + QuoteIdent(c);
+    }
+    const std::string dups = "SELECT " + key_list + ", count(*) AS rows FROM " + batch + " WHERE NOT (" + key_null +
+                             ") GROUP BY " + key_list + " HAVING count(*) > 1";
+    auto n_dups = c_.QueryInt("SELECT count(*) FROM (" + dups + ") AS d");
+    if (!n_dups.ok()) return Error(n_dups.status());
+    auto n_nulls = c_.QueryInt("SELECT count(*) FROM " + batch + " WHERE " + key_null);
+    if (!n_nulls.ok()) return Error(n_nulls.status());
+    if (*n_dups > 0 || *n_nulls > 0) {
+      std::string msg = *n_dups > 0 ? std::to_string(*n_dups) + " keys returned more than once" : "";
+      if (*n_nulls > 0) msg += (msg.empty() ? "" : "; ") + std::to_string(*n_nulls) + " rows with a NULL key";
+      return Error(Status::InvalidArgument(msg + " (unique_key " + key_list + ")"));
+    }
+    auto kind = RelKind(c_, schema_, m_.name);
+    if (!kind.ok()) return Error(kind.status());
+    std::vector<SavedView> views;
+    if (*kind == "v") {
+      auto saved = DropSavingViews(c_, schema_, m_.name);
+      if (!saved.ok()) return Error(saved.status());
+      views = std::move(*saved);
+    }
+    if (*kind != "r") {
+      if (auto s = Exec("CREATE TABLE " + target_ + " AS SELECT * FROM " + batch + " WITH NO DATA"); !s.ok()) return s;
+      if (auto s = Exec("CREATE UNIQUE INDEX " + QuoteIdent(m_.name + "__unique_key") + " ON " + target_ + " (" +
+                        key_list + ")");
+          !s.ok())
+        return s;
+    }
+    auto total = Count(batch);
+    if (!total.ok()) return total;
+    auto updated = c_.QueryInt("SELECT count(*) FROM " + batch + " AS b WHERE EXISTS (SELECT 1 FROM " + target_ +
+                               " AS t WHERE " + key_match + ")");
+    if (!updated.ok()) return Error(updated.status());
+    if (auto s = Exec("INSERT INTO " + target_ + " (" + column_list + ") SELECT " + column_list + " FROM " + batch +
+                      " ON CONFLICT (" + key_list + ") DO UPDATE SET " + updates);
+        !s.ok())
+      return s;
+    if (auto s = Exec("DROP TABLE " + batch); !s.ok()) return s;
+    if (auto s = RecreateViews(c_, views); !s.ok()) return Error(s);
+    if (auto s = RunAudits(target_, "TRUE"); !s.ok()) return s;
+    if (counts_ != nullptr) {
+      counts_->updated = *updated;
+      counts_->inserted = *total - *updated;
+    }
+    return *total;
+  }
+
   PgConnection& c_;
   const models::Model& m_;
   std::string schema_;
   std::string target_;
+  models::UpsertCounts* counts_ = nullptr;
 };
 
 }  // namespace
 
 Result<std::int64_t> BuildModel(PgConnection& c, const models::Model& model, std::string_view start_ds,
-                                std::string_view end_ds) {
-  return Builder(c, model).Build(start_ds, end_ds);
+                                std::string_view end_ds, models::UpsertCounts* counts) {
+  return Builder(c, model, counts).Build(start_ds, end_ds);
 }
 
 }  // namespace sluice::postgres

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "pipeline/models/model.h"
+#include "pipeline/models/model_build.h"
 #include "pipeline/postgres/pg_connection.h"
 #include "schemas/status.h"
 
@@ -42,9 +43,10 @@ inline constexpr std::size_t kMaxModelName = 49;
 // Builds `model` for [start_ds, end_ds]; rows built as model_build.h
 // counts them. Call inside a transaction with the model search path set.
 // Errors start with the model's name; a failed audit is Conflict with
-// audits.h's message.
+// audits.h's message. `counts` (may be null) gets an
+// INCREMENTAL_BY_UNIQUE_KEY upsert's counts.
 Result<std::int64_t> BuildModel(PgConnection& c, const models::Model& model, std::string_view start_ds,
-                                std::string_view end_ds);
+                                std::string_view end_ds, models::UpsertCounts* counts = nullptr);
 
 // A view to recreate: its definition as pg_get_viewdef gives it.
 struct SavedView {

@@ -92,9 +92,12 @@ Status BuildAndRecord(PgConnection& c, const models::ModelSet& set, const Model&
       r->rows += *rows;
     }
   } else {
-    auto rows = BuildModel(c, m, r->start_ds, r->end_ds);
+    models::UpsertCounts counts;
+    auto rows = BuildModel(c, m, r->start_ds, r->end_ds, &counts);
     if (!rows.ok()) return rows.status();
     r->rows = *rows;
+    r->inserted = counts.inserted;
+    r->updated = counts.updated;
   }
   if (Status s = RecreateViews(c, views); !s.ok()) return Status::InvalidArgument(m.name + ": " + s.message());
   models::BuildRecord record;

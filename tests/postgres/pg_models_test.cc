@@ -164,6 +164,50 @@ TEST_F(PgModelsTest, LayersAreSchemasAndOnlyWhatChangedIsBuilt) {
   EXPECT_EQ(report.models[3].action, models::Action::kSkip);
 }
 
+TEST_F(PgModelsTest, SeedModelsBuildOnPostgresToo) {
+  WriteFile(models_ + "/staging/staging_codes.sql",
+            "MODEL (name staging_codes, kind SEED (path 'codes.csv'), grain (code), audits (unique_grain));\n");
+  WriteFile(models_ + "/staging/codes.csv", "code,label,weight\nx,Ex,1.5\ny,\"Why, then\",2\n");
+  WriteFile(models_ + "/staging/staging_empty_codes.sql", "MODEL (name staging_empty_codes, kind SEED (path 'none.csv'));\n");
+  WriteFile(models_ + "/staging/none.csv", "code,label\n");
+  Land("a", "Item,Day,Qty\nx,2025-01-01,5\n");
+  models::RunReport report;
+  Status s = Run("2025-01-01", &report);
+  ASSERT_TRUE(s.ok()) << s.message() << "\n" << models::FormatRunReport(report);
+  EXPECT_EQ(Q("SELECT string_agg(code || '=' || label || '=' || weight, ';' ORDER BY code) FROM staging.staging_codes"),
+            "x=Ex=1.5;y=Why, then=2");
+  EXPECT_EQ(Q("SELECT data_type FROM information_schema.columns WHERE table_name = 'staging_codes' "
+              "AND column_name = 'weight'"),
+            "numeric");
+  EXPECT_EQ(Q("SELECT count(*) FROM staging.staging_empty_codes"), "0");
+  s = Run("2025-01-01", &report);
+  ASSERT_TRUE(s.ok()) << s.message();
+  for (const auto& m : report.models)
+    if (m.name == "staging_codes") {
+      EXPECT_EQ(m.action, models::Action::kSkip);
+    }
+}
+
+TEST_F(PgModelsTest, UniqueKeyModelsUpsertOnPostgres) {
+  WriteFile(models_ + "/foundation/foundation_latest.sql",
+            "MODEL (name foundation_latest, kind INCREMENTAL_BY_UNIQUE_KEY (unique_key item));\n"
+            "SELECT item, max(qty) AS qty FROM staging_items GROUP BY item");
+  Land("a", "Item,Day,Qty\nx,2025-01-01,5\ny,2025-01-01,7\n");
+  models::RunReport report;
+  Status s = Run("2025-01-01", &report);
+  ASSERT_TRUE(s.ok()) << s.message() << "\n" << models::FormatRunReport(report);
+  Land("b", "Item,Day,Qty\nx,2025-01-02,9\nz,2025-01-02,1\n");
+  s = Run("2025-01-02", &report);
+  ASSERT_TRUE(s.ok()) << s.message() << "\n" << models::FormatRunReport(report);
+  for (const auto& m : report.models) {
+    if (m.name != "foundation_latest") continue;
+    EXPECT_EQ(m.inserted, 1);
+    EXPECT_EQ(m.updated, 2);
+  }
+  EXPECT_EQ(Q("SELECT string_agg(item || '=' || qty, ',' ORDER BY item) FROM foundation.foundation_latest"),
+            "x=9,y=7,z=1");
+}
+
 TEST_F(PgModelsTest, FailedAuditKeepsThePreviousTableAndState) {
   Land("a", "Item,Day,Qty\nx,2025-01-01,5\n");
   models::RunReport report;
