@@ -127,8 +127,18 @@ class Front:
             c.close()
 
     def requests(self):
-        """The S3 requests seen since the last clear."""
-        return json.loads(self.control("GET", "/_front/log"))
+        """The S3 requests seen since the last clear. The front logs a
+        request after it answered it, so the log is read until it stops
+        growing (a client may have its reply a moment before)."""
+        seen = json.loads(self.control("GET", "/_front/log"))
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            again = json.loads(self.control("GET", "/_front/log"))
+            if len(again) == len(seen):
+                break
+            seen = again
+        return seen
 
     def clear(self):
         self.control("POST", "/_front/log/clear")

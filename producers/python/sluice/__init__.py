@@ -2,7 +2,9 @@
 
 - sluice.Client: every client command of schemas/PROTOCOL.md (§6).
 - sluice.Worker: custom job kinds and extractors as Python functions.
-- sluice.landing: landing files by the rules of extract.http.
+- sluice.landing: landing files by the rules of extract.http, in a folder
+  or an s3:// landing zone.
+- sluice.s3: the S3 client it uses (SigV4 signed here, standard library).
 - sluice.serving: a reader of the analytics database for web apps.
 
 Pure Python on python3-zmq and python3-msgpack (Debian's)."""
@@ -11,7 +13,7 @@ from .client import Client
 from .errors import (BadRequest, BrokerError, Cancelled, Final, Forbidden, InvalidState, NotFound, Retryable,
                      SluiceError, Unreachable)
 from .replies import Extraction, Job as JobInfo, Run, Schedule, Stats, Submitted, WorkerInfo
-from . import landing, serving
+from . import landing, s3, serving
 
 
 def __getattr__(name):
@@ -29,5 +31,5 @@ __version__ = "1.0.0"
 __all__ = [
     "Client", "Worker", "Job", "JobInfo", "Run", "Schedule", "Stats", "Submitted", "WorkerInfo", "Extraction",
     "SluiceError", "BadRequest", "NotFound", "Forbidden", "InvalidState", "Unreachable", "BrokerError",
-    "Retryable", "Final", "Cancelled", "landing", "serving",
+    "Retryable", "Final", "Cancelled", "landing", "s3", "serving",
 ]
