@@ -17,7 +17,7 @@ packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libcurl4-openssl-dev libsqlite3-dev sqlite3 libpq-dev zlib1g-dev libssl-dev libgtest-dev libgmock-dev
   nginx-light curl python3 python3-zmq python3-msgpack procps iproute2
-  python3-setuptools python3-venv  # producers/python: the pip install test (no index: --no-build-isolation)
+  python3-setuptools python3-wheel python3-venv  # producers/python: the pip install test (no index: --no-build-isolation)
   clang libclang-rt-14-dev
   libsystemd-dev  # sd_notify: the broker's readiness for Type=notify
   systemd  # systemd-analyze (tests/packaging/systemd_units_test.sh); does not make it the init

@@ -2,10 +2,10 @@
 """`pip install --no-build-isolation ./producers/python` works as the SDK's
 README says: in a venv made with --system-site-packages (Debian's
 python3-zmq and python3-msgpack come from the system), on Debian's
-python3-setuptools, with no package index. The installed package imports
-from elsewhere, and `python -m sluice.worker` runs.
+python3-setuptools and python3-wheel, with no package index. The installed
+package imports from elsewhere, and `python -m sluice.worker` runs.
 
-Exit codes: 0 pass, 1 fail, 77 skipped (no python3-venv / setuptools)."""
+Exit codes: 0 pass, 1 fail, 77 skipped (no python3-venv / setuptools / wheel)."""
 
 import os
 import shutil
@@ -22,10 +22,11 @@ def main():
         import ensurepip  # noqa: F401
         import setuptools  # noqa: F401
         import venv  # noqa: F401
+        import wheel  # noqa: F401  (setuptools builds the wheel pip installs with it)
         import msgpack  # noqa: F401
         import zmq  # noqa: F401
     except ImportError as e:
-        print(f"SKIP: {e} (apt-get install python3-venv python3-setuptools python3-zmq python3-msgpack)",
+        print(f"SKIP: {e} (apt-get install python3-venv python3-setuptools python3-wheel python3-zmq python3-msgpack)",
               file=sys.stderr)
         return 77
     tmp = tempfile.mkdtemp(prefix="sluice-sdk-install-")
