@@ -734,6 +734,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
     def reply(self, status, body=b"", headers=(), content_type=None):
+        # The request goes into the log before its answer does, so a client
+        # that has its answer finds the request in /_front/log.
+        self.record_entry(status)
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -760,12 +763,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- requests -------------------------------------------------------------
 
+    def record_entry(self, status):
+        entry = getattr(self, "_entry", None)
+        if entry is None:
+            return
+        self._entry = None
+        if entry["status"] is None:
+            entry["status"] = status
+        self.state.record(entry)
+
     def dispatch(self):
         raw_path, _, raw_query = self.path.partition("?")
+        self._entry = None
         if raw_path.startswith("/_front/") or raw_path == "/_front":
             return self.control(raw_path, raw_query)
         entry = {"method": self.command, "path": raw_path, "query": redacted_query(raw_query),
                  "status": None, "code": None, "headers": redacted_headers(self.headers)}
+        self._entry = entry
         try:
             self.s3(raw_path, raw_query, entry)
         except S3Error as e:
@@ -783,7 +797,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["code"] = entry["code"] or f"client connection error: {e}"
             self.close_connection = True
         finally:
-            self.state.record(entry)
+            self.record_entry(entry["status"])
 
     def s3(self, raw_path, raw_query, entry):
         st = self.state
@@ -1015,6 +1029,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 data = None
                 stream = r
+            self.record_entry(r.status)
             self.send_response(r.status)
             for k, v in out:
                 self.send_header(k, v)
