@@ -122,30 +122,31 @@ Status BuildAndRecord(Database& db, const ModelSet& set, const Model& m, const M
 
 }  // namespace
 
-Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, RunReport* report) {
-  report->models.clear();
-  const std::string end_ds = options.end_ds.empty() ? TodayUtc() : options.end_ds;
-  if (!IsIsoDay(end_ds)) return Status::InvalidArgument("end_ds '" + end_ds + "' is not a date 'YYYY-MM-DD'");
+Status CheckRunOptions(const ModelSet& set, const RunOptions& options, std::string* end_ds) {
+  *end_ds = options.end_ds.empty() ? TodayUtc() : options.end_ds;
+  if (!IsIsoDay(*end_ds)) return Status::InvalidArgument("end_ds '" + *end_ds + "' is not a date 'YYYY-MM-DD'");
   if (!options.start_ds.empty() && !IsIsoDay(options.start_ds))
     return Status::InvalidArgument("start_ds '" + options.start_ds + "' is not a date 'YYYY-MM-DD'");
-  if (!options.start_ds.empty() && options.start_ds > end_ds)
-    return Status::InvalidArgument("start_ds " + options.start_ds + " is after end_ds " + end_ds);
+  if (!options.start_ds.empty() && options.start_ds > *end_ds)
+    return Status::InvalidArgument("start_ds " + options.start_ds + " is after end_ds " + *end_ds);
   std::string unknown;
   for (const std::string& name : options.select)
     if (!set.Find(name)) unknown += (unknown.empty() ? "" : ", ") + name;
   for (const std::string& name : options.backfill_models)
     if (!set.Find(name)) unknown += (unknown.empty() ? "" : ", ") + name;
   if (!unknown.empty()) return Status::NotFound("no such model: " + unknown);
+  return Status::Ok();
+}
 
-  auto state = ModelState::Read(db);
-  if (!state.ok()) return state.status();
+Status ExecuteRun(const ModelSet& set, const ModelState& state, const RunOptions& options, const std::string& end_ds,
+                  const BuildStep& build, RunReport* report) {
   ActionOptions decide;
   decide.end_ds = end_ds;
   decide.select = options.select;
   if (!options.start_ds.empty()) decide.backfill = DayRange{options.start_ds, end_ds};
   decide.backfill_models = options.backfill_models;
   decide.full_refresh = options.full_refresh;
-  const std::vector<ModelAction> actions = DecideActions(set, *state, decide);
+  const std::vector<ModelAction> actions = DecideActions(set, state, decide);
 
   for (const ModelAction& a : actions) {
     const Model& m = *set.Find(a.name);
@@ -165,7 +166,6 @@ Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, R
     report->models.push_back(std::move(r));
   }
 
-  ProgressGuard guard(db, options.cancelled);
   Status result;
   for (std::size_t i = 0; i < actions.size(); ++i) {
     ModelRunResult& r = report->models[i];
@@ -180,14 +180,14 @@ Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, R
     }
     if (actions[i].action == Action::kSkip) continue;
     const auto t0 = std::chrono::steady_clock::now();
-    Status built = BuildAndRecord(db, set, *set.Find(r.name), actions[i], &r);
+    Status built = build(*set.Find(r.name), actions[i], &r);
     r.milliseconds = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     if (built.ok()) {
       r.status = ModelRunStatus::kBuilt;
       continue;
     }
     r.rows = 0;
-    if (options.cancelled && options.cancelled()) {
+    if ((options.cancelled && options.cancelled()) || built.code() == Code::kUnavailable) {
       r.error = "cancelled";
       result = Status::Unavailable("cancelled");
     } else {
@@ -197,6 +197,20 @@ Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, R
     }
   }
   return result;
+}
+
+Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, RunReport* report) {
+  report->models.clear();
+  std::string end_ds;
+  if (Status s = CheckRunOptions(set, options, &end_ds); !s.ok()) return s;
+  auto state = ModelState::Read(db);
+  if (!state.ok()) return state.status();
+  ProgressGuard guard(db, options.cancelled);
+  return ExecuteRun(set, *state, options, end_ds,
+                    [&](const Model& m, const ModelAction& a, ModelRunResult* r) {
+                      return BuildAndRecord(db, set, m, a, r);
+                    },
+                    report);
 }
 
 Result<std::set<std::string>> ListRawTables(Database& db) {

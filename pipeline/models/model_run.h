@@ -11,6 +11,7 @@
 
 #include "pipeline/models/model.h"
 #include "pipeline/models/model_actions.h"
+#include "pipeline/models/model_state.h"
 #include "pipeline/models/model_set.h"
 #include "schemas/sqlite_db.h"
 #include "schemas/status.h"
@@ -74,6 +75,18 @@ struct RunReport {
 // anything runs. `report` is filled in either case. RunModels installs a
 // SQLite progress handler on `db` for the run and removes it afterwards.
 Status RunModels(Database& db, const ModelSet& set, const RunOptions& options, RunReport* report);
+
+// The engine-independent parts of a run, shared by SQLite's RunModels and
+// PostgreSQL's (pipeline/postgres/pg_model_run.h).
+// Checks `options` against `set`; *end_ds gets the run's end day.
+Status CheckRunOptions(const ModelSet& set, const RunOptions& options, std::string* end_ds);
+// Builds one model as its action says and records it; fills rows, version.
+using BuildStep = std::function<Status(const Model&, const ModelAction&, ModelRunResult*)>;
+// Decides each model's action against `state`, fills `report` in run order,
+// then builds with `build` as RunModels describes (stops at the first
+// failure; a build failing Unavailable, or `cancelled`, is a cancel).
+Status ExecuteRun(const ModelSet& set, const ModelState& state, const RunOptions& options, const std::string& end_ds,
+                  const BuildStep& build, RunReport* report);
 
 // The raw_* tables of the lakehouse (lowercase).
 Result<std::set<std::string>> ListRawTables(Database& db);

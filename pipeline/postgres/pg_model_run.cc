@@ -122,86 +122,22 @@ Status BuildAndRecord(PgConnection& c, const models::ModelSet& set, const Model&
 Status RunModels(PgConnection& c, const models::ModelSet& set, const models::RunOptions& options,
                  models::RunReport* report) {
   report->models.clear();
-  const std::string end_ds = options.end_ds.empty() ? models::TodayUtc() : options.end_ds;
-  if (!models::IsIsoDay(end_ds)) return Status::InvalidArgument("end_ds '" + end_ds + "' is not a date 'YYYY-MM-DD'");
-  if (!options.start_ds.empty() && !models::IsIsoDay(options.start_ds))
-    return Status::InvalidArgument("start_ds '" + options.start_ds + "' is not a date 'YYYY-MM-DD'");
-  if (!options.start_ds.empty() && options.start_ds > end_ds)
-    return Status::InvalidArgument("start_ds " + options.start_ds + " is after end_ds " + end_ds);
-  std::string unknown;
-  for (const std::string& name : options.select)
-    if (!set.Find(name)) unknown += (unknown.empty() ? "" : ", ") + name;
-  for (const std::string& name : options.backfill_models)
-    if (!set.Find(name)) unknown += (unknown.empty() ? "" : ", ") + name;
-  if (!unknown.empty()) return Status::NotFound("no such model: " + unknown);
-
+  std::string end_ds;
+  if (Status s = models::CheckRunOptions(set, options, &end_ds); !s.ok()) return s;
   if (Status s = EnsureLakehouse(c); !s.ok()) return s;
   if (Status s = UseModelSearchPath(c); !s.ok()) return s;
   auto state = ReadModelState(c);
   if (!state.ok()) return state.status();
-  models::ActionOptions decide;
-  decide.end_ds = end_ds;
-  decide.select = options.select;
-  if (!options.start_ds.empty()) decide.backfill = DayRange{options.start_ds, end_ds};
-  decide.backfill_models = options.backfill_models;
-  decide.full_refresh = options.full_refresh;
-  const std::vector<ModelAction> actions = models::DecideActions(set, *state, decide);
-
-  for (const ModelAction& a : actions) {
-    const Model& m = *set.Find(a.name);
-    ModelRunResult r;
-    r.name = m.name;
-    r.kind = m.kind;
-    r.action = a.action;
-    r.reason = a.reason;
-    r.intervals = a.intervals;
-    r.end_ds = end_ds;
-    r.start_ds = options.start_ds.empty() ? m.start.value_or(end_ds) : options.start_ds;
-    if (m.start && *m.start > r.start_ds) r.start_ds = *m.start;
-    if (!a.intervals.empty()) {
-      r.start_ds = a.intervals.front().from;
-      r.end_ds = a.intervals.back().to;
-    }
-    report->models.push_back(std::move(r));
-  }
-
   c.SetCancelled(options.cancelled);
   struct Reset {
     PgConnection& c;
     ~Reset() { c.SetCancelled({}); }
   } reset{c};
-  Status result;
-  for (std::size_t i = 0; i < actions.size(); ++i) {
-    ModelRunResult& r = report->models[i];
-    if (!result.ok()) {
-      r.error = result.code() == Code::kUnavailable ? "cancelled" : "not run: an earlier model failed";
-      continue;
-    }
-    if (options.cancelled && options.cancelled()) {
-      result = Status::Unavailable("cancelled");
-      r.error = "cancelled";
-      continue;
-    }
-    if (actions[i].action == Action::kSkip) continue;
-    const auto t0 = std::chrono::steady_clock::now();
-    Status built = BuildAndRecord(c, set, *set.Find(r.name), actions[i], &r);
-    r.milliseconds =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (built.ok()) {
-      r.status = ModelRunStatus::kBuilt;
-      continue;
-    }
-    r.rows = 0;
-    if ((options.cancelled && options.cancelled()) || built.code() == Code::kUnavailable) {
-      r.error = "cancelled";
-      result = Status::Unavailable("cancelled");
-    } else {
-      r.status = ModelRunStatus::kFailed;
-      r.error = built.message();
-      result = built;
-    }
-  }
-  return result;
+  return models::ExecuteRun(set, *state, options, end_ds,
+                            [&](const Model& m, const ModelAction& a, ModelRunResult* r) {
+                              return BuildAndRecord(c, set, m, a, r);
+                            },
+                            report);
 }
 
 Status RunModelsFolder(PgConnection& c, const std::filesystem::path& dir, const models::RunOptions& options,
