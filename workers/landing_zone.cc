@@ -16,6 +16,7 @@
 
 #include "workers/folder_sync.h"
 #include "workers/landing_names.h"
+#include "workers/open_folders.h"
 
 namespace sluice::worker {
 namespace {
@@ -82,6 +83,9 @@ Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
   Result<std::string> partition_dir = PartitionDir(source, fetch_time);
   if (!partition_dir.ok()) return partition_dir.status();
   if (landing_dir.empty()) return Status::InvalidArgument("landing: the landing folder is not set");
+  const std::string full_path = landing_dir + "/" + *partition_dir;
+  if (std::shared_ptr<OpenFolder> kept = OpenFolders::Find(full_path))
+    return std::unique_ptr<LandingPartition>(new FolderPartition(std::move(kept), *partition_dir));
   std::error_code ec;
   std::filesystem::create_directories(landing_dir, ec);
   if (ec) return Status::IOError("landing: cannot create " + landing_dir + ": " + ec.message());
@@ -125,10 +129,12 @@ Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
     ::close(fd);
     return IoError("stat", landing_dir + "/" + relative, err);
   }
-  return std::unique_ptr<LandingPartition>(new FolderPartition(fd, std::move(relative), st.st_dev, st.st_ino));
+  auto folder = std::make_shared<OpenFolder>(fd, st.st_dev, st.st_ino);
+  OpenFolders::Keep(full_path, folder);
+  return std::unique_ptr<LandingPartition>(new FolderPartition(std::move(folder), std::move(relative)));
 }
 
-FolderPartition::~FolderPartition() { ::close(dir_fd_); }
+FolderPartition::~FolderPartition() = default;
 
 int FolderPartition::SweepStaleTemps(std::chrono::system_clock::time_point now, std::chrono::seconds max_age) {
   int dup_fd = ::fcntl(dir_fd_, F_DUPFD_CLOEXEC, 0);
@@ -179,7 +185,7 @@ Result<std::unique_ptr<TempFile>> FolderPartition::CreateTemp(bool allow_unnamed
 }
 
 Status FolderPartition::SyncFolder() {
-  Status st = FolderSync::Sync(dir_fd_, dev_, ino_);
+  Status st = FolderSync::Sync(dir_fd_, folder_->dev(), folder_->ino());
   return st.ok() ? st : Status::IOError("landing: " + relative_dir_ + ": " + st.message());
 }
 

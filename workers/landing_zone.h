@@ -25,7 +25,8 @@
 // worker. Where the filesystem has no O_TMPFILE, it is a named temp file
 // renamed with RENAME_NOREPLACE (link + unlink where that is missing too).
 // The folder's fsync is shared by the files linked into it at the same time
-// (FolderSync).
+// (FolderSync). An opened partition folder is kept open for the next job
+// that lands there (OpenFolders).
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,7 @@
 #include <sys/types.h>
 
 #include "schemas/status.h"
+#include "workers/open_folders.h"
 
 namespace sluice::worker {
 
@@ -129,12 +131,11 @@ class FolderPartition final : public LandingPartition {
 
  private:
   friend class LandingPartition;
-  FolderPartition(int dir_fd, std::string relative_dir, dev_t dev, ino_t ino)
-      : LandingPartition(std::move(relative_dir)), dir_fd_(dir_fd), dev_(dev), ino_(ino) {}
+  FolderPartition(std::shared_ptr<OpenFolder> folder, std::string relative_dir)
+      : LandingPartition(std::move(relative_dir)), folder_(std::move(folder)), dir_fd_(folder_->fd()) {}
   Status SyncFolder();
+  std::shared_ptr<OpenFolder> folder_;  // shared with OpenFolders and other jobs
   int dir_fd_;
-  dev_t dev_;  // the folder's, for FolderSync
-  ino_t ino_;
 };
 
 }  // namespace sluice::worker

@@ -356,6 +356,54 @@ TEST(LandingZone, DoesNotFollowASymlinkOutOfTheLandingZone) {
   EXPECT_TRUE(std::filesystem::is_empty(tmp.path / "elsewhere"));
 }
 
+// A partition folder is kept open for the next job (OpenFolders), but only
+// while its path still names it.
+TEST(LandingZone, AKeptPartitionIsNotUsedOnceItsPathNamesAnotherFolder) {
+  TempDir tmp;
+  const auto landing = tmp.path / "landing";
+  auto first = LandingPartition::Open(landing.string(), "s", March2024());
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  first->reset();
+  std::filesystem::rename(landing / "s", landing / "s-moved");
+
+  auto second = LandingPartition::Open(landing.string(), "s", March2024());
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  auto t = (*second)->CreateTemp();
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE((*t)->Write("x").ok());
+  ASSERT_TRUE((*second)->Publish(t->get(), "x.csv.gz").ok());
+  EXPECT_TRUE(std::filesystem::exists(landing / "s/2024/03/x.csv.gz"));
+  EXPECT_TRUE(std::filesystem::is_empty(landing / "s-moved/2024/03"));
+}
+
+TEST(LandingZone, AKeptPartitionReplacedByASymlinkIsRefusedAgain) {
+  TempDir tmp;
+  const auto landing = tmp.path / "landing";
+  auto first = LandingPartition::Open(landing.string(), "sales", March2024());
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  first->reset();
+  std::filesystem::create_directories(tmp.path / "elsewhere/2024/03");
+  std::filesystem::rename(landing / "sales", tmp.path / "old-sales");
+  std::filesystem::create_directory_symlink(tmp.path / "elsewhere", landing / "sales");
+
+  auto again = LandingPartition::Open(landing.string(), "sales", March2024());
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("not a folder"), std::string::npos) << again.status().message();
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path / "elsewhere/2024/03"));
+}
+
+TEST(LandingZone, AKeptPartitionRemovedIsCreatedAgain) {
+  TempDir tmp;
+  const auto landing = tmp.path / "landing";
+  ASSERT_TRUE(LandingPartition::Open(landing.string(), "s", March2024()).ok());
+  std::filesystem::remove_all(landing / "s");
+  auto again = LandingPartition::Open(landing.string(), "s", March2024());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(std::filesystem::is_directory(landing / "s/2024/03"));
+  auto t = (*again)->CreateTemp();
+  ASSERT_TRUE(t.ok()) << t.status().message();
+}
+
 // Both kinds of temp file: unnamed (O_TMPFILE, where the filesystem has
 // it) and named (the fallback).
 class LandingTemp : public ::testing::TestWithParam<bool> {};
