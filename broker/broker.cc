@@ -10,6 +10,7 @@
 #include "broker/service_notify.h"
 #include "schemas/curve_cert.h"
 #include "schemas/fault_vfs.h"
+#include "schemas/wal_batch_vfs.h"
 #include "schemas/job_id.h"
 #include "schemas/protocol.h"
 #include "schemas/utf8_scan.h"
@@ -29,8 +30,10 @@ Status Broker::Start() {
   started_ms_ = clock_->NowMs();
   if (!config_.state_vfs.empty() && config_.state_vfs == fault::kVfsName && !fault::Register())
     return Status::Internal("cannot register the SQLite VFS " + config_.state_vfs);
-  Status s = store_.Open(config_.state_path, config_.sync,
-                         config_.state_vfs.empty() ? nullptr : config_.state_vfs.c_str());
+  // Commits written with one write(2) each (schemas/wal_batch_vfs.h).
+  state_vfs_ = walbatch::Register(config_.state_vfs.empty() ? nullptr : config_.state_vfs.c_str());
+  if (state_vfs_ == nullptr) return Status::Internal("cannot register the SQLite VFS over " + config_.state_vfs);
+  Status s = store_.Open(config_.state_path, config_.sync, state_vfs_);
   if (!s.ok()) return s;
   if (AlertSenderConfig alerts = AlertSender::FromEnv(); !alerts.url.empty()) {
     alerts_ = std::make_unique<AlertSender>(alerts, clock_);
@@ -291,8 +294,7 @@ Status Broker::OnStoreFailure(const Status& s, int sqlite_code, std::int64_t now
   // and runs rebuilt from what is stored.
   store_.Rollback();
   store_.Close();
-  Status o = store_.Open(config_.state_path, config_.sync,
-                         config_.state_vfs.empty() ? nullptr : config_.state_vfs.c_str());
+  Status o = store_.Open(config_.state_path, config_.sync, state_vfs_);
   if (!o.ok()) return Status::IOError("cannot reopen the state database after a failed write: " + o.message());
   const std::map<std::string, std::int64_t> cron = cron_at_begin_;
   txn_timed_ = false;

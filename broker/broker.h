@@ -241,6 +241,7 @@ class Broker {
   proto::JobView LiveJobView(JobRecord& r, bool detail);
 
   BrokerConfig config_;
+  const char* state_vfs_ = nullptr;  // the VFS the state DB is opened with (over config_.state_vfs)
   const Clock* clock_;
   zmq::context_t ctx_;
   std::unique_ptr<ZapHandler> zap_;  // with CURVE; before socket_, after ctx_
