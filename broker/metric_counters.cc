@@ -42,6 +42,14 @@ std::string WithoutLe(const std::string& rendered) {
 
 double& MetricCounters::Slot(std::string_view name, const Labels& labels) {
   auto& family = values_[std::string(name)];
+  // A series seen before (the usual case): one rendering, one lookup.
+  if (!family.empty()) {
+    std::string seen = Render(labels);
+    if (auto it = family.find(seen); it != family.end()) {
+      changed_.try_emplace(std::make_pair(std::string(name), std::move(seen)), it->second);
+      return it->second;
+    }
+  }
   // The label set without le: what the family's bound counts.
   auto without_le = [](const Labels& from) {
     Labels out;
