@@ -76,14 +76,21 @@ bool WireClient::Send(proto::Command command, std::string_view body, Ms timeout)
 }
 
 std::optional<WireMessage> WireClient::Receive(Ms timeout) {
-  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
+  // A message already queued is taken without a poll (a poll of a ZeroMQ
+  // socket is several system calls; the benches call this in a loop).
+  zmq::message_t first;
+  if (!socket_.recv(first, zmq::recv_flags::dontwait)) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
+    if (!socket_.recv(first, zmq::recv_flags::none)) return std::nullopt;
+  }
   WireMessage m;
-  while (true) {
+  m.frames.emplace_back(first.data<char>(), first.size());
+  for (bool more = first.more(); more;) {
     zmq::message_t frame;
     if (!socket_.recv(frame, zmq::recv_flags::none)) return std::nullopt;
     m.frames.emplace_back(frame.data<char>(), frame.size());
-    if (!frame.more()) break;
+    more = frame.more();
   }
   if (m.frames.size() >= 2 && m.frames[1].size() == 1)
     m.command = static_cast<std::uint8_t>(m.frames[1][0]);
