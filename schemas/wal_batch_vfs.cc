@@ -10,6 +10,8 @@
 #include <mutex>
 #include <string>
 
+#include "schemas/vfs_shim.h"
+
 namespace sluice::walbatch {
 namespace {
 
@@ -22,13 +24,10 @@ constexpr std::int64_t kMaxGathered = 64 * 1024;
 std::atomic<std::int64_t> g_writes_in{0};
 std::atomic<std::int64_t> g_writes_out{0};
 
-sqlite3_vfs* Base(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
-
 // Our file; the base VFS's file lives right behind it. Plain data: SQLite
 // allocates it, and calls xClose only when pMethods is set.
 struct File {
-  sqlite3_file base;
-  sqlite3_file* real;
+  vfs_shim::File shim;
   bool wal;
   char* buf;               // gathered bytes (malloc), written at `buf_offset`
   std::int64_t buf_len;
@@ -38,7 +37,7 @@ struct File {
 };
 
 File* F(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
-sqlite3_file* R(sqlite3_file* f) { return F(f)->real; }
+sqlite3_file* R(sqlite3_file* f) { return vfs_shim::Real(f); }
 
 int Flush(File* f) {
   f->commit_header = false;
@@ -46,7 +45,8 @@ int Flush(File* f) {
   const int n = static_cast<int>(f->buf_len);
   f->buf_len = 0;
   g_writes_out++;
-  return f->real->pMethods->xWrite(f->real, f->buf, n, f->buf_offset);
+  sqlite3_file* real = f->shim.real;
+  return real->pMethods->xWrite(real, f->buf, n, f->buf_offset);
 }
 
 bool Gather(File* f, const void* p, int n) {
@@ -99,80 +99,58 @@ int Close(sqlite3_file* file) {
 }
 
 // Every other call on a WAL file first writes what is gathered.
-#define SLUICE_FLUSHED(call)                                 \
-  do {                                                       \
-    if (F(file)->wal && F(file)->buf_len > 0)                \
-      if (int rc = Flush(F(file)); rc != SQLITE_OK) return rc; \
-    return call;                                             \
-  } while (0)
+int Flushed(sqlite3_file* file) { return F(file)->wal && F(file)->buf_len > 0 ? Flush(F(file)) : SQLITE_OK; }
 
 int Read(sqlite3_file* file, void* p, int n, sqlite3_int64 off) {
-  SLUICE_FLUSHED(R(file)->pMethods->xRead(R(file), p, n, off));
+  if (int rc = Flushed(file); rc != SQLITE_OK) return rc;
+  return R(file)->pMethods->xRead(R(file), p, n, off);
 }
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
-  SLUICE_FLUSHED(R(file)->pMethods->xTruncate(R(file), size));
+  if (int rc = Flushed(file); rc != SQLITE_OK) return rc;
+  return R(file)->pMethods->xTruncate(R(file), size);
 }
-int Sync(sqlite3_file* file, int flags) { SLUICE_FLUSHED(R(file)->pMethods->xSync(R(file), flags)); }
+int Sync(sqlite3_file* file, int flags) {
+  if (int rc = Flushed(file); rc != SQLITE_OK) return rc;
+  return R(file)->pMethods->xSync(R(file), flags);
+}
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
-  SLUICE_FLUSHED(R(file)->pMethods->xFileSize(R(file), size));
+  if (int rc = Flushed(file); rc != SQLITE_OK) return rc;
+  return R(file)->pMethods->xFileSize(R(file), size);
 }
 int FileControl(sqlite3_file* file, int op, void* arg) {
-  SLUICE_FLUSHED(R(file)->pMethods->xFileControl(R(file), op, arg));
+  if (int rc = Flushed(file); rc != SQLITE_OK) return rc;
+  return R(file)->pMethods->xFileControl(R(file), op, arg);
 }
 int Fetch(sqlite3_file* file, sqlite3_int64 off, int n, void** p) {
-  SLUICE_FLUSHED(R(file)->pMethods->xFetch(R(file), off, n, p));
+  if (int rc = Flushed(file); rc != SQLITE_OK) return rc;
+  return R(file)->pMethods->xFetch(R(file), off, n, p);
 }
-#undef SLUICE_FLUSHED
 
-int Lock(sqlite3_file* f, int level) { return R(f)->pMethods->xLock(R(f), level); }
-int Unlock(sqlite3_file* f, int level) { return R(f)->pMethods->xUnlock(R(f), level); }
-int CheckReserved(sqlite3_file* f, int* out) { return R(f)->pMethods->xCheckReservedLock(R(f), out); }
-int SectorSize(sqlite3_file* f) { return R(f)->pMethods->xSectorSize(R(f)); }
-int DeviceCharacteristics(sqlite3_file* f) { return R(f)->pMethods->xDeviceCharacteristics(R(f)); }
-int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** p) {
-  return R(f)->pMethods->xShmMap(R(f), region, size, extend, p);
-}
-int ShmLock(sqlite3_file* f, int offset, int n, int flags) { return R(f)->pMethods->xShmLock(R(f), offset, n, flags); }
-void ShmBarrier(sqlite3_file* f) { R(f)->pMethods->xShmBarrier(R(f)); }
-int ShmUnmap(sqlite3_file* f, int del) { return R(f)->pMethods->xShmUnmap(R(f), del); }
-int Unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return R(f)->pMethods->xUnfetch(R(f), off, p); }
-
-const sqlite3_io_methods kMethods = {
-    3,          Close,   Read,         Write,         Truncate,       Sync,
-    FileSize,   Lock,    Unlock,       CheckReserved, FileControl,    SectorSize,
-    DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap, Fetch, Unfetch,
-};
+const sqlite3_io_methods kMethods = [] {
+  sqlite3_io_methods m = vfs_shim::Forwarding();
+  m.xClose = Close;
+  m.xRead = Read;
+  m.xWrite = Write;
+  m.xTruncate = Truncate;
+  m.xSync = Sync;
+  m.xFileSize = FileSize;
+  m.xFileControl = FileControl;
+  m.xFetch = Fetch;
+  return m;
+}();
 
 int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
   File* file = F(f);
   std::memset(file, 0, sizeof(File));
-  file->real = reinterpret_cast<sqlite3_file*>(file + 1);
-  file->real->pMethods = nullptr;
   file->wal = (flags & SQLITE_OPEN_WAL) != 0;
-  int rc = Base(vfs)->xOpen(Base(vfs), name, file->real, flags, out_flags);
-  // SQLite calls xClose whenever pMethods is set, even after a failed open.
-  file->base.pMethods = file->real->pMethods != nullptr ? &kMethods : nullptr;
+  const int rc = vfs_shim::OpenReal(vfs, name, f, sizeof(File), &kMethods, flags, out_flags);
   // Without power-safe overwrite SQLite pads a commit to a sector boundary
   // and may split a write there around a sync: not the shape gathered here.
-  if (file->wal && file->base.pMethods != nullptr &&
-      (file->real->pMethods->xDeviceCharacteristics(file->real) & SQLITE_IOCAP_POWERSAFE_OVERWRITE) == 0)
+  if (file->wal && f->pMethods != nullptr &&
+      (R(f)->pMethods->xDeviceCharacteristics(R(f)) & SQLITE_IOCAP_POWERSAFE_OVERWRITE) == 0)
     file->wal = false;
   return rc;
 }
-int Delete(sqlite3_vfs* v, const char* n, int sync) { return Base(v)->xDelete(Base(v), n, sync); }
-int Access(sqlite3_vfs* v, const char* n, int flags, int* out) { return Base(v)->xAccess(Base(v), n, flags, out); }
-int FullPathname(sqlite3_vfs* v, const char* n, int size, char* out) {
-  return Base(v)->xFullPathname(Base(v), n, size, out);
-}
-void* DlOpen(sqlite3_vfs* v, const char* n) { return Base(v)->xDlOpen(Base(v), n); }
-void DlError(sqlite3_vfs* v, int n, char* out) { Base(v)->xDlError(Base(v), n, out); }
-void (*DlSym(sqlite3_vfs* v, void* h, const char* s))(void) { return Base(v)->xDlSym(Base(v), h, s); }
-void DlClose(sqlite3_vfs* v, void* h) { Base(v)->xDlClose(Base(v), h); }
-int Randomness(sqlite3_vfs* v, int n, char* out) { return Base(v)->xRandomness(Base(v), n, out); }
-int Sleep(sqlite3_vfs* v, int us) { return Base(v)->xSleep(Base(v), us); }
-int CurrentTime(sqlite3_vfs* v, double* out) { return Base(v)->xCurrentTime(Base(v), out); }
-int GetLastError(sqlite3_vfs* v, int n, char* out) { return Base(v)->xGetLastError(Base(v), n, out); }
-int CurrentTimeInt64(sqlite3_vfs* v, sqlite3_int64* out) { return Base(v)->xCurrentTimeInt64(Base(v), out); }
 
 struct Registered {
   std::string name;
@@ -192,25 +170,8 @@ const char* Register(const char* base_vfs) {
   if (base == nullptr || base->iVersion < 2) return nullptr;
   auto r = std::make_unique<Registered>();
   r->name = key.empty() ? std::string("sluice-walbatch") : "sluice-walbatch+" + key;
+  r->vfs = vfs_shim::Over(base, r->name.c_str(), sizeof(File), Open);
   sqlite3_vfs& v = r->vfs;
-  v.iVersion = 2;
-  v.szOsFile = static_cast<int>(sizeof(File)) + base->szOsFile;
-  v.mxPathname = base->mxPathname;
-  v.zName = r->name.c_str();
-  v.pAppData = base;
-  v.xOpen = Open;
-  v.xDelete = Delete;
-  v.xAccess = Access;
-  v.xFullPathname = FullPathname;
-  v.xDlOpen = DlOpen;
-  v.xDlError = DlError;
-  v.xDlSym = DlSym;
-  v.xDlClose = DlClose;
-  v.xRandomness = Randomness;
-  v.xSleep = Sleep;
-  v.xCurrentTime = CurrentTime;
-  v.xGetLastError = GetLastError;
-  v.xCurrentTimeInt64 = CurrentTimeInt64;
   if (sqlite3_vfs_register(&v, /*makeDflt=*/0) != SQLITE_OK) return nullptr;
   const char* name = r->name.c_str();
   registered->emplace(key, std::move(r));
