@@ -29,9 +29,8 @@ std::atomic<std::int64_t> g_writes_out{0};
 struct File {
   vfs_shim::File shim;
   bool wal;
-  char* buf;               // gathered bytes (malloc), written at `buf_offset`
+  char* buf;               // kMaxGathered bytes (malloc, on the first write), written at `buf_offset`
   std::int64_t buf_len;
-  std::int64_t buf_cap;
   sqlite3_int64 buf_offset;
   bool commit_header;      // the last write gathered was a commit frame's header
 };
@@ -45,19 +44,12 @@ int Flush(File* f) {
   const int n = static_cast<int>(f->buf_len);
   f->buf_len = 0;
   g_writes_out++;
-  sqlite3_file* real = f->shim.real;
-  return real->pMethods->xWrite(real, f->buf, n, f->buf_offset);
+  return R(&f->shim.base)->pMethods->xWrite(R(&f->shim.base), f->buf, n, f->buf_offset);
 }
 
+// Appends to the gathered bytes, which Write() keeps within kMaxGathered.
 bool Gather(File* f, const void* p, int n) {
-  if (f->buf_len + n > f->buf_cap) {
-    std::int64_t cap = f->buf_cap == 0 ? 64 * 1024 : f->buf_cap;
-    while (cap < f->buf_len + n) cap *= 2;
-    char* grown = static_cast<char*>(std::realloc(f->buf, static_cast<std::size_t>(cap)));
-    if (grown == nullptr) return false;
-    f->buf = grown;
-    f->buf_cap = cap;
-  }
+  if (f->buf == nullptr && (f->buf = static_cast<char*>(std::malloc(kMaxGathered))) == nullptr) return false;
   std::memcpy(f->buf + f->buf_len, p, static_cast<std::size_t>(n));
   f->buf_len += n;
   return true;
@@ -171,8 +163,7 @@ const char* Register(const char* base_vfs) {
   auto r = std::make_unique<Registered>();
   r->name = key.empty() ? std::string("sluice-walbatch") : "sluice-walbatch+" + key;
   r->vfs = vfs_shim::Over(base, r->name.c_str(), sizeof(File), Open);
-  sqlite3_vfs& v = r->vfs;
-  if (sqlite3_vfs_register(&v, /*makeDflt=*/0) != SQLITE_OK) return nullptr;
+  if (sqlite3_vfs_register(&r->vfs, /*makeDflt=*/0) != SQLITE_OK) return nullptr;
   const char* name = r->name.c_str();
   registered->emplace(key, std::move(r));
   return name;

@@ -137,7 +137,7 @@ Result<std::unique_ptr<LandingPartition>> LandingPartition::Open(
 FolderPartition::~FolderPartition() = default;
 
 int FolderPartition::SweepStaleTemps(std::chrono::system_clock::time_point now, std::chrono::seconds max_age) {
-  int dup_fd = ::fcntl(dir_fd_, F_DUPFD_CLOEXEC, 0);
+  int dup_fd = ::fcntl(dir_fd(), F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return 0;
   DIR* dir = ::fdopendir(dup_fd);
   if (dir == nullptr) {
@@ -149,9 +149,9 @@ int FolderPartition::SweepStaleTemps(std::chrono::system_clock::time_point now, 
   while (dirent* e = ::readdir(dir)) {
     if (!std::string_view(e->d_name).starts_with(kTempPrefix)) continue;
     struct stat st{};
-    if (::fstatat(dir_fd_, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (::fstatat(dir_fd(), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (!S_ISREG(st.st_mode) || st.st_mtime >= cutoff) continue;
-    if (::unlinkat(dir_fd_, e->d_name, 0) == 0) ++swept;
+    if (::unlinkat(dir_fd(), e->d_name, 0) == 0) ++swept;
   }
   ::closedir(dir);
   return swept;
@@ -160,7 +160,7 @@ int FolderPartition::SweepStaleTemps(std::chrono::system_clock::time_point now, 
 Result<bool> FolderPartition::Exists(std::string_view name) {
   if (!IsSafeFileName(name)) return false;
   struct stat st{};
-  return ::fstatat(dir_fd_, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return ::fstatat(dir_fd(), std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 Result<std::unique_ptr<TempFile>> TempFile::CreateIn(int dir_fd, const std::string& where, bool allow_unnamed) {
@@ -181,11 +181,11 @@ Result<std::unique_ptr<TempFile>> TempFile::CreateIn(int dir_fd, const std::stri
 }
 
 Result<std::unique_ptr<TempFile>> FolderPartition::CreateTemp(bool allow_unnamed) {
-  return TempFile::CreateIn(dir_fd_, relative_dir_, allow_unnamed);
+  return TempFile::CreateIn(dir_fd(), relative_dir_, allow_unnamed);
 }
 
 Status FolderPartition::SyncFolder() {
-  Status st = FolderSync::Sync(dir_fd_, folder_->dev(), folder_->ino());
+  Status st = FolderSync::Sync(dir_fd(), folder_->dev(), folder_->ino());
   return st.ok() ? st : Status::IOError("landing: " + relative_dir_ + ": " + st.message());
 }
 
@@ -200,8 +200,8 @@ Result<bool> FolderPartition::Publish(TempFile* temp, std::string_view name) {
     // CAP_DAC_READ_SEARCH).
     char proc_path[64];
     std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", temp->fd_);
-    rc = ::linkat(AT_FDCWD, proc_path, dir_fd_, target.c_str(), AT_SYMLINK_FOLLOW);
-    if (rc != 0 && errno == ENOENT) rc = ::linkat(temp->fd_, "", dir_fd_, target.c_str(), AT_EMPTY_PATH);
+    rc = ::linkat(AT_FDCWD, proc_path, dir_fd(), target.c_str(), AT_SYMLINK_FOLLOW);
+    if (rc != 0 && errno == ENOENT) rc = ::linkat(temp->fd_, "", dir_fd(), target.c_str(), AT_EMPTY_PATH);
     const int err = errno;
     ::close(temp->fd_);  // an unnamed file not linked is freed here
     temp->fd_ = -1;
@@ -213,12 +213,12 @@ Result<bool> FolderPartition::Publish(TempFile* temp, std::string_view name) {
       return IoError("close", RelativePath(temp->name_), errno);
     }
     temp->fd_ = -1;
-    rc = ::renameat2(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), RENAME_NOREPLACE);
+    rc = ::renameat2(dir_fd(), temp->name_.c_str(), dir_fd(), target.c_str(), RENAME_NOREPLACE);
     if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
       // No RENAME_NOREPLACE here (NFS, some FUSE): a hard link also refuses
       // to replace, and is just as atomic.
-      rc = ::linkat(dir_fd_, temp->name_.c_str(), dir_fd_, target.c_str(), 0);
-      if (rc == 0) ::unlinkat(dir_fd_, temp->name_.c_str(), 0);
+      rc = ::linkat(dir_fd(), temp->name_.c_str(), dir_fd(), target.c_str(), 0);
+      if (rc == 0) ::unlinkat(dir_fd(), temp->name_.c_str(), 0);
     }
     if (rc != 0 && errno != EEXIST) return IoError("rename into", RelativePath(target), errno);
   }

@@ -132,10 +132,10 @@ class FolderPartition final : public LandingPartition {
  private:
   friend class LandingPartition;
   FolderPartition(std::shared_ptr<OpenFolder> folder, std::string relative_dir)
-      : LandingPartition(std::move(relative_dir)), folder_(std::move(folder)), dir_fd_(folder_->fd()) {}
+      : LandingPartition(std::move(relative_dir)), folder_(std::move(folder)) {}
+  int dir_fd() const { return folder_->fd(); }
   Status SyncFolder();
   std::shared_ptr<OpenFolder> folder_;  // shared with OpenFolders and other jobs
-  int dir_fd_;
 };
 
 }  // namespace sluice::worker

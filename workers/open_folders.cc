@@ -50,10 +50,5 @@ void OpenFolders::Keep(const std::string& path, std::shared_ptr<OpenFolder> fold
   if (k.by_path.size() >= kMax && k.by_path.count(path) == 0) k.by_path.clear();  // rare: start over
   k.by_path.insert_or_assign(path, std::move(folder));
 }
-std::size_t OpenFolders::SizeForTesting() {
-  Kept& k = State();
-  std::lock_guard<std::mutex> lock(k.mu);
-  return k.by_path.size();
-}
 
 }  // namespace sluice::worker

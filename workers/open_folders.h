@@ -45,8 +45,6 @@ class OpenFolders {
   // the others (each fd closes once no partition uses it).
   static void Keep(const std::string& path, std::shared_ptr<OpenFolder> folder);
   static constexpr std::size_t kMax = 256;
-  // Tests: how many are kept.
-  static std::size_t SizeForTesting();
 };
 
 }  // namespace sluice::worker
