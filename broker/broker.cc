@@ -633,7 +633,24 @@ void Broker::Defer(const std::string& rid, proto::Command cmd, std::string body,
 }
 
 void Broker::FlushDeferred() {
-  // ACKs gathered per worker go out as one message each.
+  // A job's latency runs through the JOB and the DONE: JOBs go out first,
+  // then replies and DONEs in the order they were made (a DONE never passes
+  // the reply that named its job), then the ACKs, gathered per worker into
+  // one message each (a worker only drops what it keeps for a resend).
+  std::vector<std::string> gone;
+  for (auto& o : deferred_) {
+    if (o.cmd != proto::Command::kJob) continue;
+    // The attempt is written; a worker that vanished since loses it.
+    Worker* w = jobs_->workers().ByRoutingId(o.rid);
+    if (w != nullptr) w->last_sent_ms = clock_->NowMs();
+    if (!SendTo(o.rid, o.cmd, o.body)) gone.push_back(o.rid);
+  }
+  for (auto& o : deferred_) {
+    if (o.cmd == proto::Command::kJob) continue;
+    if (!SendTo(o.rid, o.cmd, o.body) && config_.verbose)
+      Logf("reply to a vanished peer dropped (%s)", proto::CommandName(static_cast<std::uint8_t>(o.cmd)));
+  }
+  deferred_.clear();
   jobs_->workers().ForEach([&](Worker& w) {
     if (w.pending_acks.empty()) return;
     std::string body;
@@ -642,19 +659,6 @@ void Broker::FlushDeferred() {
     proto::Encode(ack, &body);
     SendNow(w, proto::Command::kAck, body);
   });
-  std::vector<std::string> gone;
-  for (auto& o : deferred_) {
-    if (o.cmd == proto::Command::kJob) {
-      // The attempt is written; a worker that vanished since loses it.
-      Worker* w = jobs_->workers().ByRoutingId(o.rid);
-      if (w != nullptr) w->last_sent_ms = clock_->NowMs();
-      if (!SendTo(o.rid, o.cmd, o.body)) gone.push_back(o.rid);
-      continue;
-    }
-    if (!SendTo(o.rid, o.cmd, o.body) && config_.verbose)
-      Logf("reply to a vanished peer dropped (%s)", proto::CommandName(static_cast<std::uint8_t>(o.cmd)));
-  }
-  deferred_.clear();
   for (const auto& rid : gone) {
     Effects fx;
     Apply(jobs_->RemoveWorker(rid, "worker unreachable", clock_->NowMs(), &fx), fx);

@@ -28,6 +28,28 @@ TEST_F(BrokerLoopTest, ResultIsRecordedOnceAndDuplicatesAreAcked) {
   EXPECT_EQ(Stats(client)["counters"]["duplicate_results"], 1);
 }
 
+// A job's latency runs through its JOB and its DONE: a turn sends those
+// before the SUBMIT's reply and the worker's ACK. Seen on one socket that is
+// both the submitter and the worker, where the order is observable.
+TEST_F(BrokerLoopTest, JobGoesOutBeforeTheReplyAndDoneBeforeTheAck) {
+  StartBroker();
+  Peer peer(ctx_, endpoint_);
+  peer.Ready("w1", 1);
+  (void)peer.UntilFence();  // the READY is in
+  peer.SendJson(Command::kSubmit, {{"req", 7}, {"notify", true}, {"jobs", json::array({{{"kind", "k"}}})}});
+  Msg first = peer.Recv(), second = peer.Recv();
+  ASSERT_EQ(first.cmd, static_cast<std::uint8_t>(Command::kJob));
+  ASSERT_EQ(second.cmd, static_cast<std::uint8_t>(Command::kReply));
+  const std::string id = second.Json()["jobs"][0]["id"];
+  EXPECT_EQ(first.Json()["job"], id);
+  peer.Result(id, 1, Outcome::kSucceeded);
+  Msg done = peer.Recv(), ack = peer.Recv();
+  ASSERT_EQ(done.cmd, static_cast<std::uint8_t>(Command::kDone));
+  EXPECT_EQ(done.Json()["job"], id);
+  ASSERT_EQ(ack.cmd, static_cast<std::uint8_t>(Command::kAck));
+  EXPECT_EQ(ack.Json()["acks"][0][0], id);
+}
+
 TEST_F(BrokerLoopTest, NeverSendsMoreJobsThanSlots) {
   StartBroker();
   Peer client(ctx_, endpoint_), worker(ctx_, endpoint_);
