@@ -46,6 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/measure.h"
+#include "bench/zmq_floor.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/http_scrape.h"
 #include "tests/integration/state_db.h"
@@ -75,6 +76,7 @@ struct Options {
   bool curve = false;  // every connection with CURVE keys (sluice keygen)
   std::string latency_csv;  // --latency-csv: one line per latency job
   long scrape_ms = 0;       // --scrape-ms: the broker's --http on, /metrics fetched this often
+  int floor = 1;            // --floor: the latency phase's pacing over a bare libzmq relay too
 };
 
 // The latency phase's period in µs: --tick-us, else --tick-ms.
@@ -116,6 +118,11 @@ int ParseArgs(int argc, char** argv, Options* o) {
                  "start the broker with HTTP on and GET /metrics this often all along, as a Prometheus "
                  "server or a status page would (0: the broker without HTTP)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--floor", o->floor,
+                 "1: after the latency phase, the same pacing over a bare libzmq relay (producer -> relay -> "
+                 "echo and back, no state): the transport's floor, floor_p50_us/floor_p99_us; 0: not")
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
   app.add_flag("--keep", o->keep, "keep the temp folder (state, logs)");
   app.add_flag("--curve", o->curve, "every connection with CURVE keys (sluice keygen)");
   try {
@@ -441,6 +448,12 @@ int Main(int argc, char** argv) {
     dir.Keep();
     return 1;
   }
+  // The transport's floor, paced the same, while the cluster is idle.
+  FloorResult fr;
+  const bool floor = o.floor && lr.jobs > 0;
+  if (floor && !MeasureZmqFloor(lr.jobs, std::max<long>(1, o.rate * TickUs(o) / 1000000), TickUs(o),
+                                std::max<long>(60, o.deadline_s), &fr))
+    return 1;
 
   std::printf("sluice-bench-throughput: 1 broker (durable defaults%s), 1 worker x %ld slots "
               "(prefetch %s), 127.0.0.1%s\n",
@@ -459,6 +472,10 @@ int Main(int argc, char** argv) {
   std::printf("%-34s %14.0f\n", "latency p90 us", lr.p90_us);
   std::printf("%-34s %14.0f\n", "latency p99 us", lr.p99_us);
   std::printf("%-34s %14.0f\n", "latency max us", lr.max_us);
+  if (floor) {
+    std::printf("%-34s %14.0f\n", "floor p50 us (bare zmq relay)", fr.p50_us);
+    std::printf("%-34s %14.0f\n", "floor p99 us", fr.p99_us);
+  }
   std::printf("%-34s %14.1f\n", "broker-side p50 ms (created->fin)", lr.server_p50);
   std::printf("%-34s %14.1f\n", "broker-side p99 ms", lr.server_p99);
 
@@ -486,6 +503,9 @@ int Main(int argc, char** argv) {
                       {"max_ms", num(lr.max_us / 1000)},
                       {"server_p50_ms", num(lr.server_p50)},
                       {"server_p99_ms", num(lr.server_p99)},
+                      {"floor_p50_us", floor ? num(fr.p50_us) : json()},
+                      {"floor_p90_us", floor ? num(fr.p90_us) : json()},
+                      {"floor_p99_us", floor ? num(fr.p99_us) : json()},
                       {"scrape_ms", o.scrape_ms},
                       {"scrapes", scrapes.load()}};
   std::printf("%s\n", line.dump().c_str());
