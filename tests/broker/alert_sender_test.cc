@@ -104,10 +104,15 @@ TEST(AlertSender, A500ThenA200IsRetriedAndDeliveredOnce) {
   AlertSender sender(FastConfig(server), &kSystemClock);
   sender.Enqueue("t", "b");
   ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 1; }));
-  std::this_thread::sleep_for(200ms);  // no further request comes
-  EXPECT_EQ(server.Requests().size(), 2u);
+  // A fence: alerts go out one at a time, in order, so a second POST of the
+  // first would come before the next alert's.
+  sender.Enqueue("fence", "b");
+  ASSERT_TRUE(WaitFor([&] { return sender.Stats().posted == 2; }));
+  const auto requests = server.Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_NE(requests[2].find("fence"), std::string::npos) << requests[2];
   AlertStats s = sender.Stats();
-  EXPECT_EQ(s.posted, 1);
+  EXPECT_EQ(s.posted, 2);
   EXPECT_EQ(s.failed, 0);
 }
 

@@ -224,7 +224,7 @@ TEST_F(WorkflowRunsTest, CronFiresOncePerSlotAcrossRestarts) {
   clock_.Advance(20 * 1000);
   StartBroker();
   Peer c2(ctx_, endpoint_);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  (void)c2.UntilFence();  // start-up and a whole turn are behind us
   EXPECT_EQ(Runs(c2, "every5").size(), 1u);
   EXPECT_EQ(Runs(c2, "lazy").size(), 1u);
 
@@ -236,7 +236,7 @@ TEST_F(WorkflowRunsTest, CronFiresOncePerSlotAcrossRestarts) {
   Peer c3(ctx_, endpoint_);
   ASSERT_EQ(WaitRunCount(c3, "every5", 2), 2u);
   EXPECT_EQ(Runs(c3, "every5")[0]["slot"], "2027-01-15T08:35:00Z");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  (void)c3.UntilFence();  // no other missed slot follows
   EXPECT_EQ(Runs(c3, "every5").size(), 2u);
   EXPECT_EQ(Runs(c3, "lazy").size(), 1u);
 

@@ -1,7 +1,8 @@
 // A result that finished while the broker was down is recorded, and the job
 // does not run again (PROTOCOL.md §5): `exec` jobs append one line each to a
 // file; the broker is SIGKILLed (or stopped with SIGTERM) while they run,
-// they finish while it is down, and it comes back a second later. The file
+// they finish while it is down, and it comes back once the worker holds
+// their results. The file
 // must hold exactly one line per job, and each job one succeeded attempt.
 #include "tests/integration/integration_test.h"
 
@@ -44,8 +45,15 @@ class RestartResultsTest : public IntegrationTest {
     { std::ofstream(go) << "go\n"; }
     ASSERT_TRUE(WaitUntil([&] { return Lines(file).size() >= 4; }, Scaled(Ms(30000))))
         << "the jobs did not finish while the broker was down";
-    // The worker now holds four results the broker has not acknowledged.
-    std::this_thread::sleep_for(Ms(1000));
+    // The worker logs "job ended" as it takes each result to send: then it
+    // holds four results the broker has not acknowledged.
+    Process& worker = *cluster_.workers().front();
+    ASSERT_TRUE(WaitUntil([&] {
+      const std::string log = worker.Stderr();
+      int ended = 0;
+      for (std::size_t at = log.find("job ended"); at != std::string::npos; at = log.find("job ended", at + 1)) ++ended;
+      return ended >= 4;
+    }, Scaled(Ms(30000)))) << "the worker did not take the four results";
     auto s = cluster_.RestartBroker();
     ASSERT_TRUE(s.ok()) << s.ToString();
     client_ = std::make_unique<WireClient>(cluster_.endpoint());

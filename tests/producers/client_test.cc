@@ -273,15 +273,24 @@ TEST(Client, SubmitSendsTheSpecsAndReturnsIdsInOrder) {
 }
 
 TEST(Client, AnInvalidSpecFailsBeforeAnythingIsSent) {
-  FakeBroker broker([](const FakeBroker::Request&) { return std::vector<FakeBroker::Answer>{}; });
-  Client client = ConnectTo(broker, 1s);
+  // The broker answers only the fence below: a STATUS.
+  FakeBroker broker([](const FakeBroker::Request& r) {
+    std::vector<FakeBroker::Answer> out;
+    if (r.command == proto::Command::kStatus) out.push_back(FakeBroker::Error(r, "not_found", "no such job"));
+    return out;
+  });
+  Client client = ConnectTo(broker, 5s);
   auto r = client.Submit({proto::JobSpec{.kind = "ok"}, proto::JobSpec{.kind = "bad kind"}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(r.status().message().rfind("jobs[1]: field 'kind'", 0), 0u) << r.status().message();
   EXPECT_TRUE(client.Submit({}).ok());
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(broker.requests().size(), 0u);
+  // A fence: one connection's requests arrive in order, so once the STATUS
+  // is answered anything sent before it has arrived too.
+  EXPECT_FALSE(client.Status("j1").ok());
+  const auto got = broker.requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].command, proto::Command::kStatus);
 }
 
 TEST(Client, ALargeSubmitIsSplitIntoPipelinedSubmits) {

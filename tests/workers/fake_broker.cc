@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
+
 #include "schemas/envelope.h"
 
 namespace sluice::worker::testing {
@@ -14,9 +17,37 @@ FakeBroker::FakeBroker(int port, std::chrono::milliseconds beat, const curve::Ke
     socket_.set(zmq::sockopt::curve_server, true);
     socket_.set(zmq::sockopt::curve_secretkey, curve_server->secret_z85);
   }
+  const std::string monitor = "inproc://fake-broker-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  if (zmq_socket_monitor(socket_.handle(), monitor.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+    ADD_FAILURE() << "zmq_socket_monitor: " << zmq_strerror(zmq_errno());
+  monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
+  monitor_.set(zmq::sockopt::linger, 0);
+  monitor_.connect(monitor);
   socket_.bind("tcp://127.0.0.1:" + (port == 0 ? std::string("*") : std::to_string(port)));
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
   port_ = std::stoi(endpoint_.substr(endpoint_.rfind(':') + 1));
+}
+
+bool FakeBroker::WaitForFailedHandshake(std::uint32_t protocol_error, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= end) return false;
+    zmq::pollitem_t item{monitor_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::duration_cast<std::chrono::milliseconds>(end - now) + 1ms) <= 0) continue;
+    // An event: a frame of its 16-bit number and 32-bit value, then one of the endpoint.
+    zmq::message_t event, address;
+    if (!monitor_.recv(event, zmq::recv_flags::dontwait)) continue;
+    if (event.more()) (void)monitor_.recv(address, zmq::recv_flags::none);
+    if (event.size() < 6) continue;
+    std::uint16_t number;
+    std::uint32_t value;
+    std::memcpy(&number, event.data(), sizeof number);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+    if (number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == protocol_error) return true;
+  }
 }
 
 std::optional<Received> FakeBroker::Receive(std::chrono::milliseconds timeout) {

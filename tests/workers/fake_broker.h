@@ -66,6 +66,13 @@ class FakeBroker {
   // Raw frames, for garbage tests.
   void SendFrames(const std::string& peer, const std::vector<std::string>& frames);
 
+  // Waits until a connection fails its handshake with this broker for
+  // `protocol_error` (ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: a plain
+  // client at a CURVE broker; ..._CRYPTOGRAPHIC: a client that trusts
+  // another broker's key); other events are skipped. The fence for "nothing
+  // got through".
+  bool WaitForFailedHandshake(std::uint32_t protocol_error, std::chrono::milliseconds timeout);
+
   // Called for every message received (including those ReceiveCommand skips).
   std::function<void(const Received&)> seen;
 
@@ -74,6 +81,7 @@ class FakeBroker {
 
   zmq::context_t context_{1};
   zmq::socket_t socket_;
+  zmq::socket_t monitor_;  // the socket's handshake failures (zmq_socket_monitor)
   std::string endpoint_;
   int port_ = 0;
   std::chrono::milliseconds beat_;

@@ -173,7 +173,9 @@ TEST(WorkerProtocol, ResendsUnackedResultsAfterTheBrokerGoesSilent) {
   broker.seen = [&](const Received& r) {
     if (r.command == Command::kResult) resent.insert(DecodeResult(r).job);
   };
-  broker.Pump(500ms);
+  // The fence: the worker re-sends its results in one go, so its next
+  // HEARTBEAT comes after all of them.
+  ASSERT_TRUE(broker.ReceiveCommand(Command::kHeartbeat, kProtocolWait));
   broker.seen = nullptr;
   EXPECT_EQ(resent, (std::set<std::string>{"j2"})) << "only the unacked result is re-sent";
 }
@@ -825,16 +827,22 @@ TEST(WorkerProtocol, WithoutTheRightKeysNothingReachesACurveBroker) {
   if (!zmq_has("curve")) GTEST_SKIP() << "libzmq without CURVE";
   CurveFiles files;
   FakeBroker broker(0, 100ms, &files.broker);
+  // The fence: the broker saw the worker's handshake fail; a message could
+  // only come through a handshake that succeeded.
   {
     RunningWorker plain(TestOptions(broker));
-    EXPECT_FALSE(broker.Receive(1500ms)) << "a plain worker got through";
+    ASSERT_TRUE(broker.WaitForFailedHandshake(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, 10s))
+        << "the plain worker never tried";
+    EXPECT_FALSE(broker.Receive(0ms)) << "a plain worker got through";
   }
   WorkerOptions o = TestOptions(broker);
   o.curve_key_file = files.worker_key;
   o.broker_key_file = files.other_pub;  // not this broker's key
   ASSERT_TRUE(LoadCurveKeys(&o).ok());
   RunningWorker wrong(o);
-  EXPECT_FALSE(broker.Receive(1500ms)) << "a worker trusting another broker key got through";
+  ASSERT_TRUE(broker.WaitForFailedHandshake(ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC, 10s))
+      << "the worker with the wrong broker key never tried";
+  EXPECT_FALSE(broker.Receive(0ms)) << "a worker trusting another broker key got through";
 }
 
 TEST(WorkerOptions, CurveKeysAreBothOrNeither) {
