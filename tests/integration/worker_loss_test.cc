@@ -45,7 +45,8 @@ TEST_F(WorkerLossTest, KilledWorkersJobsRerunElsewhere) {
   ASSERT_NO_FATAL_FAILURE(StartBroker());
   Process& doomed = cluster_.StartWorker(2);
   ASSERT_TRUE(WaitForWorkers(1));
-  std::vector<proto::JobSpec> specs(2, Spec("test.sleep", json{{"ms", 8000}}, 3));
+  // Long on the doomed worker (still running when it is killed), short when run again.
+  std::vector<proto::JobSpec> specs(2, Spec("test.sleep", json{{"ms", 600000}, {"retry_ms", 200}}, 3));
   auto ids = SubmitAll(specs);
   ASSERT_EQ(ids.size(), 2u);
   ASSERT_TRUE(WaitRunningOn(ids, doomed.pid())) << "the jobs never ran on the first worker";
@@ -106,7 +107,7 @@ TEST_F(WorkerLossTest, SigtermOfBusyWorkerLosesNoJob) {
   ASSERT_NO_FATAL_FAILURE(StartBroker());
   Process& leaving = cluster_.StartWorker(3, {"--grace", "1"});
   ASSERT_TRUE(WaitForWorkers(1));
-  std::vector<proto::JobSpec> specs(3, Spec("test.sleep", json{{"ms", 6000}}, 3));
+  std::vector<proto::JobSpec> specs(3, Spec("test.sleep", json{{"ms", 600000}, {"retry_ms", 200}}, 3));
   auto ids = SubmitAll(specs);
   ASSERT_EQ(ids.size(), 3u);
   ASSERT_TRUE(WaitRunningOn(ids, leaving.pid())) << "the jobs never ran on the first worker";

@@ -89,6 +89,19 @@ TEST(TestSleep, StopsAtItsTimeout) {
   EXPECT_LT(Clock::now() - start, 60s);
 }
 
+// retry_ms: the first attempt sleeps `ms`, every later one `retry_ms`.
+TEST(TestSleep, RetryMsOnLaterAttempts) {
+  const char* params = R"({"ms": 600000, "retry_ms": 10})";
+  CancelToken first(Clock::now() + 100ms);
+  EXPECT_EQ(RunHandler("test.sleep", params, first, 1, 100).outcome, Outcome::kTimedOut) << "attempt 1 sleeps ms";
+  CancelToken later(Clock::now() + 60s);  // a guard: never reached unless retry_ms is ignored
+  auto r = RunHandler("test.sleep", params, later, 2, 60000);
+  EXPECT_EQ(r.outcome, Outcome::kSucceeded) << r.error;
+  auto bad = RunHandler("test.sleep", R"({"ms": 10, "retry_ms": "soon"})");
+  EXPECT_EQ(bad.outcome, Outcome::kFailed);
+  EXPECT_NE(bad.error.find("'retry_ms'"), std::string::npos) << bad.error;
+}
+
 TEST(TestSleep, IsCancellable) {
   CancelToken token;
   std::thread canceller([&] {
