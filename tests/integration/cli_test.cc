@@ -146,9 +146,11 @@ TEST_F(CliTest, WaitExitsFourOnTimeout) {
 
 TEST_F(CliTest, ExitsThreeWithNoBroker) {
   const std::string nowhere = "tcp://127.0.0.1:" + std::to_string(UnusedPort());
-  CommandResult r = cluster_.Cli({"--broker", nowhere, "status", "j1"}, Scaled(Ms(120000)), false);
+  // A short --rpc-timeout: the exit code, not the default wait, is the point.
+  CommandResult r =
+      cluster_.Cli({"--broker", nowhere, "--rpc-timeout", "0.5", "status", "j1"}, Scaled(Ms(120000)), false);
   EXPECT_TRUE(r.status.exited && r.status.code == 3) << r.Describe();
-  r = cluster_.Cli({"--broker", nowhere, "submit", "test.noop"}, Scaled(Ms(120000)), false);
+  r = cluster_.Cli({"--broker", nowhere, "--rpc-timeout", "0.5", "submit", "test.noop"}, Scaled(Ms(120000)), false);
   EXPECT_TRUE(r.status.exited && r.status.code == 3) << r.Describe();
 }
 
