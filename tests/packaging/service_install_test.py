@@ -29,6 +29,7 @@ test needs is missing.
 
 Usage: service_install_test.py REPO BUILD_DIR
 """
+import json
 import os
 import re
 import select
@@ -381,8 +382,20 @@ def main():
             if worker_env.get("SLUICE_BROKER") != endpoint:
                 raise Fail("the worker unit's SLUICE_BROKER %s is not the broker's %s"
                            % (worker_env.get("SLUICE_BROKER"), endpoint))
-        time.sleep(0.5)
-        procs.check_alive()
+        # Every worker unit's process has connected: the broker lists them.
+        deadline = time.time() + 60
+        while True:
+            procs.check_alive()
+            r = cli("--json", "--rpc-timeout", "5", "workers")
+            try:
+                connected = len(json.loads(r.stdout)["workers"]) if r.returncode == 0 else 0
+            except (ValueError, KeyError, TypeError):
+                connected = 0
+            if connected >= len(workers):
+                break
+            if time.time() > deadline:
+                raise Fail("%d of %d workers connected: %s" % (connected, len(workers), r.stdout))
+            time.sleep(0.1)
 
         print("== a test.noop job")
         r = cli("submit", "test.noop")
