@@ -12,7 +12,10 @@
 //   curl -Z  one `curl -Z --parallel-max S -K CONFIG` process fetching the
 //            same N URLs with -R (kept-alive connections, no process per
 //            file);
-//   curl -Z  again, `time-cond = FILE` per URL (If-Modified-Since): all 304.
+//   curl -Z  again, `time-cond = FILE` per URL (If-Modified-Since): all 304;
+//   floor    the landing steps alone (bench/landing_floor.h): N files of the
+//            same size landed by S threads, as durably as sluice lands them,
+//            with no fetch, gzip, hash, broker or worker.
 // Each measurement is repeated --rounds times (fresh landing dirs); the
 // median is printed, with min–max, and the median of the per-round ratios
 // sluice / curl -Z (same round, so machine noise mostly cancels). The
@@ -36,6 +39,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/landing_floor.h"
 #include "bench/measure.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/temp_dir.h"
@@ -231,6 +235,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<double> first, again, curl_first, curl_again, curlz_first, curlz_again, ratio_first, ratio_again;
+  std::vector<double> landing_floor, floor_ratio;  // the landing floor; floor / curl -Z per round
   // CPU microseconds per file: broker, worker (sluice runs), curl -Z.
   std::vector<double> cpu_broker_first, cpu_worker_first, cpu_broker_again, cpu_worker_again, cpu_curlz_first,
       cpu_curlz_again;
@@ -286,6 +291,11 @@ int main(int argc, char** argv) {
       logged += n;
       if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "curl -Z again: not all 304";
     }
+    // The landing floor, in a folder of its own, files the size nginx serves.
+    const double lf = failed.empty()
+                          ? sluice::bench::MeasureLandingFloor(round + "/floor", o.files, o.slots, row.size() + 15)
+                          : 0;
+    if (failed.empty() && lf < 0) failed = "the landing floor";
     if (!failed.empty()) {
       std::cerr << "a run failed: " << failed << "\n" << cluster.Describe();
       dir.Keep();
@@ -293,6 +303,7 @@ int main(int argc, char** argv) {
     }
     first.push_back(f);
     again.push_back(a);
+    landing_floor.push_back(lf);
     if (o.peers) {
       curl_first.push_back(cf);
       curl_again.push_back(ca);
@@ -300,6 +311,7 @@ int main(int argc, char** argv) {
       curlz_again.push_back(za);
       ratio_first.push_back(f / zf);
       ratio_again.push_back(a / za);
+      floor_ratio.push_back(lf / zf);
     }
   }
   std::printf("sluice-bench-extract: %d files of ~1 KiB from a local nginx, %d slots, %d rounds (median, min-max)\n",
@@ -307,14 +319,17 @@ int main(int argc, char** argv) {
   std::printf("%-40s %10s %14s\n", "measure", "files/s", "range");
   std::printf("%-40s %10.0f %14s\n", "sluice extract.http, first run", Median(first), Range(first).c_str());
   std::printf("%-40s %10.0f %14s\n", "sluice extract.http, again (all 304)", Median(again), Range(again).c_str());
+  std::printf("%-40s %10.0f %14s\n", "landing floor (landing steps alone)", Median(landing_floor),
+              Range(landing_floor).c_str());
   std::printf("CPU us per file (median): first run broker %.0f + worker %.0f; again broker %.0f + worker %.0f",
               Median(cpu_broker_first), Median(cpu_worker_first), Median(cpu_broker_again), Median(cpu_worker_again));
   if (o.peers)
     std::printf("; curl -Z %.0f first, %.0f again", Median(cpu_curlz_first), Median(cpu_curlz_again));
   std::printf("\n");
   if (!o.peers) {
-    std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f}\n",
-                o.files, o.slots, Median(first), Median(again));
+    std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f,"
+                "\"landing_floor\":%.0f}\n",
+                o.files, o.slots, Median(first), Median(again), Median(landing_floor));
     return 0;
   }
   std::printf("%-40s %10.0f %14s\n", "xargs -P curl, first run", Median(curl_first), Range(curl_first).c_str());
@@ -325,10 +340,12 @@ int main(int argc, char** argv) {
               Range(curlz_again).c_str());
   std::printf("%-40s %10.2f\n", "sluice / curl -Z, first run (per round)", Median(ratio_first));
   std::printf("%-40s %10.2f\n", "sluice / curl -Z, again (per round)", Median(ratio_again));
+  std::printf("%-40s %10.2f\n", "landing floor / curl -Z (per round)", Median(floor_ratio));
   std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f,"
               "\"curl_first\":%.0f,\"curl_again\":%.0f,\"curl_parallel_first\":%.0f,\"curl_parallel_again\":%.0f,"
-              "\"ratio_first\":%.2f,\"ratio_again\":%.2f}\n",
+              "\"ratio_first\":%.2f,\"ratio_again\":%.2f,\"landing_floor\":%.0f,\"ratio_floor\":%.2f}\n",
               o.files, o.slots, Median(first), Median(again), Median(curl_first), Median(curl_again),
-              Median(curlz_first), Median(curlz_again), Median(ratio_first), Median(ratio_again));
+              Median(curlz_first), Median(curlz_again), Median(ratio_first), Median(ratio_again), Median(landing_floor),
+              Median(floor_ratio));
   return 0;
 }
