@@ -129,14 +129,14 @@ Answer WireClient::Request(proto::Command command, json body, Ms timeout) {
   }
 }
 
-std::uint64_t WireClient::SendSubmit(const std::vector<proto::JobSpec>& jobs, bool notify) {
+std::uint64_t WireClient::SendSubmit(const std::vector<proto::JobSpec>& jobs, bool notify, Ms send_timeout) {
   proto::Submit s;
   s.req = NextReq();
   s.jobs = jobs;
   s.notify = notify;
   std::string body;
   proto::Encode(s, &body);
-  Send(proto::Command::kSubmit, body, Ms(60000));
+  Send(proto::Command::kSubmit, body, send_timeout);
   return s.req;
 }
 
@@ -181,7 +181,7 @@ std::optional<WireClient::SubmitAnswer> WireClient::ReceiveSubmitReply(Ms timeou
 Answer WireClient::Submit(const std::vector<proto::JobSpec>& jobs,
                           std::vector<proto::SubmittedJob>* out, Ms timeout) {
   auto deadline = Clock::now() + timeout;
-  const std::uint64_t req = SendSubmit(jobs);
+  const std::uint64_t req = SendSubmit(jobs, false, timeout);
   Answer a;
   while (true) {
     auto m = Receive(Remaining(deadline));

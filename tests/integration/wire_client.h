@@ -83,7 +83,11 @@ class WireClient {
                 Ms timeout = Ms(60000));
   // Pipelining: sends a SUBMIT and returns its `req` without waiting.
   // `notify`: the broker pushes DONE for each job when it ends.
-  std::uint64_t SendSubmit(const std::vector<proto::JobSpec>& jobs, bool notify = false);
+  // `send_timeout`: how long the send may block. A DEALER whose only
+  // connection failed its handshake (a refused CURVE key) has no pipe left
+  // to queue into, and blocks.
+  std::uint64_t SendSubmit(const std::vector<proto::JobSpec>& jobs, bool notify = false,
+                           Ms send_timeout = Ms(60000));
   // The next SUBMIT reply (any req). nullopt on timeout; an ERROR yields a
   // reply with no jobs and `error` set.
   struct SubmitAnswer {
