@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
   std::vector<double> landing_floor, floor_ratio;  // the landing floor; floor / curl -Z per round
   // CPU microseconds per file: broker, worker (sluice runs), curl -Z.
   std::vector<double> cpu_broker_first, cpu_worker_first, cpu_broker_again, cpu_worker_again, cpu_curlz_first,
-      cpu_curlz_again;
+      cpu_curlz_again, cpu_floor;
   std::size_t logged = 0;  // nginx access-log lines so far
   const std::size_t n = static_cast<std::size_t>(o.files);
   for (int r = 0; r < o.rounds; ++r) {
@@ -292,9 +292,11 @@ int main(int argc, char** argv) {
       if (failed.empty() && NotStatus(origin, logged, n, "304") != 0) failed = "curl -Z again: not all 304";
     }
     // The landing floor, in a folder of its own, files the size nginx serves.
+    const double fc0 = sluice::bench::CpuSeconds(::getpid());
     const double lf = failed.empty()
                           ? sluice::bench::MeasureLandingFloor(round + "/floor", o.files, o.slots, row.size() + 15)
                           : 0;
+    cpu_floor.push_back((sluice::bench::CpuSeconds(::getpid()) - fc0) * per_file_us);
     if (failed.empty() && lf < 0) failed = "the landing floor";
     if (!failed.empty()) {
       std::cerr << "a run failed: " << failed << "\n" << cluster.Describe();
@@ -323,6 +325,7 @@ int main(int argc, char** argv) {
               Range(landing_floor).c_str());
   std::printf("CPU us per file (median): first run broker %.0f + worker %.0f; again broker %.0f + worker %.0f",
               Median(cpu_broker_first), Median(cpu_worker_first), Median(cpu_broker_again), Median(cpu_worker_again));
+  std::printf("; landing floor %.0f", Median(cpu_floor));
   if (o.peers)
     std::printf("; curl -Z %.0f first, %.0f again", Median(cpu_curlz_first), Median(cpu_curlz_again));
   std::printf("\n");
