@@ -39,6 +39,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/handler_floor.h"
 #include "bench/landing_floor.h"
 #include "bench/measure.h"
 #include "tests/integration/cluster.h"
@@ -236,9 +237,11 @@ int main(int argc, char** argv) {
 
   std::vector<double> first, again, curl_first, curl_again, curlz_first, curlz_again, ratio_first, ratio_again;
   std::vector<double> landing_floor, floor_ratio;  // the landing floor; floor / curl -Z per round
+  // The handler floor; it ÷ curl -Z, and sluice's first run ÷ it, per round.
+  std::vector<double> handler_floor, handler_ratio, sluice_of_handler;
   // CPU microseconds per file: broker, worker (sluice runs), curl -Z.
   std::vector<double> cpu_broker_first, cpu_worker_first, cpu_broker_again, cpu_worker_again, cpu_curlz_first,
-      cpu_curlz_again, cpu_floor;
+      cpu_curlz_again, cpu_floor, cpu_handler;
   std::size_t logged = 0;  // nginx access-log lines so far
   const std::size_t n = static_cast<std::size_t>(o.files);
   for (int r = 0; r < o.rounds; ++r) {
@@ -298,6 +301,15 @@ int main(int argc, char** argv) {
                           : 0;
     cpu_floor.push_back((sluice::bench::CpuSeconds(::getpid()) - fc0) * per_file_us);
     if (failed.empty() && lf < 0) failed = "the landing floor";
+    // The handler floor: the same URLs into a landing zone of its own, by
+    // extract.http's handler called directly (first-run requests: 200s).
+    const double hc0 = sluice::bench::CpuSeconds(::getpid());
+    const double hf =
+        failed.empty() ? sluice::bench::MeasureHandlerFloor(round + "/handler", urls, "bench", "2024-03", o.slots) : 0;
+    cpu_handler.push_back((sluice::bench::CpuSeconds(::getpid()) - hc0) * per_file_us);
+    logged += n;
+    if (failed.empty() && hf < 0) failed = "the handler floor";
+    else if (failed.empty() && NotStatus(origin, logged, n, "200") != 0) failed = "the handler floor: not all 200";
     if (!failed.empty()) {
       std::cerr << "a run failed: " << failed << "\n" << cluster.Describe();
       dir.Keep();
@@ -306,6 +318,8 @@ int main(int argc, char** argv) {
     first.push_back(f);
     again.push_back(a);
     landing_floor.push_back(lf);
+    handler_floor.push_back(hf);
+    sluice_of_handler.push_back(f / hf);
     if (o.peers) {
       curl_first.push_back(cf);
       curl_again.push_back(ca);
@@ -314,6 +328,7 @@ int main(int argc, char** argv) {
       ratio_first.push_back(f / zf);
       ratio_again.push_back(a / za);
       floor_ratio.push_back(lf / zf);
+      handler_ratio.push_back(hf / zf);
     }
   }
   std::printf("sluice-bench-extract: %d files of ~1 KiB from a local nginx, %d slots, %d rounds (median, min-max)\n",
@@ -323,16 +338,20 @@ int main(int argc, char** argv) {
   std::printf("%-40s %10.0f %14s\n", "sluice extract.http, again (all 304)", Median(again), Range(again).c_str());
   std::printf("%-40s %10.0f %14s\n", "landing floor (landing steps alone)", Median(landing_floor),
               Range(landing_floor).c_str());
+  std::printf("%-40s %10.0f %14s\n", "handler floor (extract.http, no broker)", Median(handler_floor),
+              Range(handler_floor).c_str());
+  std::printf("%-40s %10.2f\n", "sluice / handler floor, first run", Median(sluice_of_handler));
   std::printf("CPU us per file (median): first run broker %.0f + worker %.0f; again broker %.0f + worker %.0f",
               Median(cpu_broker_first), Median(cpu_worker_first), Median(cpu_broker_again), Median(cpu_worker_again));
-  std::printf("; landing floor %.0f", Median(cpu_floor));
+  std::printf("; landing floor %.0f; handler floor %.0f", Median(cpu_floor), Median(cpu_handler));
   if (o.peers)
     std::printf("; curl -Z %.0f first, %.0f again", Median(cpu_curlz_first), Median(cpu_curlz_again));
   std::printf("\n");
   if (!o.peers) {
     std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f,"
-                "\"landing_floor\":%.0f}\n",
-                o.files, o.slots, Median(first), Median(again), Median(landing_floor));
+                "\"landing_floor\":%.0f,\"handler_floor\":%.0f,\"ratio_sluice_handler\":%.2f}\n",
+                o.files, o.slots, Median(first), Median(again), Median(landing_floor), Median(handler_floor),
+                Median(sluice_of_handler));
     return 0;
   }
   std::printf("%-40s %10.0f %14s\n", "xargs -P curl, first run", Median(curl_first), Range(curl_first).c_str());
@@ -344,11 +363,13 @@ int main(int argc, char** argv) {
   std::printf("%-40s %10.2f\n", "sluice / curl -Z, first run (per round)", Median(ratio_first));
   std::printf("%-40s %10.2f\n", "sluice / curl -Z, again (per round)", Median(ratio_again));
   std::printf("%-40s %10.2f\n", "landing floor / curl -Z (per round)", Median(floor_ratio));
+  std::printf("%-40s %10.2f\n", "handler floor / curl -Z (per round)", Median(handler_ratio));
   std::printf("{\"bench\":\"extract\",\"files\":%d,\"slots\":%d,\"sluice_first\":%.0f,\"sluice_again\":%.0f,"
               "\"curl_first\":%.0f,\"curl_again\":%.0f,\"curl_parallel_first\":%.0f,\"curl_parallel_again\":%.0f,"
-              "\"ratio_first\":%.2f,\"ratio_again\":%.2f,\"landing_floor\":%.0f,\"ratio_floor\":%.2f}\n",
+              "\"ratio_first\":%.2f,\"ratio_again\":%.2f,\"landing_floor\":%.0f,\"ratio_floor\":%.2f,"
+              "\"handler_floor\":%.0f,\"ratio_handler\":%.2f,\"ratio_sluice_handler\":%.2f}\n",
               o.files, o.slots, Median(first), Median(again), Median(curl_first), Median(curl_again),
               Median(curlz_first), Median(curlz_again), Median(ratio_first), Median(ratio_again), Median(landing_floor),
-              Median(floor_ratio));
+              Median(floor_ratio), Median(handler_floor), Median(handler_ratio), Median(sluice_of_handler));
   return 0;
 }
