@@ -2,15 +2,10 @@
 
 #include <msgpack.hpp>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <iostream>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bench/parallel_rate.h"
 #include "workers/builtin_handlers.h"
 #include "workers/cancel_token.h"
 #include "workers/event_log.h"
@@ -56,40 +51,22 @@ double MeasureHandlerFloor(const std::string& landing_dir, const std::vector<std
   std::vector<std::string> params;
   params.reserve(urls.size());
   for (const std::string& url : urls) params.push_back(Params(url, source, date));
-  std::atomic<std::size_t> next{0};
-  std::mutex mu;
-  std::string failed;  // guarded by mu
-  auto run = [&] {
-    for (std::size_t i = next++; i < params.size(); i = next++) {
-      msgpack::object_handle h = msgpack::unpack(params[i].data(), params[i].size());
-      const std::string job = "floor-" + std::to_string(i);
-      const worker::JobContext ctx{job, 1, "extract.http", h.get(), 0, log, settings};
-      worker::CancelToken cancel;
-      proto::JobResult result;
-      result.job = job;
-      result.attempt = 1;
-      worker::RunExtractHttp(ctx, cancel, &result);
-      std::string error;
-      if (result.outcome != Outcome::kSucceeded) error = urls[i] + ": " + result.error;
-      else if (FilesWritten(result.outputs) != 1) error = urls[i] + ": no file written";
-      if (!error.empty()) {
-        std::lock_guard lock(mu);
-        failed = error;
-        next = params.size();
-        return;
-      }
-    }
+  auto fetch = [&](int i) -> std::string {
+    const std::string& packed = params[static_cast<std::size_t>(i)];
+    msgpack::object_handle h = msgpack::unpack(packed.data(), packed.size());
+    const std::string job = "floor-" + std::to_string(i);
+    const worker::JobContext ctx{job, 1, "extract.http", h.get(), 0, log, settings};
+    worker::CancelToken cancel;
+    proto::JobResult result;
+    result.job = job;
+    result.attempt = 1;
+    worker::RunExtractHttp(ctx, cancel, &result);
+    const std::string& url = urls[static_cast<std::size_t>(i)];
+    if (result.outcome != Outcome::kSucceeded) return url + ": " + result.error;
+    if (FilesWritten(result.outputs) != 1) return url + ": no file written";
+    return {};
   };
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(run);
-  for (std::thread& t : pool) t.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!failed.empty()) {
-    std::cerr << "the handler floor: " << failed << "\n";
-    return -1;
-  }
-  return static_cast<double>(urls.size()) / std::max(seconds, 1e-9);
+  return ParallelRate(static_cast<int>(urls.size()), threads, fetch, "the handler floor");
 }
 
 }  // namespace sluice::bench

@@ -25,14 +25,20 @@ constexpr int kIdleMs = 50;  // how often the relay threads look at the stop fla
 std::string LastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
 
 // Receives every frame of one message; false when nothing came in time.
+// With timeout 0 (a caller that has just polled) it only tries a receive:
+// no second poll of the socket's mailbox.
 bool ReceiveAll(zmq::socket_t& s, std::vector<zmq::message_t>* frames, int timeout_ms) {
-  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return false;
+  if (timeout_ms != 0) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return false;
+  }
   frames->clear();
-  do {
+  frames->emplace_back();
+  if (!s.recv(frames->back(), zmq::recv_flags::dontwait)) return false;
+  while (frames->back().more()) {
     frames->emplace_back();
     if (!s.recv(frames->back(), zmq::recv_flags::none)) return false;
-  } while (frames->back().more());
+  }
   return true;
 }
 
