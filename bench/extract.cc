@@ -15,7 +15,10 @@
 //   curl -Z  again, `time-cond = FILE` per URL (If-Modified-Since): all 304;
 //   floor    the landing steps alone (bench/landing_floor.h): N files of the
 //            same size landed by S threads, as durably as sluice lands them,
-//            with no fetch, gzip, hash, broker or worker.
+//            with no fetch, gzip, hash, broker or worker;
+//   handler  extract.http's handler called directly for the same N URLs on
+//            S threads (bench/handler_floor.h): the stage's whole work with
+//            no job system; every request must get a 200.
 // Each measurement is repeated --rounds times (fresh landing dirs); the
 // median is printed, with min–max, and the median of the per-round ratios
 // sluice / curl -Z (same round, so machine noise mostly cancels). The
