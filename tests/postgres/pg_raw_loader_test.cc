@@ -168,7 +168,9 @@ TEST_F(PgLoadTest, CancelRollsBackTheFileInProgress) {
 }
 
 TEST_F(PgLoadTest, TooLongColumnNameIsRefused) {
-  WriteGzip(landing_ + "/l/2025/01/a.csv.gz", std::string(64, 'c') + "\n1\n");
+  std::string csv(64, 'c');  // a 64-character column name
+  csv += "\n1\n";
+  WriteGzip(landing_ + "/l/2025/01/a.csv.gz", csv);
   auto r = Load({Csv("raw_l", "l/*.csv.gz")});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("l/2025/01/a.csv.gz: line 1: column name"), std::string::npos)
