@@ -3,6 +3,9 @@
 # on the release build and under AddressSanitizer + UBSan; then the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase says when it starts (seconds since this script did), so a slow
+# CI run shows where its time went.
+phase() { echo "== $* [at ${SECONDS} s]"; }
 bash scripts/install-deps.sh --browser --s3 --postgres
 # From npm, at the versions package-lock.json pins: the browser test's
 # driver (Chromium is Debian's, never downloaded) and the test S3 store.
@@ -20,6 +23,7 @@ npm_install() {  # FOLDER PACKAGE WHAT-SKIPS
 }
 npm_install tests/browser playwright-core "browser_status_page_test"
 npm_install tests/s3 s3rver "the S3 tests"
+phase "release build"
 bash scripts/build.sh release
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -47,14 +51,15 @@ wait_background() {  # LOG WHAT: waits for it; on failure shows its log and stop
   background=""
 }
 
+phase "release build done"
 mkdir -p build/ci-logs
-echo "== tests (release), building asan+ubsan beside them"
+phase "tests (release), building asan+ubsan beside them"
 in_background build/ci-logs/build-asan.log bash scripts/build.sh asan
 ctest --test-dir build --output-on-failure -j "$jobs"
 wait_background build/ci-logs/build-asan.log "the asan+ubsan build"
 tail -1 build/ci-logs/build-asan.log
 
-echo "== tests (asan+ubsan), building the fuzzers beside them"
+phase "tests (asan+ubsan), building the fuzzers beside them"
 # Fuzzing (tests/fuzz): this build also replays every seed once.
 in_background build/ci-logs/fuzz-replay.log bash tests/fuzz/run.sh --replay
 # The chaos soak (label chaos), the browser test and the network-namespace
@@ -70,8 +75,8 @@ in_background build/ci-logs/fuzz-replay.log bash tests/fuzz/run.sh --replay
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "chaos|browser|netns|s3front|s3pipeline|timing"
 wait_background build/ci-logs/fuzz-replay.log "the fuzzers' build or a seed's replay"
-echo "== fuzz"
+phase "fuzz"
 grep -E "replay|no crash" build/ci-logs/fuzz-replay.log || true
 # Then each target for 3 s (longer runs: tests/fuzz/README.md).
 bash tests/fuzz/run.sh --seconds 3
-echo "== all tests passed"
+phase "all tests passed"
